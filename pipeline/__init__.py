@@ -1,0 +1,16 @@
+"""newsmon: feeds -> full text -> dedup -> topic flags -> SQLite -> daily digest.
+
+Stages, one owner module each (only `run.py` wires them together):
+
+    fetch    -> fetch.py    network I/O, the only module that talks HTTP
+    parse    -> parse.py    feed bytes -> FeedEntry records
+    extract  -> extract.py  article page -> main text (trafilatura, in worker processes)
+    clean    -> clean.py    markup remnants, boilerplate lines, fingerprints
+    dedup    -> dedup.py    identity and duplicate detection
+    flag     -> flag.py     topic matching
+    store    -> store.py    SQLite schema and writes (the contract between runs)
+    digest   -> digest.py   the day's digest as data; render.py turns it into files
+    deliver  -> (email, later)
+"""
+
+__version__ = "0.1.0"

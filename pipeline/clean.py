@@ -1,0 +1,123 @@
+"""Text cleaning: what is stored, and what is fingerprinted.
+
+Two levels, on purpose:
+- `clean_text` is for readers and storage: markup remnants and known boilerplate lines removed,
+  control characters and terminal escapes stripped, whitespace tidied; wording kept as published.
+- `normalise` is for fingerprints only: case, typographic quotes, dashes and all whitespace folded,
+  so a republished copy with straight quotes or different line breaks hashes the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from typing import Iterable
+
+import lxml.html
+from lxml import etree
+
+# Terminal escape sequences (CSI/OSC), then the C0/C1 control characters other than \t and \n.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
+
+# HTML tag names, so a stray "<h2 Implications" goes while "a <b and c" in prose stays.
+_TAGS = ("a abbr article aside b blockquote body br caption cite code div em figcaption figure "
+         "footer h1 h2 h3 h4 h5 h6 head header hr html i iframe img input label li link main meta "
+         "nav ol p picture pre q s script section small source span strong style sub sup table "
+         "tbody td tfoot th thead time title tr u ul video")
+_TAG_ALT = "|".join(_TAGS.split())
+_WHOLE_TAG = re.compile(rf"</?(?:{_TAG_ALT})\b[^<>]*>", re.IGNORECASE)
+_TAG_STUMP = re.compile(rf"</?(?:{_TAG_ALT})(?=\s|$)\s*", re.IGNORECASE)
+_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'",
+                         "‚": "'", "ʼ": "'", "–": "-", "—": "-", "‐": "-", "‑": "-", "\u00a0": " "})
+
+_BLOCK_TAGS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr",
+               "section", "article", "pre", "ul", "ol", "table", "header", "footer", "figure"}
+
+
+def strip_controls(text: str) -> str:
+    """Remove escapes and control characters (keeps tab and newline)."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+def compile_boilerplate(patterns: Iterable[str]) -> re.Pattern:
+    """One regex for all boilerplate lines: a line is dropped when it matches whole."""
+    alternation = "|".join(f"(?:{p})" for p in patterns) or r"(?!)"
+    return re.compile(rf"^(?:{alternation})$", re.IGNORECASE)
+
+
+def clean_text(text: str, boilerplate: re.Pattern) -> str:
+    """Readable, stored text: one paragraph per line, no markup remnants or site furniture."""
+    import html
+
+    text = strip_controls(unicodedata.normalize("NFC", text))
+    if _ENTITY.search(text):
+        text = html.unescape(text)
+    lines = []
+    for raw in text.splitlines():
+        line = _WHOLE_TAG.sub(" ", raw)
+        line = _TAG_STUMP.sub("", line)
+        line = " ".join(line.split())
+        if not line or boilerplate.match(line):
+            continue
+        # Scrapers glue a footer to the last sentence ("…peace.GIPHY App Key not set").
+        for sep in re.finditer(r"(?<=[.!?”\"])(?=[A-Z])", line):
+            if boilerplate.match(line[sep.start():].strip()):
+                line = line[:sep.start()].rstrip()
+                break
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment (a feed's content or summary), paragraphs on their own lines."""
+    if not fragment or not fragment.strip():
+        return ""
+    if "<" not in fragment:
+        import html
+        return html.unescape(fragment)
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return re.sub(r"<[^>]*>", " ", fragment)
+    for bad in root.xpath("//script|//style|//noscript"):
+        bad.drop_tree()
+    parts: list[str] = []
+
+    def walk(el) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in _BLOCK_TAGS:
+            parts.append("\n")
+        if el.text:
+            parts.append(el.text)
+        for child in el:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+        if tag in _BLOCK_TAGS:
+            parts.append("\n")
+
+    walk(root)
+    return "\n".join(" ".join(line.split()) for line in "".join(parts).splitlines() if line.strip())
+
+
+def normalise(text: str) -> str:
+    """Fingerprint form: NFKC, lower case, quotes and dashes folded, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    return " ".join(text.split())
+
+
+def fingerprint(text: str) -> str:
+    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
+
+
+def drop_headline(text: str, title: str) -> str:
+    """Extractors often repeat the headline as the first line; the title is stored apart."""
+    first, _, rest = text.partition("\n")
+    if title and normalise(first) == normalise(title):
+        return rest
+    return text

@@ -1,0 +1,190 @@
+"""The `newsmon` command. Errors become one line on stderr and an exit code here, nowhere else.
+
+Exit codes: 0 done (feed failures are recorded and reported, not fatal); 1 anything else
+(database unusable, unexpected error); 2 bad config or usage; 75 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import DEFAULT_CONFIG_PATH, Config, load_config
+from .errors import NewsmonError
+
+log = logging.getLogger("newsmon")
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_CONFIG_PATH, show_default=True, help="The TOML configuration file.")
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    for noisy in ("trafilatura", "htmldate", "courlan", "charset_normalizer", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def handle_errors(fn):
+    """Turn NewsmonError into one line on stderr and its exit code; never a traceback for those."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except NewsmonError as e:
+            click.echo(f"newsmon: {e}", err=True)
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("newsmon: interrupted", err=True)
+            sys.exit(130)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="newsmon")
+@click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+def main(verbose: int, quiet: bool) -> None:
+    """newsmon: monitor news feeds, flag watched topics, write a daily digest.
+
+    \b
+    Example:
+      newsmon run --config config/newsmon.toml
+    """
+    _setup_logging(verbose, quiet)
+
+
+def _print_report(report, stream=None) -> None:
+    failed = report.failed_feeds
+    click.echo(f"run {report.run_id}: {len(report.feeds)} feeds "
+               f"({len(failed)} failed), {report.new_articles} new articles, "
+               f"{report.duplicates} duplicates dropped", err=stream is sys.stderr)
+    for f in failed:
+        click.echo(f"  feed {f.name} failed: {f.error}", err=True)
+    for path in report.digest_files:
+        click.echo(f"  digest: {path}", err=stream is sys.stderr)
+
+
+def _run(config: Config):
+    from .lock import run_lock
+    from .run import run_once
+
+    with run_lock(config.database):
+        return run_once(config)
+
+
+@main.command()
+@config_option
+@click.option("--fail-on-feed-errors", is_flag=True,
+              help="Exit 3 when any feed failed (by default feed failures are reported, exit 0).")
+@handle_errors
+def run(config_path: Path, fail_on_feed_errors: bool) -> None:
+    """Run one full cycle: fetch, extract, dedup, flag, store, write today's digest.
+
+    This is what cron or a systemd timer calls. Runs never overlap: a second run while one
+    is going exits 75 at once.
+
+    \b
+    Example:
+      newsmon run --config config/newsmon.toml
+    """
+    report = _run(load_config(config_path))
+    _print_report(report)
+    if fail_on_feed_errors and report.failed_feeds:
+        sys.exit(3)
+
+
+@main.command()
+@config_option
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to render (YYYY-MM-DD, in the digest time zone). Default: today.")
+@handle_errors
+def digest(config_path: Path, day: datetime | None) -> None:
+    """Re-render one day's digest files from the database (no fetching).
+
+    \b
+    Example:
+      newsmon digest --config config/newsmon.toml --date 2026-11-23
+    """
+    from .digest import write_for_day
+    from .flag import TopicMatcher
+    from .run import utcnow
+    from .store import Store
+
+    config = load_config(config_path)
+    store = Store.open(config.database)
+    try:
+        paths = write_for_day(store, config, utcnow(), TopicMatcher(config.topics).labels,
+                              day=day.date() if day else None)
+    finally:
+        store.close()
+    for p in paths:
+        click.echo(str(p))
+
+
+@main.command()
+@config_option
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@click.option("--title", default="", help="A title to match too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
+@handle_errors
+def flag(config_path: Path, source, title: str, as_json: bool) -> None:
+    """Show which topics a text mentions, with the terms and sentences, to test a rule.
+
+    Reads FILE, or standard input with '-'. Uses the topics of --config when that file exists,
+    otherwise the built-in defaults.
+
+    \b
+    Example:
+      echo "Talks on a cease-fire resumed." | newsmon flag -
+    """
+    from .flag import TopicMatcher
+    from .topics import DEFAULT_TOPICS
+
+    topics = load_config(config_path).topics if config_path.exists() else DEFAULT_TOPICS
+    matcher = TopicMatcher(topics)
+    matches = matcher.match(title, source.read())
+    if as_json:
+        click.echo(json.dumps({"topics": list(dict.fromkeys(m.topic for m in matches)),
+                               "matches": [m.__dict__ if hasattr(m, "__dict__") else
+                                           {f: getattr(m, f) for f in m.__slots__} for m in matches]},
+                              ensure_ascii=False, indent=2))
+        return
+    if not matches:
+        click.echo("no topic matched")
+        return
+    for m in matches:
+        click.echo(f"{m.topic}\t{m.term!r}\t{m.field}[{m.start}:{m.end}]\t{m.sentence}")
+
+
+@main.command()
+@click.option("--reports", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Where the demo digest goes.")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=Path("data"),
+              show_default=True, help="Where the demo's fresh database goes (demo.db).")
+@click.option("--seeds", type=click.Path(file_okay=False, path_type=Path), default=Path("seeds"),
+              show_default=True, help="The seed corpus folder.")
+@handle_errors
+def demo(reports: Path, data: Path, seeds: Path) -> None:
+    """Offline demo: serve bundled sample feeds on 127.0.0.1, run the real pipeline twice.
+
+    Starts a loopback HTTP server with sample RSS and Atom feeds and article pages, runs
+    newsmon against it with a fresh SQLite file, writes the digest into --reports, then runs
+    again to show that a rerun adds nothing.
+
+    \b
+    Example:
+      newsmon demo --reports reports
+    """
+    from .demo import run_demo
+
+    run_demo(reports=reports, data=data, seeds=seeds)

@@ -1,0 +1,366 @@
+"""Configuration: one TOML file, validated once at load.
+
+Every option has one default, one type and one check, in the tables below (OPTIONS, FEED_KEYS,
+TOPIC_KEYS). A problem is a ConfigError naming the file, the line and the key, and saying what is
+expected. Relative paths resolve against the folder of the config file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+from .topics import DEFAULT_TOPICS, TopicRule
+
+DEFAULT_CONFIG_PATH = Path("config/newsmon.toml")
+DIGEST_FORMATS = ("html", "md", "json", "txt")
+
+# Whole lines that are site furniture, not article text. Matched case-insensitively against a
+# stripped line; a match drops the line. Operators extend this in [clean] boilerplate.
+DEFAULT_BOILERPLATE = (
+    r"GIPHY App Key not set\..*",
+    r"advertisement",
+    r"(share|share this( article)?|tweet|print|email)( on \w+)?",
+    r"(sign up|subscribe) (for|to) our( daily| weekly)? newsletter.*",
+    r"read more:?.*",
+    r"related( articles| stories)?:?",
+    r"(©|\(c\)|copyright)\s*(\d{4})?.*all rights reserved\.?",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOptions:
+    timeout_seconds: float         # whole-request budget: connect + headers + body, redirects included
+    max_bytes: int                 # cap on the decoded feed body
+    allow_private_networks: bool   # loopback/private/link-local targets refused unless true
+    concurrency: int               # requests in flight at once, all hosts together
+    per_host: int                  # requests in flight at once to one host
+    user_agent: str
+    max_items_per_feed: int        # entries taken from one feed in one run (newest first)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    fetch_pages: bool              # fetch article pages; false = use the feed's own content only
+    max_page_bytes: int            # pages larger than this are not given to trafilatura
+    timeout_seconds: float         # per-document extraction budget, in a worker process
+    memory_mb: int                 # address-space cap of each extraction worker
+    workers: int                   # extraction processes; 0 = one per core
+    min_chars: int                 # page text shorter than this falls back to the feed's content
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    name: str
+    url: str
+    fetch_pages: bool | None       # None: follow [extract] fetch_pages
+    tags: tuple[str, ...]
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path | None              # the file it came from, for messages
+    database: Path
+    seeds_dir: Path
+    digest_dir: Path
+    digest_formats: tuple[str, ...]
+    timezone: str
+    templates_dir: Path | None
+    fetch: FetchOptions
+    extract: ExtractOptions
+    boilerplate: tuple[str, ...]
+    feeds: tuple[FeedConfig, ...]
+    topics: tuple[TopicRule, ...]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+# --- value checks: each takes the raw TOML value and returns the converted one or raises ValueError
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError("expected true or false")
+    return v
+
+
+def _int(minimum: int) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            raise ValueError(f"expected a whole number >= {minimum}")
+        return v
+    return check
+
+
+def _number(minimum: float) -> Callable[[Any], float]:
+    def check(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= minimum:
+            raise ValueError(f"expected a number > {minimum}")
+        return float(v)
+    return check
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError("expected a non-empty string")
+    return v
+
+
+def _path(v: Any) -> str:
+    return _str(v)
+
+
+def _list(item: Callable[[Any], Any]) -> Callable[[Any], tuple]:
+    def check(v: Any) -> tuple:
+        if not isinstance(v, list):
+            raise ValueError("expected a list")
+        out = []
+        for i, x in enumerate(v):
+            try:
+                out.append(item(x))
+            except ValueError as e:
+                raise ValueError(f"item {i + 1} ({x!r}): {e}") from None
+        return tuple(out)
+    return check
+
+
+def _regex(v: Any) -> str:
+    v = _str(v)
+    try:
+        re.compile(v)
+    except re.error as e:
+        raise ValueError(f"not a valid regular expression: {e}") from None
+    return v
+
+
+def _timezone(v: Any) -> str:
+    v = _str(v)
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone name such as 'Europe/Kyiv' or 'UTC'") from None
+    return v
+
+
+def _format(v: Any) -> str:
+    if v not in DIGEST_FORMATS:
+        raise ValueError(f"expected one of {', '.join(DIGEST_FORMATS)}")
+    return v
+
+
+def _http_url(v: Any) -> str:
+    v = _str(v).strip()
+    parts = urlsplit(v)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL")
+    return v
+
+
+# --- the option table: section -> key -> (check, default)
+
+OPTIONS: dict[str, dict[str, tuple[Callable[[Any], Any], Any]]] = {
+    "storage": {"database": (_path, "../data/newsmon.db")},
+    "seeds": {"directory": (_path, "../seeds")},
+    "digest": {
+        "directory": (_path, "../reports"),
+        "formats": (_list(_format), ("html", "md", "json", "txt")),
+        "timezone": (_timezone, "UTC"),
+        "templates": (_path, None),
+    },
+    "fetch": {
+        "timeout_seconds": (_number(0), 20.0),
+        "max_bytes": (_int(1024), 10_000_000),
+        "allow_private_networks": (_bool, False),
+        "concurrency": (_int(1), 32),
+        "per_host": (_int(1), 2),
+        "user_agent": (_str, "newsmon/0.1 (+https://github.com/newsmon/newsmon)"),
+        "max_items_per_feed": (_int(1), 200),
+    },
+    "extract": {
+        "fetch_pages": (_bool, True),
+        "max_page_bytes": (_int(1024), 2_000_000),
+        "timeout_seconds": (_number(0), 10.0),
+        "memory_mb": (_int(64), 1024),
+        "workers": (_int(0), 0),
+        "min_chars": (_int(0), 200),
+    },
+    "clean": {"boilerplate": (_list(_regex), DEFAULT_BOILERPLATE)},
+}
+
+FEED_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
+    "name": (_str, None),
+    "url": (_http_url, None),
+    "fetch_pages": (_bool, None),
+    "tags": (_list(_str), ()),
+    "enabled": (_bool, True),
+}
+
+TOPIC_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
+    "label": (_str, None),
+    "terms": (_list(_str), ()),
+    "patterns": (_list(_regex), ()),
+    "exclude": (_list(_str), ()),
+    "case_sensitive": (_list(_str), ()),
+}
+
+_TOPIC_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+class _Locator:
+    """Finds the line of a key in the TOML text, so errors can point at it.
+
+    tomllib keeps no positions; a light scan of table headers and `key =` lines is enough for the
+    files operators write by hand.
+    """
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def line_of(self, table: str | None, key: str | None = None, index: int | None = None) -> int | None:
+        current, seen = None, -1
+        start = None
+        for n, line in enumerate(self.lines, 1):
+            m = self._HEADER.match(line)
+            if m:
+                name = m.group(2).replace('"', "").replace(" ", "")
+                if name == table:
+                    seen += 1
+                    current = name if index is None or seen == index else None
+                    if current and key is None:
+                        return n
+                    if current:
+                        start = n
+                else:
+                    current = None
+                continue
+            if current == table and key and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+                return n
+        return start
+
+
+def _check_table(raw: Any, keys: dict, where: str, locate: Callable[[str | None], int | None],
+                 file: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ConfigError("expected a table", file=file, line=locate(None), key=where)
+    out = {}
+    for key in raw:
+        if key not in keys:
+            known = ", ".join(keys)
+            raise ConfigError(f"unknown key; known keys are: {known}", file=file,
+                              line=locate(key), key=f"{where}.{key}")
+    for key, (check, default) in keys.items():
+        if key not in raw:
+            out[key] = default
+            continue
+        try:
+            out[key] = check(raw[key])
+        except ValueError as e:
+            raise ConfigError(str(e), file=file, line=locate(key), key=f"{where}.{key}") from None
+    return out
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found (pass --config PATH)", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read: {e}", file=str(path)) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate TOML text; `path` names the file in errors and anchors relative paths."""
+    file = str(path)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"\(at line (\d+)", str(e))
+        raise ConfigError(f"not valid TOML: {e}", file=file, line=int(m.group(1)) if m else None) from None
+    loc = _Locator(text)
+    base = path.resolve().parent
+
+    known = set(OPTIONS) | {"feeds", "topics"}
+    for section in raw:
+        if section not in known:
+            raise ConfigError(f"unknown section; known sections are: {', '.join(sorted(known))}",
+                              file=file, line=loc.line_of(section), key=section)
+    values = {
+        section: _check_table(raw.get(section, {}), keys, section,
+                              lambda k, s=section: loc.line_of(s, k), file)
+        for section, keys in OPTIONS.items()
+    }
+
+    raw_feeds = raw.get("feeds", [])
+    if not isinstance(raw_feeds, list):
+        raise ConfigError("expected [[feeds]] tables", file=file, line=loc.line_of("feeds"), key="feeds")
+    feeds, names, urls = [], set(), set()
+    for i, item in enumerate(raw_feeds):
+        locate = lambda k, i=i: loc.line_of("feeds", k, i)  # noqa: E731
+        f = _check_table(item, FEED_KEYS, f"feeds[{i + 1}]", locate, file)
+        for required in ("name", "url"):
+            if f[required] is None:
+                raise ConfigError("missing; every [[feeds]] needs a name and a url", file=file,
+                                  line=locate(None), key=f"feeds[{i + 1}].{required}")
+        if f["name"] in names:
+            raise ConfigError(f"duplicate feed name {f['name']!r}", file=file, line=locate("name"),
+                              key=f"feeds[{i + 1}].name")
+        if f["url"] in urls:
+            raise ConfigError(f"duplicate feed url {f['url']!r}", file=file, line=locate("url"),
+                              key=f"feeds[{i + 1}].url")
+        names.add(f["name"])
+        urls.add(f["url"])
+        feeds.append(FeedConfig(name=f["name"], url=f["url"], fetch_pages=f["fetch_pages"],
+                                tags=f["tags"], enabled=f["enabled"]))
+
+    raw_topics = raw.get("topics")
+    if raw_topics is None:
+        topics = DEFAULT_TOPICS
+    else:
+        if not isinstance(raw_topics, dict):
+            raise ConfigError("expected [topics.<id>] tables", file=file, line=loc.line_of("topics"),
+                              key="topics")
+        topics = []
+        for tid, item in raw_topics.items():
+            locate = lambda k, t=tid: loc.line_of(f"topics.{t}", k)  # noqa: E731
+            if not _TOPIC_ID.match(tid):
+                raise ConfigError("topic ids are lower-case letters, digits, '-' and '_'", file=file,
+                                  line=locate(None), key=f"topics.{tid}")
+            t = _check_table(item, TOPIC_KEYS, f"topics.{tid}", locate, file)
+            if not (t["terms"] or t["patterns"] or t["case_sensitive"]):
+                raise ConfigError("a topic needs at least one of terms, patterns, case_sensitive",
+                                  file=file, line=locate(None), key=f"topics.{tid}")
+            topics.append(TopicRule(id=tid, label=t["label"] or tid, terms=t["terms"],
+                                    patterns=t["patterns"], exclude=t["exclude"],
+                                    case_sensitive=t["case_sensitive"]))
+        topics = tuple(topics)
+
+    def resolve(p: str | None) -> Path | None:
+        return None if p is None else (base / Path(p).expanduser()).resolve()
+
+    fetch, extract = values["fetch"], values["extract"]
+    return Config(
+        path=path,
+        database=resolve(values["storage"]["database"]),
+        seeds_dir=resolve(values["seeds"]["directory"]),
+        digest_dir=resolve(values["digest"]["directory"]),
+        digest_formats=tuple(dict.fromkeys(values["digest"]["formats"])),
+        timezone=values["digest"]["timezone"],
+        templates_dir=resolve(values["digest"]["templates"]),
+        fetch=FetchOptions(**fetch),
+        extract=ExtractOptions(**extract),
+        boilerplate=values["clean"]["boilerplate"],
+        feeds=tuple(feeds),
+        topics=topics,
+    )

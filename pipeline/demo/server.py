@@ -1,0 +1,87 @@
+"""A small loopback HTTP server for the demo, the tests and the benchmarks.
+
+Routes map a path to a `Page` (status, headers, body) or to a callable returning one. Pages with
+a 200 status get an ETag and answer a matching If-None-Match with 304, like a well-behaved
+publisher, so conditional GET is exercised for real. It binds 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Union
+
+
+@dataclass(frozen=True)
+class Page:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Route = Union[Page, Callable[["BaseHTTPRequestHandler"], Page]]
+
+
+class LoopbackSite:
+    """`with LoopbackSite(routes) as site:` serves on http://127.0.0.1:<random port>."""
+
+    def __init__(self, routes: dict[str, Route] | None = None):
+        self.routes: dict[str, Route] = dict(routes or {})
+        self.requests: list[tuple[str, dict[str, str]]] = []   # (path, headers) of every request
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def base(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def hits(self, path: str) -> int:
+        return sum(1 for p, _ in self.requests if p == path)
+
+    def __enter__(self) -> "LoopbackSite":
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet: tests and demo print their own lines
+                pass
+
+            def do_GET(self) -> None:
+                site.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                route = site.routes.get(self.path.split("?", 1)[0])
+                page = route(self) if callable(route) else route
+                if page is None:
+                    page = Page(b"not found", status=404, content_type="text/plain")
+                headers = {"Content-Type": page.content_type, **page.headers}
+                if page.status == 200 and "ETag" not in headers:
+                    headers["ETag"] = '"' + hashlib.sha1(page.body).hexdigest()[:16] + '"'
+                if page.status == 200 and self.headers.get("If-None-Match") == headers["ETag"]:
+                    self.send_response(304)
+                    self.send_header("ETag", headers["ETag"])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(page.status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                if "Content-Length" not in headers:
+                    self.send_header("Content-Length", str(len(page.body)))
+                self.end_headers()
+                self.wfile.write(page.body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()

@@ -1,0 +1,173 @@
+"""The digest of one calendar day, as data.
+
+The day is a calendar day in the digest time zone; an article belongs to the day it was first
+seen (stored), not to its published date, which feeds get wrong. Duplicates of seeds or earlier
+articles are listed apart and kept out of the stories. Flagged stories come first, grouped by
+topic and ordered by relevance (title hits, then repeated hits); an article with several topics
+appears under each. Rendering lives in render.py; this module only shapes data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .config import Config
+from .flag import relevance
+from .records import Match
+from .store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class DigestArticle:
+    id: str
+    url: str | None
+    title: str
+    feed: str
+    published: str | None
+    first_seen: str
+    topics: tuple[str, ...]
+    text: str
+    matches: tuple[Match, ...]
+    text_source: str
+    extraction_note: str | None
+    also: tuple[dict, ...] = ()          # other copies of the same story: {"url", "feed"}
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSection:
+    id: str
+    label: str
+    count: int                           # articles flagged today
+    previous_week: int                   # articles flagged over the 7 days before
+    articles: tuple[DigestArticle, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    name: str
+    url: str
+    status: str                          # ok | not_modified | error | unchecked
+    error: str | None
+    error_since: str | None
+    consecutive_failures: int
+    last_success: str | None
+    new: int                             # new articles from this feed in the digest's period
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    date: str
+    timezone: str
+    generated: str
+    articles: tuple[DigestArticle, ...]  # every new story of the day, flagged or not
+    topics: tuple[TopicSection, ...]
+    others: tuple[DigestArticle, ...]    # not flagged
+    duplicates: tuple[dict, ...]         # {"url", "title", "feed", "duplicate_of", "similarity"}
+    feeds: tuple[FeedHealth, ...]
+    extraction_failures: tuple[dict, ...] = field(default=())  # {"url", "title", "feed", "note"}
+
+    @property
+    def failing_feeds(self) -> tuple[FeedHealth, ...]:
+        return tuple(f for f in self.feeds if f.status == "error")
+
+    def to_json(self) -> dict:
+        return {
+            "date": self.date,
+            "timezone": self.timezone,
+            "generated": self.generated,
+            "summary": {
+                "new_articles": len(self.articles),
+                "duplicates_dropped": len(self.duplicates),
+                "feeds_checked": len(self.feeds),
+                "feeds_failing": len(self.failing_feeds),
+                "topics": {t.id: {"label": t.label, "today": t.count, "previous_7_days": t.previous_week}
+                           for t in self.topics},
+            },
+            "articles": [{
+                "url": a.url, "title": a.title, "feed": a.feed, "published": a.published,
+                "first_seen": a.first_seen, "topics": list(a.topics), "text": a.text,
+                "text_source": a.text_source,
+                "matches": [{"topic": m.topic, "term": m.term, "field": m.field, "matched": m.matched,
+                             "sentence": m.sentence} for m in a.matches],
+                "also": list(a.also),
+            } for a in self.articles],
+            "duplicates": list(self.duplicates),
+            "feeds": [{"name": f.name, "url": f.url, "status": f.status, "error": f.error,
+                       "error_since": f.error_since, "consecutive_failures": f.consecutive_failures,
+                       "last_success": f.last_success, "new": f.new} for f in self.feeds],
+            "extraction_failures": list(self.extraction_failures),
+        }
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar day in `zone`, in UTC (23 or 25 hours on DST days)."""
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def _article(row: dict, matches: list[dict]) -> DigestArticle:
+    return DigestArticle(
+        id=row["id"], url=row["url"], title=row["title"], feed=row["feed"], published=row["published"],
+        first_seen=row["first_seen"], topics=tuple(json.loads(row["topics"])), text=row["text"],
+        matches=tuple(Match(topic=m["topic"], term=m["term"], field=m["field"], start=m["start"],
+                            end=m["end"], matched=m["matched"], sentence=m["sentence"]) for m in matches),
+        text_source=row["text_source"], extraction_note=row["extraction_note"])
+
+
+def build_digest(store: Store, config: Config, day: date, labels: dict[str, str],
+                 generated: datetime) -> Digest:
+    zone = config.zone
+    start, end = day_bounds(day, zone)
+    rows = store.articles_between(start, end)
+    originals = [r for r in rows if r["duplicate_of"] is None]
+    matches = store.matches_for([r["id"] for r in originals])
+    articles = tuple(_article(r, matches[r["id"]]) for r in originals)
+
+    week_start, _ = day_bounds(day - timedelta(days=7), zone)
+    previous = store.topic_counts(week_start, start)
+    sections = []
+    for topic_id, label in labels.items():
+        flagged = [a for a in articles if topic_id in a.topics]
+        flagged.sort(key=lambda a: (-relevance(a.matches, topic_id), a.first_seen))
+        sections.append(TopicSection(topic_id, label, len(flagged), previous.get(topic_id, 0),
+                                     tuple(flagged)))
+
+    new_per_feed: dict[str, int] = {}
+    for a in articles:
+        new_per_feed[a.feed] = new_per_feed.get(a.feed, 0) + 1
+    configured = {f.name for f in config.feeds if f.enabled}
+    feeds = tuple(
+        FeedHealth(name=f["name"], url=f["url"], status=f["status"] or "unchecked",
+                   error=f["last_error"], error_since=f["error_since"],
+                   consecutive_failures=f["consecutive_failures"], last_success=f["last_success"],
+                   new=new_per_feed.get(f["name"], 0))
+        for f in store.feeds() if f["name"] in configured)
+
+    return Digest(
+        date=day.isoformat(), timezone=config.timezone,
+        generated=generated.astimezone(zone).isoformat(timespec="seconds"),
+        articles=articles,
+        topics=tuple(sections),
+        others=tuple(a for a in articles if not a.topics),
+        duplicates=tuple({"url": r["url"], "title": r["title"], "feed": r["feed"],
+                          "duplicate_of": r["duplicate_of"], "similarity": r["similarity"]}
+                         for r in rows if r["duplicate_of"] is not None),
+        feeds=feeds,
+        extraction_failures=tuple({"url": a.url, "title": a.title, "feed": a.feed, "note": a.extraction_note}
+                                  for a in articles if a.text_source == "feed" and a.extraction_note),
+    )
+
+
+def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str, str],
+                  day: date | None = None) -> list[Path]:
+    """Build and write the digest files of `day` (default: today in the digest zone)."""
+    from .render import write_digest
+
+    day = day or now.astimezone(config.zone).date()
+    digest = build_digest(store, config, day, labels, now)
+    return write_digest(digest, config)

@@ -1,0 +1,68 @@
+"""One error tree. Every error says where the problem is (file and key, or URL).
+
+    NewsmonError                 exit code 1 unless a subclass says otherwise
+    ├── ConfigError              exit 2: a bad config file, key or value
+    ├── LockHeld                 exit 75: another run holds the lock (EX_TEMPFAIL)
+    ├── StoreError               exit 1: the database cannot be opened or written
+    └── FetchError               never leaves a run: recorded on the feed or article
+        ├── HTTPStatusError      a status other than 200/304 (carries Retry-After)
+        ├── BodyTooLarge         the decoded body passed the byte cap
+        └── NotAFeed             the body is no feed (HTML page, binary, empty, broken)
+
+Errors are turned into messages and exit codes only in `cli.py`.
+"""
+
+from __future__ import annotations
+
+
+class NewsmonError(Exception):
+    exit_code = 1
+
+
+class ConfigError(NewsmonError):
+    """A configuration problem, located as precisely as we can."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 key: str | None = None):
+        self.message, self.file, self.line, self.key = message, file, line, key
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = self.file or "<config>"
+        if self.line:
+            where += f":{self.line}"
+        if self.key:
+            where += f": {self.key}"
+        return f"{where}: {self.message}"
+
+
+class LockHeld(NewsmonError):
+    exit_code = 75
+
+
+class StoreError(NewsmonError):
+    pass
+
+
+class FetchError(NewsmonError):
+    """A failed request. `url` is what was asked for; the message says why, for a human."""
+
+    def __init__(self, url: str, message: str):
+        self.url, self.message = url, message
+        super().__init__(f"{url}: {message}")
+
+
+class HTTPStatusError(FetchError):
+    def __init__(self, url: str, status: int, reason: str = "", retry_after: float | None = None):
+        self.status, self.retry_after = status, retry_after
+        super().__init__(url, f"HTTP {status} {reason}".strip())
+
+
+class BodyTooLarge(FetchError):
+    pass
+
+
+class NotAFeed(FetchError):
+    """The body is not a feed we can read (HTML page, binary, empty, broken beyond use)."""

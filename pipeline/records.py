@@ -1,0 +1,120 @@
+"""Frozen records that cross stage boundaries.
+
+No feedparser dict, aiohttp response or trafilatura object leaves the module that produced it:
+each stage takes and returns these. All datetimes are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Mapping
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What fetch.py hands over: bytes and headers, never a live connection."""
+
+    url: str                              # final URL, after redirects
+    status: int                           # 200 or 304
+    headers: Mapping[str, str]            # lower-cased header names
+    body: bytes                           # decoded (no content-encoding), capped
+    moved_to: str | None = None           # set when a 301/308 moved the resource permanently
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a feed, as plain text and safe links."""
+
+    feed: str                             # feed name from config
+    guid: str | None                      # the feed's id/guid, when it has one
+    link: str | None                      # http(s) link to the article page, or None
+    title: str                            # plain text, no markup
+    published: datetime | None            # UTC; None when missing or impossible
+    content_html: str                     # the feed's own content or summary (sanitised HTML)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str                            # the feed's own title
+    entries: tuple[FeedEntry, ...]
+    warning: str | None                   # feedparser's bozo message for a usable but ill-formed feed
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One topic hit, with enough context to show and explain it."""
+
+    topic: str                            # topic id, e.g. "nato"
+    term: str                             # the configured term or pattern that matched
+    field: Literal["title", "text"]       # where it matched
+    start: int                            # character offsets in that field
+    end: int
+    matched: str                          # the words as written in the text ("cease fire")
+    sentence: str                         # the sentence around the match, whitespace folded
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """The record that flows extract -> clean -> dedup -> flag -> store.
+
+    Each stage returns a copy with its own fields filled (dataclasses.replace).
+    """
+
+    identity: str                         # "guid:…", "url:…" or "hash:…" (see dedup.identity_of)
+    feed: str                             # feed name
+    guid: str | None
+    url: str | None                       # final article URL after redirects, or the entry link
+    canonical_url: str | None             # url without tracking parameters and fragment
+    title: str
+    published: datetime | None            # UTC
+    text: str                             # cleaned full text
+    text_source: Literal["page", "feed"]  # where the text came from
+    extraction_note: str | None = None    # why the page text was not used, when it was not
+    fingerprint: str = ""                 # sha256 of the normalised text (exact-duplicate key)
+    duplicate_of: str | None = None       # "seeds/<file>" or an earlier article's URL
+    similarity: float | None = None       # 1.0 for exact duplicates
+    matches: tuple[Match, ...] = ()
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.topic for m in self.matches))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """What happened to one feed in one run; failures are values, not exceptions."""
+
+    name: str
+    url: str                              # the URL fetched (after a permanent redirect: the new one)
+    status: Literal["ok", "not_modified", "error"]
+    error: str | None = None
+    new: int = 0                          # new articles stored (duplicates included)
+    duplicates: int = 0
+    extraction_failures: int = 0          # articles that fell back to the feed's own text
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None
+    retry_after: float | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    run_id: int
+    started: datetime
+    finished: datetime
+    feeds: tuple[FeedOutcome, ...]
+    digest_files: tuple[str, ...] = field(default=())
+
+    @property
+    def failed_feeds(self) -> tuple[FeedOutcome, ...]:
+        return tuple(f for f in self.feeds if f.status == "error")
+
+    @property
+    def new_articles(self) -> int:
+        return sum(f.new - f.duplicates for f in self.feeds)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.feeds)

@@ -1,0 +1,130 @@
+"""Digest files: HTML, Markdown, plain text and JSON from one Digest.
+
+Feed text is untrusted: the HTML template autoescapes everything, highlights are built from
+escaped pieces, only http(s) URLs become links, and the Markdown output escapes Markdown's special
+characters. Files are written atomically (temp file, then rename), so a reader never sees half.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from .config import Config
+from .digest import Digest
+
+# Characters that change meaning anywhere in a Markdown line, and those that do only at its start.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
+_MD_LINE_START = re.compile(r"^(\s*)([#+\-=>]|\d+(?=[.)]))")
+
+
+def md_escape(text: str | None) -> str:
+    """Plain text made inert in Markdown: no emphasis, links, HTML or list/heading starts."""
+    text = re.sub(r"\s+", " ", text or "")
+    return _MD_LINE_START.sub(r"\1\\\2", _MD_INLINE.sub(r"\\\1", text))
+
+
+def safe_href(url: str | None) -> str | None:
+    """Only http(s) URLs become links."""
+    if not url:
+        return None
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def highlight(sentence: str, words: list[str] | str, markup: str = "html") -> str:
+    """The sentence with each matched phrase marked: <mark> in HTML, **bold** in Markdown."""
+    if isinstance(words, str):
+        words = [words]
+    phrases = sorted({w for w in words if w}, key=len, reverse=True)
+    if not phrases:
+        return escape(sentence) if markup == "html" else md_escape(sentence)
+    pattern = re.compile("|".join(re.escape(p) for p in phrases))
+    out, last = [], 0
+    for m in pattern.finditer(sentence):
+        before, hit = sentence[last:m.start()], m.group(0)
+        if markup == "html":
+            out.append(str(escape(before)) + "<mark>" + str(escape(hit)) + "</mark>")
+        else:
+            out.append(_MD_INLINE.sub(r"\\\1", re.sub(r"\s+", " ", before)) + "**" + md_escape(hit) + "**")
+        last = m.end()
+    tail = sentence[last:]
+    out.append(str(escape(tail)) if markup == "html" else _MD_INLINE.sub(r"\\\1", re.sub(r"\s+", " ", tail)))
+    result = "".join(out)
+    return Markup(result) if markup == "html" else _MD_LINE_START.sub(r"\1\\\2", result)
+
+
+def environment(templates_dir: Path | None) -> Environment:
+    loaders = [PackageLoader("pipeline", "templates")]
+    if templates_dir is not None:
+        loaders.insert(0, FileSystemLoader(str(templates_dir)))
+    env = Environment(loader=ChoiceLoader(loaders),
+                      autoescape=select_autoescape(enabled_extensions=("html", "html.j2"),
+                                                   default_for_string=False),
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["md"] = md_escape
+    env.filters["href"] = safe_href
+    env.filters["highlight"] = highlight
+    return env
+
+
+def sentences_for(article, topic: str | None = None) -> list[dict]:
+    """Distinct matched sentences of an article (for one topic), each with its matched words."""
+    seen: dict[str, list[str]] = {}
+    for m in article.matches:
+        if topic is None or m.topic == topic:
+            seen.setdefault(m.sentence, []).append(m.matched)
+    return [{"sentence": s, "words": w} for s, w in seen.items()]
+
+
+def render(digest: Digest, fmt: str, templates_dir: Path | None = None) -> str:
+    if fmt == "json":
+        return json.dumps(digest.to_json(), ensure_ascii=False, indent=2) + "\n"
+    env = environment(templates_dir)
+    template = env.get_template(f"digest.{fmt}.j2" if fmt != "html" else "digest.html")
+    return template.render(d=digest, sentences_for=sentences_for)
+
+
+def write_atomic(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_digest(digest: Digest, config: Config) -> list[Path]:
+    out = []
+    for fmt in config.digest_formats:
+        path = config.digest_dir / f"{digest.date}.{fmt}"
+        write_atomic(path, render(digest, fmt, config.templates_dir))
+        out.append(path)
+    write_index(config.digest_dir, config.templates_dir)
+    return out
+
+
+_DIGEST_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(html|md|txt|json)$")
+
+
+def write_index(directory: Path, templates_dir: Path | None = None) -> Path:
+    """reports/index.html: every digest written, newest first."""
+    days: dict[str, list[str]] = {}
+    for p in directory.iterdir():
+        m = _DIGEST_FILE.match(p.name)
+        if m:
+            days.setdefault(m.group(1), []).append(m.group(2))
+    entries = [{"date": d, "formats": sorted(days[d])} for d in sorted(days, reverse=True)]
+    html = environment(templates_dir).get_template("index.html").render(entries=entries)
+    path = directory / "index.html"
+    write_atomic(path, html)
+    return path

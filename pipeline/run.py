@@ -1,0 +1,198 @@
+"""The orchestrator: the only module that wires the stages together.
+
+One run: load seeds -> for every enabled feed, concurrently: fetch -> parse -> for entries never
+seen: fetch page -> extract -> clean -> dedup -> flag -> store (one transaction per feed) -> write
+today's digest. A feed's failure is recorded on the feed and the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Callable
+
+from . import digest as digest_mod
+from .clean import clean_text, compile_boilerplate, drop_headline, fingerprint, html_to_text
+from .config import Config, FeedConfig
+from .dedup import DuplicateIndex, canonical_url, identity_of
+from .errors import FetchError, HTTPStatusError
+from .extract import Extractor
+from .fetch import Fetcher
+from .flag import TopicMatcher
+from .parse import parse_feed
+from .records import Article, FeedEntry, FeedOutcome, RunReport
+from .seeds import load_seeds
+from .store import Store
+
+log = logging.getLogger("newsmon")
+
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
+               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+# Texts shorter than this many words fingerprint together with their URL: two summaries that
+# both say "Read the full story" must not be taken for the same article.
+MIN_WORDS_FOR_CONTENT_ID = 25
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Run:
+    """The state one run shares between feeds: store, index, matcher, clients, clock."""
+
+    def __init__(self, config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow,
+                 on_feed_done: Callable[[FeedOutcome], None] | None = None):
+        self.config, self.store, self.clock = config, store, clock
+        self.boilerplate = compile_boilerplate(config.boilerplate)
+        self.matcher = TopicMatcher(config.topics)
+        self.on_feed_done = on_feed_done or (lambda outcome: None)
+        self.problems: list[str] = []
+        self.index = DuplicateIndex()
+        self.run_id = 0
+
+    def prepare(self) -> None:
+        seeds, problems = load_seeds(self.config.seeds_dir, self.boilerplate)
+        self.problems.extend(problems)
+        self.store.upsert_seeds(seeds, self.clock())
+        self.index = DuplicateIndex(self.store.duplicate_refs())
+
+    async def execute(self) -> RunReport:
+        started = self.clock()
+        self.prepare()
+        self.run_id = self.store.start_run(started)
+        feeds = [f for f in self.config.feeds if f.enabled]
+        error = None
+        outcomes: tuple[FeedOutcome, ...] = ()
+        try:
+            with Extractor(self.config.extract) as extractor:
+                async with Fetcher(self.config.fetch) as fetcher:
+                    outcomes = tuple(await asyncio.gather(
+                        *(self._feed(f, fetcher, extractor) for f in feeds)))
+        except BaseException as e:
+            error = f"{type(e).__name__}: {e}"
+            raise
+        finally:
+            self.store.finish_run(self.run_id, self.clock(), outcomes, error)
+        files = digest_mod.write_for_day(self.store, self.config, self.clock(), self.matcher.labels)
+        return RunReport(run_id=self.run_id, started=started, finished=self.clock(),
+                         feeds=outcomes, digest_files=tuple(str(p) for p in files))
+
+    async def _feed(self, feed: FeedConfig, fetcher: Fetcher, extractor: Extractor) -> FeedOutcome:
+        state = self.store.ensure_feed(feed.name, feed.url)
+        url = state["url"]
+        try:
+            response = await fetcher.get(url, etag=state["etag"], last_modified=state["last_modified"],
+                                         accept=FEED_ACCEPT)
+            if response.status == 304:
+                outcome = FeedOutcome(feed.name, url, "not_modified", etag=state["etag"],
+                                      last_modified=state["last_modified"])
+                return self._record(outcome, [])
+            parsed = parse_feed(feed.name, response, max_items=self.config.fetch.max_items_per_feed,
+                                now=self.clock())
+        except FetchError as e:
+            retry = e.retry_after if isinstance(e, HTTPStatusError) else None
+            log.warning("feed %s (%s): %s", feed.name, url, e.message)
+            return self._record(FeedOutcome(feed.name, url, "error", error=e.message,
+                                            retry_after=retry), [])
+        if parsed.warning:
+            log.info("feed %s (%s): ill-formed but usable: %s", feed.name, url, parsed.warning)
+
+        fresh, keys = [], set()
+        for entry in parsed.entries:
+            canonical = canonical_url(entry.link)
+            identity = identity_of(feed.name, entry.guid, canonical, None) if (entry.guid or canonical) else None
+            if identity is None or identity in keys or (canonical and canonical in keys):
+                if identity is None:
+                    fresh.append(entry)  # no guid, no link: identity comes from its text
+                continue
+            keys.update(k for k in (identity, canonical) if k)
+            if not self.store.seen(identity, canonical):
+                fresh.append(entry)
+
+        fetch_pages = self.config.extract.fetch_pages if feed.fetch_pages is None else feed.fetch_pages
+        built = await asyncio.gather(*(self._article(e, fetch_pages, fetcher, extractor) for e in fresh))
+        articles = [a for a in built if not self.store.seen(a.identity, None)]
+        outcome = FeedOutcome(
+            feed.name, response.url if not response.moved_to else response.moved_to, "ok",
+            new=0, etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
+            moved_to=response.moved_to, title=parsed.title)
+        return self._record(outcome, articles)
+
+    def _record(self, outcome: FeedOutcome, articles: list[Article]) -> FeedOutcome:
+        """Dedup, flag and store one feed's articles with its health, in one transaction."""
+        now = self.clock()
+        stored: list[Article] = []
+        with self.store.transaction():
+            for article in articles:
+                article = self.index.check(article)
+                if article.duplicate_of is None:
+                    article = replace(article, matches=self.matcher.match(article.title, article.text))
+                if self.store.insert_article(article, now, self.run_id):
+                    stored.append(article)
+            outcome = replace(outcome, new=len(stored),
+                              duplicates=sum(a.duplicate_of is not None for a in stored),
+                              extraction_failures=sum(a.text_source == "feed" and a.extraction_note is not None
+                                                      for a in stored))
+            self.store.record_feed(self.run_id, outcome, now)
+        for article in stored:
+            if article.duplicate_of is None:
+                self.index.add(article.fingerprint, article.url or article.identity)
+        log.info("feed %s (%s): %s, %d new, %d duplicates", outcome.name, outcome.url, outcome.status,
+                 outcome.new - outcome.duplicates, outcome.duplicates)
+        self.on_feed_done(outcome)
+        return outcome
+
+    async def _article(self, entry: FeedEntry, fetch_pages: bool, fetcher: Fetcher,
+                       extractor: Extractor) -> Article:
+        feed_text = clean_text(html_to_text(entry.content_html), self.boilerplate)
+        text, source, note, url = feed_text, "feed", None, entry.link
+        if not fetch_pages:
+            pass
+        elif not entry.link:
+            note = "no article link in the feed"
+        else:
+            try:
+                page = await fetcher.get(entry.link, accept=PAGE_ACCEPT,
+                                         max_bytes=max(self.config.extract.max_page_bytes * 4,
+                                                       self.config.fetch.max_bytes))
+                url = page.url
+                raw, note = await extractor.extract(page.body, page.url, page.headers.get("content-type"))
+                if raw is not None:
+                    page_text = drop_headline(clean_text(raw, self.boilerplate), entry.title)
+                    if len(page_text) >= self.config.extract.min_chars or len(page_text) >= len(feed_text):
+                        text, source = page_text, "page"
+                    else:
+                        note = f"page text too short ({len(page_text)} characters)"
+            except FetchError as e:
+                note = f"page not fetched: {e.message}"
+        if note:
+            log.info("article %s: %s; using the feed's own text", entry.link or entry.title, note)
+        return make_article(entry, text, source, note, url)
+
+
+def make_article(entry: FeedEntry, text: str, source: str, note: str | None, url: str | None) -> Article:
+    canonical = canonical_url(url or entry.link)
+    url = canonical or url
+    if len(text.split()) >= MIN_WORDS_FOR_CONTENT_ID:
+        fp = fingerprint(text)
+    else:
+        fp = fingerprint(f"{canonical or ''}\n{entry.title}\n{text}")
+    link_canonical = canonical_url(entry.link)
+    return Article(
+        identity=identity_of(entry.feed, entry.guid, link_canonical, fp),
+        feed=entry.feed, guid=entry.guid, url=url, canonical_url=canonical, title=entry.title,
+        published=entry.published, text=text, text_source=source,  # type: ignore[arg-type]
+        extraction_note=note, fingerprint=fp)
+
+
+def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow,
+             on_feed_done: Callable[[FeedOutcome], None] | None = None) -> RunReport:
+    store = Store.open(config.database)
+    try:
+        return asyncio.run(Run(config, store, clock=clock, on_feed_done=on_feed_done).execute())
+    finally:
+        store.close()

@@ -1,0 +1,304 @@
+"""SQLite storage: the schema is the contract between runs.
+
+WAL mode so readers (digest, status, sqlite3 CLI) never block a run; a 15 s busy timeout; write
+transactions start with BEGIN IMMEDIATE so two writers queue instead of failing half-way; one
+transaction per feed, so a crash loses at most the feed in progress and leaves no partial rows.
+Every timestamp is UTC ISO-8601 text ("2026-11-23T07:00:00+00:00"), which sorts as time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+
+from .errors import StoreError
+from .records import Article, FeedOutcome
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS feeds (
+    name                 TEXT PRIMARY KEY,   -- from config
+    url                  TEXT NOT NULL,      -- current URL (updated by a permanent redirect)
+    configured_url       TEXT NOT NULL,      -- URL as written in the config
+    title                TEXT,               -- the feed's own title
+    etag                 TEXT,               -- validators for conditional GET
+    last_modified        TEXT,
+    status               TEXT,               -- ok | not_modified | error; NULL before first check
+    last_error           TEXT,
+    error_since          TEXT,               -- first failure of the current failing streak
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_checked         TEXT,
+    last_success         TEXT,
+    last_new_item        TEXT,
+    items_seen           INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS articles (
+    id              TEXT PRIMARY KEY,        -- sha1 of identity
+    identity        TEXT NOT NULL UNIQUE,    -- guid:<feed>:<guid> | url:<canonical> | hash:<sha256>
+    feed            TEXT NOT NULL,
+    guid            TEXT,
+    url             TEXT,                    -- final URL after redirects
+    canonical_url   TEXT,                    -- without tracking parameters
+    title           TEXT NOT NULL,
+    published       TEXT,                    -- as the feed says, NULL when missing or impossible
+    first_seen      TEXT NOT NULL,           -- when newsmon stored it: decides its digest day
+    text            TEXT NOT NULL,           -- cleaned full text
+    text_source     TEXT NOT NULL CHECK (text_source IN ('page', 'feed')),
+    extraction_note TEXT,                    -- why the page text was not used
+    fingerprint     TEXT NOT NULL,           -- sha256 of the normalised text
+    duplicate_of    TEXT,                    -- seeds/<file> or an article URL; NULL = original
+    similarity      REAL,
+    topics          TEXT NOT NULL DEFAULT '[]',  -- JSON array of topic ids
+    run_id          INTEGER
+);
+CREATE INDEX IF NOT EXISTS articles_first_seen ON articles (first_seen);
+CREATE INDEX IF NOT EXISTS articles_canonical_url ON articles (canonical_url);
+CREATE INDEX IF NOT EXISTS articles_fingerprint ON articles (fingerprint);
+CREATE TABLE IF NOT EXISTS matches (
+    article_id TEXT NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    topic      TEXT NOT NULL,
+    term       TEXT NOT NULL,                -- the rule's term or pattern
+    field      TEXT NOT NULL CHECK (field IN ('title', 'text')),
+    start      INTEGER NOT NULL,
+    "end"      INTEGER NOT NULL,
+    matched    TEXT NOT NULL,                -- the words as written
+    sentence   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS matches_article ON matches (article_id);
+CREATE INDEX IF NOT EXISTS matches_topic ON matches (topic);
+CREATE TABLE IF NOT EXISTS seeds (
+    path        TEXT PRIMARY KEY,            -- seeds/<file>
+    fingerprint TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    loaded      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id           INTEGER PRIMARY KEY,
+    started      TEXT NOT NULL,
+    finished     TEXT,
+    status       TEXT NOT NULL,              -- running | ok | failed
+    feeds_ok     INTEGER NOT NULL DEFAULT 0,
+    feeds_failed INTEGER NOT NULL DEFAULT 0,
+    new_articles INTEGER NOT NULL DEFAULT 0,
+    duplicates   INTEGER NOT NULL DEFAULT 0,
+    error        TEXT
+);
+CREATE TABLE IF NOT EXISTS run_feeds (
+    run_id              INTEGER NOT NULL REFERENCES runs (id),
+    feed                TEXT NOT NULL,
+    status              TEXT NOT NULL,
+    error               TEXT,
+    new                 INTEGER NOT NULL DEFAULT 0,
+    duplicates          INTEGER NOT NULL DEFAULT 0,
+    extraction_failures INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, feed)
+);
+"""
+
+
+def article_id(identity: str) -> str:
+    return hashlib.sha1(identity.encode("utf-8")).hexdigest()
+
+
+def iso(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat(timespec="seconds")
+
+
+class Store:
+    """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path) -> "Store":
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=15, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 15000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{path}: database schema {version} is newer than this newsmon "
+                                 f"({SCHEMA_VERSION}); upgrade newsmon")
+            conn.executescript("BEGIN IMMEDIATE;" + SCHEMA +
+                               f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        except sqlite3.Error as e:
+            raise StoreError(f"{path}: cannot open the database: {e}") from None
+        except OSError as e:
+            raise StoreError(f"{path}: cannot create the database folder: {e}") from None
+        return cls(sqlite_utils.Database(conn))
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator["Store"]:
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    # --- runs
+
+    def start_run(self, started: datetime) -> int:
+        with self.transaction():
+            return self.db["runs"].insert({"started": iso(started), "status": "running"}).last_pk
+
+    def finish_run(self, run_id: int, finished: datetime, outcomes: tuple[FeedOutcome, ...],
+                   error: str | None = None) -> None:
+        with self.transaction():
+            self.db["runs"].update(run_id, {
+                "finished": iso(finished),
+                "status": "failed" if error else "ok",
+                "feeds_ok": sum(o.status != "error" for o in outcomes),
+                "feeds_failed": sum(o.status == "error" for o in outcomes),
+                "new_articles": sum(o.new - o.duplicates for o in outcomes),
+                "duplicates": sum(o.duplicates for o in outcomes),
+                "error": error,
+            })
+
+    # --- seeds
+
+    def upsert_seeds(self, seeds: list[tuple[str, str, str]], now: datetime) -> None:
+        """(path, fingerprint, text) rows; idempotent, so every run can call it."""
+        with self.transaction():
+            existing = {r["path"]: r["fingerprint"] for r in self.db.query("SELECT path, fingerprint FROM seeds")}
+            rows = [{"path": p, "fingerprint": f, "text": t, "loaded": iso(now)}
+                    for p, f, t in seeds if existing.get(p) != f]
+            if rows:
+                self.db["seeds"].upsert_all(rows, pk="path")
+
+    def duplicate_refs(self) -> dict[str, str]:
+        """fingerprint -> what it belongs to; seeds first, then articles oldest first."""
+        refs: dict[str, str] = {}
+        for r in self.db.query("SELECT fingerprint, path FROM seeds ORDER BY path"):
+            refs.setdefault(r["fingerprint"], r["path"])
+        for r in self.db.query("SELECT fingerprint, coalesce(url, identity) AS ref FROM articles "
+                               "WHERE duplicate_of IS NULL ORDER BY first_seen"):
+            refs.setdefault(r["fingerprint"], r["ref"])
+        return refs
+
+    # --- feeds
+
+    def feed_state(self, name: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM feeds WHERE name = ?", [name]))
+        return rows[0] if rows else None
+
+    def ensure_feed(self, name: str, url: str) -> dict:
+        """The stored row for a configured feed; a changed config URL resets the validators."""
+        row = self.feed_state(name)
+        if row is None or row["configured_url"] != url:
+            with self.transaction():
+                self.db["feeds"].upsert({"name": name, "url": url, "configured_url": url,
+                                         "etag": None, "last_modified": None}, pk="name")
+            row = self.feed_state(name)
+        return row
+
+    def seen(self, identity: str, canonical: str | None) -> bool:
+        if self.db.execute("SELECT 1 FROM articles WHERE identity = ?", [identity]).fetchone():
+            return True
+        return bool(canonical) and bool(
+            self.db.execute("SELECT 1 FROM articles WHERE canonical_url = ?", [canonical]).fetchone())
+
+    def record_feed(self, run_id: int, outcome: FeedOutcome, now: datetime) -> None:
+        """Feed health and the per-run row. Call inside the feed's transaction."""
+        row = self.feed_state(outcome.name) or {}
+        failed = outcome.status == "error"
+        update = {
+            "status": outcome.status,
+            "last_checked": iso(now),
+            "last_error": outcome.error if failed else None,
+            "consecutive_failures": (row.get("consecutive_failures") or 0) + 1 if failed else 0,
+            "error_since": (row.get("error_since") or iso(now)) if failed else None,
+        }
+        if not failed:
+            update["last_success"] = iso(now)
+            if outcome.title:
+                update["title"] = outcome.title
+            if outcome.status == "ok":
+                update["etag"], update["last_modified"] = outcome.etag, outcome.last_modified
+        if outcome.moved_to:
+            update["url"] = outcome.moved_to
+        if outcome.new:
+            update["last_new_item"] = iso(now)
+            update["items_seen"] = (row.get("items_seen") or 0) + outcome.new
+        self.db["feeds"].update(outcome.name, update)
+        self.db["run_feeds"].upsert({
+            "run_id": run_id, "feed": outcome.name, "status": outcome.status, "error": outcome.error,
+            "new": outcome.new, "duplicates": outcome.duplicates,
+            "extraction_failures": outcome.extraction_failures,
+        }, pk=("run_id", "feed"))
+
+    # --- articles
+
+    def insert_article(self, article: Article, first_seen: datetime, run_id: int) -> bool:
+        """Insert once; False when its identity is already stored (a rerun is harmless)."""
+        aid = article_id(article.identity)
+        table = self.db["articles"]
+        before = self.db.conn.total_changes
+        table.insert({
+            "id": aid, "identity": article.identity, "feed": article.feed, "guid": article.guid,
+            "url": article.url, "canonical_url": article.canonical_url, "title": article.title,
+            "published": iso(article.published), "first_seen": iso(first_seen),
+            "text": article.text, "text_source": article.text_source,
+            "extraction_note": article.extraction_note, "fingerprint": article.fingerprint,
+            "duplicate_of": article.duplicate_of, "similarity": article.similarity,
+            "topics": json.dumps(list(article.topics)), "run_id": run_id,
+        }, pk="id", ignore=True)
+        if self.db.conn.total_changes == before:
+            return False
+        if article.matches:
+            self.db["matches"].insert_all(
+                [{"article_id": aid, "topic": m.topic, "term": m.term, "field": m.field,
+                  "start": m.start, "end": m.end, "matched": m.matched, "sentence": m.sentence}
+                 for m in article.matches])
+        return True
+
+    # --- reading, for the digest and status
+
+    def articles_between(self, start: datetime, end: datetime) -> list[dict]:
+        return list(self.db.query(
+            "SELECT * FROM articles WHERE first_seen >= ? AND first_seen < ? ORDER BY first_seen, id",
+            [iso(start), iso(end)]))
+
+    def matches_for(self, ids: list[str]) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {i: [] for i in ids}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            marks = ",".join("?" * len(part))
+            for r in self.db.query(f'SELECT * FROM matches WHERE article_id IN ({marks}) '
+                                   f'ORDER BY article_id, field DESC, start', part):
+                out[r["article_id"]].append(r)
+        return out
+
+    def topic_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        rows = self.db.query(
+            "SELECT m.topic, count(DISTINCT a.id) AS n FROM articles a JOIN matches m ON m.article_id = a.id "
+            "WHERE a.first_seen >= ? AND a.first_seen < ? AND a.duplicate_of IS NULL GROUP BY m.topic",
+            [iso(start), iso(end)])
+        return {r["topic"]: r["n"] for r in rows}
+
+    def feeds(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM feeds ORDER BY name"))
+
+    def run_feeds_between(self, start: datetime, end: datetime) -> list[dict]:
+        return list(self.db.query(
+            "SELECT rf.* FROM run_feeds rf JOIN runs r ON r.id = rf.run_id "
+            "WHERE r.started >= ? AND r.started < ?", [iso(start), iso(end)]))
