@@ -40,7 +40,7 @@ def safe_link(link: str | None, base: str) -> str | None:
 
 def _when(entry, now: datetime) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        parsed = dict.get(entry, key)  # plain lookup: no deprecated key aliasing
         if parsed:
             try:
                 when = datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)

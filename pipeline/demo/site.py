@@ -1,8 +1,12 @@
-"""Builds the demo's two outlets (pages and feeds) and runs the pipeline against them."""
+"""Builds the demo's outlets (pages and feeds) and runs the pipeline against them.
+
+The page and feed builders are also what the tests and benchmarks serve.
+"""
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -31,6 +35,18 @@ _CHROME = """<!DOCTYPE html>
 </body></html>"""
 
 
+@dataclass(frozen=True)
+class FeedItem:
+    """One item of a generated feed (demo, tests, benchmarks)."""
+
+    title: str
+    link: str | None
+    guid: str | None
+    published: str                      # ISO 8601, e.g. "2026-11-23T06:10:00Z"
+    summary: str = ""
+    content_html: str | None = None     # full content (content:encoded / Atom content)
+
+
 def _paragraphs_html(paragraphs: list[str]) -> str:
     out = []
     for p in paragraphs:
@@ -39,39 +55,11 @@ def _paragraphs_html(paragraphs: list[str]) -> str:
     return "\n".join(out)
 
 
-def _page(title: str, outlet: str, published: str, paragraphs: list[str]) -> Page:
+def article_page(title: str, outlet: str, published: str, paragraphs: list[str]) -> Page:
+    """A news page with the usual furniture around the article: nav, ad, related, footer."""
     body = _CHROME.format(title=html.escape(title), outlet=html.escape(outlet), published=published,
                           body=_paragraphs_html(paragraphs))
     return Page(body.encode("utf-8"))
-
-
-def _rss(base: str, items: list[dict]) -> bytes:
-    parts = [f"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>{LEDGER}</title><link>{base}/ledger/</link>
-<description>News from Ukraine and the region</description>"""]
-    for it in items:
-        parts.append(f"""<item><title>{html.escape(it['title'])}</title>
-<link>{base}{it['path']}?utm_source=rss&amp;utm_medium=feed</link>
-<guid isPermaLink="false">ledger-{it['slug']}</guid>
-<pubDate>{it['rfc822']}</pubDate>
-<description>{html.escape(it['summary'])}</description></item>""")
-    parts.append("</channel></rss>")
-    return "\n".join(parts).encode("utf-8")
-
-
-def _atom(base: str, items: list[dict]) -> bytes:
-    parts = [f"""<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom"><title>{WIRE}</title>
-<id>tag:balticwire.example,2026:feed</id><updated>2026-11-23T09:05:00Z</updated>
-<link rel="self" href="{base}/wire/atom.xml"/>"""]
-    for it in items:
-        parts.append(f"""<entry><title>{html.escape(it['title'])}</title>
-<id>tag:balticwire.example,2026:{it['slug']}</id>
-<link rel="alternate" href="{base}{it['path']}"/>
-<updated>{it['iso']}</updated><published>{it['iso']}</published>
-<summary type="text">{html.escape(it['summary'])}</summary></entry>""")
-    parts.append("</feed>")
-    return "\n".join(parts).encode("utf-8")
 
 
 def _rfc822(iso: str) -> str:
@@ -81,26 +69,63 @@ def _rfc822(iso: str) -> str:
     return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")), usegmt=True)
 
 
+def rss_feed(title: str, link: str, items: list[FeedItem]) -> Page:
+    x = html.escape
+    parts = [f'''<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>
+<title>{x(title)}</title><link>{x(link)}</link><description>{x(title)}</description>''']
+    for it in items:
+        parts.append("<item>" + f"<title>{x(it.title)}</title>"
+                     + (f"<link>{x(it.link)}</link>" if it.link else "")
+                     + (f'<guid isPermaLink="false">{x(it.guid)}</guid>' if it.guid else "")
+                     + f"<pubDate>{_rfc822(it.published)}</pubDate>"
+                     + (f"<description>{x(it.summary)}</description>" if it.summary else "")
+                     + (f"<content:encoded>{x(it.content_html)}</content:encoded>" if it.content_html else "")
+                     + "</item>")
+    parts.append("</channel></rss>")
+    return Page("\n".join(parts).encode("utf-8"), content_type="application/rss+xml")
+
+
+def atom_feed(title: str, feed_id: str, items: list[FeedItem]) -> Page:
+    x = html.escape
+    updated = max((it.published for it in items), default="2026-01-01T00:00:00Z")
+    parts = [f'''<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>{x(title)}</title>
+<id>{x(feed_id)}</id><updated>{updated}</updated>''']
+    for it in items:
+        parts.append("<entry>" + f"<title>{x(it.title)}</title>"
+                     + (f"<id>{x(it.guid)}</id>" if it.guid else "")
+                     + (f'<link rel="alternate" href="{x(it.link)}"/>' if it.link else "")
+                     + f"<updated>{it.published}</updated><published>{it.published}</published>"
+                     + (f'<summary type="text">{x(it.summary)}</summary>' if it.summary else "")
+                     + (f'<content type="html">{x(it.content_html)}</content>' if it.content_html else "")
+                     + "</entry>")
+    parts.append("</feed>")
+    return Page("\n".join(parts).encode("utf-8"), content_type="application/atom+xml")
+
+
 def build_routes(base: str, seed_text: str | None) -> dict[str, Page]:
     """Every page and feed of the demo outlets, with links pointing at `base`."""
     routes: dict[str, Page] = {}
-    feeds: dict[str, list[dict]] = {LEDGER: [], WIRE: []}
+    items: dict[str, list[FeedItem]] = {LEDGER: [], WIRE: []}
     entries = dict(ARTICLES)
-    copy = SYNDICATED
-    src = ARTICLES[copy["slug"]]
-    entries[copy["copy_slug"]] = (copy["outlet"], src[1], copy["published"], src[3])
+    src = ARTICLES[SYNDICATED["slug"]]
+    entries[SYNDICATED["copy_slug"]] = (SYNDICATED["outlet"], src[1], SYNDICATED["published"], src[3])
     for slug, (outlet, title, published, paragraphs) in entries.items():
-        prefix = "/ledger/" if outlet == LEDGER else "/wire/"
-        path = prefix + slug
+        path = ("/ledger/" if outlet == LEDGER else "/wire/") + slug
         if slug == "zelensky-nato-umbrella-interview" and seed_text:
             paragraphs = [line for line in seed_text.splitlines() if line.strip()]
-        summary = GONE_SUMMARY if not paragraphs else paragraphs[0]
         if paragraphs:
-            routes[path] = _page(title, outlet, published, paragraphs)
-        feeds[outlet].append({"slug": slug, "title": title, "path": path, "iso": published,
-                              "rfc822": _rfc822(published), "summary": summary})
-    routes["/ledger/rss.xml"] = Page(_rss(base, feeds[LEDGER]), content_type="application/rss+xml")
-    routes["/wire/atom.xml"] = Page(_atom(base, feeds[WIRE]), content_type="application/atom+xml")
+            routes[path] = article_page(title, outlet, published, paragraphs)
+        if outlet == LEDGER:  # the Ledger's links carry tracking parameters, as many do
+            item = FeedItem(title, f"{base}{path}?utm_source=rss&utm_medium=feed", f"ledger-{slug}",
+                            published, paragraphs[0] if paragraphs else GONE_SUMMARY)
+        else:
+            item = FeedItem(title, base + path, f"tag:balticwire.example,2026:{slug}", published,
+                            paragraphs[0] if paragraphs else GONE_SUMMARY)
+        items[outlet].append(item)
+    routes["/ledger/rss.xml"] = rss_feed(LEDGER, f"{base}/ledger/", items[LEDGER])
+    routes["/wire/atom.xml"] = atom_feed(WIRE, "tag:balticwire.example,2026:feed", items[WIRE])
     # A feed that broke: the CMS died half-way through writing it.
     routes["/metro/rss.xml"] = Page(b'<?xml version="1.0"?>\n<rss version="2.0"><channel><title>Metro'
                                     b' Daily</title><item><title>Tram lines', content_type="application/rss+xml")

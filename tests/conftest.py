@@ -1,0 +1,75 @@
+"""Shared fixtures: a real loopback HTTP server, config files in a temp folder, a fixed clock."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.demo.server import LoopbackSite
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture
+def site():
+    with LoopbackSite() as s:
+        yield s
+
+
+@pytest.fixture
+def seeds_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+def write_config(folder: Path, feeds: list[tuple[str, str]], extra: str = "", **sections) -> Path:
+    """A config in `folder` with the given (name, url) feeds; loopback allowed."""
+    feed_tables = "".join(f'\n[[feeds]]\nname = "{n}"\nurl = "{u}"\n' for n, u in feeds)
+    text = textwrap.dedent(f"""\
+        [storage]
+        database = "data/newsmon.db"
+        [seeds]
+        directory = "seeds"
+        [digest]
+        directory = "reports"
+        formats = ["html", "md", "json", "txt"]
+        timezone = "Europe/Kyiv"
+        [fetch]
+        timeout_seconds = 5
+        allow_private_networks = true
+        [extract]
+        workers = 2
+        timeout_seconds = 20
+        """) + extra + feed_tables
+    path = folder / "newsmon.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, seeds_dir: Path):
+    def make(feeds: list[tuple[str, str]], extra: str = ""):
+        return load_config(write_config(tmp_path, feeds, extra))
+    return make
+
+
+class Clock:
+    """A settable clock: tests decide what "now" is."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc))

@@ -1,0 +1,37 @@
+"""`newsmon demo`, what `make demo` runs: the bundled outlets over loopback, the real pipeline."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from pipeline.cli import main
+
+
+def test_demo_shows_flags_drops_the_seed_copy_and_reports_the_broken_feed(tmp_path, seeds_dir):
+    reports, data = tmp_path / "reports", tmp_path / "data"
+    result = CliRunner().invoke(main, ["-q", "demo", "--reports", str(reports), "--data", str(data),
+                                       "--seeds", str(seeds_dir)])
+    assert result.exit_code == 0, result.output
+    assert "second run: 0 new articles" in result.output
+
+    [json_file] = reports.glob("*.json")
+    digest = json.loads(json_file.read_text())
+    assert len(digest["articles"]) >= 10
+    topics = {t for a in digest["articles"] for t in a["topics"]}
+    assert topics == {"nato", "ceasefire", "territory"}
+    assert any(not a["topics"] for a in digest["articles"])
+    assert all(m["sentence"] for a in digest["articles"] for m in a["matches"])
+    assert not any("Donato" in a["title"] and a["topics"] for a in digest["articles"])
+
+    dropped = {d["duplicate_of"] for d in digest["duplicates"]}
+    assert "seeds/000_2ceace7d45a6ac80.txt" in dropped
+    assert len(digest["duplicates"]) == 2            # the seed copy and the syndicated wire copy
+
+    [broken] = [f for f in digest["feeds"] if f["status"] == "error"]
+    assert broken["name"] == "metro-daily" and "broken feed" in broken["error"]
+    html = json_file.with_suffix(".html").read_text()
+    assert "metro-daily" in html and "<mark>" in html
+    assert (reports / "index.html").exists()
+    assert json_file.with_suffix(".txt").exists() and json_file.with_suffix(".md").exists()

@@ -1,0 +1,64 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from pipeline.errors import NotAFeed
+from pipeline.parse import parse_feed
+from pipeline.records import Response
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+
+
+def parse(body: bytes, headers=None, url="http://feeds.example/rss.xml"):
+    headers = headers or {"content-type": "application/rss+xml; charset=utf-8"}
+    return parse_feed("f", Response(url, 200, headers, body), max_items=100, now=NOW)
+
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T &amp; Co</title>
+<item><title>One</title><link>/one</link><guid>g1</guid><pubDate>Mon, 23 Nov 2026 06:00:00 GMT</pubDate>
+<description>&lt;p&gt;Body&lt;/p&gt;</description></item>
+<item><title>Future</title><link>http://feeds.example/two</link><pubDate>Mon, 23 Nov 2099 06:00:00 GMT</pubDate></item>
+<item><title>Bad link</title><link>javascript:alert(1)</link><guid>g3</guid></item>
+</channel></rss>"""
+
+
+def test_entries_are_plain_records_with_safe_links_and_utc_dates():
+    feed = parse(RSS)
+    assert feed.title == "T & Co" and feed.warning is None
+    one, future, bad = feed.entries
+    # an RSS guid is a permalink unless it says otherwise, so feedparser resolves it like a link
+    assert (one.guid, one.link, one.title) == ("http://feeds.example/g1", "http://feeds.example/one", "One")
+    assert one.published == datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
+    assert "Body" in one.content_html
+    assert future.published is None          # impossible date: first-seen time decides instead
+    assert bad.link is None
+
+
+def test_ill_formed_but_usable_feed_is_kept_with_a_warning():
+    feed = parse(RSS.replace(b"</channel></rss>", b"<item><title>Unclosed & raw</title><link>http://x.example/3</link></item>"))
+    assert len(feed.entries) == 4 and feed.warning
+
+
+@pytest.mark.parametrize("body, words", [
+    (b"<!DOCTYPE html><html><body><p>Hello</p></body></html>", "not a feed"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00binary", "not a feed"),
+    (b"   ", "empty response body"),
+    (b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>Cut', "broken feed"),
+])
+def test_non_feeds_are_errors(body, words):
+    with pytest.raises(NotAFeed, match=words):
+        parse(body)
+
+
+def test_a_body_that_is_a_path_is_not_read_as_a_file(tmp_path):
+    secret = tmp_path / "secret.xml"
+    secret.write_text('<rss version="2.0"><channel><item><title>SECRET</title><link>http://s/</link></item></channel></rss>')
+    with pytest.raises(NotAFeed):
+        parse(str(secret).encode())
+
+
+def test_item_cap_takes_the_first_entries():
+    items = b"".join(b"<item><title>n%d</title><link>http://x.example/%d</link></item>" % (i, i) for i in range(30))
+    feed = parse_feed("f", Response("http://x.example/f", 200, {}, b'<rss version="2.0"><channel>' + items + b"</channel></rss>"),
+                      max_items=10, now=NOW)
+    assert [e.title for e in feed.entries] == [f"n{i}" for i in range(10)]

@@ -1,0 +1,142 @@
+"""The real pipeline over real HTTP on 127.0.0.1, into a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from pipeline.run import run_once
+
+from world import GONE_SUMMARY, HARVEST_STORY, NATO_STORY, broken_routes, serve_world
+
+
+def _digest(config, day="2026-11-23") -> dict:
+    return json.loads((config.digest_dir / f"{day}.json").read_text())
+
+
+def _rows(config, sql: str) -> list[tuple]:
+    with sqlite3.connect(config.database) as c:
+        return c.execute(sql).fetchall()
+
+
+def test_full_run_stores_flags_dedups_and_writes_the_digest(site, make_config, clock):
+    feeds = serve_world(site)
+    config = make_config(list(feeds.items()))
+    report = run_once(config, clock=clock)
+
+    assert [f.status for f in report.feeds] == ["ok", "ok"]
+    digest = _digest(config)
+    by_title = {a["title"]: a for a in digest["articles"]}
+
+    nato = by_title["Ministers meet in Oslo on air defence"]
+    assert nato["topics"] == ["nato"]
+    assert nato["url"] == site.url("/a/nato-oslo")          # tracking parameter gone
+    assert nato["text"].startswith(NATO_STORY[0])
+    assert "Advertisement" not in nato["text"] and "All rights reserved" not in nato["text"]
+    assert {"topic": "nato", "sentence": NATO_STORY[0]}.items() <= nato["matches"][0].items()
+
+    assert by_title["Sunflower harvest ends late after rain"]["topics"] == []
+    assert by_title["Sunflower harvest ends late after rain"]["text"].startswith(HARVEST_STORY[0])
+
+    # the page is gone (404): the feed's own summary is used, and the health section says so
+    gone = by_title["Power plant repairs under local ceasefire"]
+    assert gone["text"] == GONE_SUMMARY and gone["text_source"] == "feed"
+    assert gone["topics"] == ["ceasefire"]
+    assert any("HTTP 404" in x["note"] for x in digest["extraction_failures"])
+
+    # page text too short to be the article: feed text instead
+    live = by_title["Live: updates"]
+    assert live["text_source"] == "feed" and live["topics"] == ["ceasefire"]
+
+    # the republished seed is stored as a duplicate and kept out of the stories
+    assert "Ukraine reconsiders NATO membership" not in by_title
+    assert digest["duplicates"] == [{
+        "url": site.url("/b/republished"), "title": "Ukraine reconsiders NATO membership",
+        "feed": "weekly-b", "duplicate_of": "seeds/004_896c57e66a8301f0.txt", "similarity": 1.0}]
+
+    assert [(f["name"], f["status"], f["error"]) for f in digest["feeds"]] == \
+        [("daily-a", "ok", None), ("weekly-b", "ok", None)]
+    assert {f["name"]: f["new"] for f in digest["feeds"]} == {"daily-a": 4, "weekly-b": 2}
+    assert report.new_articles == 6 and report.duplicates == 1
+    assert sorted(p.rsplit(".", 1)[1] for p in report.digest_files) == ["html", "json", "md", "txt"]
+
+
+def test_feed_titles_and_links_are_plain_and_safe(site, make_config, clock):
+    feeds = serve_world(site)
+    config = make_config(list(feeds.items()))
+    run_once(config, clock=clock)
+    digest = _digest(config)
+    hostile = [a for a in digest["articles"] if "Breaking" in a["title"]][0]
+    assert hostile["title"] == "Breaking & bold news"            # markup and script gone
+    assert hostile["url"] is None                            # javascript: link dropped
+    assert hostile["text"] == "A summary with markup in it."
+    html = (config.digest_dir / "2026-11-23.html").read_text()
+    assert "<script>" not in html and "javascript:" not in html
+    assert "Breaking &amp; bold news" in html
+
+
+def test_second_run_is_conditional_and_does_no_extraction(site, make_config, clock):
+    feeds = serve_world(site)
+    config = make_config(list(feeds.items()))
+    run_once(config, clock=clock)
+    pages_before = [p for p, _ in site.requests if not p.endswith(".xml")]
+    count_before = _rows(config, "SELECT count(*) FROM articles")[0][0]
+
+    second = run_once(config, clock=clock)
+    assert [f.status for f in second.feeds] == ["not_modified", "not_modified"]
+    feed_requests = [h for p, h in site.requests if p.endswith(".xml")][-2:]
+    assert all("if-none-match" in h for h in feed_requests)
+    assert [p for p, _ in site.requests if not p.endswith(".xml")] == pages_before
+    assert _rows(config, "SELECT count(*) FROM articles")[0][0] == count_before
+    assert second.new_articles == 0
+
+
+def test_rerun_against_a_feed_without_validators_adds_nothing(site, make_config, clock):
+    feeds = serve_world(site)
+    page = site.routes["/a/rss.xml"]
+    counter = {"n": 0}
+
+    def changing_feed(handler):  # new bytes every time, so no 304 is possible
+        counter["n"] += 1
+        return type(page)(page.body + f"<!-- {counter['n']} -->".encode(), content_type=page.content_type)
+
+    site.routes["/a/rss.xml"] = changing_feed
+    config = make_config([("daily-a", feeds["daily-a"])])
+    run_once(config, clock=clock)
+    pages = len([p for p, _ in site.requests if p.startswith("/a/") and not p.endswith(".xml")])
+    again = run_once(config, clock=clock)
+    assert again.feeds[0].status == "ok" and again.new_articles == 0
+    assert len([p for p, _ in site.requests if p.startswith("/a/") and not p.endswith(".xml")]) == pages
+    assert _rows(config, "SELECT count(*), count(DISTINCT identity) FROM articles") == [(4, 4)]
+    assert _rows(config, "SELECT count(*) FROM runs WHERE status = 'ok'") == [(2,)]
+
+
+def test_broken_feeds_are_recorded_and_the_run_goes_on(site, make_config, clock):
+    feeds = serve_world(site)
+    bad = broken_routes(site)
+    config = make_config([("daily-a", feeds["daily-a"])] + list(bad.items()))
+    report = run_once(config, clock=clock)
+    status = {f.name: (f.status, f.error) for f in report.feeds}
+    assert status["daily-a"] == ("ok", None)
+    assert status["five-hundred"] == ("error", "HTTP 500 Internal Server Error")
+    assert status["html-page"][0] == "error" and "not a feed" in status["html-page"][1]
+    assert status["refused"][0] == "error" and "cannot connect" in status["refused"][1]
+    health = {f["name"]: f for f in _digest(config)["feeds"]}
+    assert health["five-hundred"]["status"] == "error"
+    assert health["five-hundred"]["consecutive_failures"] == 1
+    md = (config.digest_dir / "2026-11-23.md").read_text()
+    assert "**five-hundred** failing since" in md and "HTTP 500" in md
+    assert _rows(config, "SELECT feeds_ok, feeds_failed, status FROM runs") == [(1, 3, "ok")]
+
+    run_once(config, clock=clock)
+    assert _rows(config, "SELECT consecutive_failures FROM feeds WHERE name = 'html-page'") == [(2,)]
+
+
+def test_feed_text_only_mode_fetches_no_pages(site, make_config, clock):
+    feeds = serve_world(site)
+    config = make_config([("daily-a", feeds["daily-a"])], extra="fetch_pages = false\n")
+    run_once(config, clock=clock)
+    assert [p for p, _ in site.requests if not p.endswith(".xml")] == []
+    texts = _rows(config, "SELECT text_source, count(*) FROM articles GROUP BY text_source")
+    assert texts == [("feed", 4)]
+    assert _digest(config)["extraction_failures"] == []
