@@ -8,17 +8,34 @@ Identity, in order (the first that exists wins):
 An entry is "seen" when its identity or its canonical URL is already stored, and is then neither
 fetched nor extracted again.
 
-Duplicates: an article whose cleaned-text fingerprint equals a seed's or an earlier article's is a
-duplicate of it (similarity 1.0). DuplicateIndex is where near-duplicate detection plugs in.
+Duplicates: an article whose cleaned text equals (fingerprint) or nearly equals (MinHash LSH,
+verified by exact shingle Jaccard) a seed or a stored article is a copy of it. What that means
+(dropped as a duplicate, or grouped under the same story) is decided by run.py from the target's
+kind and digest day; this module only finds the closest match.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .records import Article
+import numpy as np
+import rensa
+
+from .clean import normalise
+
+# Near-duplicate parameters; the README explains the choice (section "Duplicates").
+SHINGLE = 3                 # words per shingle
+NUM_PERM = 126              # MinHash values per signature = BANDS * ROWS
+BANDS, ROWS = 42, 3         # P(candidate) = 1 - (1 - J^3)^42: 0.996 at J=0.5, 1.0 at J=0.7
+NEAR_THRESHOLD = 0.5        # exact shingle Jaccard at or above which two texts are one story
+ESTIMATE_SLACK = 0.15       # candidates whose signature estimate is this far below are skipped
+MIN_WORDS_NEAR = 50         # shorter texts are matched only exactly (see the README)
+MINHASH_SEED = 20261123
+SIGNATURE_VERSION = f"rensa-r{rensa.RMinHash.ALGORITHM_VERSION}-{NUM_PERM}-{MINHASH_SEED}"
+_WORD = re.compile(r"\w+")
 
 _TRACKING = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|igshid|_hsenc|_hsmi|"
@@ -48,24 +65,172 @@ def identity_of(feed: str, guid: str | None, canonical: str | None, fingerprint:
     return f"hash:{fingerprint}"
 
 
-class DuplicateIndex:
-    """Everything an article may duplicate: the seeds and every stored article.
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """What an indexed text is, for deciding what a match means."""
 
-    `refs` maps a fingerprint to what it belongs to: "seeds/<file>" or an article URL.
+    key: str                  # article id, or "seeds/<file>" for a seed
+    ref: str                  # what the digest names: "seeds/<file>" or the article URL
+    kind: str                 # "seed" | "article"
+    first_seen: str | None    # articles: UTC ISO time stored (its digest day follows from it)
+    story_id: str | None      # articles: the story it belongs to (its own id when it leads)
+
+
+@dataclass(frozen=True, slots=True)
+class Similar:
+    target: Indexed
+    similarity: float         # exact word-3-shingle Jaccard (1.0 for identical normalised text)
+
+
+def shingles(text: str) -> set[str]:
+    """Word 3-grams of the normalised text: the unit that near-duplicate similarity counts."""
+    words = _WORD.findall(normalise(text))
+    return {" ".join(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def signature(text: str) -> np.ndarray | None:
+    """MinHash signature (rensa), or None for a text too short for near-duplicate matching."""
+    grams = shingles(text)
+    if len(_WORD.findall(text)) < MIN_WORDS_NEAR or not grams:
+        return None
+    m = rensa.RMinHash(num_perm=NUM_PERM, seed=MINHASH_SEED)
+    m.update(sorted(grams))
+    return np.asarray(m.digest(), dtype=np.uint32)
+
+
+# Odd 64-bit multipliers that mix a band's rows into one key (wrapping arithmetic).
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9][:ROWS], dtype=np.uint64)
+
+
+def band_keys(signatures: np.ndarray) -> np.ndarray:
+    """(n, NUM_PERM) uint32 -> (n, BANDS) uint64: one key per band."""
+    rows = signatures.reshape(len(signatures), BANDS, ROWS).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        return (rows * _MIX).sum(axis=2, dtype=np.uint64)
+
+
+class DuplicateIndex:
+    """Everything a new article may duplicate: the seeds and every stored original article.
+
+    Two lookups, in order:
+    - exact: the fingerprint (sha256 of the normalised text) — any length of text;
+    - near: MinHash LSH over word 3-shingles, 42 bands x 3 rows of a 126-value rensa signature,
+      for texts of at least MIN_WORDS_NEAR words. Candidates sharing a band are checked by
+      their signature estimate, then by the exact shingle Jaccard computed from the stored
+      texts (`text_of`), which decides against NEAR_THRESHOLD.
+    The banded keys are kept sorted per band (numpy), so lookups are binary searches and a
+    100,000-article index costs tens of megabytes, not a dict per band entry.
     """
 
-    def __init__(self, refs: dict[str, str] | None = None):
-        self._exact: dict[str, str] = dict(refs or {})
+    def __init__(self, text_of: Callable[[str], str | None] = lambda key: None):
+        self._text_of = text_of
+        self._exact: dict[str, Indexed] = {}
+        self._items: list[Indexed] = []
+        self._sigs = np.zeros((0, NUM_PERM), dtype=np.uint32)
+        self._sorted_keys = np.zeros((BANDS, 0), dtype=np.uint64)
+        self._order = np.zeros((BANDS, 0), dtype=np.int64)
+        # entries added since the bulk load: a dict per band (few), positions after the sorted ones
+        self._recent: list[dict[int, list[int]]] = [{} for _ in range(BANDS)]
+        self._recent_sigs: list[np.ndarray] = []
+        self._recent_items: list[Indexed] = []
 
     def __len__(self) -> int:
         return len(self._exact)
 
-    def add(self, fingerprint: str, ref: str) -> None:
-        self._exact.setdefault(fingerprint, ref)
+    def load(self, items: list[Indexed], fingerprints: list[str], signatures: list[bytes | None]) -> None:
+        """Bulk-load (at start-up): one sort per band instead of one insert per article."""
+        keep_items, keep_sigs = [], []
+        for item, fp, blob in zip(items, fingerprints, signatures):
+            self._exact.setdefault(fp, item)
+            if blob:
+                keep_items.append(item)
+                keep_sigs.append(blob)
+        self._items = keep_items
+        self._sigs = (np.frombuffer(b"".join(keep_sigs), dtype=np.uint32).reshape(-1, NUM_PERM)
+                      if keep_sigs else np.zeros((0, NUM_PERM), dtype=np.uint32))
+        keys = band_keys(self._sigs).T                       # (BANDS, n)
+        self._order = np.argsort(keys, axis=1, kind="stable")
+        self._sorted_keys = np.take_along_axis(keys, self._order, axis=1)
+        self._recent = [{} for _ in range(BANDS)]
+        self._recent_sigs, self._recent_items = [], []
 
-    def check(self, article: Article) -> Article:
-        """The article with duplicate_of/similarity set when it duplicates something indexed."""
-        ref = self._exact.get(article.fingerprint)
-        if ref is None:
-            return article
-        return replace(article, duplicate_of=ref, similarity=1.0)
+    def add(self, item: Indexed, fingerprint: str, sig: np.ndarray | None) -> None:
+        self._exact.setdefault(fingerprint, item)
+        if sig is None:
+            return
+        position = len(self._sigs) + len(self._recent_sigs)
+        self._recent_sigs.append(sig)
+        self._recent_items.append(item)
+        for band, key in enumerate(band_keys(sig[None, :])[0]):
+            self._recent[band].setdefault(int(key), []).append(position)
+
+    def _item(self, position: int) -> tuple[Indexed, np.ndarray]:
+        if position < len(self._sigs):
+            return self._items[position], self._sigs[position]
+        i = position - len(self._sigs)
+        return self._recent_items[i], self._recent_sigs[i]
+
+    def candidates(self, sig: np.ndarray) -> set[int]:
+        keys = band_keys(sig[None, :])[0]
+        found: set[int] = set()
+        n = self._sorted_keys.shape[1]
+        for band in range(BANDS):
+            key = keys[band]
+            if n:
+                row = self._sorted_keys[band]
+                lo = int(np.searchsorted(row, key, side="left"))
+                hi = int(np.searchsorted(row, key, side="right"))
+                if hi > lo:
+                    found.update(int(p) for p in self._order[band, lo:hi])
+            found.update(self._recent[band].get(int(key), ()))
+        return found
+
+    def nearest(self, text: str, fingerprint: str, sig: np.ndarray | None) -> Similar | None:
+        """The closest indexed text at or above NEAR_THRESHOLD, or None."""
+        exact = self._exact.get(fingerprint)
+        if exact is not None:
+            return Similar(exact, 1.0)
+        if sig is None:
+            return None
+        best: Similar | None = None
+        grams = None
+        for position in self.candidates(sig):
+            item, other = self._item(position)
+            if float(np.mean(other == sig)) < NEAR_THRESHOLD - ESTIMATE_SLACK:
+                continue
+            other_text = self._text_of(item.key)
+            if other_text is None:
+                continue
+            grams = grams if grams is not None else shingles(text)
+            score = jaccard(grams, shingles(other_text))
+            if score >= NEAR_THRESHOLD and (best is None or score > best.similarity):
+                best = Similar(item, round(score, 3))
+        return best
+
+
+def open_index(store) -> DuplicateIndex:
+    """The index over a Store's seeds and original articles.
+
+    Signatures are read from the store; missing ones, or ones computed another way (another
+    SIGNATURE_VERSION), are computed from the stored text and saved, so the next start is fast.
+    """
+    index = DuplicateIndex(store.text_of)
+    items, fingerprints, blobs, recomputed = [], [], [], []
+    for row in store.index_rows():
+        blob = row["minhash"]
+        if row["version"] != SIGNATURE_VERSION:
+            sig = signature(store.text_of(row["key"]) or "")
+            blob = None if sig is None else sig.tobytes()
+            recomputed.append((row["key"], SIGNATURE_VERSION, blob))
+        items.append(Indexed(row["key"], row["ref"], row["kind"], row["first_seen"], row["story_id"]))
+        fingerprints.append(row["fingerprint"])
+        blobs.append(blob)
+    if recomputed:
+        with store.transaction():
+            store.save_signatures(recomputed)
+    index.load(items, fingerprints, blobs)
+    return index

@@ -10,7 +10,7 @@ appears under each. Rendering lives in render.py; this module only shapes data.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -119,6 +119,26 @@ def _article(row: dict, matches: list[dict]) -> DigestArticle:
         text_source=row["text_source"], extraction_note=row["extraction_note"])
 
 
+def _group_stories(articles: list[DigestArticle], story_of: dict[str, str],
+                   similarity: dict[str, float | None]) -> list[DigestArticle]:
+    """One entry per story: the earliest published copy leads, the others go into its `also`."""
+    groups: dict[str, list[DigestArticle]] = {}
+    for a in articles:
+        groups.setdefault(story_of[a.id], []).append(a)
+    stories = []
+    for members in groups.values():
+        members.sort(key=lambda a: (a.published or a.first_seen, a.first_seen, a.id))
+        lead, rest = members[0], members[1:]
+        if rest:
+            lead = replace(lead, also=tuple(
+                {"url": a.url, "feed": a.feed, "title": a.title,
+                 "similarity": similarity[a.id] or similarity[lead.id]}  # Jaccard is symmetric
+                for a in rest))
+        stories.append(lead)
+    stories.sort(key=lambda a: (a.first_seen, a.id))
+    return stories
+
+
 def build_digest(store: Store, config: Config, day: date, labels: dict[str, str],
                  generated: datetime) -> Digest:
     zone = config.zone
@@ -126,7 +146,9 @@ def build_digest(store: Store, config: Config, day: date, labels: dict[str, str]
     rows = store.articles_between(start, end)
     originals = [r for r in rows if r["duplicate_of"] is None]
     matches = store.matches_for([r["id"] for r in originals])
-    articles = tuple(_article(r, matches[r["id"]]) for r in originals)
+    articles = tuple(_group_stories([_article(r, matches[r["id"]]) for r in originals],
+                                    {r["id"]: r["story_id"] or r["id"] for r in originals},
+                                    {r["id"]: r["similarity"] for r in originals}))
 
     week_start, _ = day_bounds(day - timedelta(days=7), zone)
     previous = store.topic_counts(week_start, start)

@@ -17,7 +17,7 @@ from typing import Callable
 from . import digest as digest_mod
 from .clean import clean_text, compile_boilerplate, drop_headline, fingerprint, html_to_text
 from .config import Config, FeedConfig
-from .dedup import DuplicateIndex, canonical_url, identity_of
+from .dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, canonical_url, identity_of, open_index, signature
 from .errors import FetchError, HTTPStatusError
 from .extract import Extractor
 from .fetch import Fetcher
@@ -25,7 +25,7 @@ from .flag import TopicMatcher
 from .parse import parse_feed
 from .records import Article, FeedEntry, FeedOutcome, RunReport
 from .seeds import load_seeds
-from .store import Store
+from .store import Store, article_id, iso
 
 log = logging.getLogger("newsmon")
 
@@ -58,7 +58,7 @@ class Run:
         seeds, problems = load_seeds(self.config.seeds_dir, self.boilerplate)
         self.problems.extend(problems)
         self.store.upsert_seeds(seeds, self.clock())
-        self.index = DuplicateIndex(self.store.duplicate_refs())
+        self.index = open_index(self.store)
 
     async def execute(self) -> RunReport:
         started = self.clock()
@@ -125,26 +125,43 @@ class Run:
     def _record(self, outcome: FeedOutcome, articles: list[Article]) -> FeedOutcome:
         """Dedup, flag and store one feed's articles with its health, in one transaction."""
         now = self.clock()
-        stored: list[Article] = []
+        stored: list[tuple[Article, object]] = []
         with self.store.transaction():
             for article in articles:
-                article = self.index.check(article)
+                sig = signature(article.text)
+                article = self._dedup(article, sig, now)
                 if article.duplicate_of is None:
                     article = replace(article, matches=self.matcher.match(article.title, article.text))
-                if self.store.insert_article(article, now, self.run_id):
-                    stored.append(article)
+                blob = None if sig is None else sig.tobytes()
+                if self.store.insert_article(article, now, self.run_id, (SIGNATURE_VERSION, blob)):
+                    stored.append((article, sig))
             outcome = replace(outcome, new=len(stored),
-                              duplicates=sum(a.duplicate_of is not None for a in stored),
+                              duplicates=sum(a.duplicate_of is not None for a, _ in stored),
                               extraction_failures=sum(a.text_source == "feed" and a.extraction_note is not None
-                                                      for a in stored))
+                                                      for a, _ in stored))
             self.store.record_feed(self.run_id, outcome, now)
-        for article in stored:
+        for article, sig in stored:
             if article.duplicate_of is None:
-                self.index.add(article.fingerprint, article.url or article.identity)
+                aid = article_id(article.identity)
+                self.index.add(Indexed(aid, article.url or article.identity, "article", iso(now),
+                                       article.story_id or aid), article.fingerprint, sig)
         log.info("feed %s (%s): %s, %d new, %d duplicates", outcome.name, outcome.url, outcome.status,
                  outcome.new - outcome.duplicates, outcome.duplicates)
         self.on_feed_done(outcome)
         return outcome
+
+    def _dedup(self, article: Article, sig, now: datetime) -> Article:
+        """A copy of a seed or of an earlier day's article is a duplicate (left out of the
+        digest); a copy of an article from the same digest day joins that article's story."""
+        found = self.index.nearest(article.text, article.fingerprint, sig)
+        if found is None:
+            return article
+        target = found.target
+        zone = self.config.zone
+        if target.kind == "seed" or (
+                datetime.fromisoformat(target.first_seen).astimezone(zone).date() < now.astimezone(zone).date()):
+            return replace(article, duplicate_of=target.ref, similarity=found.similarity)
+        return replace(article, story_id=target.story_id, similarity=found.similarity)
 
     async def _article(self, entry: FeedEntry, fetch_pages: bool, fetcher: Fetcher,
                        extractor: Extractor) -> Article:

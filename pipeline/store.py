@@ -55,7 +55,9 @@ CREATE TABLE IF NOT EXISTS articles (
     extraction_note TEXT,                    -- why the page text was not used
     fingerprint     TEXT NOT NULL,           -- sha256 of the normalised text
     duplicate_of    TEXT,                    -- seeds/<file> or an article URL; NULL = original
-    similarity      REAL,
+    story_id        TEXT,                    -- the story it belongs to: its own id, or that of a
+                                             -- same-day article it nearly duplicates
+    similarity      REAL,                    -- shingle Jaccard to what it duplicates/groups with
     topics          TEXT NOT NULL DEFAULT '[]',  -- JSON array of topic ids
     run_id          INTEGER
 );
@@ -74,6 +76,12 @@ CREATE TABLE IF NOT EXISTS matches (
 );
 CREATE INDEX IF NOT EXISTS matches_article ON matches (article_id);
 CREATE INDEX IF NOT EXISTS matches_topic ON matches (topic);
+CREATE INDEX IF NOT EXISTS articles_story ON articles (story_id);
+CREATE TABLE IF NOT EXISTS signatures (
+    key     TEXT PRIMARY KEY,                -- article id, or seeds/<file>
+    version TEXT NOT NULL,                   -- how it was computed; another version is recomputed
+    minhash BLOB                             -- NUM_PERM little-endian uint32; NULL for short texts
+);
 CREATE TABLE IF NOT EXISTS seeds (
     path        TEXT PRIMARY KEY,            -- seeds/<file>
     fingerprint TEXT NOT NULL,
@@ -185,15 +193,28 @@ class Store:
             if rows:
                 self.db["seeds"].upsert_all(rows, pk="path")
 
-    def duplicate_refs(self) -> dict[str, str]:
-        """fingerprint -> what it belongs to; seeds first, then articles oldest first."""
-        refs: dict[str, str] = {}
-        for r in self.db.query("SELECT fingerprint, path FROM seeds ORDER BY path"):
-            refs.setdefault(r["fingerprint"], r["path"])
-        for r in self.db.query("SELECT fingerprint, coalesce(url, identity) AS ref FROM articles "
-                               "WHERE duplicate_of IS NULL ORDER BY first_seen"):
-            refs.setdefault(r["fingerprint"], r["ref"])
-        return refs
+    def index_rows(self) -> Iterator[dict]:
+        """Seeds, then original articles oldest first, with their stored signatures."""
+        yield from self.db.query(
+            "SELECT s.path AS key, s.path AS ref, 'seed' AS kind, NULL AS first_seen, NULL AS story_id, "
+            "s.fingerprint, g.version, g.minhash FROM seeds s LEFT JOIN signatures g ON g.key = s.path "
+            "ORDER BY s.path")
+        yield from self.db.query(
+            "SELECT a.id AS key, coalesce(a.url, a.identity) AS ref, 'article' AS kind, a.first_seen, "
+            "coalesce(a.story_id, a.id) AS story_id, a.fingerprint, g.version, g.minhash "
+            "FROM articles a LEFT JOIN signatures g ON g.key = a.id "
+            "WHERE a.duplicate_of IS NULL ORDER BY a.first_seen, a.id")
+
+    def save_signatures(self, rows: list[tuple[str, str, bytes | None]]) -> None:
+        """(key, version, minhash) rows; call inside a transaction."""
+        if rows:
+            self.db["signatures"].upsert_all(
+                [{"key": k, "version": v, "minhash": m} for k, v, m in rows], pk="key")
+
+    def text_of(self, key: str) -> str | None:
+        table, column = ("seeds", "path") if key.startswith("seeds/") else ("articles", "id")
+        row = self.db.execute(f"SELECT text FROM {table} WHERE {column} = ?", [key]).fetchone()
+        return row[0] if row else None
 
     # --- feeds
 
@@ -248,7 +269,8 @@ class Store:
 
     # --- articles
 
-    def insert_article(self, article: Article, first_seen: datetime, run_id: int) -> bool:
+    def insert_article(self, article: Article, first_seen: datetime, run_id: int,
+                       signature: tuple[str, bytes | None] | None = None) -> bool:
         """Insert once; False when its identity is already stored (a rerun is harmless)."""
         aid = article_id(article.identity)
         table = self.db["articles"]
@@ -260,10 +282,13 @@ class Store:
             "text": article.text, "text_source": article.text_source,
             "extraction_note": article.extraction_note, "fingerprint": article.fingerprint,
             "duplicate_of": article.duplicate_of, "similarity": article.similarity,
+            "story_id": None if article.duplicate_of else (article.story_id or aid),
             "topics": json.dumps(list(article.topics)), "run_id": run_id,
         }, pk="id", ignore=True)
         if self.db.conn.total_changes == before:
             return False
+        if signature is not None and article.duplicate_of is None:
+            self.save_signatures([(aid, signature[0], signature[1])])
         if article.matches:
             self.db["matches"].insert_all(
                 [{"article_id": aid, "topic": m.topic, "term": m.term, "field": m.field,

@@ -25,9 +25,15 @@ def test_demo_shows_flags_drops_the_seed_copy_and_reports_the_broken_feed(tmp_pa
     assert all(m["sentence"] for a in digest["articles"] for m in a["matches"])
     assert not any("Donato" in a["title"] and a["topics"] for a in digest["articles"])
 
-    dropped = {d["duplicate_of"] for d in digest["duplicates"]}
-    assert "seeds/000_2ceace7d45a6ac80.txt" in dropped
-    assert len(digest["duplicates"]) == 2            # the seed copy and the syndicated wire copy
+    # the republished seed (straight quotes, an ad line, last paragraph cut) is dropped
+    [dropped] = digest["duplicates"]
+    assert dropped["duplicate_of"] == "seeds/000_2ceace7d45a6ac80.txt"
+    assert 0.8 < dropped["similarity"] < 1.0
+    # the syndicated Geneva story is one story, the other outlet's copy under "also"
+    [story] = [a for a in digest["articles"] if a["also"]]
+    assert story["feed"] == "kyiv-ledger" and [c["feed"] for c in story["also"]] == ["baltic-wire"]
+    assert sum("Geneva" in a["title"] for a in digest["articles"]) == 1
+    assert "Also reported by" in json_file.with_suffix(".html").read_text()
 
     [broken] = [f for f in digest["feeds"] if f["status"] == "error"]
     assert broken["name"] == "metro-daily" and "broken feed" in broken["error"]

@@ -137,9 +137,17 @@ ARTICLES: dict[str, tuple[str, str, str, list[str]]] = {
     ]),
 }
 
-# The wire story that both outlets carry: Baltic Wire republishes the Ledger's Geneva report.
+# The wire story that both outlets carry: Baltic Wire republishes the Ledger's Geneva report with
+# its own dateline, one sentence reworded and a syndication footer.
 SYNDICATED = {"slug": "geneva-ceasefire-talks", "copy_slug": "geneva-talks-syndicated",
-              "outlet": WIRE, "published": "2026-11-23T09:05:00Z"}
+              "outlet": WIRE, "published": "2026-11-23T09:05:00Z",
+              "dateline": "GENEVA (Baltic Wire) — ",
+              "reworded": ("A third round is expected before the end of the year, the diplomats said, "
+                           "although no date has been set and neither delegation commented publicly "
+                           "after the meeting.",
+                           "The diplomats expect a third round before the year is out, but no date "
+                           "has been fixed and both delegations stayed silent after the meeting."),
+              "footer": "This article was syndicated from the Kyiv Ledger under a content-sharing agreement."}
 
 # The summary the Ledger's feed carries for the article whose page is gone.
 GONE_SUMMARY = ("Residents have begun returning to villages near the northern border after months "

@@ -104,17 +104,29 @@ def atom_feed(title: str, feed_id: str, items: list[FeedItem]) -> Page:
     return Page("\n".join(parts).encode("utf-8"), content_type="application/atom+xml")
 
 
+def republished(seed_text: str) -> list[str]:
+    """A seed as another site republishes it: straight quotes, an ad slot mid-article, the
+    scraper's footer gone and the last paragraph cut."""
+    straight = str.maketrans({"“": '"', "”": '"', "’": "'", "‘": "'"})
+    lines = [line.translate(straight) for line in seed_text.splitlines() if line.strip()]
+    lines = [line for line in lines if "GIPHY" not in line][:-1]
+    middle = len(lines) // 2
+    return lines[:middle] + ["Advertisement"] + lines[middle:]
+
+
 def build_routes(base: str, seed_text: str | None) -> dict[str, Page]:
     """Every page and feed of the demo outlets, with links pointing at `base`."""
     routes: dict[str, Page] = {}
     items: dict[str, list[FeedItem]] = {LEDGER: [], WIRE: []}
     entries = dict(ARTICLES)
-    src = ARTICLES[SYNDICATED["slug"]]
-    entries[SYNDICATED["copy_slug"]] = (SYNDICATED["outlet"], src[1], SYNDICATED["published"], src[3])
+    src, syn = ARTICLES[SYNDICATED["slug"]], SYNDICATED
+    old, new = syn["reworded"]
+    copy = [syn["dateline"] + src[3][0]] + [p.replace(old, new) for p in src[3][1:]] + [syn["footer"]]
+    entries[syn["copy_slug"]] = (syn["outlet"], src[1], syn["published"], copy)
     for slug, (outlet, title, published, paragraphs) in entries.items():
         path = ("/ledger/" if outlet == LEDGER else "/wire/") + slug
         if slug == "zelensky-nato-umbrella-interview" and seed_text:
-            paragraphs = [line for line in seed_text.splitlines() if line.strip()]
+            paragraphs = republished(seed_text)
         if paragraphs:
             routes[path] = article_page(title, outlet, published, paragraphs)
         if outlet == LEDGER:  # the Ledger's links carry tracking parameters, as many do
