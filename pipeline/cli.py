@@ -188,3 +188,94 @@ def demo(reports: Path, data: Path, seeds: Path) -> None:
     from .demo import run_demo
 
     run_demo(reports=reports, data=data, seeds=seeds)
+
+
+@main.group()
+def dedup() -> None:
+    """Duplicate detection tools.
+
+    \b
+    Example:
+      newsmon dedup check article.txt --config config/newsmon.toml
+    """
+
+
+@dedup.command("check")
+@config_option
+@click.argument("source")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@handle_errors
+def dedup_check(config_path: Path, source: str, as_json: bool) -> None:
+    """Tell which seed or stored article a text duplicates, with the similarity.
+
+    SOURCE is a text file, '-' for standard input, or an http(s) URL (fetched and extracted as
+    a run would). Nothing is stored.
+
+    \b
+    Example:
+      newsmon dedup check seeds/000_2ceace7d45a6ac80.txt --config config/newsmon.toml
+      newsmon dedup check https://example.org/story --config config/newsmon.toml
+    """
+    from .clean import clean_text, compile_boilerplate, fingerprint
+    from .dedup import open_index, signature
+    from .run import utcnow
+    from .seeds import sync_seeds
+    from .store import Store
+
+    config = load_config(config_path)
+    boilerplate = compile_boilerplate(config.boilerplate)
+    if source.startswith(("http://", "https://")):
+        raw = _fetch_and_extract(config, source)
+    elif source == "-":
+        raw = sys.stdin.read()
+    else:
+        try:
+            raw = Path(source).read_text(encoding="utf-8", errors="replace")
+        except OSError as e:
+            raise click.UsageError(f"cannot read {source}: {e.strerror}") from None
+    text = clean_text(raw, boilerplate)
+    store = Store.open(config.database)
+    try:
+        sync_seeds(store, config.seeds_dir, boilerplate, utcnow())
+        found = open_index(store).nearest(text, fingerprint(text), signature(text))
+    finally:
+        store.close()
+    words = len(text.split())
+    result = {"source": source, "words": words,
+              "duplicate_of": found.target.ref if found else None,
+              "kind": found.target.kind if found else None,
+              "similarity": found.similarity if found else None}
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    elif found:
+        click.echo(f"{source}: copy of {found.target.ref} ({found.target.kind}), "
+                   f"similarity {found.similarity:.3f}")
+    else:
+        from .dedup import MIN_WORDS_NEAR, NEAR_THRESHOLD
+        rule = (f"no stored text at similarity >= {NEAR_THRESHOLD}" if words >= MIN_WORDS_NEAR
+                else f"only exact copies are checked for texts under {MIN_WORDS_NEAR} words ({words})")
+        click.echo(f"{source}: no duplicate found ({rule})")
+
+
+def _fetch_and_extract(config: Config, url: str) -> str:
+    import asyncio
+
+    from .clean import html_to_text
+    from .errors import FetchError
+    from .extract import Extractor
+    from .fetch import Fetcher
+
+    async def go() -> str:
+        async with Fetcher(config.fetch) as fetcher:
+            page = await fetcher.get(url, max_bytes=config.extract.max_page_bytes)
+        with Extractor(config.extract) as extractor:
+            text, note = await extractor.extract(page.body, page.url, page.headers.get("content-type"))
+        if text is None:
+            click.echo(f"note: {note}; comparing the page's plain text", err=True)
+            return html_to_text(page.body.decode("utf-8", errors="replace"))
+        return text
+
+    try:
+        return asyncio.run(go())
+    except FetchError as e:
+        raise click.ClickException(str(e)) from None

@@ -24,7 +24,7 @@ from .fetch import Fetcher
 from .flag import TopicMatcher
 from .parse import parse_feed
 from .records import Article, FeedEntry, FeedOutcome, RunReport
-from .seeds import load_seeds
+from .seeds import sync_seeds
 from .store import Store, article_id, iso
 
 log = logging.getLogger("newsmon")
@@ -55,9 +55,7 @@ class Run:
         self.run_id = 0
 
     def prepare(self) -> None:
-        seeds, problems = load_seeds(self.config.seeds_dir, self.boilerplate)
-        self.problems.extend(problems)
-        self.store.upsert_seeds(seeds, self.clock())
+        self.problems.extend(sync_seeds(self.store, self.config.seeds_dir, self.boilerplate, self.clock()))
         self.index = open_index(self.store)
 
     async def execute(self) -> RunReport:

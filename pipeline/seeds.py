@@ -29,3 +29,12 @@ def load_seeds(directory: Path, boilerplate: re.Pattern) -> tuple[list[tuple[str
         if text:
             rows.append((f"seeds/{path.name}", fingerprint(text), text))
     return rows, problems
+
+
+def sync_seeds(store, directory: Path, boilerplate: re.Pattern, now) -> list[str]:
+    """Load the seed folder into the store (idempotent); returns the problems met."""
+    rows, problems = load_seeds(directory, boilerplate)
+    store.upsert_seeds(rows, now)
+    for p in problems:
+        log.warning("seeds: %s", p)
+    return problems

@@ -85,3 +85,27 @@ def test_flag_command_explains_matches():
     out = json.loads(result.output)
     assert out["topics"] == ["ceasefire", "nato"]
     assert out["matches"][0]["sentence"] == "Talks on a cease-fire resumed."
+
+
+def test_dedup_check_names_the_seed_a_text_copies(site, tmp_path, seeds_dir):
+    from pipeline.demo.site import article_page, republished
+
+    path = write_config(tmp_path, [("a", site.url("/a.xml"))])
+    copy = tmp_path / "copy.txt"
+    text = (seeds_dir / "000_2ceace7d45a6ac80.txt").read_text()
+    copy.write_text("\n".join(republished(text)))
+    result = newsmon("dedup", "check", str(copy), "--config", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["duplicate_of"] == "seeds/000_2ceace7d45a6ac80.txt" and out["kind"] == "seed"
+    assert 0.8 < out["similarity"] < 1
+
+    site.routes["/page"] = article_page("Seed copy", "Site", "2026-11-23", republished(text))
+    by_url = newsmon("dedup", "check", site.url("/page"), "--config", str(path))
+    assert by_url.returncode == 0, by_url.stderr
+    assert "copy of seeds/000_2ceace7d45a6ac80.txt (seed), similarity 0.9" in by_url.stdout
+
+    other = tmp_path / "other.txt"
+    other.write_text("A short note about the weather in Lviv.")
+    none = newsmon("dedup", "check", str(other), "--config", str(path))
+    assert "no duplicate found (only exact copies are checked for texts under 50 words" in none.stdout

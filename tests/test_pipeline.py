@@ -140,3 +140,37 @@ def test_feed_text_only_mode_fetches_no_pages(site, make_config, clock):
     texts = _rows(config, "SELECT text_source, count(*) FROM articles GROUP BY text_source")
     assert texts == [("feed", 4)]
     assert _digest(config)["extraction_failures"] == []
+
+
+def test_a_near_copy_is_grouped_the_same_day_and_dropped_on_a_later_day(site, make_config, clock):
+    from datetime import timedelta
+
+    from pipeline.demo.site import FeedItem, article_page, rss_feed
+
+    story = NATO_STORY + ["The ministers will meet again in February to review deliveries."]
+    copy = ["OSLO (Example Wire) — " + NATO_STORY[0]] + NATO_STORY[1:] + [story[-1],
+            "Copyright 2026 Example Wire. Distributed under licence."]
+    site.routes.update({
+        "/orig": article_page("Ministers meet in Oslo", "Daily A", "2026-11-23", story),
+        "/copy": article_page("Oslo meeting on air defence", "Wire", "2026-11-23", copy),
+        "/late": article_page("Oslo: ministers on air defence", "Weekly", "2026-11-24", copy),
+    })
+    site.routes["/a.xml"] = rss_feed("A", site.base, [FeedItem("Ministers meet in Oslo", site.url("/orig"), "o", "2026-11-23T05:00:00Z")])
+    site.routes["/w.xml"] = rss_feed("W", site.base, [FeedItem("Oslo meeting on air defence", site.url("/copy"), "c", "2026-11-23T06:00:00Z")])
+    config = make_config([("a", site.url("/a.xml")), ("w", site.url("/w.xml"))])
+    run_once(config, clock=clock)
+    digest = _digest(config)
+    [lead] = digest["articles"]
+    assert lead["url"] == site.url("/orig") and lead["also"][0]["url"] == site.url("/copy")
+    assert 0.5 <= lead["also"][0]["similarity"] < 1.0
+    assert digest["duplicates"] == []
+
+    clock.now += timedelta(days=1)
+    site.routes["/w.xml"] = rss_feed("W", site.base, [
+        FeedItem("Oslo meeting on air defence", site.url("/copy"), "c", "2026-11-23T06:00:00Z"),
+        FeedItem("Oslo: ministers on air defence", site.url("/late"), "l", "2026-11-24T06:00:00Z")])
+    run_once(config, clock=clock)
+    next_day = _digest(config, "2026-11-24")
+    assert next_day["articles"] == []
+    [dup] = next_day["duplicates"]
+    assert dup["url"] == site.url("/late") and dup["duplicate_of"] in (site.url("/orig"), site.url("/copy"))

@@ -1,0 +1,1 @@
+"""newsmon benchmarks: `python -m bench [NAME ...]` (see bench/__main__.py)."""
