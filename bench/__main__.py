@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["dedup"]
+BENCHMARKS = ["topics", "dedup"]
 
 
 def main(argv: list[str]) -> None:

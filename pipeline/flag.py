@@ -12,79 +12,102 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
 
 from .records import Match
 from .topics import TopicRule
 
 _SEPARATOR = r"(?:[\s\u00a0]+|[-\u2010\u2011\u2012\u2013])?"
+_APOSTROPHES = "'’ʼ"
 # A sentence ends at . ! ? … (optionally closed by a quote or bracket) followed by space, or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+|\n+")
 
 
 def term_regex(term: str) -> str:
-    """A term as a regex body: spaces/hyphens flexible, trailing * = any word ending."""
-    stem, wildcard = (term[:-1], True) if term.endswith("*") else (term, False)
-    words = re.split(r"[\s\-\u2010\u2011]+", stem.strip())
-    body = _SEPARATOR.join(re.escape(w) for w in words if w)
-    return body + (r"\w*" if wildcard else "")
+    """A term as a regex body: spaces/hyphens flexible, any apostrophe, a word ending in * takes
+    any ending ("прекращени* огня" finds прекращение/прекращения/прекращении огня)."""
+    words = [w for w in re.split(r"[\s\-\u2010\u2011]+", term.strip()) if w]
+    parts = [re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) for w in words]
+    return re.sub(f"[{_APOSTROPHES}]", f"[{_APOSTROPHES}]", _SEPARATOR.join(parts))
 
 
-def _alternation(parts: list[str]) -> str:
-    return "(?<!\\w)(?:" + "|".join(parts) + ")(?!\\w)"
-
-
-@dataclass(frozen=True, slots=True)
-class _CompiledRule:
-    rule: TopicRule
-    searches: tuple[tuple[re.Pattern, tuple[str, ...]], ...]  # pattern, source term per group
-    exclude: re.Pattern | None
-
-
-def _compile_group(sources: list[str], bodies: list[str], flags: int) -> tuple[re.Pattern, tuple[str, ...]]:
-    named = [f"(?P<t{i}>{b})" for i, b in enumerate(bodies)]
-    return re.compile(_alternation(named), flags), tuple(sources)
+def _bounded(alternatives: list[str]) -> str:
+    return "(?<!\\w)(?:" + "|".join(alternatives) + ")(?!\\w)"
 
 
 class TopicMatcher:
-    """Compiled topic rules. `match(title, text)` returns the matches in reading order."""
+    """Compiled topic rules. `match(title, text)` returns the matches in reading order.
+
+    Speed matters (every article, every run; re-flagging the archive): one regex holds the
+    lower-cased form of every term of every topic and runs, case-sensitively, over the
+    lower-cased text — one pass, three times faster than re.IGNORECASE. A hit is then told
+    apart by its surface form (cached): which topic and term it is, and, for case-sensitive
+    terms, whether the text as written has the right case ("NATO" yes, Italian "nato" no).
+    Operator patterns get a pass each.
+    """
 
     def __init__(self, rules: tuple[TopicRule, ...]):
-        compiled = []
-        for rule in rules:
-            searches = []
-            if rule.terms:
-                searches.append(_compile_group(list(rule.terms), [term_regex(t) for t in rule.terms],
-                                               re.IGNORECASE))
-            if rule.case_sensitive:
-                searches.append(_compile_group(list(rule.case_sensitive),
-                                               [term_regex(t) for t in rule.case_sensitive], 0))
-            for p in rule.patterns:
-                searches.append((re.compile(p, re.IGNORECASE), (p,)))
-            exclude = (re.compile(_alternation([term_regex(e) for e in rule.exclude]), re.IGNORECASE)
-                       if rule.exclude else None)
-            compiled.append(_CompiledRule(rule, tuple(searches), exclude))
-        self._rules = tuple(compiled)
         self.labels = {r.id: r.label for r in rules}
+        # (topic, term, regex telling whether a surface form is this term)
+        self._terms: list[tuple[str, str, re.Pattern, bool]] = []
+        bodies = []
+        for r in rules:
+            for term, exact in [(t, False) for t in r.terms] + [(t, True) for t in r.case_sensitive]:
+                body = term_regex(term)
+                self._terms.append((r.id, term, re.compile(body, 0 if exact else re.IGNORECASE), exact))
+                bodies.append(term_regex(term.lower()))
+        combined = _bounded(sorted(set(bodies), key=len, reverse=True)) if bodies else r"(?!)"
+        self._scan = re.compile(combined)
+        self._scan_ignorecase = re.compile(combined, re.IGNORECASE)
+        self._patterns = [(r.id, p, re.compile(p, re.IGNORECASE)) for r in rules for p in r.patterns]
+        self._exclude = {r.id: re.compile(_bounded([term_regex(e) for e in r.exclude]), re.IGNORECASE)
+                         for r in rules if r.exclude}
+        self._known: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    def _identify(self, surface: str) -> tuple[tuple[str, str], ...]:
+        """(topic, term) pairs a surface form stands for: at most one term per topic."""
+        known = self._known.get(surface)
+        if known is None:
+            found: dict[str, str] = {}
+            for topic, term, rx, _ in self._terms:
+                if topic not in found and rx.fullmatch(surface):
+                    found[topic] = term
+            known = tuple(found.items())
+            if len(self._known) < 10_000:
+                self._known[surface] = known
+        return known
+
+    def _hits(self, value: str):
+        """(topic, term, start, end, matched) for every hit in one field."""
+        lowered = value.lower()
+        # lower() keeps offsets for all but a few code points (e.g. "İ"); otherwise scan as written
+        scan = self._scan.finditer(lowered) if len(lowered) == len(value) else self._scan_ignorecase.finditer(value)
+        for m in scan:
+            start, end = m.span()
+            surface = value[start:end]
+            for topic, term in self._identify(surface):
+                yield topic, term, start, end, surface
+        for topic, source, pattern in self._patterns:
+            for m in pattern.finditer(value):
+                if m.end() > m.start():
+                    yield topic, source, m.start(), m.end(), m.group(0)
 
     def match(self, title: str, text: str) -> tuple[Match, ...]:
         found: list[Match] = []
         for field_name, value in (("title", title), ("text", text)):
             if not value:
                 continue
+            hits = list(self._hits(value))
+            if not hits:
+                continue
+            hidden = {topic: [m.span() for m in rx.finditer(value)]
+                      for topic, rx in self._exclude.items() if any(h[0] == topic for h in hits)}
             sentences = _SentenceIndex(value)
-            for c in self._rules:
-                hidden = [m.span() for m in c.exclude.finditer(value)] if c.exclude else []
-                for pattern, sources in c.searches:
-                    for m in pattern.finditer(value):
-                        start, end = m.span()
-                        if start == end or any(s <= start and end <= e for s, e in hidden):
-                            continue
-                        term = sources[int(m.lastgroup[1:])] if m.lastgroup else sources[0]
-                        found.append(Match(topic=c.rule.id, term=term, field=field_name,
-                                           start=start, end=end,
-                                           matched=" ".join(m.group(0).split()),
-                                           sentence=sentences.around(start, end)))
+            for topic, term, start, end, matched in hits:
+                if any(s <= start and end <= e for s, e in hidden.get(topic, ())):
+                    continue
+                found.append(Match(topic=topic, term=term, field=field_name, start=start, end=end,
+                                   matched=" ".join(matched.split()),
+                                   sentence=sentences.around(start, end)))
         found.sort(key=lambda m: (m.field != "title", m.start, m.topic))
         return tuple(found)
 

@@ -2,8 +2,10 @@
 
 A rule has:
 - `terms`: whole-word, case-insensitive. A space or hyphen inside a term matches a space, a hyphen
-  or nothing ("cease-fire" finds "cease fire", "cease-fire" and "ceasefire"). A trailing `*`
-  matches any word ending, for inflected languages ("перемири*" finds перемирие, перемирия, …).
+  or nothing ("cease-fire" finds "cease fire", "cease-fire" and "ceasefire"); an apostrophe
+  matches any of ' ’ ʼ (Ukrainian перемир'я is typed all three ways). A trailing `*` matches any
+  word ending, for inflected languages ("перемири*" finds перемирие, перемирия, …; a `*` may
+  end any word of a term: "прекращени* огня").
 - `case_sensitive`: like terms but case must match: for acronyms that are also words
   ("NATO" but not Italian "nato", "born").
 - `patterns`: regular expressions, case-insensitive, for what terms cannot say.
@@ -25,8 +27,6 @@ class TopicRule:
     case_sensitive: tuple[str, ...] = ()
 
 
-_APOS = "['’ʼ]"  # Ukrainian apostrophe: typed three ways in the wild
-
 DEFAULT_TOPICS: tuple[TopicRule, ...] = (
     TopicRule(
         id="nato",
@@ -41,13 +41,13 @@ DEFAULT_TOPICS: tuple[TopicRule, ...] = (
         label="Ceasefire",
         terms=(
             "cease-fire", "cease-fires", "truce", "truces", "armistice", "armistices",
-            # Ukrainian: припинення вогню; Russian: перемирие, прекращение огня
-            "припинення вогню", "перемири*", "прекращени* огня",
+            # Ukrainian: перемир'я (any apostrophe) in its case forms, припинення вогню;
+            # Russian: перемирие, прекращение огня
+            "перемир'я", "перемир'ю", "перемир'ям", "перемир'ями", "перемир'ях", "перемиря",
+            "припиненн* вогню", "перемири*", "прекращени* огня",
             # German and French
             "Waffenstillstand*", "Waffenruhe*", "Feuerpause*", "cessez-le-feu", "trêve", "trêves",
         ),
-        # Ukrainian перемир'я with its apostrophe in any of its spellings and its case endings
-        patterns=(rf"(?<!\w)перемир{_APOS}?(я|ю|ям|ями|ях)(?!\w)",),
     ),
     TopicRule(
         id="territory",
