@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -131,39 +132,118 @@ def digest(config_path: Path, day: datetime | None) -> None:
         click.echo(str(p))
 
 
+def parse_since(value: str, now: datetime) -> datetime:
+    """'7d', '24h', '90m' before now, or an ISO date/time (UTC when no zone is given)."""
+    from datetime import timedelta, timezone
+
+    m = re.fullmatch(r"(\d+)\s*([dhm])", value.strip())
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        return now - timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: n})
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected like 7d, 24h, 90m or 2026-11-01") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _match_json(m) -> dict:
+    return {"topic": m.topic, "term": m.term, "field": m.field, "start": m.start, "end": m.end,
+            "matched": m.matched, "sentence": m.sentence}
+
+
 @main.command()
 @config_option
-@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
-@click.option("--title", default="", help="A title to match too.")
-@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
+@click.argument("source", required=False)
+@click.option("--title", default="", help="A title to match too (single text).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--jsonl", "jsonl", is_flag=True,
+              help='Batch mode: SOURCE has one {"id", "text", "title"?} object per line.')
+@click.option("--replay", is_flag=True, help="Re-run the current rules over the stored archive.")
+@click.option("--since", default="7d", show_default=True, help="With --replay: how far back (7d, 24h, 2026-11-01).")
+@click.option("--apply", "apply_", is_flag=True, help="With --replay: store the new topics.")
 @handle_errors
-def flag(config_path: Path, source, title: str, as_json: bool) -> None:
-    """Show which topics a text mentions, with the terms and sentences, to test a rule.
+def flag(config_path: Path, source: str | None, title: str, as_json: bool, jsonl: bool,
+         replay: bool, since: str, apply_: bool) -> None:
+    """Test topic rules: on a text, a batch of texts, or the archive.
 
-    Reads FILE, or standard input with '-'. Uses the topics of --config when that file exists,
-    otherwise the built-in defaults.
+    SOURCE is a file or '-' for standard input. Uses the topics of --config when that file
+    exists, otherwise the built-in defaults.
 
     \b
-    Example:
+    Examples:
       echo "Talks on a cease-fire resumed." | newsmon flag -
+      newsmon flag --jsonl sentences.jsonl > results.jsonl
+      newsmon flag --replay --since 7d --config config/newsmon.toml          # dry run
+      newsmon flag --replay --since 7d --apply --config config/newsmon.toml
     """
     from .flag import TopicMatcher
     from .topics import DEFAULT_TOPICS
 
+    if replay:
+        return _replay(load_config(config_path), since, apply_, as_json)
     topics = load_config(config_path).topics if config_path.exists() else DEFAULT_TOPICS
     matcher = TopicMatcher(topics)
-    matches = matcher.match(title, source.read())
+    stream = click.open_file(source or "-", encoding="utf-8")
+    if jsonl:
+        for n, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                text, item_title, item_id = item["text"], item.get("title", ""), item.get("id")
+                if not isinstance(text, str) or not isinstance(item_title, str):
+                    raise TypeError
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise click.UsageError(f"{source or '-'}:{n}: expected a JSON object with a "
+                                       f'"text" string (and optional "id", "title")') from None
+            matches = matcher.match(item_title, text)
+            click.echo(json.dumps({"id": item_id, "topics": list(dict.fromkeys(m.topic for m in matches)),
+                                   "matches": [_match_json(m) for m in matches]}, ensure_ascii=False))
+        return
+    matches = matcher.match(title, stream.read())
     if as_json:
         click.echo(json.dumps({"topics": list(dict.fromkeys(m.topic for m in matches)),
-                               "matches": [m.__dict__ if hasattr(m, "__dict__") else
-                                           {f: getattr(m, f) for f in m.__slots__} for m in matches]},
-                              ensure_ascii=False, indent=2))
+                               "matches": [_match_json(m) for m in matches]}, ensure_ascii=False, indent=2))
         return
     if not matches:
         click.echo("no topic matched")
         return
     for m in matches:
         click.echo(f"{m.topic}\t{m.term!r}\t{m.field}[{m.start}:{m.end}]\t{m.sentence}")
+
+
+def _replay(config: Config, since: str, apply_: bool, as_json: bool) -> None:
+    from .flag import TopicMatcher
+    from .run import utcnow
+    from .store import Store
+
+    start = parse_since(since, utcnow())
+    matcher = TopicMatcher(config.topics)
+    store = Store.open(config.database)
+    try:
+        changes = []
+        for row in store.originals_since(start):
+            matches = matcher.match(row["title"], row["text"])
+            new = list(dict.fromkeys(m.topic for m in matches))
+            old = json.loads(row["topics"])
+            if sorted(new) != sorted(old):
+                changes.append((row, old, new, matches))
+        if apply_ and changes:
+            with store.transaction():
+                for row, _, new, matches in changes:
+                    store.replace_matches(row["id"], matches)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps({"since": start.isoformat(), "applied": apply_, "changes": [
+            {"id": r["id"], "url": r["url"], "title": r["title"], "before": old, "after": new}
+            for r, old, new, _ in changes]}, ensure_ascii=False, indent=2))
+        return
+    for r, old, new, _ in changes:
+        click.echo(f"{r['first_seen'][:10]}  {r['title'][:70]}: {','.join(old) or '-'} -> {','.join(new) or '-'}")
+    verb = "updated" if apply_ else "would change (dry run; add --apply to store)"
+    click.echo(f"{len(changes)} article(s) since {start:%Y-%m-%d %H:%M} UTC {verb}")
 
 
 @main.command()

@@ -289,11 +289,7 @@ class Store:
             return False
         if signature is not None and article.duplicate_of is None:
             self.save_signatures([(aid, signature[0], signature[1])])
-        if article.matches:
-            self.db["matches"].insert_all(
-                [{"article_id": aid, "topic": m.topic, "term": m.term, "field": m.field,
-                  "start": m.start, "end": m.end, "matched": m.matched, "sentence": m.sentence}
-                 for m in article.matches])
+        self._insert_matches(aid, article.matches)
         return True
 
     # --- reading, for the digest and status
@@ -319,6 +315,25 @@ class Store:
             "WHERE a.first_seen >= ? AND a.first_seen < ? AND a.duplicate_of IS NULL GROUP BY m.topic",
             [iso(start), iso(end)])
         return {r["topic"]: r["n"] for r in rows}
+
+    def originals_since(self, start: datetime) -> Iterator[dict]:
+        yield from self.db.query(
+            "SELECT id, url, title, text, topics, first_seen FROM articles "
+            "WHERE first_seen >= ? AND duplicate_of IS NULL ORDER BY first_seen", [iso(start)])
+
+    def replace_matches(self, aid: str, matches) -> None:
+        """New topic matches for a stored article; call inside a transaction."""
+        self.db.execute("DELETE FROM matches WHERE article_id = ?", [aid])
+        self._insert_matches(aid, matches)
+        topics = list(dict.fromkeys(m.topic for m in matches))
+        self.db.execute("UPDATE articles SET topics = ? WHERE id = ?", [json.dumps(topics), aid])
+
+    def _insert_matches(self, aid: str, matches) -> None:
+        if matches:
+            self.db["matches"].insert_all(
+                [{"article_id": aid, "topic": m.topic, "term": m.term, "field": m.field,
+                  "start": m.start, "end": m.end, "matched": m.matched, "sentence": m.sentence}
+                 for m in matches])
 
     def feeds(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM feeds ORDER BY name"))

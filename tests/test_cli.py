@@ -109,3 +109,39 @@ def test_dedup_check_names_the_seed_a_text_copies(site, tmp_path, seeds_dir):
     other.write_text("A short note about the weather in Lviv.")
     none = newsmon("dedup", "check", str(other), "--config", str(path))
     assert "no duplicate found (only exact copies are checked for texts under 50 words" in none.stdout
+
+
+def test_flag_jsonl_batch_keeps_input_order_and_ids():
+    lines = [{"id": "a", "text": "The senator spoke."}, {"id": "b", "text": "A truce held.", "title": "NATO"},
+             {"id": "c", "text": "Окуповані території."}]
+    result = CliRunner().invoke(main, ["flag", "--config", "/nonexistent.toml", "--jsonl", "-"],
+                                input="\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert [(o["id"], o["topics"]) for o in out] == [("a", []), ("b", ["nato", "ceasefire"]), ("c", ["territory"])]
+    assert out[1]["matches"][0]["field"] == "title"
+    bad = CliRunner().invoke(main, ["flag", "--config", "/nonexistent.toml", "--jsonl", "-"],
+                             input='{"id": "x", "text": "ok"}\nnot json\n')
+    assert bad.exit_code == 2 and "-:2: expected a JSON object" in bad.output
+
+
+def test_flag_replay_lists_changes_and_applies_them_only_when_asked(site, tmp_path, seeds_dir):
+    feeds = serve_world(site)
+    path = write_config(tmp_path, list(feeds.items()))
+    assert newsmon("run", "--config", str(path)).returncode == 0
+    # a new rule: the grain topic, and NATO dropped
+    text = path.read_text() + '\n[topics.grain]\nlabel = "Grain"\nterms = ["sunflower*", "harvest*"]\n'
+    path.write_text(text)
+    dry = newsmon("flag", "--replay", "--since", "7d", "--config", str(path), "--json")
+    assert dry.returncode == 0, dry.stderr
+    changes = json.loads(dry.stdout)["changes"]
+    by_title = {c["title"]: (c["before"], c["after"]) for c in changes}
+    assert by_title["Sunflower harvest ends late after rain"] == ([], ["grain"])
+    assert by_title["Ministers meet in Oslo on air defence"] == (["nato"], [])
+    again = newsmon("flag", "--replay", "--since", "7d", "--config", str(path), "--json")
+    assert json.loads(again.stdout)["changes"] == changes           # dry run changed nothing
+
+    applied = newsmon("flag", "--replay", "--since", "7d", "--apply", "--config", str(path))
+    assert applied.returncode == 0 and f"{len(changes)} article(s)" in applied.stdout
+    after = newsmon("flag", "--replay", "--since", "7d", "--config", str(path), "--json")
+    assert json.loads(after.stdout)["changes"] == []
