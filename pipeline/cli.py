@@ -75,30 +75,34 @@ def _print_report(report, stream=None) -> None:
         click.echo(f"  digest: {path}", err=stream is sys.stderr)
 
 
-def _run(config: Config):
-    from .lock import run_lock
-    from .run import run_once
-
-    with run_lock(config.database):
-        return run_once(config)
-
-
 @main.command()
 @config_option
+@click.option("--force", is_flag=True, help="Check every feed now, ignoring intervals and backoff.")
+@click.option("--feed", "only", multiple=True, help="Only this feed (repeatable).")
 @click.option("--fail-on-feed-errors", is_flag=True,
               help="Exit 3 when any feed failed (by default feed failures are reported, exit 0).")
 @handle_errors
-def run(config_path: Path, fail_on_feed_errors: bool) -> None:
-    """Run one full cycle: fetch, extract, dedup, flag, store, write today's digest.
+def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_errors: bool) -> None:
+    """Run one full cycle: fetch due feeds, extract, dedup, flag, store, write today's digest.
 
-    This is what cron or a systemd timer calls. Runs never overlap: a second run while one
-    is going exits 75 at once.
+    This is what cron or a systemd timer calls, every 15 minutes say: each feed is checked
+    when its interval has passed (longer while it keeps failing). Runs never overlap: a
+    second run while one is going exits 75 at once.
 
     \b
     Example:
       newsmon run --config config/newsmon.toml
+      newsmon run --force --feed bbc-europe --config config/newsmon.toml
     """
-    report = _run(load_config(config_path))
+    from .lock import run_lock
+    from .run import run_once
+
+    config = load_config(config_path)
+    unknown = set(only) - {f.name for f in config.feeds}
+    if unknown:
+        raise click.UsageError(f"no feed named {', '.join(sorted(unknown))} in {config_path}")
+    with run_lock(config.database):
+        report = run_once(config, force=force, only=set(only) or None)
     _print_report(report)
     if fail_on_feed_errors and report.failed_feeds:
         sys.exit(3)

@@ -43,6 +43,10 @@ class FetchOptions:
     per_host: int                  # requests in flight at once to one host
     user_agent: str
     max_items_per_feed: int        # entries taken from one feed in one run (newest first)
+    interval_minutes: float        # how often a feed is due (per-feed override in [[feeds]])
+    backoff_cap_minutes: float     # failing feeds are retried at most this far apart
+    failing_after: int             # consecutive failures before a feed is listed as failing
+    stale_after_days: float        # no new item for this long: the feed is stale
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ class FeedConfig:
     fetch_pages: bool | None       # None: follow [extract] fetch_pages
     tags: tuple[str, ...]
     enabled: bool
+    interval_minutes: float | None = None  # None: follow [fetch] interval_minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,10 @@ class Config:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def interval(self, feed: FeedConfig) -> float:
+        """Minutes between two checks of a feed."""
+        return feed.interval_minutes or self.fetch.interval_minutes
 
 
 # --- value checks: each takes the raw TOML value and returns the converted one or raises ValueError
@@ -183,6 +192,10 @@ OPTIONS: dict[str, dict[str, tuple[Callable[[Any], Any], Any]]] = {
         "per_host": (_int(1), 2),
         "user_agent": (_str, "newsmon/0.1 (+https://github.com/newsmon/newsmon)"),
         "max_items_per_feed": (_int(1), 200),
+        "interval_minutes": (_number(0), 15.0),
+        "backoff_cap_minutes": (_number(0), 240.0),
+        "failing_after": (_int(1), 3),
+        "stale_after_days": (_number(0), 7.0),
     },
     "extract": {
         "fetch_pages": (_bool, True),
@@ -195,12 +208,18 @@ OPTIONS: dict[str, dict[str, tuple[Callable[[Any], Any], Any]]] = {
     "clean": {"boilerplate": (_list(_regex), DEFAULT_BOILERPLATE)},
 }
 
+def defaults(section: str) -> dict[str, Any]:
+    """The default values of one [section], e.g. to build FetchOptions in code."""
+    return {key: default for key, (_, default) in OPTIONS[section].items()}
+
+
 FEED_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "name": (_str, None),
     "url": (_http_url, None),
     "fetch_pages": (_bool, None),
     "tags": (_list(_str), ()),
     "enabled": (_bool, True),
+    "interval_minutes": (_number(0), None),
 }
 
 TOPIC_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
@@ -322,7 +341,8 @@ def parse_config(text: str, path: Path) -> Config:
         names.add(f["name"])
         urls.add(f["url"])
         feeds.append(FeedConfig(name=f["name"], url=f["url"], fetch_pages=f["fetch_pages"],
-                                tags=f["tags"], enabled=f["enabled"]))
+                                tags=f["tags"], enabled=f["enabled"],
+                                interval_minutes=f["interval_minutes"]))
 
     raw_topics = raw.get("topics")
     if raw_topics is None:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from .config import Config
 from .flag import relevance
+from .health import status_of
 from .records import Match
 from .store import Store
 
@@ -50,11 +51,14 @@ class TopicSection:
 class FeedHealth:
     name: str
     url: str
-    status: str                          # ok | not_modified | error | unchecked
+    status: str                          # last check: ok | not_modified | error | unchecked
+    health: str                          # ok | error | failing | gone | stale | unchecked (health.py)
     error: str | None
     error_since: str | None
     consecutive_failures: int
     last_success: str | None
+    last_new_item: str | None
+    next_due: str | None
     new: int                             # new articles from this feed in the digest's period
 
 
@@ -69,10 +73,17 @@ class Digest:
     duplicates: tuple[dict, ...]         # {"url", "title", "feed", "duplicate_of", "similarity"}
     feeds: tuple[FeedHealth, ...]
     extraction_failures: tuple[dict, ...] = field(default=())  # {"url", "title", "feed", "note"}
+    events: tuple[dict, ...] = field(default=())  # feed events of the day: moved, gone, failing, recovered
+    problems: tuple[str, ...] = field(default=())  # run-level problems (unreadable seed files, …)
 
     @property
     def failing_feeds(self) -> tuple[FeedHealth, ...]:
-        return tuple(f for f in self.feeds if f.status == "error")
+        """Every feed whose last check failed, gone ones included: nothing hidden."""
+        return tuple(f for f in self.feeds if f.health in ("error", "failing", "gone"))
+
+    @property
+    def stale_feeds(self) -> tuple[FeedHealth, ...]:
+        return tuple(f for f in self.feeds if f.health == "stale")
 
     def to_json(self) -> dict:
         return {
@@ -96,10 +107,14 @@ class Digest:
                 "also": list(a.also),
             } for a in self.articles],
             "duplicates": list(self.duplicates),
-            "feeds": [{"name": f.name, "url": f.url, "status": f.status, "error": f.error,
-                       "error_since": f.error_since, "consecutive_failures": f.consecutive_failures,
-                       "last_success": f.last_success, "new": f.new} for f in self.feeds],
+            "feeds": [{"name": f.name, "url": f.url, "status": f.status, "health": f.health,
+                       "error": f.error, "error_since": f.error_since,
+                       "consecutive_failures": f.consecutive_failures, "last_success": f.last_success,
+                       "last_new_item": f.last_new_item, "next_due": f.next_due, "new": f.new}
+                      for f in self.feeds],
             "extraction_failures": list(self.extraction_failures),
+            "events": list(self.events),
+            "problems": list(self.problems),
         }
 
 
@@ -140,7 +155,7 @@ def _group_stories(articles: list[DigestArticle], story_of: dict[str, str],
 
 
 def build_digest(store: Store, config: Config, day: date, labels: dict[str, str],
-                 generated: datetime) -> Digest:
+                 generated: datetime, problems: tuple[str, ...] = ()) -> Digest:
     zone = config.zone
     start, end = day_bounds(day, zone)
     rows = store.articles_between(start, end)
@@ -163,10 +178,13 @@ def build_digest(store: Store, config: Config, day: date, labels: dict[str, str]
     for a in articles:
         new_per_feed[a.feed] = new_per_feed.get(a.feed, 0) + 1
     configured = {f.name for f in config.feeds if f.enabled}
+    fetch = config.fetch
     feeds = tuple(
         FeedHealth(name=f["name"], url=f["url"], status=f["status"] or "unchecked",
-                   error=f["last_error"], error_since=f["error_since"],
+                   health=status_of(f, generated, fetch.failing_after, fetch.stale_after_days),
+                   error=f["last_error"] or f["disabled"], error_since=f["error_since"],
                    consecutive_failures=f["consecutive_failures"], last_success=f["last_success"],
+                   last_new_item=f["last_new_item"], next_due=f["next_due"],
                    new=new_per_feed.get(f["name"], 0))
         for f in store.feeds() if f["name"] in configured)
 
@@ -182,14 +200,17 @@ def build_digest(store: Store, config: Config, day: date, labels: dict[str, str]
         feeds=feeds,
         extraction_failures=tuple({"url": a.url, "title": a.title, "feed": a.feed, "note": a.extraction_note}
                                   for a in articles if a.text_source == "feed" and a.extraction_note),
+        events=tuple({"feed": e["feed"], "at": e["at"], "kind": e["kind"], "detail": e["detail"]}
+                     for e in store.events_between(start, end)),
+        problems=tuple(problems),
     )
 
 
 def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str, str],
-                  day: date | None = None) -> list[Path]:
+                  day: date | None = None, problems: tuple[str, ...] = ()) -> list[Path]:
     """Build and write the digest files of `day` (default: today in the digest zone)."""
     from .render import write_digest
 
     day = day or now.astimezone(config.zone).date()
-    digest = build_digest(store, config, day, labels, now)
+    digest = build_digest(store, config, day, labels, now, problems)
     return write_digest(digest, config)

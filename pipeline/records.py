@@ -98,6 +98,7 @@ class FeedOutcome:
     moved_to: str | None = None
     retry_after: float | None = None
     title: str | None = None
+    http_status: int | None = None       # for errors that came with an HTTP status (410 disables)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from .config import Config, FeedConfig
 from .dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, canonical_url, identity_of, open_index, signature
 from .errors import FetchError, HTTPStatusError
 from .extract import Extractor
+from .health import is_due, next_due
 from .fetch import Fetcher
 from .flag import TopicMatcher
 from .parse import parse_feed
@@ -41,61 +42,98 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Run:
-    """The state one run shares between feeds: store, index, matcher, clients, clock."""
+class Pipeline:
+    """What runs share: config, store, duplicate index, topic matcher, extraction pool, clock.
+
+    `newsmon run` makes one, runs it once and closes it; `newsmon serve` keeps one for the
+    life of the daemon, so the index and the worker processes are built once.
+    """
 
     def __init__(self, config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow,
-                 on_feed_done: Callable[[FeedOutcome], None] | None = None):
+                 on_feed_done: Callable[[FeedOutcome], None] | None = None,
+                 should_stop: Callable[[], bool] = lambda: False):
         self.config, self.store, self.clock = config, store, clock
         self.boilerplate = compile_boilerplate(config.boilerplate)
         self.matcher = TopicMatcher(config.topics)
         self.on_feed_done = on_feed_done or (lambda outcome: None)
+        self.should_stop = should_stop
         self.problems: list[str] = []
         self.index = DuplicateIndex()
         self.run_id = 0
+        self._extractor: Extractor | None = None
 
-    def prepare(self) -> None:
-        self.problems.extend(sync_seeds(self.store, self.config.seeds_dir, self.boilerplate, self.clock()))
+    def prepare(self) -> "Pipeline":
+        self.problems = sync_seeds(self.store, self.config.seeds_dir, self.boilerplate, self.clock())
         self.index = open_index(self.store)
+        return self
 
-    async def execute(self) -> RunReport:
+    @property
+    def extractor(self) -> Extractor:
+        if self._extractor is None:
+            self._extractor = Extractor(self.config.extract)
+        return self._extractor
+
+    def close(self) -> None:
+        if self._extractor is not None:
+            self._extractor.close()
+            self._extractor = None
+
+    def due_feeds(self, force: bool = False, only: set[str] | None = None) -> list[FeedConfig]:
+        """Enabled feeds whose check is due (all of them with force), minus those gone (410)."""
+        now, due = self.clock(), []
+        for feed in self.config.feeds:
+            if not feed.enabled or (only is not None and feed.name not in only):
+                continue
+            row = self.store.ensure_feed(feed.name, feed.url)
+            if row["disabled"]:
+                continue
+            if force or is_due(row["next_due"], now, self.config.interval(feed)):
+                due.append(feed)
+        return due
+
+    async def run(self, feeds: list[FeedConfig]) -> RunReport:
+        """One run over `feeds`: fetch, extract, dedup, flag, store; then today's digest."""
         started = self.clock()
-        self.prepare()
         self.run_id = self.store.start_run(started)
-        feeds = [f for f in self.config.feeds if f.enabled]
         error = None
         outcomes: tuple[FeedOutcome, ...] = ()
         try:
-            with Extractor(self.config.extract) as extractor:
-                async with Fetcher(self.config.fetch) as fetcher:
-                    outcomes = tuple(await asyncio.gather(
-                        *(self._feed(f, fetcher, extractor) for f in feeds)))
+            async with Fetcher(self.config.fetch) as fetcher:
+                results = await asyncio.gather(*(self._feed(f, fetcher) for f in feeds))
+            outcomes = tuple(o for o in results if o is not None)
         except BaseException as e:
             error = f"{type(e).__name__}: {e}"
             raise
         finally:
             self.store.finish_run(self.run_id, self.clock(), outcomes, error)
-        files = digest_mod.write_for_day(self.store, self.config, self.clock(), self.matcher.labels)
+        files = digest_mod.write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
+                                         problems=tuple(self.problems))
         return RunReport(run_id=self.run_id, started=started, finished=self.clock(),
                          feeds=outcomes, digest_files=tuple(str(p) for p in files))
 
-    async def _feed(self, feed: FeedConfig, fetcher: Fetcher, extractor: Extractor) -> FeedOutcome:
+    async def _feed(self, feed: FeedConfig, fetcher: Fetcher) -> FeedOutcome | None:
+        """One feed, start to commit. None when a stop was asked before it got anywhere."""
+        if self.should_stop():
+            return None
         state = self.store.ensure_feed(feed.name, feed.url)
         url = state["url"]
         try:
             response = await fetcher.get(url, etag=state["etag"], last_modified=state["last_modified"],
                                          accept=FEED_ACCEPT)
+            if self.should_stop():
+                return None
             if response.status == 304:
                 outcome = FeedOutcome(feed.name, url, "not_modified", etag=state["etag"],
-                                      last_modified=state["last_modified"])
-                return self._record(outcome, [])
+                                      last_modified=state["last_modified"], moved_to=response.moved_to)
+                return self._record(feed, outcome, [])
             parsed = parse_feed(feed.name, response, max_items=self.config.fetch.max_items_per_feed,
                                 now=self.clock())
         except FetchError as e:
-            retry = e.retry_after if isinstance(e, HTTPStatusError) else None
+            http = e if isinstance(e, HTTPStatusError) else None
             log.warning("feed %s (%s): %s", feed.name, url, e.message)
-            return self._record(FeedOutcome(feed.name, url, "error", error=e.message,
-                                            retry_after=retry), [])
+            return self._record(feed, FeedOutcome(
+                feed.name, url, "error", error=e.message, retry_after=http.retry_after if http else None,
+                http_status=http.status if http else None), [])
         if parsed.warning:
             log.info("feed %s (%s): ill-formed but usable: %s", feed.name, url, parsed.warning)
 
@@ -112,15 +150,17 @@ class Run:
                 fresh.append(entry)
 
         fetch_pages = self.config.extract.fetch_pages if feed.fetch_pages is None else feed.fetch_pages
-        built = await asyncio.gather(*(self._article(e, fetch_pages, fetcher, extractor) for e in fresh))
+        built = await asyncio.gather(*(self._article(e, fetch_pages, fetcher) for e in fresh))
+        if self.should_stop():
+            return None
         articles = [a for a in built if not self.store.seen(a.identity, None)]
         outcome = FeedOutcome(
-            feed.name, response.url if not response.moved_to else response.moved_to, "ok",
-            new=0, etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
-            moved_to=response.moved_to, title=parsed.title)
-        return self._record(outcome, articles)
+            feed.name, response.moved_to or url, "ok", etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"), moved_to=response.moved_to,
+            title=parsed.title)
+        return self._record(feed, outcome, articles)
 
-    def _record(self, outcome: FeedOutcome, articles: list[Article]) -> FeedOutcome:
+    def _record(self, feed: FeedConfig, outcome: FeedOutcome, articles: list[Article]) -> FeedOutcome:
         """Dedup, flag and store one feed's articles with its health, in one transaction."""
         now = self.clock()
         stored: list[tuple[Article, object]] = []
@@ -137,7 +177,12 @@ class Run:
                               duplicates=sum(a.duplicate_of is not None for a, _ in stored),
                               extraction_failures=sum(a.text_source == "feed" and a.extraction_note is not None
                                                       for a, _ in stored))
-            self.store.record_feed(self.run_id, outcome, now)
+            fetch = self.config.fetch
+            self.store.record_feed(
+                self.run_id, outcome, now,
+                next_due=lambda failures: next_due(now, self.config.interval(feed), failures,
+                                                   fetch.backoff_cap_minutes, outcome.retry_after),
+                failing_after=fetch.failing_after)
         for article, sig in stored:
             if article.duplicate_of is None:
                 aid = article_id(article.identity)
@@ -161,8 +206,7 @@ class Run:
             return replace(article, duplicate_of=target.ref, similarity=found.similarity)
         return replace(article, story_id=target.story_id, similarity=found.similarity)
 
-    async def _article(self, entry: FeedEntry, fetch_pages: bool, fetcher: Fetcher,
-                       extractor: Extractor) -> Article:
+    async def _article(self, entry: FeedEntry, fetch_pages: bool, fetcher: Fetcher) -> Article:
         feed_text = clean_text(html_to_text(entry.content_html), self.boilerplate)
         text, source, note, url = feed_text, "feed", None, entry.link
         if not fetch_pages:
@@ -175,7 +219,7 @@ class Run:
                                          max_bytes=max(self.config.extract.max_page_bytes * 4,
                                                        self.config.fetch.max_bytes))
                 url = page.url
-                raw, note = await extractor.extract(page.body, page.url, page.headers.get("content-type"))
+                raw, note = await self.extractor.extract(page.body, page.url, page.headers.get("content-type"))
                 if raw is not None:
                     page_text = drop_headline(clean_text(raw, self.boilerplate), entry.title)
                     if len(page_text) >= self.config.extract.min_chars or len(page_text) >= len(feed_text):
@@ -204,10 +248,15 @@ def make_article(entry: FeedEntry, text: str, source: str, note: str | None, url
         extraction_note=note, fingerprint=fp)
 
 
-def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow,
+def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: bool = False,
+             only: set[str] | None = None,
              on_feed_done: Callable[[FeedOutcome], None] | None = None) -> RunReport:
+    """One run of every due feed (every enabled feed with force), as `newsmon run` does."""
     store = Store.open(config.database)
+    pipeline = Pipeline(config, store, clock=clock, on_feed_done=on_feed_done)
     try:
-        return asyncio.run(Run(config, store, clock=clock, on_feed_done=on_feed_done).execute())
+        pipeline.prepare()
+        return asyncio.run(pipeline.run(pipeline.due_feeds(force=force, only=only)))
     finally:
+        pipeline.close()
         store.close()

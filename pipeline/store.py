@@ -14,7 +14,7 @@ import sqlite3
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import sqlite_utils
 
@@ -38,8 +38,19 @@ CREATE TABLE IF NOT EXISTS feeds (
     last_checked         TEXT,
     last_success         TEXT,
     last_new_item        TEXT,
+    first_checked        TEXT,
+    next_due             TEXT,               -- when the feed is checked next (backoff included)
+    disabled             TEXT,               -- why newsmon stopped fetching it (410 Gone); NULL = active
     items_seen           INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS feed_events (
+    id     INTEGER PRIMARY KEY,
+    feed   TEXT NOT NULL,
+    at     TEXT NOT NULL,
+    kind   TEXT NOT NULL,                    -- moved | gone | failing | recovered
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feed_events_at ON feed_events (at);
 CREATE TABLE IF NOT EXISTS articles (
     id              TEXT PRIMARY KEY,        -- sha1 of identity
     identity        TEXT NOT NULL UNIQUE,    -- guid:<feed>:<guid> | url:<canonical> | hash:<sha256>
@@ -223,14 +234,24 @@ class Store:
         return rows[0] if rows else None
 
     def ensure_feed(self, name: str, url: str) -> dict:
-        """The stored row for a configured feed; a changed config URL resets the validators."""
+        """The stored row for a configured feed; a changed config URL starts it afresh
+        (validators, redirect, 410 and failure streak forgotten)."""
         row = self.feed_state(name)
         if row is None or row["configured_url"] != url:
             with self.transaction():
                 self.db["feeds"].upsert({"name": name, "url": url, "configured_url": url,
-                                         "etag": None, "last_modified": None}, pk="name")
+                                         "etag": None, "last_modified": None, "disabled": None,
+                                         "next_due": None, "consecutive_failures": 0,
+                                         "error_since": None}, pk="name")
             row = self.feed_state(name)
         return row
+
+    def add_event(self, feed: str, at: datetime, kind: str, detail: str) -> None:
+        self.db["feed_events"].insert({"feed": feed, "at": iso(at), "kind": kind, "detail": detail})
+
+    def events_between(self, start: datetime, end: datetime) -> list[dict]:
+        return list(self.db.query("SELECT * FROM feed_events WHERE at >= ? AND at < ? ORDER BY at, id",
+                                  [iso(start), iso(end)]))
 
     def seen(self, identity: str, canonical: str | None) -> bool:
         if self.db.execute("SELECT 1 FROM articles WHERE identity = ?", [identity]).fetchone():
@@ -238,17 +259,35 @@ class Store:
         return bool(canonical) and bool(
             self.db.execute("SELECT 1 FROM articles WHERE canonical_url = ?", [canonical]).fetchone())
 
-    def record_feed(self, run_id: int, outcome: FeedOutcome, now: datetime) -> None:
-        """Feed health and the per-run row. Call inside the feed's transaction."""
+    def record_feed(self, run_id: int, outcome: FeedOutcome, now: datetime,
+                    next_due: Callable[[int], datetime], failing_after: int = 3) -> None:
+        """Feed health, events and the per-run row. Call inside the feed's transaction.
+
+        `next_due(failures)` gives the next check time for a streak of that many failures.
+        """
         row = self.feed_state(outcome.name) or {}
         failed = outcome.status == "error"
+        failures = (row.get("consecutive_failures") or 0) + 1 if failed else 0
         update = {
             "status": outcome.status,
             "last_checked": iso(now),
+            "first_checked": row.get("first_checked") or iso(now),
             "last_error": outcome.error if failed else None,
-            "consecutive_failures": (row.get("consecutive_failures") or 0) + 1 if failed else 0,
+            "consecutive_failures": failures,
             "error_since": (row.get("error_since") or iso(now)) if failed else None,
+            "next_due": iso(next_due(failures)),
         }
+        if failed and outcome.http_status == 410:
+            update["disabled"] = f"HTTP 410 Gone since {iso(now)}"
+            self.add_event(outcome.name, now, "gone", f"{outcome.url} answered 410 Gone; no longer fetched "
+                                                      "(change its url in the config to start again)")
+        elif failed and failures == failing_after:
+            self.add_event(outcome.name, now, "failing", f"{failures} failures in a row: {outcome.error}")
+        elif not failed and (row.get("consecutive_failures") or 0) >= failing_after:
+            self.add_event(outcome.name, now, "recovered",
+                           f"working again after {row['consecutive_failures']} failures")
+        if outcome.moved_to and outcome.moved_to != row.get("url"):
+            self.add_event(outcome.name, now, "moved", f"{row.get('url')} moved permanently to {outcome.moved_to}")
         if not failed:
             update["last_success"] = iso(now)
             if outcome.title:

@@ -47,7 +47,7 @@ def test_feed_failures_are_exit_0_unless_asked_otherwise(site, tmp_path, seeds_d
     plain = newsmon("run", "--config", str(path))
     assert plain.returncode == 0
     assert "feed dead failed: HTTP 404" in plain.stderr
-    strict = newsmon("run", "--config", str(path), "--fail-on-feed-errors")
+    strict = newsmon("run", "--config", str(path), "--force", "--fail-on-feed-errors")
     assert strict.returncode == 3
 
 

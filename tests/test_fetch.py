@@ -11,13 +11,13 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.config import FetchOptions
+from pipeline.config import FetchOptions, defaults
 from pipeline.demo.server import Page
 from pipeline.errors import BodyTooLarge, FetchError, HTTPStatusError
 from pipeline.fetch import Fetcher, refused_address_reason
 
-OPTIONS = FetchOptions(timeout_seconds=5, max_bytes=1_000_000, allow_private_networks=True,
-                       concurrency=8, per_host=2, user_agent="newsmon-test", max_items_per_feed=50)
+OPTIONS = FetchOptions(**{**defaults("fetch"), "timeout_seconds": 5, "max_bytes": 1_000_000,
+                          "allow_private_networks": True, "user_agent": "newsmon-test"})
 
 
 def get(url: str, options: FetchOptions = OPTIONS, **kw):

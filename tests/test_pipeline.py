@@ -22,7 +22,7 @@ def _rows(config, sql: str) -> list[tuple]:
 def test_full_run_stores_flags_dedups_and_writes_the_digest(site, make_config, clock):
     feeds = serve_world(site)
     config = make_config(list(feeds.items()))
-    report = run_once(config, clock=clock)
+    report = run_once(config, clock=clock, force=True)
 
     assert [f.status for f in report.feeds] == ["ok", "ok"]
     digest = _digest(config)
@@ -64,7 +64,7 @@ def test_full_run_stores_flags_dedups_and_writes_the_digest(site, make_config, c
 def test_feed_titles_and_links_are_plain_and_safe(site, make_config, clock):
     feeds = serve_world(site)
     config = make_config(list(feeds.items()))
-    run_once(config, clock=clock)
+    run_once(config, clock=clock, force=True)
     digest = _digest(config)
     hostile = [a for a in digest["articles"] if "Breaking" in a["title"]][0]
     assert hostile["title"] == "Breaking & bold news"            # markup and script gone
@@ -78,11 +78,11 @@ def test_feed_titles_and_links_are_plain_and_safe(site, make_config, clock):
 def test_second_run_is_conditional_and_does_no_extraction(site, make_config, clock):
     feeds = serve_world(site)
     config = make_config(list(feeds.items()))
-    run_once(config, clock=clock)
+    run_once(config, clock=clock, force=True)
     pages_before = [p for p, _ in site.requests if not p.endswith(".xml")]
     count_before = _rows(config, "SELECT count(*) FROM articles")[0][0]
 
-    second = run_once(config, clock=clock)
+    second = run_once(config, clock=clock, force=True)
     assert [f.status for f in second.feeds] == ["not_modified", "not_modified"]
     feed_requests = [h for p, h in site.requests if p.endswith(".xml")][-2:]
     assert all("if-none-match" in h for h in feed_requests)
@@ -102,9 +102,9 @@ def test_rerun_against_a_feed_without_validators_adds_nothing(site, make_config,
 
     site.routes["/a/rss.xml"] = changing_feed
     config = make_config([("daily-a", feeds["daily-a"])])
-    run_once(config, clock=clock)
+    run_once(config, clock=clock, force=True)
     pages = len([p for p, _ in site.requests if p.startswith("/a/") and not p.endswith(".xml")])
-    again = run_once(config, clock=clock)
+    again = run_once(config, clock=clock, force=True)
     assert again.feeds[0].status == "ok" and again.new_articles == 0
     assert len([p for p, _ in site.requests if p.startswith("/a/") and not p.endswith(".xml")]) == pages
     assert _rows(config, "SELECT count(*), count(DISTINCT identity) FROM articles") == [(4, 4)]
@@ -115,7 +115,7 @@ def test_broken_feeds_are_recorded_and_the_run_goes_on(site, make_config, clock)
     feeds = serve_world(site)
     bad = broken_routes(site)
     config = make_config([("daily-a", feeds["daily-a"])] + list(bad.items()))
-    report = run_once(config, clock=clock)
+    report = run_once(config, clock=clock, force=True)
     status = {f.name: (f.status, f.error) for f in report.feeds}
     assert status["daily-a"] == ("ok", None)
     assert status["five-hundred"] == ("error", "HTTP 500 Internal Server Error")
@@ -125,17 +125,24 @@ def test_broken_feeds_are_recorded_and_the_run_goes_on(site, make_config, clock)
     assert health["five-hundred"]["status"] == "error"
     assert health["five-hundred"]["consecutive_failures"] == 1
     md = (config.digest_dir / "2026-11-23.md").read_text()
-    assert "**five-hundred** failing since" in md and "HTTP 500" in md
+    assert "**five-hundred** error since" in md and "HTTP 500" in md
     assert _rows(config, "SELECT feeds_ok, feeds_failed, status FROM runs") == [(1, 3, "ok")]
 
-    run_once(config, clock=clock)
+    run_once(config, clock=clock, force=True)
     assert _rows(config, "SELECT consecutive_failures FROM feeds WHERE name = 'html-page'") == [(2,)]
+    run_once(config, clock=clock, force=True)     # the third failure in a row: failing
+    health = {f["name"]: f for f in _digest(config)["feeds"]}
+    assert health["five-hundred"]["health"] == "failing"
+    assert health["daily-a"]["health"] == "ok"
+    md = (config.digest_dir / "2026-11-23.md").read_text()
+    assert "**five-hundred** failing since" in md and "(3 in a row)" in md
+    assert "five-hundred failing: 3 failures in a row: HTTP 500" in md
 
 
 def test_feed_text_only_mode_fetches_no_pages(site, make_config, clock):
     feeds = serve_world(site)
     config = make_config([("daily-a", feeds["daily-a"])], extra="fetch_pages = false\n")
-    run_once(config, clock=clock)
+    run_once(config, clock=clock, force=True)
     assert [p for p, _ in site.requests if not p.endswith(".xml")] == []
     texts = _rows(config, "SELECT text_source, count(*) FROM articles GROUP BY text_source")
     assert texts == [("feed", 4)]
@@ -158,7 +165,7 @@ def test_a_near_copy_is_grouped_the_same_day_and_dropped_on_a_later_day(site, ma
     site.routes["/a.xml"] = rss_feed("A", site.base, [FeedItem("Ministers meet in Oslo", site.url("/orig"), "o", "2026-11-23T05:00:00Z")])
     site.routes["/w.xml"] = rss_feed("W", site.base, [FeedItem("Oslo meeting on air defence", site.url("/copy"), "c", "2026-11-23T06:00:00Z")])
     config = make_config([("a", site.url("/a.xml")), ("w", site.url("/w.xml"))])
-    run_once(config, clock=clock)
+    run_once(config, clock=clock, force=True)
     digest = _digest(config)
     [lead] = digest["articles"]
     assert lead["url"] == site.url("/orig") and lead["also"][0]["url"] == site.url("/copy")
@@ -169,7 +176,7 @@ def test_a_near_copy_is_grouped_the_same_day_and_dropped_on_a_later_day(site, ma
     site.routes["/w.xml"] = rss_feed("W", site.base, [
         FeedItem("Oslo meeting on air defence", site.url("/copy"), "c", "2026-11-23T06:00:00Z"),
         FeedItem("Oslo: ministers on air defence", site.url("/late"), "l", "2026-11-24T06:00:00Z")])
-    run_once(config, clock=clock)
+    run_once(config, clock=clock, force=True)
     next_day = _digest(config, "2026-11-24")
     assert next_day["articles"] == []
     [dup] = next_day["duplicates"]
