@@ -1,7 +1,8 @@
 """The `newsmon` command. Errors become one line on stderr and an exit code here, nowhere else.
 
 Exit codes: 0 done (feed failures are recorded and reported, not fatal); 1 anything else
-(database unusable, unexpected error); 2 bad config or usage; 75 another run holds the lock.
+(database unusable, unexpected error); 2 bad config or usage; 3 a feed failed and
+--fail-on-feed-errors was given; 4 a due email was not delivered; 75 another run holds the lock.
 """
 
 from __future__ import annotations
@@ -27,12 +28,6 @@ config_option = click.option(
     default=DEFAULT_CONFIG_PATH, show_default=True, help="The TOML configuration file.")
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
-    for noisy in ("trafilatura", "htmldate", "courlan", "charset_normalizer", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 def handle_errors(fn):
@@ -54,14 +49,18 @@ def handle_errors(fn):
 @click.version_option(__version__, prog_name="newsmon")
 @click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
-def main(verbose: int, quiet: bool) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per line, for journald and log collectors.")
+def main(verbose: int, quiet: bool, log_format: str) -> None:
     """newsmon: monitor news feeds, flag watched topics, write a daily digest.
 
     \b
     Example:
       newsmon run --config config/newsmon.toml
     """
-    _setup_logging(verbose, quiet)
+    from . import logs
+
+    logs.setup(logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO), log_format)
 
 
 def _print_report(report, stream=None) -> None:
@@ -103,22 +102,57 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
         raise click.UsageError(f"no feed named {', '.join(sorted(unknown))} in {config_path}")
     with run_lock(config.database):
         report = run_once(config, force=force, only=set(only) or None)
-    _print_report(report)
+        _print_report(report)
+        undelivered = _deliver(config, send_now=False)
+    if undelivered:
+        sys.exit(4)
     if fail_on_feed_errors and report.failed_feeds:
         sys.exit(3)
+
+
+def _deliver(config: Config, send_now: bool) -> int:
+    """Send the due email(s); prints one line per recipient; returns how many were not delivered."""
+    from .deliver import deliver_due
+    from .flag import TopicMatcher
+    from .run import utcnow
+    from .store import Store
+
+    if not config.email.enabled:
+        if send_now:
+            raise click.UsageError("email is not enabled: set [email] enabled = true and its recipients")
+        return 0
+    store = Store.open(config.database)
+    try:
+        outcomes = deliver_due(store, config, utcnow(), TopicMatcher(config.topics).labels, send_now=send_now)
+    finally:
+        store.close()
+    failed = 0
+    for o in outcomes:
+        if o.status in ("pending", "failed"):
+            failed += 1
+            click.echo(f"  email to {o.recipient} for {o.digest_date} NOT delivered ({o.status}): {o.error}", err=True)
+        elif o.status != "not_due":
+            late = " (late)" if o.late else ""
+            click.echo(f"  email to {o.recipient} for {o.digest_date}: {o.status}{late}, {o.articles} articles")
+    return failed
 
 
 @main.command()
 @config_option
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The day to render (YYYY-MM-DD, in the digest time zone). Default: today.")
+@click.option("--send", is_flag=True, help="Also send today's email now, if it has not gone out yet.")
 @handle_errors
-def digest(config_path: Path, day: datetime | None) -> None:
-    """Re-render one day's digest files from the database (no fetching).
+def digest(config_path: Path, day: datetime | None, send: bool) -> None:
+    """Re-render one day's digest files from the database (no fetching); optionally email it.
+
+    --send follows the exactly-once rule: each recipient gets today's email at most once,
+    whether from `newsmon run`, the daemon or this command.
 
     \b
     Example:
       newsmon digest --config config/newsmon.toml --date 2026-11-23
+      newsmon digest --send --config config/newsmon.toml
     """
     from .digest import write_for_day
     from .flag import TopicMatcher
@@ -134,6 +168,8 @@ def digest(config_path: Path, day: datetime | None) -> None:
         store.close()
     for p in paths:
         click.echo(str(p))
+    if send and _deliver(config, send_now=True):
+        sys.exit(4)
 
 
 def parse_since(value: str, now: datetime) -> datetime:
@@ -363,3 +399,44 @@ def _fetch_and_extract(config: Config, url: str) -> str:
         return asyncio.run(go())
     except FetchError as e:
         raise click.ClickException(str(e)) from None
+
+
+@main.command()
+@config_option
+@handle_errors
+def serve(config_path: Path) -> None:
+    """Run as a daemon: fetch each feed at its interval, send the digest at send_at.
+
+    Runs one full cycle at start-up, then follows the schedule. SIGTERM or SIGINT stops it
+    cleanly (exit 0); SIGHUP reloads the config (a bad one is logged and the old one kept).
+
+    \b
+    Example:
+      newsmon serve --config config/newsmon.toml
+    """
+    from .serve import serve as serve_forever
+
+    sys.exit(serve_forever(config_path))
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--runs", default=10, show_default=True, help="How many recent runs to show.")
+@handle_errors
+def status(config_path: Path, as_json: bool, runs: int) -> None:
+    """Show feed health, recent runs and digests, without fetching anything.
+
+    \b
+    Example:
+      newsmon status --config config/newsmon.toml
+      newsmon status --json --config config/newsmon.toml | jq '.feeds[] | select(.status != "ok")'
+    """
+    from .status import collect, render_text
+
+    config = load_config(config_path)
+    report = collect(config, runs=runs)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_text(report))

@@ -60,6 +60,28 @@ class ExtractOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class Recipient:
+    address: str                   # "desk@example.org" or "Desk <desk@example.org>"
+    topics: tuple[str, ...]        # only these topic ids; empty = everything
+
+
+@dataclass(frozen=True, slots=True)
+class EmailOptions:
+    enabled: bool
+    host: str
+    port: int
+    security: str                  # none | starttls | ssl
+    username: str | None
+    password_env: str | None       # name of the environment variable holding the password
+    sender: str                    # the From header ([email] from)
+    send_at: str                   # "HH:MM" in the digest time zone
+    send_empty: bool               # email a digest that says "no new articles"
+    timeout_seconds: float
+    ca_file: str | None            # extra CA bundle to trust (a private mail relay); never "no verify"
+    recipients: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FeedConfig:
     name: str
     url: str
@@ -81,12 +103,18 @@ class Config:
     fetch: FetchOptions
     extract: ExtractOptions
     boilerplate: tuple[str, ...]
+    email: EmailOptions
     feeds: tuple[FeedConfig, ...]
     topics: tuple[TopicRule, ...]
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def send_at(self) -> tuple[int, int]:
+        hour, minute = self.email.send_at.split(":")
+        return int(hour), int(minute)
 
     def interval(self, feed: FeedConfig) -> float:
         """Minutes between two checks of a feed."""
@@ -165,6 +193,31 @@ def _format(v: Any) -> str:
     return v
 
 
+def _send_time(v: Any) -> str:
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", _str(v).strip())
+    if not m:
+        raise ValueError("expected a time of day as \"HH:MM\", e.g. \"07:00\"")
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if v not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return v
+    return check
+
+
+def _address(v: Any) -> str:
+    from email.utils import parseaddr
+
+    v = _str(v).strip()
+    name, addr = parseaddr(v)
+    if "@" not in addr or any(c in v for c in "\r\n"):
+        raise ValueError("expected an email address such as desk@example.org or \"Desk <desk@example.org>\"")
+    return v
+
+
 def _http_url(v: Any) -> str:
     v = _str(v).strip()
     parts = urlsplit(v)
@@ -206,11 +259,30 @@ OPTIONS: dict[str, dict[str, tuple[Callable[[Any], Any], Any]]] = {
         "min_chars": (_int(0), 200),
     },
     "clean": {"boilerplate": (_list(_regex), DEFAULT_BOILERPLATE)},
+    "email": {
+        "enabled": (_bool, False),
+        "host": (_str, "localhost"),
+        "port": (_int(1), 587),
+        "security": (_choice("none", "starttls", "ssl"), "starttls"),
+        "username": (_str, None),
+        "password_env": (_str, None),
+        "from": (_address, "newsmon <newsmon@localhost>"),
+        "send_at": (_send_time, "07:00"),
+        "send_empty": (_bool, False),
+        "timeout_seconds": (_number(0), 30.0),
+        "ca_file": (_path, None),
+        "recipients": (None, ()),          # [[email.recipients]]: checked with RECIPIENT_KEYS
+    },
+}
+
+RECIPIENT_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
+    "address": (_address, None),
+    "topics": (_list(_str), ()),
 }
 
 def defaults(section: str) -> dict[str, Any]:
     """The default values of one [section], e.g. to build FetchOptions in code."""
-    return {key: default for key, (_, default) in OPTIONS[section].items()}
+    return {key: default for key, (_, default) in OPTIONS[section].items() if key != "recipients"}
 
 
 FEED_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
@@ -278,8 +350,8 @@ def _check_table(raw: Any, keys: dict, where: str, locate: Callable[[str | None]
             raise ConfigError(f"unknown key; known keys are: {known}", file=file,
                               line=locate(key), key=f"{where}.{key}")
     for key, (check, default) in keys.items():
-        if key not in raw:
-            out[key] = default
+        if key not in raw or check is None:
+            out[key] = raw.get(key, default) if check is None else default
             continue
         try:
             out[key] = check(raw[key])
@@ -366,6 +438,28 @@ def parse_config(text: str, path: Path) -> Config:
                                     case_sensitive=t["case_sensitive"]))
         topics = tuple(topics)
 
+    email = values["email"]
+    recipients = []
+    raw_recipients = email["recipients"]
+    if not isinstance(raw_recipients, (list, tuple)):
+        raise ConfigError("expected [[email.recipients]] tables", file=file,
+                          line=loc.line_of("email", "recipients"), key="email.recipients")
+    topic_ids = {t.id for t in topics}
+    for i, item in enumerate(raw_recipients):
+        locate = lambda k, i=i: loc.line_of("email.recipients", k, i)  # noqa: E731
+        r = _check_table(item, RECIPIENT_KEYS, f"email.recipients[{i + 1}]", locate, file)
+        if r["address"] is None:
+            raise ConfigError("missing; every [[email.recipients]] needs an address", file=file,
+                              line=locate(None), key=f"email.recipients[{i + 1}].address")
+        unknown = [t for t in r["topics"] if t not in topic_ids]
+        if unknown:
+            raise ConfigError(f"unknown topic id(s) {', '.join(unknown)}; known: {', '.join(sorted(topic_ids))}",
+                              file=file, line=locate("topics"), key=f"email.recipients[{i + 1}].topics")
+        recipients.append(Recipient(r["address"], r["topics"]))
+    if email["enabled"] and not recipients:
+        raise ConfigError("email is enabled but has no [[email.recipients]]", file=file,
+                          line=loc.line_of("email", "enabled"), key="email.enabled")
+
     def resolve(p: str | None) -> Path | None:
         return None if p is None else (base / Path(p).expanduser()).resolve()
 
@@ -381,6 +475,13 @@ def parse_config(text: str, path: Path) -> Config:
         fetch=FetchOptions(**fetch),
         extract=ExtractOptions(**extract),
         boilerplate=values["clean"]["boilerplate"],
+        email=EmailOptions(
+            enabled=email["enabled"], host=email["host"], port=email["port"], security=email["security"],
+            username=email["username"], password_env=email["password_env"], sender=email["from"],
+            send_at=email["send_at"], send_empty=email["send_empty"],
+            timeout_seconds=email["timeout_seconds"],
+            ca_file=str(resolve(email["ca_file"])) if email["ca_file"] else None,
+            recipients=tuple(recipients)),
         feeds=tuple(feeds),
         topics=topics,
     )

@@ -72,6 +72,10 @@ class Digest:
     others: tuple[DigestArticle, ...]    # not flagged
     duplicates: tuple[dict, ...]         # {"url", "title", "feed", "duplicate_of", "similarity"}
     feeds: tuple[FeedHealth, ...]
+    period_start: str = ""               # what it covers, local time: [start, end)
+    period_end: str = ""
+    late: bool = False                   # an email covering a gap after downtime
+    topic_filter: tuple[str, ...] = ()   # a team's email: only these topics
     extraction_failures: tuple[dict, ...] = field(default=())  # {"url", "title", "feed", "note"}
     events: tuple[dict, ...] = field(default=())  # feed events of the day: moved, gone, failing, recovered
     problems: tuple[str, ...] = field(default=())  # run-level problems (unreadable seed files, …)
@@ -90,6 +94,9 @@ class Digest:
             "date": self.date,
             "timezone": self.timezone,
             "generated": self.generated,
+            "period": {"start": self.period_start, "end": self.period_end},
+            "late": self.late,
+            "topic_filter": list(self.topic_filter),
             "summary": {
                 "new_articles": len(self.articles),
                 "duplicates_dropped": len(self.duplicates),
@@ -155,17 +162,28 @@ def _group_stories(articles: list[DigestArticle], story_of: dict[str, str],
 
 
 def build_digest(store: Store, config: Config, day: date, labels: dict[str, str],
-                 generated: datetime, problems: tuple[str, ...] = ()) -> Digest:
+                 generated: datetime, problems: tuple[str, ...] = (), *,
+                 period: tuple[datetime, datetime] | None = None, rowids: tuple[int, int] | None = None,
+                 topics: tuple[str, ...] = (), late: bool = False) -> Digest:
+    """The digest of calendar day `day`, or of an email's `period` titled `day`.
+
+    An email's articles are cut by `rowids` (after, upto], exact where timestamps could tie;
+    `period` then only says, for readers, what time span that is.
+    `topics` narrows it to those topic ids (a team's email): only their stories, no others.
+    """
     zone = config.zone
-    start, end = day_bounds(day, zone)
-    rows = store.articles_between(start, end)
+    start, end = period or day_bounds(day, zone)
+    rows = store.articles_by_rowid(*rowids) if rowids else store.articles_between(start, end)
     originals = [r for r in rows if r["duplicate_of"] is None]
     matches = store.matches_for([r["id"] for r in originals])
     articles = tuple(_group_stories([_article(r, matches[r["id"]]) for r in originals],
                                     {r["id"]: r["story_id"] or r["id"] for r in originals},
                                     {r["id"]: r["similarity"] for r in originals}))
+    if topics:
+        articles = tuple(a for a in articles if set(a.topics) & set(topics))
+        labels = {t: label for t, label in labels.items() if t in topics}
 
-    week_start, _ = day_bounds(day - timedelta(days=7), zone)
+    week_start = start - timedelta(days=7)
     previous = store.topic_counts(week_start, start)
     sections = []
     for topic_id, label in labels.items():
@@ -191,12 +209,15 @@ def build_digest(store: Store, config: Config, day: date, labels: dict[str, str]
     return Digest(
         date=day.isoformat(), timezone=config.timezone,
         generated=generated.astimezone(zone).isoformat(timespec="seconds"),
+        period_start=start.astimezone(zone).isoformat(timespec="minutes"),
+        period_end=end.astimezone(zone).isoformat(timespec="minutes"),
+        late=late, topic_filter=tuple(topics),
         articles=articles,
         topics=tuple(sections),
         others=tuple(a for a in articles if not a.topics),
         duplicates=tuple({"url": r["url"], "title": r["title"], "feed": r["feed"],
                           "duplicate_of": r["duplicate_of"], "similarity": r["similarity"]}
-                         for r in rows if r["duplicate_of"] is not None),
+                         for r in rows if r["duplicate_of"] is not None and not topics),
         feeds=feeds,
         extraction_failures=tuple({"url": a.url, "title": a.title, "feed": a.feed, "note": a.extraction_note}
                                   for a in articles if a.text_source == "feed" and a.extraction_note),

@@ -130,12 +130,13 @@ class Pipeline:
                                 now=self.clock())
         except FetchError as e:
             http = e if isinstance(e, HTTPStatusError) else None
-            log.warning("feed %s (%s): %s", feed.name, url, e.message)
+            log.warning("feed %s (%s): %s", feed.name, url, e.message, extra={"feed": feed.name, "url": url})
             return self._record(feed, FeedOutcome(
                 feed.name, url, "error", error=e.message, retry_after=http.retry_after if http else None,
                 http_status=http.status if http else None), [])
         if parsed.warning:
-            log.info("feed %s (%s): ill-formed but usable: %s", feed.name, url, parsed.warning)
+            log.info("feed %s (%s): ill-formed but usable: %s", feed.name, url, parsed.warning,
+                     extra={"feed": feed.name, "url": url})
 
         fresh, keys = [], set()
         for entry in parsed.entries:
@@ -189,7 +190,8 @@ class Pipeline:
                 self.index.add(Indexed(aid, article.url or article.identity, "article", iso(now),
                                        article.story_id or aid), article.fingerprint, sig)
         log.info("feed %s (%s): %s, %d new, %d duplicates", outcome.name, outcome.url, outcome.status,
-                 outcome.new - outcome.duplicates, outcome.duplicates)
+                 outcome.new - outcome.duplicates, outcome.duplicates,
+                 extra={"feed": outcome.name, "url": outcome.url})
         self.on_feed_done(outcome)
         return outcome
 
@@ -229,7 +231,8 @@ class Pipeline:
             except FetchError as e:
                 note = f"page not fetched: {e.message}"
         if note:
-            log.info("article %s: %s; using the feed's own text", entry.link or entry.title, note)
+            log.info("article %s: %s; using the feed's own text", entry.link or entry.title, note,
+                     extra={"feed": entry.feed, "url": entry.link})
         return make_article(entry, text, source, note, url)
 
 

@@ -110,6 +110,26 @@ CREATE TABLE IF NOT EXISTS runs (
     duplicates   INTEGER NOT NULL DEFAULT 0,
     error        TEXT
 );
+CREATE TABLE IF NOT EXISTS emails (
+    id           INTEGER PRIMARY KEY,
+    digest_date  TEXT NOT NULL,              -- the day it is sent for (digest zone)
+    recipient    TEXT NOT NULL,
+    message_id   TEXT NOT NULL UNIQUE,
+    period_start TEXT NOT NULL,              -- UTC, for people: when its period began and ended
+    period_end   TEXT NOT NULL,
+    rowid_after  INTEGER NOT NULL,           -- the exact cut: articles with rowid_after < rowid
+    rowid_upto   INTEGER NOT NULL,           --   <= rowid_upto (rowids only grow), no time ties
+    status       TEXT NOT NULL,              -- pending | sent | failed | skipped | superseded
+    late         INTEGER NOT NULL DEFAULT 0, -- covers a gap after downtime
+    articles     INTEGER NOT NULL DEFAULT 0,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    data_started INTEGER NOT NULL DEFAULT 0, -- 1 once the message was handed to the server (may be delivered)
+    last_error   TEXT,
+    created      TEXT NOT NULL,
+    sent_at      TEXT,
+    message      BLOB NOT NULL,              -- the exact bytes, so a retry sends the same message
+    UNIQUE (digest_date, recipient)
+);
 CREATE TABLE IF NOT EXISTS run_feeds (
     run_id              INTEGER NOT NULL REFERENCES runs (id),
     feed                TEXT NOT NULL,
@@ -338,6 +358,18 @@ class Store:
             "SELECT * FROM articles WHERE first_seen >= ? AND first_seen < ? ORDER BY first_seen, id",
             [iso(start), iso(end)]))
 
+    def articles_by_rowid(self, after: int, upto: int) -> list[dict]:
+        return list(self.db.query(
+            "SELECT * FROM articles WHERE rowid > ? AND rowid <= ? ORDER BY first_seen, id", [after, upto]))
+
+    def last_rowid(self, before: datetime | None = None) -> int:
+        """The highest article rowid (stored before `before`, when given); 0 for none."""
+        if before is None:
+            row = self.db.execute("SELECT max(rowid) FROM articles").fetchone()
+        else:
+            row = self.db.execute("SELECT max(rowid) FROM articles WHERE first_seen < ?", [iso(before)]).fetchone()
+        return row[0] or 0
+
     def matches_for(self, ids: list[str]) -> dict[str, list[dict]]:
         out: dict[str, list[dict]] = {i: [] for i in ids}
         for chunk in range(0, len(ids), 500):
@@ -373,6 +405,28 @@ class Store:
                 [{"article_id": aid, "topic": m.topic, "term": m.term, "field": m.field,
                   "start": m.start, "end": m.end, "matched": m.matched, "sentence": m.sentence}
                  for m in matches])
+
+    # --- emails
+
+    def emails_for(self, recipient: str) -> list[dict]:
+        return list(self.db.query("SELECT * FROM emails WHERE recipient = ? ORDER BY digest_date, id",
+                                  [recipient]))
+
+    def add_email(self, row: dict) -> int:
+        with self.transaction():
+            return self.db["emails"].insert(row).last_pk
+
+    def update_email(self, email_id: int, **fields) -> None:
+        with self.transaction():
+            self.db["emails"].update(email_id, fields)
+
+    def sends(self, limit: int = 50) -> list[dict]:
+        return list(self.db.query(
+            "SELECT digest_date, recipient, status, late, articles, attempts, last_error AS error, sent_at, "
+            "message_id FROM emails ORDER BY digest_date DESC, id DESC LIMIT ?", [limit]))
+
+    def recent_runs(self, limit: int = 10) -> list[dict]:
+        return list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
 
     def feeds(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM feeds ORDER BY name"))

@@ -1,0 +1,144 @@
+"""Daemon mode: `newsmon serve` keeps one pipeline and an APScheduler (3.x) schedule.
+
+- one interval job per feed (its `interval_minutes`); a job runs the feed only when it is due,
+  so a failing feed's backoff holds in the daemon as in cron mode;
+- the digest job at `[email] send_at` in the digest zone (daily digest files, and the email
+  when one is configured); `coalesce` and a misfire grace time mean a machine that slept
+  through send_at runs it once when it wakes, not once per missed day;
+- jobs run one at a time on a single worker thread, sharing the store, the duplicate index and
+  the extraction workers, which are built once;
+- SIGTERM/SIGINT: no new feed starts, the feeds in flight finish their transaction, exit 0;
+- SIGHUP: reload the config; a bad one is logged and the old one kept.
+The daemon holds the run lock for its whole life, so a cron `newsmon run` beside it exits 75.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .config import Config, load_config
+from .errors import ConfigError
+from .lock import run_lock
+from .run import Pipeline, utcnow
+from .store import Store
+
+log = logging.getLogger("newsmon.serve")
+
+MISFIRE_GRACE_SECONDS = 6 * 3600
+
+
+class Service:
+    def __init__(self, config_path: Path, config: Config):
+        self.config_path, self.config = config_path, config
+        self.stopping = threading.Event()
+        self.reload_asked = threading.Event()
+        self.store = Store.open(config.database)
+        self.pipeline = Pipeline(config, self.store, should_stop=self.stopping.is_set).prepare()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
+            timezone=config.zone)
+
+    # --- jobs (all on the one worker thread)
+
+    def run_feeds(self, names: set[str] | None, force: bool = False) -> None:
+        if self.stopping.is_set():
+            return
+        feeds = self.pipeline.due_feeds(force=force, only=names)
+        if not feeds:
+            return
+        try:
+            report = asyncio.run(self.pipeline.run(feeds))
+            log.info("run %d: %d feed(s), %d new, %d failed", report.run_id, len(report.feeds),
+                     report.new_articles, len(report.failed_feeds))
+        except Exception:  # a job must never kill the daemon; the run row says "failed"
+            log.exception("run failed")
+
+    def digest_job(self) -> None:
+        if self.stopping.is_set():
+            return
+        from . import digest as digest_mod
+        from .deliver import deliver_due
+
+        try:
+            now = utcnow()
+            digest_mod.write_for_day(self.store, self.config, now, self.pipeline.matcher.labels)
+            deliver_due(self.store, self.config, now, self.pipeline.matcher.labels)
+        except Exception:
+            log.exception("digest job failed")
+
+    def reload(self) -> None:
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as e:
+            log.error("reload refused, keeping the running config: %s", e)
+            return
+        if config.database != self.config.database:
+            log.error("reload refused: [storage] database cannot change while serving; restart instead")
+            return
+        self.pipeline.close()
+        self.config = config
+        self.pipeline = Pipeline(config, self.store, should_stop=self.stopping.is_set).prepare()
+        self._schedule()
+        log.info("config reloaded from %s: %d feeds", self.config_path, len(config.feeds))
+
+    # --- schedule
+
+    def _schedule(self) -> None:
+        for job in self.scheduler.get_jobs():
+            if job.id != "reload":
+                job.remove()
+        start = datetime.now(self.config.zone)
+        for feed in self.config.feeds:
+            if not feed.enabled:
+                continue
+            seconds = self.config.interval(feed) * 60
+            self.scheduler.add_job(self.run_feeds, IntervalTrigger(seconds=seconds, timezone=self.config.zone),
+                                   args=[{feed.name}], id=f"feed:{feed.name}", name=f"feed {feed.name}",
+                                   next_run_time=start + timedelta(seconds=seconds))
+        hour, minute = self.config.send_at
+        self.scheduler.add_job(self.digest_job, CronTrigger(hour=hour, minute=minute, timezone=self.config.zone),
+                               id="digest", name="daily digest")
+
+    def serve(self) -> int:
+        def on_stop(signum, frame):
+            log.info("%s: stopping after the feeds in flight", signal.Signals(signum).name)
+            self.stopping.set()
+
+        def on_hup(signum, frame):
+            self.reload_asked.set()
+
+        signal.signal(signal.SIGTERM, on_stop)
+        signal.signal(signal.SIGINT, on_stop)
+        signal.signal(signal.SIGHUP, on_hup)
+        log.info("serving %d feeds from %s", len(self.config.feeds), self.config_path)
+        self.scheduler.start(paused=True)
+        self.scheduler.add_job(self.run_feeds, args=[None], id="startup", name="start-up cycle")
+        self._schedule()
+        self.scheduler.add_job(self.digest_job, id="startup-digest", name="start-up digest check")
+        self.scheduler.resume()
+        while not self.stopping.wait(0.5):
+            if self.reload_asked.is_set():
+                self.reload_asked.clear()
+                self.scheduler.add_job(self.reload, id="reload", replace_existing=True)
+        self.scheduler.shutdown(wait=True)
+        self.pipeline.close()
+        self.store.close()
+        log.info("stopped")
+        return 0
+
+
+def serve(config_path: Path) -> int:
+    config = load_config(config_path)
+    with run_lock(config.database):
+        return Service(config_path, config).serve()

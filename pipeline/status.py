@@ -1,0 +1,90 @@
+"""`newsmon status`: what an operator wants to know without opening SQLite."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from .config import Config
+from .health import status_of
+from .run import utcnow
+from .store import Store
+
+_DIGEST = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(html|md|txt|json)$")
+
+
+def collect(config: Config, runs: int = 10, now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    store = Store.open(config.database)
+    try:
+        rows = {r["name"]: r for r in store.feeds()}
+        feeds = []
+        for f in config.feeds:
+            row = rows.get(f.name) or {}
+            feeds.append({
+                "name": f.name,
+                "url": row.get("url") or f.url,
+                "enabled": f.enabled,
+                "status": status_of(row, now, config.fetch.failing_after, config.fetch.stale_after_days)
+                if row else "unchecked",
+                "consecutive_failures": row.get("consecutive_failures", 0),
+                "last_error": row.get("last_error") or row.get("disabled"),
+                "error_since": row.get("error_since"),
+                "last_success": row.get("last_success"),
+                "last_new_item": row.get("last_new_item"),
+                "next_due": row.get("next_due"),
+                "items_seen": row.get("items_seen", 0),
+            })
+        recent = []
+        for r in store.recent_runs(runs):
+            duration = None
+            if r["finished"]:
+                duration = (datetime.fromisoformat(r["finished"]) - datetime.fromisoformat(r["started"])).total_seconds()
+            recent.append({"id": r["id"], "started": r["started"], "finished": r["finished"],
+                           "duration_seconds": duration, "status": r["status"], "feeds_ok": r["feeds_ok"],
+                           "feeds_failed": r["feeds_failed"], "new_articles": r["new_articles"],
+                           "duplicates": r["duplicates"], "error": r["error"]})
+        sends = store.sends()
+    finally:
+        store.close()
+    days: dict[str, list[str]] = {}
+    if config.digest_dir.is_dir():
+        for p in config.digest_dir.iterdir():
+            m = _DIGEST.match(p.name)
+            if m:
+                days.setdefault(m.group(1), []).append(m.group(2))
+    digests = [{"date": d, "formats": sorted(days[d]), "path": str(config.digest_dir / f"{d}.html")}
+               for d in sorted(days, reverse=True)]
+    return {"generated": now.isoformat(timespec="seconds"), "database": str(config.database),
+            "feeds": feeds, "runs": recent, "digests": digests, "emails": sends}
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _short(ts: str | None) -> str:
+    return ts[:16].replace("T", " ") if ts else "-"
+
+
+def render_text(report: dict) -> str:
+    out = [f"newsmon status — {report['database']}", "", "Recent runs:"]
+    out.append(_table(["id", "started (UTC)", "took", "status", "feeds ok/failed", "new", "dups", "error"], [
+        [str(r["id"]), _short(r["started"]),
+         f"{r['duration_seconds']:.1f}s" if r["duration_seconds"] is not None else "-",
+         r["status"], f"{r['feeds_ok']}/{r['feeds_failed']}", str(r["new_articles"]), str(r["duplicates"]),
+         (r["error"] or "")[:50]] for r in report["runs"]]) if report["runs"] else "  (no run yet)")
+    out += ["", "Feeds:"]
+    out.append(_table(["name", "status", "fails", "last success", "next due", "items", "last error"], [
+        [f["name"] + ("" if f["enabled"] else " (disabled)"), f["status"], str(f["consecutive_failures"]),
+         _short(f["last_success"]), _short(f["next_due"]), str(f["items_seen"]), (f["last_error"] or "")[:60]]
+        for f in report["feeds"]]))
+    out += ["", "Digests written:"]
+    out += [f"  {d['date']}  {', '.join(d['formats'])}" for d in report["digests"][:10]] or ["  (none yet)"]
+    if report["emails"]:
+        out += ["", "Emails:"]
+        out += [f"  {e['digest_date']}  {e['recipient']}  {e['status']}  {e.get('error') or ''}".rstrip()
+                for e in report["emails"][:20]]
+    return "\n".join(out)

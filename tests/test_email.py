@@ -1,0 +1,210 @@
+"""Email delivery to a real SMTP server (aiosmtpd) on 127.0.0.1: parts, headers, topic filters,
+exactly-once across reruns, outages, downtime, STARTTLS and authentication failures."""
+
+from __future__ import annotations
+
+import ssl
+from datetime import timedelta
+
+import pytest
+import trustme
+
+from pipeline.deliver import deliver_due
+from pipeline.flag import TopicMatcher
+from pipeline.run import run_once
+from pipeline.store import Store
+
+from smtp import SMTPServer, free_port
+from world import serve_world
+
+
+def email_section(port: int, security: str = "none", extra: str = "") -> str:
+    return f"""
+[email]
+enabled = true
+host = "127.0.0.1"
+port = {port}
+security = "{security}"
+from = "newsmon <newsmon@example.org>"
+send_at = "07:00"
+timeout_seconds = 5
+{extra}
+[[email.recipients]]
+address = "desk@example.org"
+topics = ["nato", "ceasefire"]
+
+[[email.recipients]]
+address = "All Hands <all@example.org>"
+"""
+
+
+def deliver(config, clock, **kw):
+    store = Store.open(config.database)
+    try:
+        return deliver_due(store, config, clock(), TopicMatcher(config.topics).labels, **kw)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def world_config(site, make_config):
+    feeds = serve_world(site)
+    return lambda email: make_config(list(feeds.items()), extra=email)
+
+
+def test_due_email_goes_once_to_each_recipient_with_both_parts(world_config, clock):
+    with SMTPServer() as smtp:
+        config = world_config(email_section(smtp.port))
+        run_once(config, clock=clock)            # 08:00 UTC = 10:00 in Kyiv: past send_at
+        outcomes = deliver(config, clock)
+        assert [(o.recipient, o.status) for o in outcomes] == [
+            ("desk@example.org", "sent"), ("All Hands <all@example.org>", "sent")]
+        assert len(smtp.inbox.messages) == 2
+        desk, everyone = smtp.inbox.parsed()
+        assert smtp.inbox.messages[0][1] == ["desk@example.org"]
+        assert smtp.inbox.messages[1][1] == ["all@example.org"]
+        for msg in (desk, everyone):
+            assert msg.get_content_type() == "multipart/alternative"
+            assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+            assert msg["Message-ID"].endswith("@example.org>") and msg["Date"]
+            assert msg["Subject"].startswith("News digest 2026-11-23: ")
+        assert "NATO 1 · Ceasefire 2" in desk["Subject"] and "Territory" not in desk["Subject"]
+        desk_text = desk.get_body(("plain",)).get_content()
+        assert "Ministers meet in Oslo" in desk_text and "Sunflower harvest" not in desk_text
+        all_html = everyone.get_body(("html",)).get_content()
+        assert "Sunflower harvest" in all_html
+
+        # a rerun, the daemon or `digest --send`: nothing goes twice
+        clock.now += timedelta(hours=3)
+        run_once(config, clock=clock, force=True)
+        assert {o.status for o in deliver(config, clock)} == {"sent"}
+        assert {o.status for o in deliver(config, clock, send_now=True)} == {"sent"}
+        assert len(smtp.inbox.messages) == 2
+
+
+def test_nothing_goes_before_send_at(world_config, clock):
+    with SMTPServer() as smtp:
+        config = world_config(email_section(smtp.port))
+        clock.now = clock.now.replace(hour=4)    # 06:00 in Kyiv
+        run_once(config, clock=clock)
+        assert {o.status for o in deliver(config, clock)} == {"not_due"}
+        assert smtp.inbox.messages == []
+
+
+def test_an_outage_keeps_the_email_pending_and_the_next_run_sends_it(world_config, clock):
+    port = free_port()
+    config = world_config(email_section(port))
+    run_once(config, clock=clock)
+    [desk, everyone] = deliver(config, clock)
+    assert desk.status == "pending" and "cannot reach the mail server" in desk.error
+    with SMTPServer(port=port) as smtp:          # the mail server is back
+        clock.now += timedelta(minutes=15)
+        assert [o.status for o in deliver(config, clock)] == ["sent", "sent"]
+        assert [o.status for o in deliver(config, clock)] == ["sent", "sent"]
+        assert len(smtp.inbox.messages) == 2
+
+
+def test_after_downtime_one_late_email_covers_the_gap(world_config, clock, site):
+    with SMTPServer() as smtp:
+        config = world_config(email_section(smtp.port))
+        run_once(config, clock=clock)
+        deliver(config, clock)
+        first = len(smtp.inbox.messages)
+        clock.now += timedelta(days=3)           # the machine was off for three days
+        run_once(config, clock=clock, force=True)
+        outcomes = deliver(config, clock)
+        assert all(o.late for o in outcomes if o.status == "sent")
+        late_msgs = smtp.inbox.parsed()[first:]
+        assert len(late_msgs) <= 2                # one per recipient at most, never one per day
+        for msg in late_msgs:
+            assert msg["Subject"].endswith("(late)")
+            assert "covers the whole gap" in msg.get_body(("plain",)).get_content()
+
+
+def test_a_crash_after_the_server_accepted_can_only_repeat_the_same_message(world_config, clock):
+    with SMTPServer() as smtp:
+        config = world_config(email_section(smtp.port))
+        run_once(config, clock=clock)
+        deliver(config, clock)
+        store = Store.open(config.database)
+        # the server said 250, then newsmon died before recording it
+        store.db.execute("UPDATE emails SET status = 'pending' WHERE recipient = 'desk@example.org'")
+        store.close()
+        deliver(config, clock)
+        sent_to_desk = [m for _, to, m in smtp.inbox.messages if to == ["desk@example.org"]]
+        assert len(sent_to_desk) == 2 and sent_to_desk[0] == sent_to_desk[1]
+
+
+def test_authentication_failure_names_the_settings_to_fix(world_config, clock, monkeypatch):
+    monkeypatch.setenv("NEWSMON_SMTP_PASSWORD", "wrong")
+    with SMTPServer(users={"newsmon": "right"}) as smtp:
+        config = world_config(email_section(smtp.port, extra='username = "newsmon"\npassword_env = "NEWSMON_SMTP_PASSWORD"'))
+        run_once(config, clock=clock)
+        outcome = deliver(config, clock)[0]
+        assert outcome.status == "failed"
+        assert "refused the login (535" in outcome.error
+        assert "[email] username and the password in $NEWSMON_SMTP_PASSWORD" in outcome.error
+        assert smtp.inbox.messages == []
+        monkeypatch.setenv("NEWSMON_SMTP_PASSWORD", "right")   # the operator fixes it
+        assert [o.status for o in deliver(config, clock)] == ["sent", "sent"]
+
+
+@pytest.fixture
+def tls(tmp_path):
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return server_context, ca_file
+
+
+def test_starttls_with_a_private_ca_and_authentication(world_config, clock, tls, monkeypatch):
+    server_context, ca_file = tls
+    monkeypatch.setenv("NEWSMON_SMTP_PASSWORD", "s3cret")
+    with SMTPServer(tls_context=server_context, users={"newsmon": "s3cret"}) as smtp:
+        config = world_config(email_section(smtp.port, "starttls",
+                                            f'username = "newsmon"\npassword_env = "NEWSMON_SMTP_PASSWORD"\nca_file = "{ca_file}"'))
+        run_once(config, clock=clock)
+        assert [o.status for o in deliver(config, clock)] == ["sent", "sent"]
+        assert len(smtp.inbox.messages) == 2
+
+
+def test_starttls_never_skips_certificate_verification(world_config, clock, tls):
+    server_context, _ = tls
+    with SMTPServer(tls_context=server_context) as smtp:
+        config = world_config(email_section(smtp.port, "starttls"))
+        run_once(config, clock=clock)
+        outcome = deliver(config, clock)[0]
+        assert outcome.status == "failed" and "TLS failed" in outcome.error and "ca_file" in outcome.error
+        assert smtp.inbox.messages == []
+
+
+def test_header_injection_through_labels_is_impossible(site, make_config, clock):
+    feeds = serve_world(site)
+    with SMTPServer() as smtp:
+        extra = email_section(smtp.port).replace('topics = ["nato", "ceasefire"]', 'topics = ["nato"]')
+        extra += '\n[topics.nato]\nlabel = "NATO\\r\\nBcc: victim@example.org"\nterms = ["NATO"]\n'
+        config = make_config(list(feeds.items()), extra=extra)
+        run_once(config, clock=clock)
+        deliver(config, clock)
+        for msg in smtp.inbox.parsed():
+            assert msg["Bcc"] is None
+            assert "\n" not in msg["Subject"]
+        assert all(to != ["victim@example.org"] for _, to, _ in smtp.inbox.messages)
+
+
+def test_cli_run_exits_4_when_the_due_email_cannot_go_and_keeps_the_digest(site, tmp_path, seeds_dir):
+    import subprocess
+    import sys
+
+    from conftest import write_config
+
+    feeds = serve_world(site)
+    path = write_config(tmp_path, list(feeds.items()),
+                        extra=email_section(free_port()).replace('send_at = "07:00"', 'send_at = "00:00"'))
+    result = subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 4, result.stderr
+    assert "email to desk@example.org for" in result.stderr and "NOT delivered (pending)" in result.stderr
+    assert list((tmp_path / "reports").glob("*.html"))           # the digest is on disk

@@ -1,0 +1,98 @@
+"""Feed scheduling and health over real HTTP: backoff, Retry-After, 410, permanent redirects."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+from pipeline.demo.server import Page
+from pipeline.health import backoff_minutes, is_due, next_due, status_of
+from pipeline.run import run_once
+
+from world import serve_world
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+
+
+def test_backoff_doubles_up_to_the_cap_and_honours_retry_after():
+    assert [backoff_minutes(15, n, 240) for n in range(7)] == [15, 15, 30, 60, 120, 240, 240]
+    assert next_due(NOW, 15, 0, 240) == NOW + timedelta(minutes=15)
+    assert next_due(NOW, 15, 1, 240, retry_after_seconds=3600) == NOW + timedelta(hours=1)
+    assert next_due(NOW, 15, 1, 240, retry_after_seconds=10 ** 9) == NOW + timedelta(hours=4)
+
+
+def test_due_has_a_little_slack_for_timers():
+    assert is_due(None, NOW, 15)
+    assert is_due((NOW + timedelta(seconds=30)).isoformat(), NOW, 15)
+    assert not is_due((NOW + timedelta(minutes=5)).isoformat(), NOW, 15)
+
+
+def test_status_labels():
+    base = {"status": "ok", "consecutive_failures": 0, "disabled": None,
+            "last_new_item": (NOW - timedelta(days=1)).isoformat(), "first_checked": None}
+    assert status_of(base, NOW, 3, 7) == "ok"
+    assert status_of({**base, "consecutive_failures": 2}, NOW, 3, 7) == "error"
+    assert status_of({**base, "consecutive_failures": 3}, NOW, 3, 7) == "failing"
+    assert status_of({**base, "disabled": "HTTP 410"}, NOW, 3, 7) == "gone"
+    assert status_of({**base, "last_new_item": (NOW - timedelta(days=8)).isoformat()}, NOW, 3, 7) == "stale"
+    assert status_of({**base, "status": None}, NOW, 3, 7) == "unchecked"
+
+
+def _feed_row(config, name: str) -> dict:
+    with sqlite3.connect(config.database) as c:
+        c.row_factory = sqlite3.Row
+        return dict(c.execute("SELECT * FROM feeds WHERE name = ?", [name]).fetchone())
+
+
+def test_a_failing_feed_is_retried_later_and_later_but_never_dropped(site, make_config, clock):
+    site.routes["/down.xml"] = Page(b"down", status=503, content_type="text/plain")
+    config = make_config([("down", site.url("/down.xml"))])
+    waits = []
+    for _ in range(6):
+        run_once(config, clock=clock)
+        row = _feed_row(config, "down")
+        due = datetime.fromisoformat(row["next_due"])
+        waits.append(round((due - clock.now).total_seconds() / 60))
+        assert run_once(config, clock=clock).feeds == ()        # not due yet: not fetched
+        clock.now = due
+    assert waits == [15, 30, 60, 120, 240, 240]
+    assert site.hits("/down.xml") == 6
+    assert row["consecutive_failures"] == 6 and row["disabled"] is None
+
+
+def test_retry_after_on_429_sets_the_next_check(site, make_config, clock):
+    site.routes["/busy.xml"] = Page(b"", status=429, headers={"Retry-After": "7200"})
+    config = make_config([("busy", site.url("/busy.xml"))])
+    run_once(config, clock=clock)
+    due = datetime.fromisoformat(_feed_row(config, "busy")["next_due"])
+    assert due - clock.now == timedelta(hours=2)
+
+
+def test_410_gone_disables_the_feed_and_says_so(site, make_config, clock):
+    feeds = serve_world(site)
+    site.routes["/gone.xml"] = Page(b"gone", status=410, content_type="text/plain")
+    config = make_config([("daily-a", feeds["daily-a"]), ("old", site.url("/gone.xml"))])
+    run_once(config, clock=clock)
+    clock.now += timedelta(days=1)
+    again = run_once(config, clock=clock)
+    assert [f.name for f in again.feeds] == ["daily-a"]
+    assert site.hits("/gone.xml") == 1
+    day1 = json.loads((config.digest_dir / "2026-11-23.json").read_text())
+    assert [e["kind"] for e in day1["events"]] == ["gone"]
+    day2 = json.loads((config.digest_dir / "2026-11-24.json").read_text())
+    [old] = [f for f in day2["feeds"] if f["name"] == "old"]
+    assert old["health"] == "gone" and "410" in old["error"]      # still listed the next day
+
+
+def test_permanent_redirect_updates_the_url_and_is_reported_once(site, make_config, clock):
+    feeds = serve_world(site)
+    site.routes["/moved.xml"] = Page(status=301, headers={"Location": "/a/rss.xml"})
+    config = make_config([("daily-a", site.url("/moved.xml"))])
+    run_once(config, clock=clock)
+    assert _feed_row(config, "daily-a")["url"] == feeds["daily-a"]
+    run_once(config, clock=clock, force=True)
+    assert site.hits("/moved.xml") == 1              # the second run went to the new URL
+    digest = json.loads((config.digest_dir / "2026-11-23.json").read_text())
+    assert [(e["kind"], e["feed"]) for e in digest["events"]] == [("moved", "daily-a")]
+    assert digest["feeds"][0]["url"] == feeds["daily-a"]
