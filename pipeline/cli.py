@@ -7,6 +7,7 @@ Exit codes: 0 done (feed failures are recorded and reported, not fatal); 1 anyth
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -101,13 +102,60 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
     if unknown:
         raise click.UsageError(f"no feed named {', '.join(sorted(unknown))} in {config_path}")
     with run_lock(config.database):
-        report = run_once(config, force=force, only=set(only) or None)
+        with _progress() as bar:    # on a terminal only
+            report = run_once(config, force=force, only=set(only) or None, on_start=bar.start,
+                              on_feed_done=bar.done)
         _print_report(report)
         undelivered = _deliver(config, send_now=False)
     if undelivered:
         sys.exit(4)
     if fail_on_feed_errors and report.failed_feeds:
         sys.exit(3)
+
+
+class _NoBar:
+    def start(self, total: int) -> None:
+        pass
+
+    def done(self, outcome) -> None:
+        pass
+
+
+class _Bar(_NoBar):
+    """Feeds done / total and articles stored, on a terminal only (never in cron mail or logs)."""
+
+    def __init__(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self.task, self.articles, self.failed = None, 0, 0
+
+    def start(self, total: int) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("feeds", total=total)
+
+    def done(self, outcome) -> None:
+        self.articles += outcome.new
+        self.failed += outcome.status == "error"
+        self.progress.update(self.task, advance=1,
+                             description=f"feeds · {self.articles} articles stored · {self.failed} failed")
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+@contextlib.contextmanager
+def _progress():
+    if not sys.stderr.isatty() or logging.getLogger().level > logging.INFO:
+        yield _NoBar()
+        return
+    bar = _Bar()
+    try:
+        yield bar
+    finally:
+        bar.stop()
 
 
 def _deliver(config: Config, send_now: bool) -> int:
@@ -168,8 +216,12 @@ def digest(config_path: Path, day: datetime | None, send: bool) -> None:
         store.close()
     for p in paths:
         click.echo(str(p))
-    if send and _deliver(config, send_now=True):
-        sys.exit(4)
+    if send:
+        from .lock import run_lock
+
+        with run_lock(config.database):   # never beside a run or the daemon: one sender at a time
+            if _deliver(config, send_now=True):
+                sys.exit(4)
 
 
 def parse_since(value: str, now: datetime) -> datetime:

@@ -51,8 +51,10 @@ class Pipeline:
 
     def __init__(self, config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow,
                  on_feed_done: Callable[[FeedOutcome], None] | None = None,
+                 on_start: Callable[[int], None] | None = None,
                  should_stop: Callable[[], bool] = lambda: False):
         self.config, self.store, self.clock = config, store, clock
+        self.on_start = on_start or (lambda total: None)
         self.boilerplate = compile_boilerplate(config.boilerplate)
         self.matcher = TopicMatcher(config.topics)
         self.on_feed_done = on_feed_done or (lambda outcome: None)
@@ -95,6 +97,7 @@ class Pipeline:
         """One run over `feeds`: fetch, extract, dedup, flag, store; then today's digest."""
         started = self.clock()
         self.run_id = self.store.start_run(started)
+        self.on_start(len(feeds))
         error = None
         outcomes: tuple[FeedOutcome, ...] = ()
         try:
@@ -253,10 +256,11 @@ def make_article(entry: FeedEntry, text: str, source: str, note: str | None, url
 
 def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: bool = False,
              only: set[str] | None = None,
-             on_feed_done: Callable[[FeedOutcome], None] | None = None) -> RunReport:
+             on_feed_done: Callable[[FeedOutcome], None] | None = None,
+             on_start: Callable[[int], None] | None = None) -> RunReport:
     """One run of every due feed (every enabled feed with force), as `newsmon run` does."""
     store = Store.open(config.database)
-    pipeline = Pipeline(config, store, clock=clock, on_feed_done=on_feed_done)
+    pipeline = Pipeline(config, store, clock=clock, on_feed_done=on_feed_done, on_start=on_start)
     try:
         pipeline.prepare()
         return asyncio.run(pipeline.run(pipeline.due_feeds(force=force, only=only)))

@@ -145,3 +145,45 @@ def test_flag_replay_lists_changes_and_applies_them_only_when_asked(site, tmp_pa
     assert applied.returncode == 0 and f"{len(changes)} article(s)" in applied.stdout
     after = newsmon("flag", "--replay", "--since", "7d", "--config", str(path), "--json")
     assert json.loads(after.stdout)["changes"] == []
+
+
+def test_progress_bar_on_a_terminal_only(site, tmp_path, seeds_dir):
+    import pty  # noqa: F401  (POSIX only, like newsmon)
+
+    feeds = serve_world(site)
+    path = write_config(tmp_path, list(feeds.items()))
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "-q", "run", "--config", str(path)],
+                            stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    proc.wait(timeout=120)
+    quiet_output = b""
+    try:
+        while chunk := os.read(master, 65536):
+            quiet_output += chunk
+    except OSError:
+        pass
+    os.close(master)
+    assert proc.returncode == 0
+    assert "━" not in quiet_output.decode(errors="replace")    # -q: no bar even on a terminal
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--force", "--config", str(path)],
+                            stdout=subprocess.PIPE, stderr=slave, text=True, env={**os.environ, "COLUMNS": "120"})
+    os.close(slave)
+    output = b""
+    while proc.poll() is None or True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    proc.wait(timeout=120)
+    os.close(master)
+    text = output.decode(errors="replace")
+    assert "feeds" in text and "2/2" in text and "articles stored" in text
+
+    piped = newsmon("run", "--force", "--config", str(path))
+    assert "━" not in piped.stderr and "2/2" not in piped.stderr

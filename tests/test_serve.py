@@ -1,0 +1,62 @@
+"""`newsmon serve` as systemd runs it: a real subprocess, second-scale intervals, real signals."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import write_config
+from world import serve_world
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def start(path: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipeline", "--log-format", "json", "serve", "--config", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_daemon_fetches_on_schedule_writes_the_digest_and_stops_on_sigterm(site, tmp_path, seeds_dir):
+    feeds = serve_world(site)
+    path = write_config(tmp_path, list(feeds.items()))
+    text = path.read_text().replace("[fetch]\n", "[fetch]\ninterval_minutes = 0.02\n")   # 1.2 s
+    path.write_text(text)
+    proc = start(path)
+    try:
+        assert wait_for(lambda: site.hits("/a/rss.xml") >= 3), "feed not fetched on schedule"
+        assert wait_for(lambda: any((tmp_path / "reports").glob("*.json")))
+        digest = json.loads(next((tmp_path / "reports").glob("*.json")).read_text())
+        assert len(digest["articles"]) == 6
+
+        # a second process cannot run beside the daemon
+        other = subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", str(path)],
+                               capture_output=True, text=True, timeout=60)
+        assert other.returncode == 75
+
+        # a bad config on SIGHUP is refused and the daemon keeps going
+        path.write_text(text + "\n[fetch]\nbogus = 1\n")
+        proc.send_signal(signal.SIGHUP)
+        hits = site.hits("/a/rss.xml")
+        assert wait_for(lambda: site.hits("/a/rss.xml") >= hits + 2)
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    logs = [json.loads(line) for line in proc.stderr.read().splitlines() if line.startswith("{")]
+    messages = [e["message"] for e in logs]
+    assert any("reload refused, keeping the running config" in m for m in messages)
+    assert any(m.startswith("SIGTERM: stopping") for m in messages) and messages[-1] == "stopped"
+    assert all("feed" in e and "url" in e for e in logs if e["message"].startswith("feed "))
