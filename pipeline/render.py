@@ -71,16 +71,33 @@ def environment(templates_dir: Path | None) -> Environment:
     env.filters["md"] = md_escape
     env.filters["href"] = safe_href
     env.filters["highlight"] = highlight
+    env.filters["when"] = local_time
     return env
 
 
 def sentences_for(article, topic: str | None = None) -> list[dict]:
-    """Distinct matched sentences of an article (for one topic), each with its matched words."""
+    """Distinct matched sentences of an article (for one topic), each with its matched words.
+
+    The headline is shown anyway, so it is quoted only when the text itself has no match."""
     seen: dict[str, list[str]] = {}
-    for m in article.matches:
-        if topic is None or m.topic == topic:
-            seen.setdefault(m.sentence, []).append(m.matched)
+    matches = [m for m in article.matches if topic is None or m.topic == topic]
+    in_text = [m for m in matches if m.field == "text"]
+    for m in in_text or matches:
+        seen.setdefault(m.sentence, []).append(m.matched)
     return [{"sentence": s, "words": w} for s, w in seen.items()]
+
+
+def local_time(value: str | None, zone: str) -> str:
+    """An ISO timestamp as 'YYYY-MM-DD HH:MM' in the digest's zone."""
+    if not value:
+        return ""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        return datetime.fromisoformat(value).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return value
 
 
 def render(digest: Digest, fmt: str, templates_dir: Path | None = None) -> str:
