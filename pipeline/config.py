@@ -38,7 +38,7 @@ DEFAULT_BOILERPLATE = (
 class FetchOptions:
     timeout_seconds: float         # whole-request budget: connect + headers + body, redirects included
     max_bytes: int                 # cap on the decoded feed body
-    allow_private_networks: bool   # loopback/private/link-local targets refused unless true
+    allow_private_networks: bool | tuple[str, ...]  # true, or the CIDR ranges allowed (else refused)
     concurrency: int               # requests in flight at once, all hosts together
     per_host: int                  # requests in flight at once to one host
     user_agent: str
@@ -218,6 +218,22 @@ def _address(v: Any) -> str:
     return v
 
 
+def _private_networks(v: Any) -> bool | tuple[str, ...]:
+    """true/false, or a list of CIDR ranges to allow (e.g. an intranet: ["10.20.0.0/16"])."""
+    import ipaddress
+
+    if isinstance(v, bool):
+        return v
+    if not isinstance(v, list):
+        raise ValueError('expected true, false or a list of address ranges such as ["10.20.0.0/16"]')
+    for item in v:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except (TypeError, ValueError):
+            raise ValueError(f"{item!r} is not an address range such as \"10.20.0.0/16\"") from None
+    return tuple(v)
+
+
 def _http_url(v: Any) -> str:
     v = _str(v).strip()
     parts = urlsplit(v)
@@ -240,7 +256,7 @@ OPTIONS: dict[str, dict[str, tuple[Callable[[Any], Any], Any]]] = {
     "fetch": {
         "timeout_seconds": (_number(0), 20.0),
         "max_bytes": (_int(1024), 10_000_000),
-        "allow_private_networks": (_bool, False),
+        "allow_private_networks": (_private_networks, False),
         "concurrency": (_int(1), 32),
         "per_host": (_int(1), 2),
         "user_agent": (_str, "newsmon/0.1 (+https://github.com/newsmon/newsmon)"),

@@ -36,11 +36,13 @@ MAX_RETRY_AFTER = 4 * 3600.0
 _CHUNK = 64 * 1024
 
 
-def refused_address_reason(address: str) -> str | None:
-    """Why an address may not be contacted without allow_private_networks, or None."""
+def refused_address_reason(address: str, allowed: tuple[str, ...] = ()) -> str | None:
+    """Why an address may not be contacted, or None. `allowed`: CIDR ranges the operator allows."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
+    if any(ip in ipaddress.ip_network(net, strict=False) for net in allowed):
+        return None
     if ip.is_loopback:
         return "loopback"
     if ip.is_link_local:
@@ -62,17 +64,25 @@ class AddressRefused(OSError):
 
 def _refuse(host: str, address: str, reason: str) -> AddressRefused:
     return AddressRefused(f"{host} resolves to {reason} address {address}; "
-                          "set [fetch] allow_private_networks = true to allow it")
+                          "allow it with [fetch] allow_private_networks (true, or a list of ranges)")
 
 
 class _GuardedResolver(ThreadedResolver):
-    """Drops addresses we may not connect to, so the connection goes only where it is allowed."""
+    """Drops addresses we may not connect to, so the connection goes only where it is allowed.
+
+    Every connection resolves through here (the DNS cache is off), so a name that answers a
+    public address once and a private one later (DNS rebinding) is caught on the later connect.
+    """
+
+    def __init__(self, allowed: tuple[str, ...] = ()):
+        super().__init__()
+        self.allowed = allowed
 
     async def resolve(self, host, port=0, family=socket.AF_INET):
         results = await super().resolve(host, port, family)
         allowed, refused = [], None
         for r in results:
-            reason = refused_address_reason(r["host"])
+            reason = refused_address_reason(r["host"], self.allowed)
             if reason is None:
                 allowed.append(r)
             elif refused is None:
@@ -147,13 +157,15 @@ class Fetcher:
 
     def __init__(self, options: FetchOptions):
         self.options = options
+        allow = options.allow_private_networks
+        self._allowed: tuple[str, ...] = allow if isinstance(allow, tuple) else ()
         self._session: aiohttp.ClientSession | None = None
         self._all = asyncio.Semaphore(options.concurrency)
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(options.per_host))
 
     async def __aenter__(self) -> "Fetcher":
-        resolver = None if self.options.allow_private_networks else _GuardedResolver()
+        resolver = None if self.options.allow_private_networks is True else _GuardedResolver(self._allowed)
         connector = aiohttp.TCPConnector(limit=self.options.concurrency, resolver=resolver,
                                          ttl_dns_cache=None if resolver is None else 0)
         self._session = aiohttp.ClientSession(
@@ -239,10 +251,10 @@ class Fetcher:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(url, "refused: only http and https URLs are fetched")
-        if self.options.allow_private_networks:
+        if self.options.allow_private_networks is True:
             return
         try:
-            reason = refused_address_reason(parts.hostname)
+            reason = refused_address_reason(parts.hostname, self._allowed)
         except ValueError:
             return  # a host name: the resolver checks what it resolves to
         if reason:

@@ -9,10 +9,13 @@ entries is kept, with the bozo message as a warning; one with no usable entries 
 from __future__ import annotations
 
 import calendar
+import codecs
 import io
+import re
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urljoin, urlsplit
 
+import charset_normalizer
 import feedparser
 
 from .clean import html_to_text, strip_controls
@@ -36,6 +39,52 @@ def safe_link(link: str | None, base: str) -> str | None:
     url = urljoin(base, strip_controls(link).strip())
     parts = urlsplit(url)
     return url if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+_XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])""")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+
+
+def fix_encoding(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str], str | None]:
+    """Bytes whose declared encoding is wrong or missing, re-encoded as declared UTF-8.
+
+    feedparser, given a wrong declaration, falls back to a guess and only warns; the titles then
+    come out as mojibake. So: if the bytes do not decode as declared (header charset, else the
+    XML declaration, else UTF-8), or are valid UTF-8 declared as a single-byte legacy charset,
+    detect the real encoding (charset-normalizer) and hand feedparser clean UTF-8.
+    Returns (body, headers, a note for the feed's warning or None).
+    """
+    ctype = headers.get("content-type", "")
+    m = _CHARSET.search(ctype)
+    x = _XML_ENCODING.match(body)
+    declared = (m.group(1) if m else (x.group(2).decode("ascii") if x else "utf-8")).lower()
+    try:
+        codec = codecs.lookup(declared).name
+        decoded = body.decode(codec)
+    except (LookupError, UnicodeDecodeError):
+        best = charset_normalizer.from_bytes(body).best()
+        if best is None:
+            return body, headers, None
+        actual = best.encoding
+    else:
+        single_byte = len(decoded) == len(body)
+        if codec == "utf-8" or body.isascii() or not single_byte or not _is_utf8(body):
+            return body, headers, None
+        actual = "utf-8"                    # valid UTF-8 declared as a single-byte legacy charset
+    text = body.decode(actual, errors="replace")
+    fixed = text.encode("utf-8")
+    fixed = _XML_ENCODING.sub(rb"\1utf-8\3", fixed, count=1)
+    mime = ctype.split(";")[0].strip() or "application/xml"
+    return fixed, {**headers, "content-type": f"{mime}; charset=utf-8"}, \
+        f"declared encoding {declared} is wrong; read as {actual}"
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _when(entry, now: datetime) -> datetime | None:
@@ -65,9 +114,10 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
     now = now or datetime.now(timezone.utc)
     headers = dict(response.headers)
     headers.setdefault("content-location", response.url)
-    parsed = feedparser.parse(io.BytesIO(response.body), response_headers=headers,
+    body, headers, encoding_note = fix_encoding(response.body, headers)
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers,
                               resolve_relative_uris=True, sanitize_html=True)
-    warning = None
+    warning = encoding_note
     if parsed.get("bozo"):
         warning = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
     if not parsed.entries:

@@ -60,7 +60,8 @@ def test_without_topics_the_built_in_defaults_apply(tmp_path: Path):
      "not a valid regular expression"),
     ("[storage]\ndatabase = \n", 2, None, "not valid TOML"),
     ("[stroage]\ndatabase = \"x.db\"\n", 1, "stroage", "unknown section"),
-    ("[fetch]\nallow_private_networks = \"yes\"\n", 2, "fetch.allow_private_networks", "true or false"),
+    ("[fetch]\nallow_private_networks = \"yes\"\n", 2, "fetch.allow_private_networks", "expected true, false or a list"),
+    ("[fetch]\nallow_private_networks = [\"10.0.0.0/33\"]\n", 2, "fetch.allow_private_networks", "not an address range"),
 ])
 def test_errors_name_file_line_key_and_expectation(tmp_path: Path, text, line, key, words):
     path = tmp_path / "bad.toml"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Union
@@ -21,6 +23,7 @@ class Page:
     status: int = 200
     content_type: str = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0          # seconds to wait before answering (a slow publisher)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -30,7 +33,7 @@ class _QuietServer(ThreadingHTTPServer):
         """A client that hangs up early (a capped or timed-out fetch) is normal here."""
         import sys
 
-        if not isinstance(sys.exc_info()[1], ConnectionError):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
             super().handle_error(request, client_address)
 
 
@@ -40,15 +43,17 @@ Route = Union[Page, Callable[["BaseHTTPRequestHandler"], Page]]
 class LoopbackSite:
     """`with LoopbackSite(routes) as site:` serves on http://127.0.0.1:<random port>."""
 
-    def __init__(self, routes: dict[str, Route] | None = None):
+    def __init__(self, routes: dict[str, Route] | None = None, tls: ssl.SSLContext | None = None):
         self.routes: dict[str, Route] = dict(routes or {})
+        self.tls = tls
         self.requests: list[tuple[str, dict[str, str]]] = []   # (path, headers) of every request
         self._server: ThreadingHTTPServer | None = None
 
     @property
     def base(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -77,6 +82,8 @@ class LoopbackSite:
                 page = route(self) if callable(route) else route
                 if page is None:
                     page = Page(b"not found", status=404, content_type="text/plain")
+                if page.delay:
+                    time.sleep(page.delay)
                 headers = {"Content-Type": page.content_type, **page.headers}
                 if page.status == 200 and "ETag" not in headers:
                     headers["ETag"] = '"' + hashlib.sha1(page.body).hexdigest()[:16] + '"'
@@ -95,6 +102,8 @@ class LoopbackSite:
                 self.wfile.write(page.body)
 
         self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
