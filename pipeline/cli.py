@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import re
+import sqlite3
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -40,6 +41,9 @@ def handle_errors(fn):
         except NewsmonError as e:
             click.echo(f"newsmon: {e}", err=True)
             sys.exit(e.exit_code)
+        except sqlite3.Error as e:
+            click.echo(f"newsmon: database error: {e} (disk full? read-only? see [storage] database)", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("newsmon: interrupted", err=True)
             sys.exit(130)

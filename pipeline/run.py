@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Callable
@@ -18,7 +19,7 @@ from . import digest as digest_mod
 from .clean import clean_text, compile_boilerplate, drop_headline, fingerprint, html_to_text
 from .config import Config, FeedConfig
 from .dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, canonical_url, identity_of, open_index, signature
-from .errors import FetchError, HTTPStatusError
+from .errors import FetchError, HTTPStatusError, StoreError
 from .extract import Extractor
 from .health import is_due, next_due
 from .fetch import Fetcher
@@ -108,7 +109,10 @@ class Pipeline:
             error = f"{type(e).__name__}: {e}"
             raise
         finally:
-            self.store.finish_run(self.run_id, self.clock(), outcomes, error)
+            try:
+                self.store.finish_run(self.run_id, self.clock(), outcomes, error)
+            except sqlite3.Error as e:   # keep the first error; the next run marks this one interrupted
+                log.error("could not record the end of run %d: %s", self.run_id, e)
         files = digest_mod.write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
                                          problems=tuple(self.problems))
         return RunReport(run_id=self.run_id, started=started, finished=self.clock(),
@@ -264,6 +268,10 @@ def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: b
     try:
         pipeline.prepare()
         return asyncio.run(pipeline.run(pipeline.due_feeds(force=force, only=only)))
+    except sqlite3.Error as e:
+        # disk full, read-only file, corruption: say where, and stop; the open feed's
+        # transaction was rolled back, so nothing half-written stays behind
+        raise StoreError(f"{config.database}: database error: {e}") from None
     finally:
         pipeline.close()
         store.close()

@@ -103,7 +103,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id           INTEGER PRIMARY KEY,
     started      TEXT NOT NULL,
     finished     TEXT,
-    status       TEXT NOT NULL,              -- running | ok | failed
+    status       TEXT NOT NULL,              -- running | ok | failed | interrupted
     feeds_ok     INTEGER NOT NULL DEFAULT 0,
     feeds_failed INTEGER NOT NULL DEFAULT 0,
     new_articles INTEGER NOT NULL DEFAULT 0,
@@ -197,7 +197,11 @@ class Store:
     # --- runs
 
     def start_run(self, started: datetime) -> int:
+        """A new run row. Runs hold the lock, so any other "running" row is one that was killed."""
         with self.transaction():
+            self.db.execute("UPDATE runs SET status = 'interrupted', "
+                            "error = 'the process was killed or crashed before the run finished' "
+                            "WHERE status = 'running'")
             return self.db["runs"].insert({"started": iso(started), "status": "running"}).last_pk
 
     def finish_run(self, run_id: int, finished: datetime, outcomes: tuple[FeedOutcome, ...],
