@@ -20,35 +20,10 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import DEFAULT_CONFIG_PATH, Config, load_config
-from .errors import NewsmonError
+from .cli_common import config_option, handle_errors, parse_since
+from .config import Config, load_config
 
 log = logging.getLogger("newsmon")
-
-config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_CONFIG_PATH, show_default=True, help="The TOML configuration file.")
-
-
-
-
-def handle_errors(fn):
-    """Turn NewsmonError into one line on stderr and its exit code; never a traceback for those."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except NewsmonError as e:
-            click.echo(f"newsmon: {e}", err=True)
-            sys.exit(e.exit_code)
-        except sqlite3.Error as e:
-            click.echo(f"newsmon: database error: {e} (disk full? read-only? see [storage] database)", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("newsmon: interrupted", err=True)
-            sys.exit(130)
-    return wrapper
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="newsmon")
@@ -226,21 +201,6 @@ def digest(config_path: Path, day: datetime | None, send: bool) -> None:
         with run_lock(config.database):   # never beside a run or the daemon: one sender at a time
             if _deliver(config, send_now=True):
                 sys.exit(4)
-
-
-def parse_since(value: str, now: datetime) -> datetime:
-    """'7d', '24h', '90m' before now, or an ISO date/time (UTC when no zone is given)."""
-    from datetime import timedelta, timezone
-
-    m = re.fullmatch(r"(\d+)\s*([dhm])", value.strip())
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        return now - timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: n})
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected like 7d, 24h, 90m or 2026-11-01") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def _match_json(m) -> dict:
@@ -496,3 +456,9 @@ def status(config_path: Path, as_json: bool, runs: int) -> None:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         click.echo(render_text(report))
+
+
+from .cli_operators import archive_export, config_group, feeds, search  # noqa: E402
+
+for _command in (feeds, config_group, search, archive_export):
+    main.add_command(_command)

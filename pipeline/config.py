@@ -355,77 +355,103 @@ class _Locator:
         return start
 
 
+class _Problems:
+    """Strict (raise the first problem) or collecting (for `newsmon config check`: report all)."""
+
+    def __init__(self, collect: list[ConfigError] | None):
+        self.collected = collect
+
+    def __call__(self, error: ConfigError) -> None:
+        if self.collected is None:
+            raise error
+        self.collected.append(error)
+
+
 def _check_table(raw: Any, keys: dict, where: str, locate: Callable[[str | None], int | None],
-                 file: str) -> dict[str, Any]:
+                 file: str, fail: _Problems) -> dict[str, Any]:
+    """Checked values of one table; a bad value is reported and its default used instead."""
+    out = {key: default for key, (_, default) in keys.items()}
     if not isinstance(raw, dict):
-        raise ConfigError("expected a table", file=file, line=locate(None), key=where)
-    out = {}
+        fail(ConfigError("expected a table", file=file, line=locate(None), key=where))
+        return out
     for key in raw:
         if key not in keys:
-            known = ", ".join(keys)
-            raise ConfigError(f"unknown key; known keys are: {known}", file=file,
-                              line=locate(key), key=f"{where}.{key}")
+            fail(ConfigError(f"unknown key; known keys are: {', '.join(keys)}", file=file,
+                             line=locate(key), key=f"{where}.{key}"))
     for key, (check, default) in keys.items():
-        if key not in raw or check is None:
-            out[key] = raw.get(key, default) if check is None else default
+        if key not in raw:
+            continue
+        if check is None:
+            out[key] = raw[key]
             continue
         try:
             out[key] = check(raw[key])
         except ValueError as e:
-            raise ConfigError(str(e), file=file, line=locate(key), key=f"{where}.{key}") from None
+            fail(ConfigError(str(e), file=file, line=locate(key), key=f"{where}.{key}"))
     return out
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, problems: list[ConfigError] | None = None) -> Config | None:
+    """The validated config. With a `problems` list, every problem is appended to it instead of
+    the first being raised, and the config returned is a best effort, defaults standing in for
+    bad values (for `newsmon config check`, which goes on to check folders and files)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("file not found (pass --config PATH)", file=str(path)) from None
+        error = ConfigError("file not found (pass --config PATH)", file=str(path))
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read: {e}", file=str(path)) from None
-    return parse_config(text, path)
+        error = ConfigError(f"cannot read: {e}", file=str(path))
+    else:
+        return parse_config(text, path, problems)
+    _Problems(problems)(error)
+    return None
 
 
-def parse_config(text: str, path: Path) -> Config:
+def parse_config(text: str, path: Path, problems: list[ConfigError] | None = None) -> Config | None:
     """Validate TOML text; `path` names the file in errors and anchors relative paths."""
     file = str(path)
+    fail = _Problems(problems)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+)", str(e))
-        raise ConfigError(f"not valid TOML: {e}", file=file, line=int(m.group(1)) if m else None) from None
+        fail(ConfigError(f"not valid TOML: {e}", file=file, line=int(m.group(1)) if m else None))
+        return None
     loc = _Locator(text)
     base = path.resolve().parent
 
     known = set(OPTIONS) | {"feeds", "topics"}
     for section in raw:
         if section not in known:
-            raise ConfigError(f"unknown section; known sections are: {', '.join(sorted(known))}",
-                              file=file, line=loc.line_of(section), key=section)
+            fail(ConfigError(f"unknown section; known sections are: {', '.join(sorted(known))}",
+                             file=file, line=loc.line_of(section), key=section))
     values = {
         section: _check_table(raw.get(section, {}), keys, section,
-                              lambda k, s=section: loc.line_of(s, k), file)
+                              lambda k, s=section: loc.line_of(s, k), file, fail)
         for section, keys in OPTIONS.items()
     }
 
     raw_feeds = raw.get("feeds", [])
     if not isinstance(raw_feeds, list):
-        raise ConfigError("expected [[feeds]] tables", file=file, line=loc.line_of("feeds"), key="feeds")
+        fail(ConfigError("expected [[feeds]] tables", file=file, line=loc.line_of("feeds"), key="feeds"))
+        raw_feeds = []
     feeds, names, urls = [], set(), set()
     for i, item in enumerate(raw_feeds):
         locate = lambda k, i=i: loc.line_of("feeds", k, i)  # noqa: E731
-        f = _check_table(item, FEED_KEYS, f"feeds[{i + 1}]", locate, file)
-        for required in ("name", "url"):
-            if f[required] is None:
-                raise ConfigError("missing; every [[feeds]] needs a name and a url", file=file,
-                                  line=locate(None), key=f"feeds[{i + 1}].{required}")
+        f = _check_table(item, FEED_KEYS, f"feeds[{i + 1}]", locate, file, fail)
+        missing = [k for k in ("name", "url") if f[k] is None]
+        for required in missing:
+            fail(ConfigError("missing; every [[feeds]] needs a name and a url", file=file,
+                             line=locate(None), key=f"feeds[{i + 1}].{required}"))
+        if missing:
+            continue
         if f["name"] in names:
-            raise ConfigError(f"duplicate feed name {f['name']!r}", file=file, line=locate("name"),
-                              key=f"feeds[{i + 1}].name")
+            fail(ConfigError(f"duplicate feed name {f['name']!r}", file=file, line=locate("name"),
+                             key=f"feeds[{i + 1}].name"))
         if f["url"] in urls:
-            raise ConfigError(f"duplicate feed url {f['url']!r}", file=file, line=locate("url"),
-                              key=f"feeds[{i + 1}].url")
+            fail(ConfigError(f"duplicate feed url {f['url']!r}", file=file, line=locate("url"),
+                             key=f"feeds[{i + 1}].url"))
         names.add(f["name"])
         urls.add(f["url"])
         feeds.append(FeedConfig(name=f["name"], url=f["url"], fetch_pages=f["fetch_pages"],
@@ -433,49 +459,50 @@ def parse_config(text: str, path: Path) -> Config:
                                 interval_minutes=f["interval_minutes"]))
 
     raw_topics = raw.get("topics")
-    if raw_topics is None:
-        topics = DEFAULT_TOPICS
-    else:
+    topics: tuple[TopicRule, ...] = DEFAULT_TOPICS
+    if raw_topics is not None:
         if not isinstance(raw_topics, dict):
-            raise ConfigError("expected [topics.<id>] tables", file=file, line=loc.line_of("topics"),
-                              key="topics")
-        topics = []
+            fail(ConfigError("expected [topics.<id>] tables", file=file, line=loc.line_of("topics"),
+                             key="topics"))
+            raw_topics = {}
+        found = []
         for tid, item in raw_topics.items():
             locate = lambda k, t=tid: loc.line_of(f"topics.{t}", k)  # noqa: E731
             if not _TOPIC_ID.match(tid):
-                raise ConfigError("topic ids are lower-case letters, digits, '-' and '_'", file=file,
-                                  line=locate(None), key=f"topics.{tid}")
-            t = _check_table(item, TOPIC_KEYS, f"topics.{tid}", locate, file)
+                fail(ConfigError("topic ids are lower-case letters, digits, '-' and '_'", file=file,
+                                 line=locate(None), key=f"topics.{tid}"))
+            t = _check_table(item, TOPIC_KEYS, f"topics.{tid}", locate, file, fail)
             if not (t["terms"] or t["patterns"] or t["case_sensitive"]):
-                raise ConfigError("a topic needs at least one of terms, patterns, case_sensitive",
-                                  file=file, line=locate(None), key=f"topics.{tid}")
-            topics.append(TopicRule(id=tid, label=t["label"] or tid, terms=t["terms"],
-                                    patterns=t["patterns"], exclude=t["exclude"],
-                                    case_sensitive=t["case_sensitive"]))
-        topics = tuple(topics)
+                fail(ConfigError("a topic needs at least one of terms, patterns, case_sensitive",
+                                 file=file, line=locate(None), key=f"topics.{tid}"))
+            found.append(TopicRule(id=tid, label=t["label"] or tid, terms=t["terms"],
+                                   patterns=t["patterns"], exclude=t["exclude"],
+                                   case_sensitive=t["case_sensitive"]))
+        topics = tuple(found)
 
     email = values["email"]
     recipients = []
     raw_recipients = email["recipients"]
     if not isinstance(raw_recipients, (list, tuple)):
-        raise ConfigError("expected [[email.recipients]] tables", file=file,
-                          line=loc.line_of("email", "recipients"), key="email.recipients")
+        fail(ConfigError("expected [[email.recipients]] tables", file=file,
+                         line=loc.line_of("email", "recipients"), key="email.recipients"))
+        raw_recipients = []
     topic_ids = {t.id for t in topics}
     for i, item in enumerate(raw_recipients):
         locate = lambda k, i=i: loc.line_of("email.recipients", k, i)  # noqa: E731
-        r = _check_table(item, RECIPIENT_KEYS, f"email.recipients[{i + 1}]", locate, file)
+        r = _check_table(item, RECIPIENT_KEYS, f"email.recipients[{i + 1}]", locate, file, fail)
         if r["address"] is None:
-            raise ConfigError("missing; every [[email.recipients]] needs an address", file=file,
-                              line=locate(None), key=f"email.recipients[{i + 1}].address")
+            fail(ConfigError("missing; every [[email.recipients]] needs an address", file=file,
+                             line=locate(None), key=f"email.recipients[{i + 1}].address"))
+            continue
         unknown = [t for t in r["topics"] if t not in topic_ids]
         if unknown:
-            raise ConfigError(f"unknown topic id(s) {', '.join(unknown)}; known: {', '.join(sorted(topic_ids))}",
-                              file=file, line=locate("topics"), key=f"email.recipients[{i + 1}].topics")
+            fail(ConfigError(f"unknown topic id(s) {', '.join(unknown)}; known: {', '.join(sorted(topic_ids))}",
+                             file=file, line=locate("topics"), key=f"email.recipients[{i + 1}].topics"))
         recipients.append(Recipient(r["address"], r["topics"]))
     if email["enabled"] and not recipients:
-        raise ConfigError("email is enabled but has no [[email.recipients]]", file=file,
-                          line=loc.line_of("email", "enabled"), key="email.enabled")
-
+        fail(ConfigError("email is enabled but has no [[email.recipients]]", file=file,
+                         line=loc.line_of("email", "enabled"), key="email.enabled"))
     def resolve(p: str | None) -> Path | None:
         return None if p is None else (base / Path(p).expanduser()).resolve()
 

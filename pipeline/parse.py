@@ -143,3 +143,25 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
     if not entries and warning:
         raise NotAFeed(response.url, f"broken feed, no usable entry ({warning})")
     return ParsedFeed(title=plain(parsed.feed.get("title")), entries=tuple(entries), warning=warning)
+
+
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/rdf+xml")
+
+
+def discover_feed_links(body: bytes, base: str) -> list[str]:
+    """Feed URLs an HTML page announces with <link rel="alternate" type="application/rss+xml">."""
+    import lxml.html
+    from lxml import etree
+
+    try:
+        root = lxml.html.fromstring(body[:2_000_000])
+    except (etree.ParserError, ValueError):
+        return []
+    links = []
+    for link in root.xpath("//link[@href]"):
+        rel = (link.get("rel") or "").lower().split()
+        if "alternate" in rel and (link.get("type") or "").lower().split(";")[0].strip() in _FEED_TYPES:
+            url = safe_link(link.get("href"), base)
+            if url and url not in links:
+                links.append(url)
+    return links

@@ -1,0 +1,205 @@
+"""Operators' tools: feeds add/remove/enable/disable, OPML, config check, search, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline.demo.server import Page
+from pipeline.opml import parse_opml
+
+from conftest import write_config
+from smtp import SMTPServer
+from world import serve_world
+
+
+def newsmon(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=120)
+
+
+HEADER = "# Our monitoring config — keep this comment\n"
+
+
+def commented_config(tmp_path: Path, feeds) -> Path:
+    path = write_config(tmp_path, feeds)
+    text = HEADER + path.read_text().replace('[[feeds]]\nname = "daily-a"',
+                                              '# the morning paper\n[[feeds]]\nname = "daily-a"  # keep me')
+    path.write_text(text)
+    return path
+
+
+def test_feeds_add_fetches_once_and_keeps_comments(site, tmp_path, seeds_dir):
+    feeds = serve_world(site)
+    path = commented_config(tmp_path, [("daily-a", feeds["daily-a"])])
+    added = newsmon("feeds", "add", feeds["weekly-b"], "--tags", "baltic, weekly", "--interval", "30",
+                    "--config", str(path))
+    assert added.returncode == 0, added.stderr
+    assert "added 'weekly-b': Weekly B — 3 items" in added.stdout
+    text = path.read_text()
+    assert text.startswith(HEADER) and "# the morning paper" in text and 'name = "daily-a"  # keep me' in text
+    assert text.index('name = "daily-a"') < text.index('name = "weekly-b"')
+    assert 'tags = ["baltic", "weekly"]' in text and "interval_minutes = 30" in text
+    assert not list(tmp_path.glob(".newsmon.toml.*"))           # no temp file left behind
+
+    again = newsmon("feeds", "add", feeds["weekly-b"], "--config", str(path))
+    assert again.returncode == 1 and "already has this URL" in again.stderr
+
+    site.routes["/page"] = Page(b"<html><body><p>Just a page</p></body></html>")
+    not_feed = newsmon("feeds", "add", site.url("/page"), "--config", str(path))
+    assert not_feed.returncode == 1 and "not added" in not_feed.stderr and "not a feed" in not_feed.stderr
+    site.routes["/404"] = Page(b"", status=404)
+    gone = newsmon("feeds", "add", site.url("/404"), "--config", str(path))
+    assert gone.returncode == 1 and "HTTP 404" in gone.stderr
+    assert path.read_text() == text                                # refused adds changed nothing
+
+
+def test_feeds_add_discovers_the_feed_of_a_web_page(site, tmp_path, seeds_dir):
+    feeds = serve_world(site)
+    site.routes["/home"] = Page(f'<html><head><link rel="alternate" type="application/rss+xml" '
+                                f'href="/a/rss.xml"></head><body>Home</body></html>'.encode())
+    path = write_config(tmp_path, [])
+    result = newsmon("feeds", "add", site.url("/home"), "--name", "daily", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "links to the feed" in result.stdout
+    assert f'url = "{feeds["daily-a"]}"' in path.read_text()
+
+
+def test_remove_enable_disable_edit_in_place(site, tmp_path, seeds_dir):
+    feeds = serve_world(site)
+    path = commented_config(tmp_path, list(feeds.items()))
+    assert newsmon("feeds", "disable", "weekly-b", "--config", str(path)).returncode == 0
+    assert "enabled = false" in path.read_text()
+    listed = json.loads(newsmon("feeds", "list", "--json", "--config", str(path)).stdout)
+    assert [(f["name"], f["enabled"]) for f in listed] == [("daily-a", True), ("weekly-b", False)]
+    assert newsmon("feeds", "enable", "weekly-b", "--config", str(path)).returncode == 0
+    assert "enabled = true" in path.read_text()
+    assert newsmon("feeds", "remove", "weekly-b", "--config", str(path)).returncode == 0
+    text = path.read_text()
+    assert "weekly-b" not in text and text.startswith(HEADER) and "# the morning paper" in text
+    missing = newsmon("feeds", "remove", "nope", "--config", str(path))
+    assert missing.returncode == 2 and "no feed named 'nope'" in missing.stderr
+
+
+FEEDLY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="1.0"><head><title>Feedly subscriptions</title></head><body>
+<outline text="Ukraine" title="Ukraine">
+  <outline type="rss" text="Kyiv Post" title="Kyiv Post" xmlUrl="https://www.kyivpost.com/feed" htmlUrl="https://www.kyivpost.com"/>
+  <outline type="rss" text="Ukrinform" title="Ukrinform" xmlUrl="https://www.ukrinform.net/rss/block-lastnews"/>
+</outline>
+<outline text="Europe" title="Europe">
+  <outline type="rss" text="BBC Europe" title="BBC Europe" xmlUrl="https://feeds.bbci.co.uk/news/world/europe/rss.xml"/>
+  <outline type="rss" text="Kyiv Post again" title="Kyiv Post again" xmlUrl="https://www.kyivpost.com/feed"/>
+</outline>
+</body></opml>"""
+
+NETNEWSWIRE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="1.1"><head><title>Subscriptions-OnMyMac.opml</title></head><body>
+<outline text="Guardian Ukraine" title="Guardian Ukraine" description="" type="rss" version="RSS"
+  htmlUrl="https://www.theguardian.com/world/ukraine" xmlUrl="https://www.theguardian.com/world/ukraine/rss"
+  category="/News/Ukraine,Europe"/>
+<outline text="Local file" type="rss" xmlUrl="file:///etc/passwd"/>
+</body></opml>"""
+
+
+def test_opml_import_from_common_readers_then_export_round_trip(tmp_path, seeds_dir):
+    path = write_config(tmp_path, [("bbc", "https://feeds.bbci.co.uk/news/world/europe/rss.xml")])
+    (tmp_path / "feedly.opml").write_bytes(FEEDLY)
+    (tmp_path / "nnw.opml").write_bytes(NETNEWSWIRE)
+    first = newsmon("feeds", "import", str(tmp_path / "feedly.opml"), "--config", str(path))
+    assert first.returncode == 0, first.stderr
+    assert "imported 2 feed(s); 2 duplicate(s) skipped" in first.stdout
+    second = newsmon("feeds", "import", str(tmp_path / "nnw.opml"), "--config", str(path))
+    assert "imported 1 feed(s); 0 duplicate(s) skipped; 1 not http(s), skipped: file:///etc/passwd" in second.stdout
+    listed = {f["name"]: f for f in json.loads(newsmon("feeds", "list", "--json", "--config", str(path)).stdout)}
+    assert listed["kyiv-post"]["tags"] == ["Ukraine"]
+    assert listed["guardian-ukraine"]["tags"] == ["News", "Ukraine", "Europe"]
+
+    exported = newsmon("feeds", "export", "--config", str(path))
+    assert exported.returncode == 0
+    back = {o.url: o.tags for o in parse_opml(exported.stdout.encode())}
+    assert back == {"https://feeds.bbci.co.uk/news/world/europe/rss.xml": (),
+                    "https://www.kyivpost.com/feed": ("Ukraine",),
+                    "https://www.ukrinform.net/rss/block-lastnews": ("Ukraine",),
+                    "https://www.theguardian.com/world/ukraine/rss": ("News", "Ukraine", "Europe")}
+    (tmp_path / "bad.opml").write_bytes(b"<html><body>not opml</body></html>")
+    bad = newsmon("feeds", "import", str(tmp_path / "bad.opml"), "--config", str(path))
+    assert bad.returncode == 1 and "not OPML" in bad.stderr
+
+
+def test_config_check_reports_every_problem_with_file_line_and_key(tmp_path, seeds_dir):
+    (seeds_dir / "broken.txt").write_bytes(b"caf\xe9 latin-1 bytes")
+    path = tmp_path / "newsmon.toml"
+    path.write_text("""[storage]
+database = "data/n.db"
+[seeds]
+directory = "seeds"
+[digest]
+timezone = "Europe/Kiev-ish"
+[fetch]
+timeout_seconds = 0
+[topics.nato]
+terms = ["NATO"]
+patterns = ["(unclosed"]
+[email]
+send_at = "7am"
+[[email.recipients]]
+address = "desk@example.org"
+topics = ["nato", "weather"]
+[[feeds]]
+name = "a"
+url = "ftp://example.org/feed"
+""")
+    result = newsmon("config", "check", "--config", str(path))
+    assert result.returncode == 2
+    lines = [l for l in result.stdout.splitlines() if l.startswith("error:")]
+    expected = [f"{path}:6: digest.timezone:", f"{path}:8: fetch.timeout_seconds:", f"{path}:11: topics.nato.patterns:",
+                f"{path}:13: email.send_at:", f"{path}:16: email.recipients[1].topics: unknown topic id(s) weather",
+                f"{path}:19: feeds[1].url:", "broken.txt: not UTF-8"]
+    for fragment in expected:
+        assert any(fragment in l for l in lines), (fragment, lines)
+    assert "Traceback" not in result.stderr
+
+
+def test_config_check_probe_fetches_feeds_and_opens_smtp(site, tmp_path, seeds_dir):
+    feeds = serve_world(site)
+    with SMTPServer() as smtp:
+        email = (f'\n[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+                 f'[[email.recipients]]\naddress = "desk@example.org"\n')
+        path = write_config(tmp_path, list(feeds.items()) + [("dead", site.url("/dead.xml"))], extra=email)
+        result = newsmon("config", "check", "--probe", "--config", str(path))
+        assert "probe: feed daily-a: ok — Daily A, 4 items" in result.stdout
+        assert "probe: feed dead: FAILED:" in result.stdout and "HTTP 404" in result.stdout
+        assert f"probe: mail server 127.0.0.1:{smtp.port}: ok" in result.stdout
+        assert result.returncode == 2                      # a probe failed
+        assert smtp.inbox.messages == []
+
+
+def test_search_and_export_the_archive(site, tmp_path, seeds_dir):
+    feeds = serve_world(site)
+    path = write_config(tmp_path, list(feeds.items()))
+    assert newsmon("run", "--config", str(path)).returncode == 0
+
+    text = newsmon("search", "air defence", "--config", str(path))
+    assert "Ministers meet in Oslo on air defence" in text.stdout and "**air** **defence**" in text.stdout
+    as_json = json.loads(newsmon("search", "sunflower OR truce", "--raw", "--json", "--config", str(path)).stdout)
+    assert {r["title"] for r in as_json} == {"Sunflower harvest ends late after rain", "Live: updates"}
+    topic = json.loads(newsmon("search", "Kyiv", "--topic", "ceasefire", "--json", "--config", str(path)).stdout)
+    assert [r["title"] for r in topic] == ["Live: updates"]
+    feed = json.loads(newsmon("search", "sunflower", "--feed", "weekly-b", "--json", "--config", str(path)).stdout)
+    assert feed == []
+    rows = list(csv.DictReader(io.StringIO(newsmon("search", "Oslo ministers", "--csv", "--config", str(path)).stdout)))
+    assert rows and set(rows[0]) == {"first_seen", "feed", "title", "url", "topics", "snippet", "rank"}
+    bad = newsmon("search", '"unbalanced', "--raw", "--config", str(path))
+    assert bad.returncode == 2 and "bad search query" in bad.stderr
+
+    out = tmp_path / "export.csv"
+    exported = newsmon("export", "--since", "30d", "--format", "csv", "--output", str(out), "--config", str(path))
+    assert exported.returncode == 0 and "wrote 6 article(s)" in exported.stdout
+    table = list(csv.DictReader(out.open()))
+    assert len(table) == 6 and {"title", "url", "topics", "text"} <= set(table[0])
+    with_dups = json.loads(newsmon("export", "--format", "json", "--duplicates", "--config", str(path)).stdout)
+    assert len(with_dups) == 7 and sum(r["duplicate_of"] is not None for r in with_dups) == 1
