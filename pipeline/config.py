@@ -41,6 +41,7 @@ class FetchOptions:
     allow_private_networks: bool | tuple[str, ...]  # true, or the CIDR ranges allowed (else refused)
     concurrency: int               # requests in flight at once, all hosts together
     per_host: int                  # requests in flight at once to one host
+    per_host_delay_seconds: float  # minimum gap between two requests to one host
     user_agent: str
     max_items_per_feed: int        # entries taken from one feed in one run (newest first)
     interval_minutes: float        # how often a feed is due (per-feed override in [[feeds]])
@@ -259,6 +260,7 @@ OPTIONS: dict[str, dict[str, tuple[Callable[[Any], Any], Any]]] = {
         "allow_private_networks": (_private_networks, False),
         "concurrency": (_int(1), 32),
         "per_host": (_int(1), 2),
+        "per_host_delay_seconds": (_number(-1), 0.25),
         "user_agent": (_str, "newsmon/0.1 (+https://github.com/newsmon/newsmon)"),
         "max_items_per_feed": (_int(1), 200),
         "interval_minutes": (_number(0), 15.0),

@@ -10,7 +10,8 @@ Polite and defensive by construction:
 - loopback, private, link-local, CGNAT, multicast and unspecified addresses are refused unless
   allowed, checked on the resolved address (the resolver below) and on IP-literal URLs;
 - conditional GET with the caller's ETag / Last-Modified; 304 comes back as a Response;
-- concurrency is bounded overall and per host.
+- concurrency is bounded overall and per host, and requests to one host start at least
+  `per_host_delay_seconds` apart.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ class Fetcher:
         self._all = asyncio.Semaphore(options.concurrency)
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(options.per_host))
+        self._next_start: dict[str, float] = {}   # host -> earliest start of its next request
 
     async def __aenter__(self) -> "Fetcher":
         resolver = None if self.options.allow_private_networks is True else _GuardedResolver(self._allowed)
@@ -184,13 +186,32 @@ class Fetcher:
                   accept: str = "*/*", max_bytes: int | None = None) -> Response:
         """GET with redirects, validators, the deadline and the cap. Raises FetchError."""
         host = urlsplit(url).hostname or ""
-        async with self._all, self._hosts[host]:
-            try:
-                async with asyncio.timeout(self.options.timeout_seconds):
-                    return await self._get(url, etag, last_modified, accept,
-                                           max_bytes or self.options.max_bytes)
-            except TimeoutError:
-                raise FetchError(url, f"timed out after {self.options.timeout_seconds:g} s") from None
+        async with self._hosts[host]:
+            await self._polite_gap(host)
+            async with self._all:
+                return await self._deadline(url, etag, last_modified, accept, max_bytes)
+
+    async def _polite_gap(self, host: str) -> None:
+        """Wait so two requests to one host start at least per_host_delay_seconds apart.
+
+        Waiting happens before taking a global slot, so a slow-to-be-polite host never holds
+        capacity that requests to other hosts could use."""
+        gap = self.options.per_host_delay_seconds
+        if gap <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        start = max(loop.time(), self._next_start.get(host, 0.0))
+        self._next_start[host] = start + gap
+        delay = start - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _deadline(self, url: str, etag, last_modified, accept: str, max_bytes: int | None) -> Response:
+        try:
+            async with asyncio.timeout(self.options.timeout_seconds):
+                return await self._get(url, etag, last_modified, accept, max_bytes or self.options.max_bytes)
+        except TimeoutError:
+            raise FetchError(url, f"timed out after {self.options.timeout_seconds:g} s") from None
 
     async def _get(self, url: str, etag, last_modified, accept: str, cap: int) -> Response:
         assert self._session is not None, "use Fetcher as an async context manager"

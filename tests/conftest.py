@@ -44,6 +44,7 @@ def write_config(folder: Path, feeds: list[tuple[str, str]], extra: str = "", **
         [fetch]
         timeout_seconds = 5
         allow_private_networks = true
+        per_host_delay_seconds = 0      # one loopback "host" serves everything here
         [extract]
         workers = 2
         timeout_seconds = 20

@@ -141,3 +141,19 @@ def test_private_addresses_are_refused_unless_allowed(site):
 ])
 def test_address_classes(address, reason):
     assert refused_address_reason(address) == reason
+
+
+def test_per_host_gap_spaces_requests_to_one_host_but_not_across_hosts(site):
+    site.routes["/f"] = Page(b"ok")
+    polite = replace(OPTIONS, per_host_delay_seconds=0.3, per_host=4)
+
+    async def many(urls):
+        async with Fetcher(polite) as f:
+            start = time.monotonic()
+            await asyncio.gather(*(f.get(u) for u in urls))
+            return time.monotonic() - start
+
+    one_host = asyncio.run(many([site.url("/f")] * 4))
+    assert one_host >= 0.9                         # starts at 0, 0.3, 0.6, 0.9
+    two_hosts = asyncio.run(many([site.url("/f"), site.url("/f").replace("127.0.0.1", "localhost")] * 2))
+    assert two_hosts < one_host - 0.25             # the gap is per host

@@ -159,6 +159,7 @@ timezone = "Europe/Kyiv"
 [fetch]
 timeout_seconds = 10
 allow_private_networks = true   # the demo server is on 127.0.0.1
+per_host_delay_seconds = 0.02   # one local "host" serves both outlets
 
 [[feeds]]
 name = "kyiv-ledger"
