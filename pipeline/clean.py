@@ -31,8 +31,10 @@ _WHOLE_TAG = re.compile(rf"</?(?:{_TAG_ALT})\b[^<>]*>", re.IGNORECASE)
 _TAG_STUMP = re.compile(rf"</?(?:{_TAG_ALT})(?=\s|$)\s*", re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'",
-                         "‚": "'", "ʼ": "'", "–": "-", "—": "-", "‐": "-", "‑": "-", "\u00a0": " "})
+_FOLD = {"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'",
+         "‚": "'", "ʼ": "'", "–": "-", "—": "-", "‐": "-", "‑": "-", "\u00a0": " "}
+# a regex touches only the few characters to fold; str.translate looks up every character
+_FOLDABLE = re.compile("[" + "".join(_FOLD) + "]")
 
 _BLOCK_TAGS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr",
                "section", "article", "pre", "ul", "ol", "table", "header", "footer", "figure"}
@@ -107,7 +109,7 @@ def html_to_text(fragment: str) -> str:
 
 def normalise(text: str) -> str:
     """Fingerprint form: NFKC, lower case, quotes and dashes folded, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    text = _FOLDABLE.sub(lambda m: _FOLD[m.group(0)], unicodedata.normalize("NFKC", text)).casefold()
     return " ".join(text.split())
 
 

@@ -404,12 +404,13 @@ def _fetch_and_extract(config: Config, url: str) -> str:
     async def go() -> str:
         async with Fetcher(config.fetch) as fetcher:
             page = await fetcher.get(url, max_bytes=config.extract.max_page_bytes)
-        with Extractor(config.extract) as extractor:
-            text, note = await extractor.extract(page.body, page.url, page.headers.get("content-type"))
-        if text is None:
+        with Extractor(config.extract, config.boilerplate, config.topics) as extractor:
+            extracted, note = await extractor.extract(page.body, page.url, "",
+                                                      page.headers.get("content-type"))
+        if extracted is None:
             click.echo(f"note: {note}; comparing the page's plain text", err=True)
             return html_to_text(page.body.decode("utf-8", errors="replace"))
-        return text
+        return extracted.text
 
     try:
         return asyncio.run(go())

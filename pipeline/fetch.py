@@ -183,13 +183,21 @@ class Fetcher:
             await self._session.close()
 
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                  accept: str = "*/*", max_bytes: int | None = None) -> Response:
-        """GET with redirects, validators, the deadline and the cap. Raises FetchError."""
+                  accept: str = "*/*", max_bytes: int | None = None, turn_taken: bool = False) -> Response:
+        """GET with redirects, validators, the deadline and the cap. Raises FetchError.
+
+        `turn_taken`: the caller already waited its turn with `wait_turn(url)`."""
         host = urlsplit(url).hostname or ""
         async with self._hosts[host]:
-            await self._polite_gap(host)
+            if not turn_taken:
+                await self._polite_gap(host)
             async with self._all:
                 return await self._deadline(url, etag, last_modified, accept, max_bytes)
+
+    async def wait_turn(self, url: str) -> None:
+        """Wait for this host's politeness gap ahead of `get(..., turn_taken=True)`, so the caller
+        can take other scarce resources (a page slot) only once it may actually start."""
+        await self._polite_gap(urlsplit(url).hostname or "")
 
     async def _polite_gap(self, host: str) -> None:
         """Wait so two requests to one host start at least per_host_delay_seconds apart.

@@ -72,6 +72,7 @@ class Article:
     text_source: Literal["page", "feed"]  # where the text came from
     extraction_note: str | None = None    # why the page text was not used, when it was not
     fingerprint: str = ""                 # sha256 of the normalised text (exact-duplicate key)
+    minhash: bytes | None = None          # near-duplicate signature (dedup.signature), None if short
     duplicate_of: str | None = None       # "seeds/<file>" or an earlier article's URL: left out
     story_id: str | None = None           # id of a same-day article telling the same story
     similarity: float | None = None       # to what it duplicates or groups with (1.0 = identical)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Callable
 
+import numpy as np
+
 from . import digest as digest_mod
-from .clean import clean_text, compile_boilerplate, drop_headline, fingerprint, html_to_text
+from .clean import clean_text, compile_boilerplate, fingerprint, html_to_text
 from .config import Config, FeedConfig
 from .dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, canonical_url, identity_of, open_index, signature
 from .errors import FetchError, HTTPStatusError, StoreError
@@ -34,6 +37,9 @@ log = logging.getLogger("newsmon")
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+# Pages fetched ahead per extraction worker: enough to keep every worker busy while others
+# download, few enough that memory does not grow with the number of articles.
+PAGES_PER_WORKER = 16
 # Texts shorter than this many words fingerprint together with their URL: two summaries that
 # both say "Read the full story" must not be taken for the same article.
 MIN_WORDS_FOR_CONTENT_ID = 25
@@ -73,7 +79,7 @@ class Pipeline:
     @property
     def extractor(self) -> Extractor:
         if self._extractor is None:
-            self._extractor = Extractor(self.config.extract)
+            self._extractor = Extractor(self.config.extract, self.config.boilerplate, self.config.topics)
         return self._extractor
 
     def close(self) -> None:
@@ -102,6 +108,8 @@ class Pipeline:
         error = None
         outcomes: tuple[FeedOutcome, ...] = ()
         try:
+            workers = self.config.extract.workers or os.cpu_count() or 1   # the pool starts only when needed
+            self._page_slots = asyncio.Semaphore(workers * PAGES_PER_WORKER)
             async with Fetcher(self.config.fetch) as fetcher:
                 results = await asyncio.gather(*(self._feed(f, fetcher) for f in feeds))
             outcomes = tuple(o for o in results if o is not None)
@@ -174,12 +182,11 @@ class Pipeline:
         stored: list[tuple[Article, object]] = []
         with self.store.transaction():
             for article in articles:
-                sig = signature(article.text)
+                sig = None if article.minhash is None else np.frombuffer(article.minhash, dtype=np.uint32)
                 article = self._dedup(article, sig, now)
-                if article.duplicate_of is None:
-                    article = replace(article, matches=self.matcher.match(article.title, article.text))
-                blob = None if sig is None else sig.tobytes()
-                if self.store.insert_article(article, now, self.run_id, (SIGNATURE_VERSION, blob)):
+                if article.duplicate_of is not None:
+                    article = replace(article, matches=())   # a copy is not reported, so not flagged
+                if self.store.insert_article(article, now, self.run_id, (SIGNATURE_VERSION, article.minhash)):
                     stored.append((article, sig))
             outcome = replace(outcome, new=len(stored),
                               duplicates=sum(a.duplicate_of is not None for a, _ in stored),
@@ -217,33 +224,38 @@ class Pipeline:
 
     async def _article(self, entry: FeedEntry, fetch_pages: bool, fetcher: Fetcher) -> Article:
         feed_text = clean_text(html_to_text(entry.content_html), self.boilerplate)
-        text, source, note, url = feed_text, "feed", None, entry.link
-        if not fetch_pages:
-            pass
-        elif not entry.link:
+        note, url, page_text = None, entry.link, None
+        if fetch_pages and not entry.link:
             note = "no article link in the feed"
-        else:
+        elif fetch_pages:
             try:
-                page = await fetcher.get(entry.link, accept=PAGE_ACCEPT,
-                                         max_bytes=max(self.config.extract.max_page_bytes * 4,
-                                                       self.config.fetch.max_bytes))
-                url = page.url
-                raw, note = await self.extractor.extract(page.body, page.url, page.headers.get("content-type"))
-                if raw is not None:
-                    page_text = drop_headline(clean_text(raw, self.boilerplate), entry.title)
-                    if len(page_text) >= self.config.extract.min_chars or len(page_text) >= len(feed_text):
-                        text, source = page_text, "page"
-                    else:
-                        note = f"page text too short ({len(page_text)} characters)"
+                await fetcher.wait_turn(entry.link)     # politeness first: never while holding a slot
+                # a page slot bounds the pages fetched but not yet extracted: memory stays flat
+                # however far the network runs ahead of the extraction workers
+                async with self._page_slots:
+                    page = await fetcher.get(entry.link, accept=PAGE_ACCEPT, turn_taken=True,
+                                             max_bytes=max(self.config.extract.max_page_bytes * 4,
+                                                           self.config.fetch.max_bytes))
+                    url = page.url
+                    page_text, note = await self.extractor.extract(page.body, page.url, entry.title,
+                                                                   page.headers.get("content-type"))
             except FetchError as e:
                 note = f"page not fetched: {e.message}"
+        if page_text is not None and not (len(page_text.text) >= self.config.extract.min_chars
+                                          or len(page_text.text) >= len(feed_text)):
+            note, page_text = f"page text too short ({len(page_text.text)} characters)", None
         if note:
             log.info("article %s: %s; using the feed's own text", entry.link or entry.title, note,
                      extra={"feed": entry.feed, "url": entry.link})
-        return make_article(entry, text, source, note, url)
+        if page_text is not None:
+            return make_article(entry, page_text.text, "page", None, url, page_text.signature, page_text.matches)
+        sig = signature(feed_text)
+        return make_article(entry, feed_text, "feed", note, url, None if sig is None else sig.tobytes(),
+                            self.matcher.match(entry.title, feed_text))
 
 
-def make_article(entry: FeedEntry, text: str, source: str, note: str | None, url: str | None) -> Article:
+def make_article(entry: FeedEntry, text: str, source: str, note: str | None, url: str | None,
+                 minhash: bytes | None = None, matches: tuple = ()) -> Article:
     canonical = canonical_url(url or entry.link)
     url = canonical or url
     if len(text.split()) >= MIN_WORDS_FOR_CONTENT_ID:
@@ -255,7 +267,7 @@ def make_article(entry: FeedEntry, text: str, source: str, note: str | None, url
         identity=identity_of(entry.feed, entry.guid, link_canonical, fp),
         feed=entry.feed, guid=entry.guid, url=url, canonical_url=canonical, title=entry.title,
         published=entry.published, text=text, text_source=source,  # type: ignore[arg-type]
-        extraction_note=note, fingerprint=fp)
+        extraction_note=note, fingerprint=fp, minhash=minhash, matches=matches)
 
 
 def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: bool = False,

@@ -247,9 +247,7 @@ class Store:
 
     def save_signatures(self, rows: list[tuple[str, str, bytes | None]]) -> None:
         """(key, version, minhash) rows; call inside a transaction."""
-        if rows:
-            self.db["signatures"].upsert_all(
-                [{"key": k, "version": v, "minhash": m} for k, v, m in rows], pk="key")
+        self.db.conn.executemany("INSERT OR REPLACE INTO signatures (key, version, minhash) VALUES (?, ?, ?)", rows)
 
     def text_of(self, key: str) -> str | None:
         table, column = ("seeds", "path") if key.startswith("seeds/") else ("articles", "id")
@@ -337,23 +335,26 @@ class Store:
 
     # --- articles
 
+    _ARTICLE_COLUMNS = ("id", "identity", "feed", "guid", "url", "canonical_url", "title", "published",
+                        "first_seen", "text", "text_source", "extraction_note", "fingerprint", "duplicate_of",
+                        "story_id", "similarity", "topics", "run_id")
+    _INSERT_ARTICLE = (f"INSERT OR IGNORE INTO articles ({', '.join(_ARTICLE_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' * len(_ARTICLE_COLUMNS))})")
+
     def insert_article(self, article: Article, first_seen: datetime, run_id: int,
                        signature: tuple[str, bytes | None] | None = None) -> bool:
-        """Insert once; False when its identity is already stored (a rerun is harmless)."""
+        """Insert once; False when its identity is already stored (a rerun is harmless).
+
+        Plain SQL here rather than sqlite-utils' insert: this is the hot path of a run, and
+        the table's shape is fixed by SCHEMA above."""
         aid = article_id(article.identity)
-        table = self.db["articles"]
-        before = self.db.conn.total_changes
-        table.insert({
-            "id": aid, "identity": article.identity, "feed": article.feed, "guid": article.guid,
-            "url": article.url, "canonical_url": article.canonical_url, "title": article.title,
-            "published": iso(article.published), "first_seen": iso(first_seen),
-            "text": article.text, "text_source": article.text_source,
-            "extraction_note": article.extraction_note, "fingerprint": article.fingerprint,
-            "duplicate_of": article.duplicate_of, "similarity": article.similarity,
-            "story_id": None if article.duplicate_of else (article.story_id or aid),
-            "topics": json.dumps(list(article.topics)), "run_id": run_id,
-        }, pk="id", ignore=True)
-        if self.db.conn.total_changes == before:
+        cursor = self.db.conn.execute(self._INSERT_ARTICLE, (
+            aid, article.identity, article.feed, article.guid, article.url, article.canonical_url,
+            article.title, iso(article.published), iso(first_seen), article.text, article.text_source,
+            article.extraction_note, article.fingerprint, article.duplicate_of,
+            None if article.duplicate_of else (article.story_id or aid), article.similarity,
+            json.dumps(list(article.topics)), run_id))
+        if cursor.rowcount == 0:
             return False
         if signature is not None and article.duplicate_of is None:
             self.save_signatures([(aid, signature[0], signature[1])])
@@ -409,11 +410,10 @@ class Store:
         self.db.execute("UPDATE articles SET topics = ? WHERE id = ?", [json.dumps(topics), aid])
 
     def _insert_matches(self, aid: str, matches) -> None:
-        if matches:
-            self.db["matches"].insert_all(
-                [{"article_id": aid, "topic": m.topic, "term": m.term, "field": m.field,
-                  "start": m.start, "end": m.end, "matched": m.matched, "sentence": m.sentence}
-                 for m in matches])
+        self.db.conn.executemany(
+            'INSERT INTO matches (article_id, topic, term, field, start, "end", matched, sentence) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(aid, m.topic, m.term, m.field, m.start, m.end, m.matched, m.sentence) for m in matches])
 
     # --- emails
 
