@@ -32,6 +32,7 @@ NUM_PERM = 126              # MinHash values per signature = BANDS * ROWS
 BANDS, ROWS = 42, 3         # P(candidate) = 1 - (1 - J^3)^42: 0.996 at J=0.5, 1.0 at J=0.7
 NEAR_THRESHOLD = 0.5        # exact shingle Jaccard at or above which two texts are one story
 ESTIMATE_SLACK = 0.15       # candidates whose signature estimate is this far below are skipped
+SURE_ESTIMATE = 0.8         # at or above this estimate no exact check is needed (6 std. dev. clear)
 MIN_WORDS_NEAR = 50         # shorter texts are matched only exactly (see the README)
 MINHASH_SEED = 20261123
 SIGNATURE_VERSION = f"rensa-r{rensa.RMinHash.ALGORITHM_VERSION}-{NUM_PERM}-{MINHASH_SEED}"
@@ -120,8 +121,9 @@ class DuplicateIndex:
     - exact: the fingerprint (sha256 of the normalised text) — any length of text;
     - near: MinHash LSH over word 3-shingles, 42 bands x 3 rows of a 126-value rensa signature,
       for texts of at least MIN_WORDS_NEAR words. Candidates sharing a band are checked by
-      their signature estimate, then by the exact shingle Jaccard computed from the stored
-      texts (`text_of`), which decides against NEAR_THRESHOLD.
+      their signature estimate; anywhere near the threshold the exact shingle Jaccard,
+      computed from the stored texts (`text_of`), decides. Only an estimate far above it
+      (>= SURE_ESTIMATE) is taken as it is, sparing a database read and two shingle sets.
     The banded keys are kept sorted per band (numpy), so lookups are binary searches and a
     100,000-article index costs tens of megabytes, not a dict per band entry.
     """
@@ -200,13 +202,17 @@ class DuplicateIndex:
         grams = None
         for position in self.candidates(sig):
             item, other = self._item(position)
-            if float(np.mean(other == sig)) < NEAR_THRESHOLD - ESTIMATE_SLACK:
+            estimate = float(np.mean(other == sig))
+            if estimate < NEAR_THRESHOLD - ESTIMATE_SLACK:
                 continue
-            other_text = self._text_of(item.key)
-            if other_text is None:
-                continue
-            grams = grams if grams is not None else shingles(text)
-            score = jaccard(grams, shingles(other_text))
+            if estimate >= SURE_ESTIMATE:
+                score = estimate     # far above the threshold: the estimate (±0.04) cannot change the verdict
+            else:
+                other_text = self._text_of(item.key)
+                if other_text is None:
+                    continue
+                grams = grams if grams is not None else shingles(text)
+                score = jaccard(grams, shingles(other_text))
             if score >= NEAR_THRESHOLD and (best is None or score > best.similarity):
                 best = Similar(item, round(score, 3))
         return best

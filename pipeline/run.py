@@ -153,17 +153,22 @@ class Pipeline:
             log.info("feed %s (%s): ill-formed but usable: %s", feed.name, url, parsed.warning,
                      extra={"feed": feed.name, "url": url})
 
-        fresh, keys = [], set()
+        keyed = []
         for entry in parsed.entries:
             canonical = canonical_url(entry.link)
             identity = identity_of(feed.name, entry.guid, canonical, None) if (entry.guid or canonical) else None
-            if identity is None or identity in keys or (canonical and canonical in keys):
-                if identity is None:
-                    fresh.append(entry)  # no guid, no link: identity comes from its text
-                continue
-            keys.update(k for k in (identity, canonical) if k)
-            if not self.store.seen(identity, canonical):
-                fresh.append(entry)
+            keyed.append((entry, identity, canonical))
+        known = self.store.known([i for _, i, _ in keyed if i], [c for _, _, c in keyed if c])
+        fresh, keys = [], set()
+        for entry, identity, canonical in keyed:
+            if identity is None:
+                fresh.append(entry)  # no guid, no link: identity comes from its text
+            elif identity in keys or (canonical and canonical in keys):
+                continue             # the same item twice in one feed
+            else:
+                keys.update(k for k in (identity, canonical) if k)
+                if identity not in known and canonical not in known:
+                    fresh.append(entry)
 
         fetch_pages = self.config.extract.fetch_pages if feed.fetch_pages is None else feed.fetch_pages
         built = await asyncio.gather(*(self._article(e, fetch_pages, fetcher) for e in fresh))

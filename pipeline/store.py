@@ -280,6 +280,17 @@ class Store:
         return list(self.db.query("SELECT * FROM feed_events WHERE at >= ? AND at < ? ORDER BY at, id",
                                   [iso(start), iso(end)]))
 
+    def known(self, identities: list[str], canonicals: list[str]) -> set[str]:
+        """Which of these identities and canonical URLs are stored: one query for a whole feed."""
+        found: set[str] = set()
+        for column, values in (("identity", identities), ("canonical_url", canonicals)):
+            for start in range(0, len(values), 500):
+                part = values[start:start + 500]
+                marks = ",".join("?" * len(part))
+                found.update(r[0] for r in self.db.execute(
+                    f"SELECT {column} FROM articles WHERE {column} IN ({marks})", part))
+        return found
+
     def seen(self, identity: str, canonical: str | None) -> bool:
         if self.db.execute("SELECT 1 FROM articles WHERE identity = ?", [identity]).fetchone():
             return True

@@ -81,7 +81,7 @@ def test_republished_seed_with_straight_quotes_ad_line_cut_ending_and_site_furni
     assert 0.8 < score < 0.95
     found = nearest(index_of({"seeds/000": SEED_000, "seeds/004": SEED_004}), copy)
     assert found is not None and found.target.key == "seeds/000"
-    assert found.similarity == pytest.approx(score, abs=0.001)
+    assert found.similarity == pytest.approx(score, abs=0.06)    # far above 0.5: the MinHash estimate
 
 
 def test_syndicated_copy_with_dateline_footer_and_a_reworded_sentence():
