@@ -337,12 +337,14 @@ class Store:
         if outcome.new:
             update["last_new_item"] = iso(now)
             update["items_seen"] = (row.get("items_seen") or 0) + outcome.new
-        self.db["feeds"].update(outcome.name, update)
-        self.db["run_feeds"].upsert({
-            "run_id": run_id, "feed": outcome.name, "status": outcome.status, "error": outcome.error,
-            "new": outcome.new, "duplicates": outcome.duplicates,
-            "extraction_failures": outcome.extraction_failures,
-        }, pk=("run_id", "feed"))
+        columns = list(update)
+        self.db.execute(f"UPDATE feeds SET {', '.join(f'{c} = ?' for c in columns)} WHERE name = ?",
+                        [update[c] for c in columns] + [outcome.name])
+        self.db.execute(
+            "INSERT OR REPLACE INTO run_feeds (run_id, feed, status, error, new, duplicates, extraction_failures) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [run_id, outcome.name, outcome.status, outcome.error, outcome.new, outcome.duplicates,
+             outcome.extraction_failures])
 
     # --- articles
 
