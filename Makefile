@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/newsmon demo
+	$(VENV)/bin/newsmon -q demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -187,3 +187,35 @@ def test_progress_bar_on_a_terminal_only(site, tmp_path, seeds_dir):
 
     piped = newsmon("run", "--force", "--config", str(path))
     assert "━" not in piped.stderr and "2/2" not in piped.stderr
+
+
+def test_status_json_has_feeds_runs_and_digests(site, tmp_path, seeds_dir):
+    feeds = serve_world(site)
+    path = write_config(tmp_path, list(feeds.items()) + [("dead", site.url("/dead.xml"))])
+    assert newsmon("run", "--config", str(path)).returncode == 0
+    result = newsmon("status", "--json", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    feed = {f["name"]: f for f in status["feeds"]}
+    assert set(feed["daily-a"]) >= {"name", "url", "status", "consecutive_failures", "last_error",
+                                    "last_success", "next_due"}
+    assert feed["daily-a"]["status"] == "ok" and feed["dead"]["status"] == "error"
+    assert feed["dead"]["last_error"] == "HTTP 404 Not Found"
+    assert status["runs"][0]["status"] == "ok" and status["runs"][0]["new_articles"] == 6
+    assert status["digests"][0]["formats"] == ["html", "json", "md", "txt"]
+    text = newsmon("status", "--config", str(path)).stdout
+    assert "Recent runs:" in text and "Feeds:" in text and "dead" in text
+
+
+def test_an_empty_day_still_gets_a_digest_and_templates_can_be_overridden(tmp_path, seeds_dir):
+    path = write_config(tmp_path, [("a", "https://a.example/feed")])
+    (tmp_path / "brand").mkdir()
+    (tmp_path / "brand" / "digest.md.j2").write_text("# Desk digest {{ d.date }}\n{{ d.articles|length }} stories\n")
+    text = path.read_text().replace('timezone = "Europe/Kyiv"', 'timezone = "Europe/Kyiv"\ntemplates = "brand"')
+    path.write_text(text)
+    result = newsmon("digest", "--date", "2026-01-05", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "reports" / "2026-01-05.md").read_text() == "# Desk digest 2026-01-05\n0 stories\n"
+    html = (tmp_path / "reports" / "2026-01-05.html").read_text()     # not overridden: the built-in one
+    assert "No new articles." in html
+    assert "No new articles." in (tmp_path / "reports" / "2026-01-05.txt").read_text()

@@ -208,3 +208,15 @@ def test_cli_run_exits_4_when_the_due_email_cannot_go_and_keeps_the_digest(site,
     assert result.returncode == 4, result.stderr
     assert "email to desk@example.org for" in result.stderr and "NOT delivered (pending)" in result.stderr
     assert list((tmp_path / "reports").glob("*.html"))           # the digest is on disk
+
+
+def test_an_empty_period_is_skipped_unless_send_empty(world_config, clock):
+    with SMTPServer() as smtp:
+        config = world_config(email_section(smtp.port))
+        assert [o.status for o in deliver(config, clock)] == ["skipped", "skipped"]   # nothing stored yet
+        assert smtp.inbox.messages == []
+        clock.now += timedelta(days=1)
+        config = world_config(email_section(smtp.port, extra="send_empty = true"))
+        assert [o.status for o in deliver(config, clock)] == ["sent", "sent"]
+        [msg, _] = smtp.inbox.parsed()
+        assert "No new articles." in msg.get_body(("plain",)).get_content()
