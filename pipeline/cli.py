@@ -8,13 +8,10 @@ Exit codes: 0 done (feed failures are recorded and reported, not fatal); 1 anyth
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
-import re
-import sqlite3
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -287,7 +284,7 @@ def _replay(config: Config, since: str, apply_: bool, as_json: bool) -> None:
                 changes.append((row, old, new, matches))
         if apply_ and changes:
             with store.transaction():
-                for row, _, new, matches in changes:
+                for row, _, _, matches in changes:
                     store.replace_matches(row["id"], matches)
     finally:
         store.close()

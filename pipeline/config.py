@@ -380,7 +380,7 @@ def _check_table(raw: Any, keys: dict, where: str, locate: Callable[[str | None]
         if key not in keys:
             fail(ConfigError(f"unknown key; known keys are: {', '.join(keys)}", file=file,
                              line=locate(key), key=f"{where}.{key}"))
-    for key, (check, default) in keys.items():
+    for key, (check, _) in keys.items():
         if key not in raw:
             continue
         if check is None:

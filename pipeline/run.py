@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -174,7 +173,8 @@ class Pipeline:
         built = await asyncio.gather(*(self._article(e, fetch_pages, fetcher) for e in fresh))
         if self.should_stop():
             return None
-        articles = [a for a in built if not self.store.seen(a.identity, None)]
+        # guid and URL identities were checked above; a text-hash identity only now exists
+        articles = [a for a in built if not (a.identity.startswith("hash:") and self.store.seen(a.identity, None))]
         outcome = FeedOutcome(
             feed.name, response.moved_to or url, "ok", etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"), moved_to=response.moved_to,

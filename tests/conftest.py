@@ -32,7 +32,7 @@ def seeds_dir(tmp_path: Path) -> Path:
 def write_config(folder: Path, feeds: list[tuple[str, str]], extra: str = "", **sections) -> Path:
     """A config in `folder` with the given (name, url) feeds; loopback allowed."""
     feed_tables = "".join(f'\n[[feeds]]\nname = "{n}"\nurl = "{u}"\n' for n, u in feeds)
-    text = textwrap.dedent(f"""\
+    text = textwrap.dedent("""\
         [storage]
         database = "data/newsmon.db"
         [seeds]

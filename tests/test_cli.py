@@ -71,11 +71,22 @@ def test_an_unusable_database_exits_1_with_a_clear_message(tmp_path, seeds_dir):
 
 
 def test_every_command_has_help_with_an_example():
+    import click
+
     runner = CliRunner()
-    for name, command in main.commands.items():
-        result = runner.invoke(main, [name, "--help"])
-        assert result.exit_code == 0, name
-        assert "Example" in result.output, f"newsmon {name} --help has no example"
+
+    def walk(group, path):
+        for name, command in group.commands.items():
+            yield path + [name]
+            if isinstance(command, click.Group):
+                yield from walk(command, path + [name])
+
+    paths = list(walk(main, []))
+    assert ["feeds", "add"] in paths and ["dedup", "check"] in paths and ["config", "check"] in paths
+    for path in paths:
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, path
+        assert "Example" in result.output, f"newsmon {' '.join(path)} --help has no example"
 
 
 def test_flag_command_explains_matches():

@@ -7,7 +7,6 @@ file; each asserts the clear error and that nothing stored was lost.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import json
 import sqlite3
 import ssl

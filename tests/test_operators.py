@@ -59,8 +59,8 @@ def test_feeds_add_fetches_once_and_keeps_comments(site, tmp_path, seeds_dir):
 
 def test_feeds_add_discovers_the_feed_of_a_web_page(site, tmp_path, seeds_dir):
     feeds = serve_world(site)
-    site.routes["/home"] = Page(f'<html><head><link rel="alternate" type="application/rss+xml" '
-                                f'href="/a/rss.xml"></head><body>Home</body></html>'.encode())
+    site.routes["/home"] = Page('<html><head><link rel="alternate" type="application/rss+xml" '
+                                'href="/a/rss.xml"></head><body>Home</body></html>'.encode())
     path = write_config(tmp_path, [])
     result = newsmon("feeds", "add", site.url("/home"), "--name", "daily", "--config", str(path))
     assert result.returncode == 0, result.stderr
