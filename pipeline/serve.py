@@ -7,7 +7,8 @@
   through send_at runs it once when it wakes, not once per missed day;
 - jobs run one at a time on a single worker thread, sharing the store, the duplicate index and
   the extraction workers, which are built once;
-- SIGTERM/SIGINT: no new feed starts, the feeds in flight finish their transaction, exit 0;
+- SIGTERM/SIGINT: no new feed starts, a feed already writing finishes its transaction, feeds
+  still fetching are dropped whole (the next run does them), exit 0;
 - SIGHUP: reload the config; a bad one is logged and the old one kept.
 The daemon holds the run lock for its whole life, so a cron `newsmon run` beside it exits 75.
 """
