@@ -10,7 +10,12 @@ Stages, one owner module each (only `run.py` wires them together):
     flag     -> flag.py     topic matching
     store    -> store.py    SQLite schema and writes (the contract between runs)
     digest   -> digest.py   the day's digest as data; render.py turns it into files
-    deliver  -> (email, later)
+    deliver  -> deliver.py  the digest by email, exactly once per day and recipient
+
+Around them: config.py (the one option table), records.py (frozen records between stages),
+errors.py (the error tree), health.py (feed scheduling and status), lock.py (one run at a
+time), serve.py (the daemon), status.py, configedit.py and opml.py (operators' tools), and
+the CLI in cli.py, cli_operators.py and cli_common.py.
 """
 
 __version__ = "0.1.0"
