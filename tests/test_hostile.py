@@ -259,3 +259,38 @@ def test_pathological_huge_binary_and_empty_pages_cost_one_fallback_each(site, m
     texts = dict(_rows(config, "SELECT guid, text FROM articles"))
     assert texts["slow"].startswith("The slow page summary") and texts["good"].startswith(NATO_STORY[0])
     assert "None" not in texts.values()
+
+
+def test_names_are_checked_on_the_address_they_resolve_to_at_every_connect(site, monkeypatch):
+    """DNS rebinding: a name may answer differently each time; every connection asks again.
+
+    The DNS answers are the one thing faked here (there is no DNS for made-up names on this
+    machine); the connection attempts are real, and none is made."""
+    from aiohttp.resolver import ThreadedResolver
+
+    answers = []
+
+    async def fake_resolve(self, host, port=0, family=0):
+        answers.append(host)
+        return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": 2, "proto": 6, "flags": 0}]
+
+    monkeypatch.setattr(ThreadedResolver, "resolve", fake_resolve)
+    site.routes["/f"] = Page(b"<rss/>")
+    url = site.url("/f").replace("127.0.0.1", "news.rebind.example")
+    opts = FetchOptions(**{**defaults("fetch"), "timeout_seconds": 5})
+
+    async def twice():
+        errors = []
+        async with Fetcher(opts) as fetcher:            # one session: its DNS cache would apply
+            for _ in range(2):
+                try:
+                    await fetcher.get(url)
+                except FetchError as e:
+                    errors.append(str(e))
+        return errors
+
+    errors = asyncio.run(twice())
+    assert len(errors) == 2
+    assert all("news.rebind.example resolves to loopback address 127.0.0.1" in e for e in errors)
+    assert answers == ["news.rebind.example", "news.rebind.example"]     # asked again: no DNS cache
+    assert site.requests == []
