@@ -228,7 +228,6 @@ class Pipeline:
         return replace(article, story_id=target.story_id, similarity=found.similarity)
 
     async def _article(self, entry: FeedEntry, fetch_pages: bool, fetcher: Fetcher) -> Article:
-        feed_text = clean_text(html_to_text(entry.content_html), self.boilerplate)
         note, url, page_text = None, entry.link, None
         if fetch_pages and not entry.link:
             note = "no article link in the feed"
@@ -246,14 +245,18 @@ class Pipeline:
                                                                    page.headers.get("content-type"))
             except FetchError as e:
                 note = f"page not fetched: {e.message}"
-        if page_text is not None and not (len(page_text.text) >= self.config.extract.min_chars
-                                          or len(page_text.text) >= len(feed_text)):
-            note, page_text = f"page text too short ({len(page_text.text)} characters)", None
+        if page_text is not None and len(page_text.text) >= self.config.extract.min_chars:
+            return make_article(entry, page_text.text, "page", None, url, page_text.signature, page_text.matches)
+        # the feed's own text: the fallback, or the better text when the page gave less
+        feed_text = clean_text(html_to_text(entry.content_html), self.boilerplate)
+        if page_text is not None:
+            if len(page_text.text) >= len(feed_text):
+                return make_article(entry, page_text.text, "page", None, url, page_text.signature,
+                                    page_text.matches)
+            note = f"page text too short ({len(page_text.text)} characters)"
         if note:
             log.info("article %s: %s; using the feed's own text", entry.link or entry.title, note,
                      extra={"feed": entry.feed, "url": entry.link})
-        if page_text is not None:
-            return make_article(entry, page_text.text, "page", None, url, page_text.signature, page_text.matches)
         sig = signature(feed_text)
         return make_article(entry, feed_text, "feed", note, url, None if sig is None else sig.tobytes(),
                             self.matcher.match(entry.title, feed_text))
