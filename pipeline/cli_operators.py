@@ -52,11 +52,11 @@ def feeds_list(config_path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    from .status import _short, _table
+    from .status import short_time, text_table
 
-    click.echo(_table(["name", "status", "fails", "last success", "next due", "tags", "url"], [
+    click.echo(text_table(["name", "status", "fails", "last success", "next due", "tags", "url"], [
         [r["name"] + ("" if r["enabled"] else " (disabled)"), r["status"], str(r["consecutive_failures"]),
-         _short(r["last_success"]), _short(r["next_due"]), ",".join(r["tags"]), r["url"]] for r in rows]))
+         short_time(r["last_success"]), short_time(r["next_due"]), ",".join(r["tags"]), r["url"]] for r in rows]))
 
 
 async def _probe_feed(config: Config, url: str):

@@ -59,27 +59,27 @@ def collect(config: Config, runs: int = 10, now: datetime | None = None) -> dict
             "feeds": feeds, "runs": recent, "digests": digests, "emails": sends}
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
+def text_table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def _short(ts: str | None) -> str:
+def short_time(ts: str | None) -> str:
     return ts[:16].replace("T", " ") if ts else "-"
 
 
 def render_text(report: dict) -> str:
     out = [f"newsmon status — {report['database']}", "", "Recent runs:"]
-    out.append(_table(["id", "started (UTC)", "took", "status", "feeds ok/failed", "new", "dups", "error"], [
-        [str(r["id"]), _short(r["started"]),
+    out.append(text_table(["id", "started (UTC)", "took", "status", "feeds ok/failed", "new", "dups", "error"], [
+        [str(r["id"]), short_time(r["started"]),
          f"{r['duration_seconds']:.1f}s" if r["duration_seconds"] is not None else "-",
          r["status"], f"{r['feeds_ok']}/{r['feeds_failed']}", str(r["new_articles"]), str(r["duplicates"]),
          (r["error"] or "")[:50]] for r in report["runs"]]) if report["runs"] else "  (no run yet)")
     out += ["", "Feeds:"]
-    out.append(_table(["name", "status", "fails", "last success", "next due", "items", "last error"], [
+    out.append(text_table(["name", "status", "fails", "last success", "next due", "items", "last error"], [
         [f["name"] + ("" if f["enabled"] else " (disabled)"), f["status"], str(f["consecutive_failures"]),
-         _short(f["last_success"]), _short(f["next_due"]), str(f["items_seen"]), (f["last_error"] or "")[:60]]
+         short_time(f["last_success"]), short_time(f["next_due"]), str(f["items_seen"]), (f["last_error"] or "")[:60]]
         for f in report["feeds"]]))
     out += ["", "Digests written:"]
     out += [f"  {d['date']}  {', '.join(d['formats'])}" for d in report["digests"][:10]] or ["  (none yet)"]
