@@ -74,7 +74,12 @@ class Service:
         try:
             now = utcnow()
             digest_mod.write_for_day(self.store, self.config, now, self.pipeline.matcher.labels)
-            deliver_due(self.store, self.config, now, self.pipeline.matcher.labels)
+            for o in deliver_due(self.store, self.config, now, self.pipeline.matcher.labels):
+                if o.status in ("pending", "failed"):
+                    log.warning("email to %s for %s not delivered (%s): %s", o.recipient, o.digest_date,
+                                o.status, o.error)
+                elif o.status == "sent":
+                    log.info("email to %s for %s sent%s", o.recipient, o.digest_date, " (late)" if o.late else "")
         except Exception:
             log.exception("digest job failed")
 
@@ -97,7 +102,7 @@ class Service:
 
     def _schedule(self) -> None:
         for job in self.scheduler.get_jobs():
-            if job.id != "reload":
+            if job.id.startswith("feed:") or job.id == "digest":   # not the one-off start-up jobs
                 job.remove()
         start = datetime.now(self.config.zone)
         for feed in self.config.feeds:

@@ -52,6 +52,19 @@ def world_config(site, make_config):
     return lambda email: make_config(list(feeds.items()), extra=email)
 
 
+def test_non_ascii_labels_are_encoded_in_the_subject(site, make_config, clock):
+    feeds = serve_world(site)
+    with SMTPServer() as smtp:
+        extra = email_section(smtp.port).replace('topics = ["nato", "ceasefire"]', 'topics = ["nato"]')
+        extra += '\n[topics.nato]\nlabel = "НАТО / OTAN"\nterms = ["NATO"]\n'
+        config = make_config(list(feeds.items()), extra=extra)
+        run_once(config, clock=clock)
+        deliver(config, clock)
+        raw = smtp.inbox.messages[0][2]
+        assert all(b < 128 for b in raw.split(b"\r\n\r\n", 1)[0])     # headers stay 7-bit (RFC 2047)
+        assert "НАТО / OTAN 1" in smtp.inbox.parsed()[0]["Subject"]
+
+
 def test_due_email_goes_once_to_each_recipient_with_both_parts(world_config, clock):
     with SMTPServer() as smtp:
         config = world_config(email_section(smtp.port))
@@ -191,6 +204,7 @@ def test_header_injection_through_labels_is_impossible(site, make_config, clock)
         for msg in smtp.inbox.parsed():
             assert msg["Bcc"] is None
             assert "\n" not in msg["Subject"]
+            assert msg["Subject"].startswith("News digest 2026-11-23")
         assert all(to != ["victim@example.org"] for _, to, _ in smtp.inbox.messages)
 
 

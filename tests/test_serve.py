@@ -60,3 +60,25 @@ def test_daemon_fetches_on_schedule_writes_the_digest_and_stops_on_sigterm(site,
     assert any("reload refused, keeping the running config" in m for m in messages)
     assert any(m.startswith("SIGTERM: stopping") for m in messages) and messages[-1] == "stopped"
     assert all("feed" in e and "url" in e for e in logs if e["message"].startswith("feed "))
+
+
+def test_daemon_sends_the_due_digest_once_across_restarts(site, tmp_path, seeds_dir):
+    from smtp import SMTPServer
+
+    feeds = serve_world(site)
+    with SMTPServer() as smtp:
+        email = (f'\n[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+                 f'send_at = "00:00"\n[[email.recipients]]\naddress = "desk@example.org"\n')
+        path = write_config(tmp_path, list(feeds.items()), extra=email)
+        for attempt in range(2):                      # a machine that slept, then a restart
+            proc = start(path)
+            try:
+                assert wait_for(lambda: len(smtp.inbox.messages) >= 1), "the due digest was not sent"
+                time.sleep(2)                         # time for a wrong second send to show
+                proc.send_signal(signal.SIGTERM)
+                assert proc.wait(timeout=30) == 0
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+        assert len(smtp.inbox.messages) == 1
+        assert smtp.inbox.messages[0][1] == ["desk@example.org"]
