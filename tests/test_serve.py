@@ -50,6 +50,12 @@ def test_daemon_fetches_on_schedule_writes_the_digest_and_stops_on_sigterm(site,
         hits = site.hits("/a/rss.xml")
         assert wait_for(lambda: site.hits("/a/rss.xml") >= hits + 2)
 
+        # a good config on SIGHUP is taken: a feed added to it starts being fetched
+        site.routes["/c.xml"] = site.routes["/a/rss.xml"]
+        path.write_text(text + f'\n[[feeds]]\nname = "added"\nurl = "{site.url("/c.xml")}"\n')
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: site.hits("/c.xml") >= 2), "the reloaded config's new feed was not scheduled"
+
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:
@@ -58,6 +64,7 @@ def test_daemon_fetches_on_schedule_writes_the_digest_and_stops_on_sigterm(site,
     logs = [json.loads(line) for line in proc.stderr.read().splitlines() if line.startswith("{")]
     messages = [e["message"] for e in logs]
     assert any("reload refused, keeping the running config" in m for m in messages)
+    assert any(m.startswith("config reloaded from") and "3 feeds" in m for m in messages)
     assert any(m.startswith("SIGTERM: stopping") for m in messages) and messages[-1] == "stopped"
     assert all("feed" in e and "url" in e for e in logs if e["message"].startswith("feed "))
 
