@@ -54,7 +54,7 @@ class MailError(Exception):
         self.permanent, self.delivered_unknown = permanent, delivered_unknown
 
 
-def subject_for(digest: Digest, labels: dict[str, str]) -> str:
+def subject_for(digest: Digest) -> str:
     counts = " · ".join(f"{s.label} {s.count}" for s in digest.topics)
     text = f"News digest {digest.date}: {len(digest.articles)} new"
     if counts:
@@ -65,12 +65,12 @@ def subject_for(digest: Digest, labels: dict[str, str]) -> str:
 
 
 def compose(digest: Digest, options: EmailOptions, recipient: str, now: datetime,
-            labels: dict[str, str], templates_dir=None) -> tuple[str, bytes]:
+            templates_dir=None) -> tuple[str, bytes]:
     """(Message-ID, the full message) — multipart/alternative, text first, then HTML."""
     domain = parseaddr(options.sender)[1].rpartition("@")[2] or "newsmon.local"
     message_id = make_msgid(idstring=f"digest-{digest.date}", domain=domain)
     msg = EmailMessage(policy=SMTP_POLICY)
-    msg["Subject"] = subject_for(digest, labels)
+    msg["Subject"] = subject_for(digest)
     msg["From"] = options.sender
     msg["To"] = recipient
     msg["Date"] = format_datetime(now)
@@ -220,8 +220,7 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
                              "status": "skipped", "late": late, "articles": 0,
                              "created": iso(now), "message": b""})
             return SendOutcome(recipient.address, day, "skipped", 0, late=late)
-        message_id, message = compose(digest, config.email, recipient.address, now, labels,
-                                      config.templates_dir)
+        message_id, message = compose(digest, config.email, recipient.address, now, config.templates_dir)
         email_id = store.add_email({
             "digest_date": day, "recipient": recipient.address, "message_id": message_id, **cut,
             "status": "pending", "late": late,

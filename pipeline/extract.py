@@ -90,12 +90,17 @@ def sniff_not_html(body: bytes, content_type: str | None) -> str | None:
     return None
 
 
+def worker_count(options: ExtractOptions) -> int:
+    """Extraction processes: [extract] workers, or one per core."""
+    return options.workers or os.cpu_count() or 1
+
+
 class Extractor:
     """The process pool, its limits, and the policy for what reaches trafilatura."""
 
     def __init__(self, options: ExtractOptions, boilerplate: tuple[str, ...], topics: tuple[TopicRule, ...]):
         self.options = options
-        self.workers = workers = options.workers or os.cpu_count() or 1
+        workers = worker_count(options)
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["trafilatura", "pipeline.extract"])
         self._pool = ProcessPool(max_workers=workers, max_tasks=500, initializer=_init_worker,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -22,7 +21,7 @@ from .clean import clean_text, compile_boilerplate, fingerprint, html_to_text
 from .config import Config, FeedConfig
 from .dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, canonical_url, identity_of, open_index, signature
 from .errors import FetchError, HTTPStatusError, StoreError
-from .extract import Extractor
+from .extract import Extractor, worker_count
 from .health import is_due, next_due
 from .fetch import Fetcher
 from .flag import TopicMatcher
@@ -107,8 +106,8 @@ class Pipeline:
         error = None
         outcomes: tuple[FeedOutcome, ...] = ()
         try:
-            workers = self.config.extract.workers or os.cpu_count() or 1   # the pool starts only when needed
-            self._page_slots = asyncio.Semaphore(workers * PAGES_PER_WORKER)
+            # sized from the config: the pool itself starts only when a page needs it
+            self._page_slots = asyncio.Semaphore(worker_count(self.config.extract) * PAGES_PER_WORKER)
             async with Fetcher(self.config.fetch) as fetcher:
                 results = await asyncio.gather(*(self._feed(f, fetcher) for f in feeds))
             outcomes = tuple(o for o in results if o is not None)
@@ -174,7 +173,8 @@ class Pipeline:
         if self.should_stop():
             return None
         # guid and URL identities were checked above; a text-hash identity only now exists
-        articles = [a for a in built if not (a.identity.startswith("hash:") and self.store.seen(a.identity, None))]
+        stored_hashes = self.store.known([a.identity for a in built if a.identity.startswith("hash:")], [])
+        articles = [a for a in built if a.identity not in stored_hashes]
         outcome = FeedOutcome(
             feed.name, response.moved_to or url, "ok", etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"), moved_to=response.moved_to,

@@ -291,12 +291,6 @@ class Store:
                     f"SELECT {column} FROM articles WHERE {column} IN ({marks})", part))
         return found
 
-    def seen(self, identity: str, canonical: str | None) -> bool:
-        if self.db.execute("SELECT 1 FROM articles WHERE identity = ?", [identity]).fetchone():
-            return True
-        return bool(canonical) and bool(
-            self.db.execute("SELECT 1 FROM articles WHERE canonical_url = ?", [canonical]).fetchone())
-
     def record_feed(self, run_id: int, outcome: FeedOutcome, now: datetime,
                     next_due: Callable[[int], datetime], failing_after: int = 3) -> None:
         """Feed health, events and the per-run row. Call inside the feed's transaction.
@@ -488,8 +482,3 @@ class Store:
 
     def feeds(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM feeds ORDER BY name"))
-
-    def run_feeds_between(self, start: datetime, end: datetime) -> list[dict]:
-        return list(self.db.query(
-            "SELECT rf.* FROM run_feeds rf JOIN runs r ON r.id = rf.run_id "
-            "WHERE r.started >= ? AND r.started < ?", [iso(start), iso(end)]))

@@ -52,12 +52,16 @@ def world_config(site, make_config):
     return lambda email: make_config(list(feeds.items()), extra=email)
 
 
+def nato_labelled(port: int, label_toml: str) -> str:
+    """An email section whose desk gets only a NATO topic with this (TOML-quoted) label."""
+    extra = email_section(port).replace('topics = ["nato", "ceasefire"]', 'topics = ["nato"]')
+    return extra + f'\n[topics.nato]\nlabel = {label_toml}\nterms = ["NATO"]\n'
+
+
 def test_non_ascii_labels_are_encoded_in_the_subject(site, make_config, clock):
     feeds = serve_world(site)
     with SMTPServer() as smtp:
-        extra = email_section(smtp.port).replace('topics = ["nato", "ceasefire"]', 'topics = ["nato"]')
-        extra += '\n[topics.nato]\nlabel = "НАТО / OTAN"\nterms = ["NATO"]\n'
-        config = make_config(list(feeds.items()), extra=extra)
+        config = make_config(list(feeds.items()), extra=nato_labelled(smtp.port, '"НАТО / OTAN"'))
         run_once(config, clock=clock)
         deliver(config, clock)
         raw = smtp.inbox.messages[0][2]
@@ -196,9 +200,8 @@ def test_starttls_never_skips_certificate_verification(world_config, clock, tls)
 def test_header_injection_through_labels_is_impossible(site, make_config, clock):
     feeds = serve_world(site)
     with SMTPServer() as smtp:
-        extra = email_section(smtp.port).replace('topics = ["nato", "ceasefire"]', 'topics = ["nato"]')
-        extra += '\n[topics.nato]\nlabel = "NATO\\r\\nBcc: victim@example.org"\nterms = ["NATO"]\n'
-        config = make_config(list(feeds.items()), extra=extra)
+        config = make_config(list(feeds.items()),
+                             extra=nato_labelled(smtp.port, '"NATO\\r\\nBcc: victim@example.org"'))
         run_once(config, clock=clock)
         deliver(config, clock)
         for msg in smtp.inbox.parsed():
