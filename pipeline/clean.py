@@ -17,9 +17,17 @@ from typing import Iterable
 import lxml.html
 from lxml import etree
 
-# Terminal escape sequences (CSI/OSC), then the C0/C1 control characters other than \t and \n.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
+# Terminal escape sequences (7-bit and 8-bit CSI, OSC, other ESC sequences). An OSC that is never
+# terminated runs to the end of the line, as a terminal would swallow it.
+_ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+                      r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
+                      r"|\x1b[@-_]")
+# What may never reach a reader, a terminal, a log line or SQLite, once the escapes are gone:
+# C0/C1 controls other than tab and newline; bidirectional embedding, override and isolate marks
+# (U+202E turns "txt.exe" into "exe.txt" on screen); zero-width space and BOM; lone surrogates
+# (they cannot even be encoded as UTF-8) and the two noncharacters U+FFFE/U+FFFF.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e"
+                       "\u2066-\u2069\ufeff\ufffe\uffff\ud800-\udfff]")
 
 # HTML tag names, so a stray "<h2 Implications" goes while "a <b and c" in prose stays.
 _TAGS = ("a abbr article aside b blockquote body br caption cite code div em figcaption figure "
@@ -36,13 +44,24 @@ _FOLD = {"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "
 # a regex touches only the few characters to fold; str.translate looks up every character
 _FOLDABLE = re.compile("[" + "".join(_FOLD) + "]")
 
+# a sentence end directly followed by a capital: where a glued footer may start
+_GLUED = re.compile(r"(?<=[.!?”\"])(?=[A-Z])")
+_FOOTER_MAX = 300
+
 _BLOCK_TAGS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr",
                "section", "article", "pre", "ul", "ol", "table", "header", "footer", "figure"}
 
 
-def strip_controls(text: str) -> str:
-    """Remove escapes and control characters (keeps tab and newline)."""
+def sanitize(text: str) -> str:
+    """The one sanitiser for every server-provided string (titles, texts, URLs, reason phrases,
+    headers, error messages) before it is stored, logged, printed or mailed: terminal escapes,
+    control characters, bidi overrides and lone surrogates removed; tab and newline kept."""
     return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+def one_line(text: str | None) -> str:
+    """A sanitised string folded onto one line (titles, error messages, header values)."""
+    return " ".join(sanitize(text or "").split())
 
 
 def compile_boilerplate(patterns: Iterable[str]) -> re.Pattern:
@@ -55,7 +74,7 @@ def clean_text(text: str, boilerplate: re.Pattern) -> str:
     """Readable, stored text: one paragraph per line, no markup remnants or site furniture."""
     import html
 
-    text = strip_controls(unicodedata.normalize("NFC", text))
+    text = sanitize(unicodedata.normalize("NFC", text))
     if _ENTITY.search(text):
         text = html.unescape(text)
     lines = []
@@ -65,8 +84,9 @@ def clean_text(text: str, boilerplate: re.Pattern) -> str:
         line = " ".join(line.split())
         if not line or boilerplate.match(line):
             continue
-        # Scrapers glue a footer to the last sentence ("…peace.GIPHY App Key not set").
-        for sep in re.finditer(r"(?<=[.!?”\"])(?=[A-Z])", line):
+        # Scrapers glue a footer to the last sentence ("…peace.GIPHY App Key not set"). Footers
+        # are short, so only the line's tail is tried: linear time however long the line is.
+        for sep in _GLUED.finditer(line, max(0, len(line) - _FOOTER_MAX)):
             if boilerplate.match(line[sep.start():].strip()):
                 line = line[:sep.start()].rstrip()
                 break
@@ -86,24 +106,22 @@ def html_to_text(fragment: str) -> str:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (etree.ParserError, ValueError):
         return re.sub(r"<[^>]*>", " ", fragment)
-    for bad in root.xpath("//script|//style|//noscript"):
-        bad.drop_tree()
+    for bad in root.xpath("//script|//style|//noscript|//comment()|//processing-instruction()"):
+        bad.drop_tree()                  # drop_tree keeps the tail: text after a comment stays
     parts: list[str] = []
-
-    def walk(el) -> None:
+    # iterative, not recursive: a hostile fragment nested thousands deep must not overflow the stack
+    for event, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag if isinstance(el.tag, str) else ""
-        if tag in _BLOCK_TAGS:
-            parts.append("\n")
-        if el.text:
-            parts.append(el.text)
-        for child in el:
-            walk(child)
-            if child.tail:
-                parts.append(child.tail)
-        if tag in _BLOCK_TAGS:
-            parts.append("\n")
-
-    walk(root)
+        if event == "start":
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if el.text and isinstance(el.tag, str):
+                parts.append(el.text)
+        else:
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if el.tail and el is not root:
+                parts.append(el.tail)
     return "\n".join(" ".join(line.split()) for line in "".join(parts).splitlines() if line.strip())
 
 

@@ -395,13 +395,13 @@ def _fetch_and_extract(config: Config, url: str) -> str:
 
     from .clean import html_to_text
     from .errors import FetchError
-    from .extract import Extractor
+    from .workers import Workers
     from .fetch import Fetcher
 
     async def go() -> str:
         async with Fetcher(config.fetch) as fetcher:
             page = await fetcher.get(url, max_bytes=config.extract.max_page_bytes)
-        with Extractor(config.extract, config.boilerplate, config.topics) as extractor:
+        with Workers(config.extract, config.boilerplate, config.topics) as extractor:
             extracted, note = await extractor.extract(page.body, page.url, "",
                                                       page.headers.get("content-type"))
         if extracted is None:

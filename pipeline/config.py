@@ -48,6 +48,7 @@ class FetchOptions:
     backoff_cap_minutes: float     # failing feeds are retried at most this far apart
     failing_after: int             # consecutive failures before a feed is listed as failing
     stale_after_days: float        # no new item for this long: the feed is stale
+    run_deadline_minutes: float    # a run stops waiting for unfinished feeds after this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +268,8 @@ OPTIONS: dict[str, dict[str, tuple[Callable[[Any], Any], Any]]] = {
         "backoff_cap_minutes": (_number(0), 240.0),
         "failing_after": (_int(1), 3),
         "stale_after_days": (_number(0), 7.0),
+        # well under the shipped unit's TimeoutStartSec=30min, so digest and email still go out
+        "run_deadline_minutes": (_number(0), 20.0),
     },
     "extract": {
         "fetch_pages": (_bool, True),

@@ -1,12 +1,15 @@
 """Identity and duplicates.
 
 Identity, in order (the first that exists wins):
-1. the feed's guid, scoped to the feed ("guid:<feed>:<guid>"), since CMSs reuse short ids;
-2. the canonical URL: scheme and host lower-cased, default port, fragment and tracking parameters
-   (utm_*, fbclid, gclid, …) dropped;
+1. the feed's guid, scoped to the feed ("guid:<feed>:<guid>"), since CMSs reuse short ids. Within a
+   feed the guid alone decides whether an item is new: distinct guids are distinct items even when
+   they share a link (podcast episodes linking to the show's page, live-blog updates);
+2. for an item without a guid, the canonical URL (urls.canonical_url): scheme and host lower-cased,
+   default port and tracking parameters (utm_*, fbclid, gclid, …) dropped; the fragment is dropped
+   too, unless fragments are what tell the feed's items apart;
 3. the hash of the cleaned text.
-An entry is "seen" when its identity or its canonical URL is already stored, and is then neither
-fetched nor extracted again.
+An item with a guid is "seen" when its guid identity is stored; an item without one when its
+canonical URL is. A seen item is neither fetched nor extracted again.
 
 Duplicates: an article whose cleaned text equals (fingerprint) or nearly equals (MinHash LSH,
 verified by exact shingle Jaccard) a seed or a stored article is a copy of it. What that means
@@ -19,12 +22,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import rensa
 
 from .clean import normalise
+from .urls import canonical_url  # noqa: F401  (re-exported: identity needs it)
 
 # Near-duplicate parameters; the README explains the choice (section "Duplicates").
 SHINGLE = 3                 # words per shingle
@@ -37,26 +40,6 @@ MIN_WORDS_NEAR = 50         # shorter texts are matched only exactly (see the RE
 MINHASH_SEED = 20261123
 SIGNATURE_VERSION = f"rensa-r{rensa.RMinHash.ALGORITHM_VERSION}-{NUM_PERM}-{MINHASH_SEED}"
 _WORD = re.compile(r"\w+")
-
-_TRACKING = re.compile(
-    r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|igshid|_hsenc|_hsmi|"
-    r"ocid|cmpid|ns_\w+|at_medium|at_campaign|ito|xtor|smid|sh|ref_src|ref_url|spm|share)$",
-    re.IGNORECASE)
-
-
-def canonical_url(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    if not host:
-        return url
-    port = parts.port
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if not _TRACKING.match(k)])
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
-
 
 def identity_of(feed: str, guid: str | None, canonical: str | None, fingerprint: str | None) -> str:
     if guid:

@@ -28,7 +28,7 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
 
-from .clean import strip_controls
+from .clean import sanitize
 from .config import Config, EmailOptions, Recipient
 from .digest import Digest, build_digest
 from .render import render
@@ -61,7 +61,7 @@ def subject_for(digest: Digest) -> str:
         text += f" — {counts}"
     if digest.late:
         text += " (late)"
-    return " ".join(strip_controls(text).split())  # no CR/LF can reach a header
+    return " ".join(sanitize(text).split())  # no CR/LF can reach a header
 
 
 def compose(digest: Digest, options: EmailOptions, recipient: str, now: datetime,

@@ -60,6 +60,7 @@ class FeedHealth:
     last_new_item: str | None
     next_due: str | None
     new: int                             # new articles from this feed in the digest's period
+    warning: str | None = None           # read with a problem at its last check (ill-formed, walls, …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,11 @@ class Digest:
     def failing_feeds(self) -> tuple[FeedHealth, ...]:
         """Every feed whose last check failed, gone ones included: nothing hidden."""
         return tuple(f for f in self.feeds if f.health in ("error", "failing", "gone"))
+
+    @property
+    def warned_feeds(self) -> tuple[FeedHealth, ...]:
+        """Feeds that answered but were read with a problem: nothing lost goes unsaid."""
+        return tuple(f for f in self.feeds if f.warning and f.health not in ("error", "failing", "gone"))
 
     @property
     def stale_feeds(self) -> tuple[FeedHealth, ...]:
@@ -117,7 +123,8 @@ class Digest:
             "feeds": [{"name": f.name, "url": f.url, "status": f.status, "health": f.health,
                        "error": f.error, "error_since": f.error_since,
                        "consecutive_failures": f.consecutive_failures, "last_success": f.last_success,
-                       "last_new_item": f.last_new_item, "next_due": f.next_due, "new": f.new}
+                       "last_new_item": f.last_new_item, "next_due": f.next_due, "new": f.new,
+                       "warning": f.warning}
                       for f in self.feeds],
             "extraction_failures": list(self.extraction_failures),
             "events": list(self.events),
@@ -203,7 +210,7 @@ def build_digest(store: Store, config: Config, day: date, labels: dict[str, str]
                    error=f["last_error"] or f["disabled"], error_since=f["error_since"],
                    consecutive_failures=f["consecutive_failures"], last_success=f["last_success"],
                    last_new_item=f["last_new_item"], next_due=f["next_due"],
-                   new=new_per_feed.get(f["name"], 0))
+                   new=new_per_feed.get(f["name"], 0), warning=f.get("warning"))
         for f in store.feeds() if f["name"] in configured)
 
     return Digest(

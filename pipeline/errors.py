@@ -50,14 +50,25 @@ class FetchError(NewsmonError):
     """A failed request. `url` is what was asked for; the message says why, for a human."""
 
     def __init__(self, url: str, message: str):
-        self.url, self.message = url, message
-        super().__init__(f"{url}: {message}")
+        # reason phrases, Location headers and URLs come from servers: sanitised here, once,
+        # so no stored, logged or printed error can carry an escape sequence or a bidi override
+        from .clean import one_line
+
+        self.url, self.message = one_line(url), one_line(message)
+        super().__init__(f"{self.url}: {self.message}")
+
+    def __reduce__(self):
+        # errors raised in a worker process cross back pickled: rebuild them from their fields
+        return type(self), (self.url, self.message)
 
 
 class HTTPStatusError(FetchError):
     def __init__(self, url: str, status: int, reason: str = "", retry_after: float | None = None):
-        self.status, self.retry_after = status, retry_after
+        self.status, self.retry_after, self.reason = status, retry_after, reason
         super().__init__(url, f"HTTP {status} {reason}".strip())
+
+    def __reduce__(self):
+        return type(self), (self.url, self.status, self.reason, self.retry_after)
 
 
 class BodyTooLarge(FetchError):

@@ -1,26 +1,20 @@
-"""Main-text extraction with trafilatura, in worker processes.
+"""Main-text extraction with trafilatura, and the analysis every stored text gets; both run in the
+worker processes of workers.py.
 
 trafilatura is ~95% of an article's CPU and, on a pathological page, can take seconds and
-gigabytes. So it runs in a pebble process pool: one worker per core, each with an address-space cap
-and a per-document timeout after which the worker is killed and replaced. A page that is too big,
-not HTML, times out, exhausts memory or yields nothing costs one fallback to the feed's own content,
-never the run. Workers come from a forkserver that has trafilatura imported already, so a replaced
-worker starts in milliseconds and never inherits the event loop's threads.
+gigabytes: hence the workers' address-space cap and per-document timeout (workers.py). A page that
+is too big, not HTML, times out, exhausts memory or yields nothing costs one fallback to the feed's
+own content, never the run.
 """
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
 import os
 import re
 import resource
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
-from pebble import ProcessExpired, ProcessPool
-
-from .clean import clean_text, compile_boilerplate, drop_headline
+from .clean import clean_text, compile_boilerplate, drop_headline, html_to_text
 from .config import ExtractOptions
 from .dedup import signature
 from .flag import TopicMatcher
@@ -65,15 +59,28 @@ def extract_main_text(html: bytes, url: str | None) -> str | None:
                                include_tables=True, deduplicate=False, with_metadata=False)
 
 
+def analyse(text: str, title: str, headline_repeated: bool = False) -> PageText:
+    """Clean -> sign -> flag: what every stored text goes through, page or feed alike.
+    Runs in a worker (see workers.py), so it never holds up the event loop."""
+    text = clean_text(text, _Worker.boilerplate)
+    if headline_repeated:
+        text = drop_headline(text, title)
+    sig = signature(text)
+    return PageText(text, None if sig is None else sig.tobytes(), _Worker.matcher.match(title, text))
+
+
 def extract_page(html: bytes, url: str | None, title: str) -> PageText | None:
-    """Runs in a worker: extract, then clean, sign and flag there too, so the parent process
-    (network and database) stays light and every core does the CPU work."""
+    """Runs in a worker: extract, then analyse there too, so the parent process (network and
+    database) stays light and every core does the CPU work."""
     raw = extract_main_text(html, url)
     if raw is None or not raw.strip():
         return None
-    text = drop_headline(clean_text(raw, _Worker.boilerplate), title)
-    sig = signature(text)
-    return PageText(text, None if sig is None else sig.tobytes(), _Worker.matcher.match(title, text))
+    return analyse(raw, title, headline_repeated=True)
+
+
+def analyse_feed_text(content_html: str, title: str) -> PageText:
+    """The feed's own content as stored text (the fallback when no page text is used)."""
+    return analyse(html_to_text(content_html), title)
 
 
 def sniff_not_html(body: bytes, content_type: str | None) -> str | None:
@@ -93,51 +100,3 @@ def sniff_not_html(body: bytes, content_type: str | None) -> str | None:
 def worker_count(options: ExtractOptions) -> int:
     """Extraction processes: [extract] workers, or one per core."""
     return options.workers or os.cpu_count() or 1
-
-
-class Extractor:
-    """The process pool, its limits, and the policy for what reaches trafilatura."""
-
-    def __init__(self, options: ExtractOptions, boilerplate: tuple[str, ...], topics: tuple[TopicRule, ...]):
-        self.options = options
-        workers = worker_count(options)
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["trafilatura", "pipeline.extract"])
-        self._pool = ProcessPool(max_workers=workers, max_tasks=500, initializer=_init_worker,
-                                 initargs=(options.memory_mb, tuple(boilerplate), tuple(topics)),
-                                 context=context)
-
-    def close(self) -> None:
-        self._pool.close()
-        self._pool.join(timeout=10)
-        self._pool.stop()
-
-    def __enter__(self) -> "Extractor":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    async def extract(self, body: bytes, url: str | None, title: str = "",
-                      content_type: str | None = None) -> tuple[PageText | None, str | None]:
-        """(PageText, None) on success, or (None, why not) for the caller to fall back."""
-        if len(body) > self.options.max_page_bytes:
-            return None, f"page of {len(body):,} bytes is over the {self.options.max_page_bytes:,}-byte limit"
-        reason = sniff_not_html(body, content_type)
-        if reason:
-            return None, reason
-        future = self._pool.schedule(extract_page, args=(body, url, title),
-                                     timeout=self.options.timeout_seconds)
-        try:
-            page = await asyncio.wrap_future(future)
-        except (FutureTimeout, TimeoutError):
-            return None, f"extraction timed out after {self.options.timeout_seconds:g} s"
-        except MemoryError:
-            return None, f"extraction ran out of memory ({self.options.memory_mb} MB cap)"
-        except ProcessExpired as e:
-            return None, f"extraction worker died ({e})"
-        except Exception as e:  # trafilatura/lxml raise many things on hostile input
-            return None, f"extraction failed: {type(e).__name__}: {e}"
-        if page is None:
-            return None, "no main text found on the page"
-        return page, None

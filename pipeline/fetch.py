@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 import socket
 import zlib
 from collections import defaultdict
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.resolver import ThreadedResolver
@@ -31,6 +32,7 @@ from aiohttp.resolver import ThreadedResolver
 from .config import FetchOptions
 from .errors import BodyTooLarge, FetchError, HTTPStatusError
 from .records import Response
+from .urls import http_url
 
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 4 * 3600.0
@@ -138,6 +140,8 @@ class _CappedDecoder:
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header, within [0, MAX_RETRY_AFTER]; None when the value
+    is absent or no number or date at all ("nan", "inf", "1e309", garbage: ignored, not trusted)."""
     if not value:
         return None
     try:
@@ -145,11 +149,13 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         seconds = (when - datetime.now(timezone.utc)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
@@ -238,9 +244,10 @@ class Fetcher:
                         location = resp.headers.get("Location")
                         if not location:
                             raise FetchError(current, f"HTTP {status} without a Location header")
-                        target = urljoin(current, location)
-                        if urlsplit(target).scheme not in ("http", "https"):
-                            raise FetchError(current, f"redirect to a non-http URL refused: {target}")
+                        target = http_url(location, current)
+                        if target is None:
+                            raise FetchError(current, f"redirect to a non-http or invalid URL refused: "
+                                                      f"{location[:200]}")
                         if target in seen:
                             raise FetchError(url, f"redirect loop at {target}")
                         seen.add(target)
@@ -270,6 +277,8 @@ class Fetcher:
                 raise FetchError(current, f"bad HTTP response: {e.message}") from None
             except aiohttp.ClientPayloadError as e:
                 raise FetchError(current, f"body cut short: {e}") from None
+            except ValueError as e:            # yarl/aiohttp on a URL they cannot use
+                raise FetchError(current, f"invalid URL: {e}") from None
             except (aiohttp.ClientError, OSError) as e:
                 if isinstance(e, AddressRefused):
                     raise FetchError(current, f"refused: {e}") from None
@@ -277,9 +286,9 @@ class Fetcher:
         raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
     def _check_target(self, url: str) -> None:
+        if http_url(url) is None:
+            raise FetchError(url, "refused: not a valid http(s) URL")
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(url, "refused: only http and https URLs are fetched")
         if self.options.allow_private_networks is True:
             return
         try:

@@ -11,7 +11,7 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-from .clean import strip_controls
+from .clean import sanitize
 
 NOISY = ("trafilatura", "htmldate", "courlan", "charset_normalizer", "asyncio", "apscheduler.executors",
          "apscheduler.scheduler")
@@ -22,14 +22,14 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
-        return strip_controls(super().format(record))
+        return sanitize(super().format(record))
 
 
 class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         event = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
                  "level": record.levelname.lower(), "logger": record.name,
-                 "message": strip_controls(record.getMessage())}
+                 "message": sanitize(record.getMessage())}
         for key in ("feed", "url"):
             if hasattr(record, key):
                 event[key] = getattr(record, key)

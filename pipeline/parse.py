@@ -1,9 +1,23 @@
-"""Feed parsing: bytes and headers in, FeedEntry records out.
+"""Feed parsing: bytes and headers in, FeedEntry records out. Nothing in a body can raise past it.
 
 feedparser gets `io.BytesIO(body)` and the response headers, never a URL, path or str: handed a
-string it may read a local file or fetch a URL itself. It sanitises content but not titles or links,
-so titles become plain text here and only http(s) links survive. A feed with `bozo` set but usable
-entries is kept, with the bozo message as a warning; one with no usable entries is NotAFeed.
+string it may read a local file or fetch a URL itself. JSON Feed 1.0/1.1 (which feedparser cannot
+read) goes to jsonfeed.py, detected by content type or by a body that starts with `{`.
+
+Defences, each at the point where the danger enters:
+- blank lines before the XML declaration are dropped (a strict parser rejects the whole feed);
+- numeric character references to code points XML forbids (`&#xD800;`, `&#x110000;`, `&#0;`) are
+  replaced by U+FFFD in the bytes before feedparser sees them (it raises on some of them);
+- a wrong or missing encoding declaration is repaired (fix_encoding), preferring windows-1252, as
+  feedparser and browsers do, whenever that reads the bytes as cleanly as any other guess;
+- every item is built inside its own boundary: an item that raises anything is skipped and
+  counted ("2 items skipped: ValueError"), never the feed; links go through urls.http_url, so an
+  invalid link (port 99999, host "a..b") is dropped and counted, and the item kept;
+- titles are plain text: an HTML title loses its markup, a plain-text one keeps "<dialog>" as
+  written; every string is sanitised (clean.sanitize) and titles are capped in length;
+- `max_items` keeps the newest items by date (by document position where the feed has none);
+- a feed read despite an XML error is kept with a warning that says where it broke and how many
+  items were read; one with no usable item is NotAFeed.
 """
 
 from __future__ import annotations
@@ -12,37 +26,72 @@ import calendar
 import codecs
 import io
 import re
+import xml.sax
+from collections import Counter
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import feedparser
 
-from .clean import html_to_text, strip_controls
+from .clean import html_to_text, one_line, sanitize
 from .errors import NotAFeed
+from .jsonfeed import looks_like_json, parse_json_feed
 from .records import FeedEntry, ParsedFeed, Response
+from .urls import http_url
 
 # A published date further ahead than this is a publisher's clock or typo: we drop it.
 _FUTURE_SLACK = timedelta(days=1)
+MAX_TITLE_CHARS = 500
+# a windows-1252 reading this close to the best guess's "chaos" is taken: ties are common, and
+# charset-normalizer then picks cp1250/cp1257 for French or Portuguese ("trčs", "simulaēões")
+_CP1252_SLACK = 0.02
 
 
-def plain(text: str | None) -> str:
-    """Feed titles may carry markup and entities; readers get plain text on one line."""
+def plain(text: str | None, is_html: bool = True) -> str:
+    """A title as plain text on one line: markup removed from an HTML title only."""
     if not text:
         return ""
-    return " ".join(strip_controls(html_to_text(text)).split())
+    text = one_line(html_to_text(text) if is_html else text)
+    return text if len(text) <= MAX_TITLE_CHARS else text[:MAX_TITLE_CHARS - 1].rstrip() + "…"
 
 
 def safe_link(link: str | None, base: str) -> str | None:
-    if not link:
-        return None
-    url = urljoin(base, strip_controls(link).strip())
-    parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.hostname else None
+    return http_url(link, base)
+
+
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _xml_char(code: int) -> bool:
+    return (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF)
+
+
+def defuse_char_refs(body: bytes) -> bytes:
+    """Character references to code points XML forbids become U+FFFD (feedparser raises on some)."""
+    def repl(m: re.Match) -> bytes:
+        digits = m.group(1) or m.group(2)
+        if len(digits) <= 8 and _xml_char(int(digits, 16 if m.group(1) else 10)):
+            return m.group(0)
+        return b"&#xFFFD;"
+    return _CHAR_REF.sub(repl, body) if b"&#" in body else body
 
 
 _XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])""")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+
+
+def guess_encoding(body: bytes) -> str | None:
+    """The encoding of undeclared or wrongly declared bytes: windows-1252 when it reads them as
+    cleanly as the best candidate (the web's default for legacy bytes), else the best candidate."""
+    results = charset_normalizer.from_bytes(body)
+    best = results.best()
+    if best is None:
+        return None
+    cp1252 = next((r for r in results if r.encoding == "cp1252"), None)
+    if cp1252 is not None and cp1252.chaos <= best.chaos + _CP1252_SLACK:
+        return "cp1252"
+    return best.encoding
 
 
 def fix_encoding(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str], str | None]:
@@ -51,7 +100,7 @@ def fix_encoding(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str,
     feedparser, given a wrong declaration, falls back to a guess and only warns; the titles then
     come out as mojibake. So: if the bytes do not decode as declared (header charset, else the
     XML declaration, else UTF-8), or are valid UTF-8 declared as a single-byte legacy charset,
-    detect the real encoding (charset-normalizer) and hand feedparser clean UTF-8.
+    find the real encoding (guess_encoding) and hand feedparser clean UTF-8.
     Returns (body, headers, a note for the feed's warning or None).
     """
     ctype = headers.get("content-type", "")
@@ -62,10 +111,9 @@ def fix_encoding(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str,
         codec = codecs.lookup(declared).name
         decoded = body.decode(codec)
     except (LookupError, UnicodeDecodeError):
-        best = charset_normalizer.from_bytes(body).best()
-        if best is None:
+        actual = guess_encoding(body)
+        if actual is None:
             return body, headers, None
-        actual = best.encoding
     else:
         single_byte = len(decoded) == len(body)
         if codec == "utf-8" or body.isascii() or not single_byte or not _is_utf8(body):
@@ -75,8 +123,16 @@ def fix_encoding(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str,
     fixed = text.encode("utf-8")
     fixed = _XML_ENCODING.sub(rb"\1utf-8\3", fixed, count=1)
     mime = ctype.split(";")[0].strip() or "application/xml"
-    return fixed, {**headers, "content-type": f"{mime}; charset=utf-8"}, \
-        f"declared encoding {declared} is wrong; read as {actual}"
+    note = (f"declared encoding {declared} is wrong; read as {actual}" if (m or x)
+            else f"no encoding declared and not UTF-8; read as {actual}")
+    return fixed, {**headers, "content-type": f"{mime}; charset=utf-8"}, note
+
+
+def _trim_prolog(body: bytes) -> bytes:
+    """Blank lines before the XML declaration (a template's stray newline) make the whole feed
+    ill-formed to a strict parser; they carry nothing, so they go."""
+    stripped = body.lstrip(b" \t\r\n")
+    return stripped if stripped[:5] == b"<?xml" and stripped is not body else body
 
 
 def _is_utf8(body: bytes) -> bool:
@@ -87,17 +143,34 @@ def _is_utf8(body: bytes) -> bool:
     return True
 
 
+def _plausible(when: datetime | None, now: datetime) -> datetime | None:
+    return when if when is not None and when.year >= 1990 and when <= now + _FUTURE_SLACK else None
+
+
 def _when(entry, now: datetime) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = dict.get(entry, key)  # plain lookup: no deprecated key aliasing
         if parsed:
             try:
                 when = datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
-            except (OverflowError, ValueError, OSError):
+            except (OverflowError, ValueError, OSError, TypeError):
                 continue
-            if when.year >= 1990 and when <= now + _FUTURE_SLACK:
+            if _plausible(when, now):
                 return when
     return None
+
+
+def _link(entry, base: str) -> str | None:
+    """The entry's link; when feedparser's pick is no http(s) URL (it falls back to a `tag:` id
+    when the alternate link is, say, a PDF), the first alternate link that is one."""
+    link = entry.get("link")
+    if http_url(link, base) or not entry.get("links"):
+        return link
+    for candidate in entry.get("links") or ():
+        if isinstance(candidate, dict) and candidate.get("rel", "alternate") == "alternate" \
+                and http_url(candidate.get("href"), base):
+            return candidate["href"]
+    return link
 
 
 def _content(entry) -> str:
@@ -107,42 +180,137 @@ def _content(entry) -> str:
     return entry.get("summary") or entry.get("description") or ""
 
 
+class _Items:
+    """Builds FeedEntry records one at a time, each inside its own fault boundary."""
+
+    def __init__(self, feed_name: str, base: str):
+        self.feed_name, self.base = feed_name, base
+        self.entries: list[FeedEntry] = []
+        self.skipped: Counter[str] = Counter()      # why -> how many items were skipped
+        self.links_refused = 0
+
+    def add(self, guid, link, title: str, title_is_html: bool, published, content_html,
+            authors: tuple[str, ...] = ()) -> None:
+        try:
+            url = http_url(link, self.base) if isinstance(link, str) else None
+            if url is None and isinstance(link, str) and link.strip().lower().startswith(("http:", "https:")):
+                self.links_refused += 1      # an http(s) link that is broken (a mailto: is just no page)
+            guid = one_line(str(guid))[:1000] or None if guid not in (None, "") else None
+            content = sanitize(content_html) if isinstance(content_html, str) else ""
+            if not (url or guid or html_to_text(content).strip()):
+                return  # nothing to identify or read: a fragment of a broken feed
+            self.entries.append(FeedEntry(
+                feed=self.feed_name, guid=guid, link=url,
+                title=plain(title if isinstance(title, str) else "", title_is_html) or "(untitled)",
+                published=published, content_html=content,
+                authors=tuple(one_line(a) for a in authors if a)))
+        except Exception as e:  # one odd item never costs the feed
+            self.skipped[type(e).__name__] += 1
+
+    def notes(self) -> list[str]:
+        notes = [f"{n} item{'s' if n > 1 else ''} skipped: {why}" for why, n in self.skipped.items()]
+        if self.links_refused:
+            n = self.links_refused
+            notes.append(f"{n} item link{'s' if n > 1 else ''} refused (not a valid http(s) URL)")
+        return notes
+
+
+def newest_first(entries: list[FeedEntry]) -> list[FeedEntry]:
+    """Newest first by date, whatever the document order. An undated item keeps its place: it
+    takes the date of the nearest dated item before it (after it, at the top of the document),
+    so an item whose impossible date was dropped is not pushed behind a thousand older ones."""
+    dates = [e.published for e in entries]
+    if not any(dates):
+        return entries                    # no dates at all: the feed's own order
+    known = next(d for d in dates if d)
+    effective = []
+    for d in dates:
+        known = d or known
+        effective.append(known.timestamp())
+    order = sorted(range(len(entries)), key=lambda i: -effective[i])   # stable: ties keep order
+    return [entries[i] for i in order]
+
+
+def _finish(response: Response, title: str, items: _Items, warnings: list[str], max_items: int,
+            total: int) -> ParsedFeed:
+    entries = newest_first(items.entries)[:max_items]
+    if not entries and total and (warnings or items.skipped):
+        raise NotAFeed(response.url, f"broken feed, no usable entry ({'; '.join(warnings + items.notes())})")
+    notes = warnings + items.notes()
+    return ParsedFeed(title=plain(title), entries=tuple(entries), warning="; ".join(notes) or None)
+
+
+def _parse_json(feed_name: str, response: Response, max_items: int, now: datetime) -> ParsedFeed | None:
+    feed = parse_json_feed(response.body)
+    if feed is None:
+        return None
+    items = _Items(feed_name, response.url)
+    for it in feed.items:
+        items.add(it.id, it.url, it.title or _title_from(it.content_html), False,
+                  _plausible(it.published, now), it.content_html, it.authors)
+    warnings = []
+    if feed.broken_at is not None:
+        warnings.append(f"ill-formed JSON at character {feed.broken_at}: {len(feed.items)} item(s) read; "
+                        "items after it may be missing")
+    if feed.skipped:
+        items.skipped["not a JSON object"] += feed.skipped
+    return _finish(response, feed.title, items, warnings, max_items, len(feed.items) + feed.skipped)
+
+
+def _title_from(content_html: str) -> str:
+    """JSON Feed titles are optional (microblog posts): the first words of the text stand in."""
+    words = html_to_text(content_html).split()
+    return " ".join(words[:12]) + (" …" if len(words) > 12 else "")
+
+
+def _xml_warning(exc: Exception | None, items: int) -> str | None:
+    """The warning for a feed read despite an XML error; None for feedparser's harmless notes
+    (a text/html content type, an encoding override it recovered from)."""
+    if not isinstance(exc, xml.sax.SAXException):
+        return None
+    line = exc.getLineNumber() if isinstance(exc, xml.sax.SAXParseException) else None
+    where = f" at line {line}" if line else ""
+    reason = one_line(str(exc.getMessage() if hasattr(exc, "getMessage") else exc))[:200]
+    return f"ill-formed XML{where} ({reason}): {items} item(s) read; items after it may be missing"
+
+
 def parse_feed(feed_name: str, response: Response, *, max_items: int,
                now: datetime | None = None) -> ParsedFeed:
+    """The feed in `response`; raises NotAFeed, and nothing else, for a body that is no usable feed."""
     if not response.body.strip():
         raise NotAFeed(response.url, "empty response body")
     now = now or datetime.now(timezone.utc)
     headers = dict(response.headers)
+    if looks_like_json(response.body, headers.get("content-type", "")):
+        parsed_json = _parse_json(feed_name, response, max_items, now)
+        if parsed_json is not None:
+            return parsed_json
+        if response.body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+            raise NotAFeed(response.url, "JSON, but not a JSON Feed (no jsonfeed.org version and items)")
     headers.setdefault("content-location", response.url)
-    body, headers, encoding_note = fix_encoding(response.body, headers)
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers,
-                              resolve_relative_uris=True, sanitize_html=True)
-    warning = encoding_note
-    if parsed.get("bozo"):
-        warning = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
-    if not parsed.entries:
-        if not parsed.get("version"):
-            raise NotAFeed(response.url, f"not a feed ({warning or 'no RSS/Atom/JSON feed found'})")
-        return ParsedFeed(title=plain(parsed.feed.get("title")), entries=(), warning=warning)
-    base = response.url
-    entries = []
-    for e in parsed.entries[:max_items]:
-        link = safe_link(e.get("link"), base)
-        guid = strip_controls(str(e.get("id") or "")).strip() or None
-        content = _content(e)
-        if not (link or guid or html_to_text(content).strip()):
-            continue  # nothing to identify or read: a fragment of a broken feed
-        entries.append(FeedEntry(
-            feed=feed_name,
-            guid=guid,
-            link=link,
-            title=plain(e.get("title")) or "(untitled)",
-            published=_when(e, now),
-            content_html=content,
-        ))
-    if not entries and warning:
-        raise NotAFeed(response.url, f"broken feed, no usable entry ({warning})")
-    return ParsedFeed(title=plain(parsed.feed.get("title")), entries=tuple(entries), warning=warning)
+    body, headers, encoding_note = fix_encoding(defuse_char_refs(_trim_prolog(response.body)), headers)
+    try:
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers,
+                                  resolve_relative_uris=True, sanitize_html=True)
+    except Exception as e:  # feedparser itself raised on something in the body
+        raise NotAFeed(response.url, f"unreadable feed ({type(e).__name__}: {one_line(str(e))[:200]})") from None
+    if not parsed.entries and not parsed.get("version"):
+        exc = parsed.get("bozo_exception")
+        reason = f"{type(exc).__name__}: {one_line(str(exc))[:200]}" if exc else "no RSS/Atom/JSON feed found"
+        raise NotAFeed(response.url, f"not a feed ({reason})")
+    items = _Items(feed_name, response.url)
+    for e in parsed.entries:
+        try:
+            title_type = (e.get("title_detail") or {}).get("type", "text/html")
+            items.add(e.get("id"), _link(e, response.url), e.get("title"), title_type != "text/plain",
+                      _when(e, now), _content(e),
+                      tuple(a.get("name", "") for a in e.get("authors") or () if isinstance(a, dict)))
+        except Exception as exc:
+            items.skipped[type(exc).__name__] += 1
+    warnings = [w for w in (encoding_note,
+                            _xml_warning(parsed.get("bozo_exception"), len(items.entries))) if w]
+    return _finish(response, parsed.feed.get("title") or "", items, warnings, max_items,
+                   len(parsed.entries))
 
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/rdf+xml")

@@ -32,13 +32,15 @@ class FeedEntry:
     title: str                            # plain text, no markup
     published: datetime | None            # UTC; None when missing or impossible
     content_html: str                     # the feed's own content or summary (sanitised HTML)
+    authors: tuple[str, ...] = ()         # names, as the feed gives them
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
     title: str                            # the feed's own title
     entries: tuple[FeedEntry, ...]
-    warning: str | None                   # feedparser's bozo message for a usable but ill-formed feed
+    warning: str | None                   # what was wrong but read anyway: ill-formed XML/JSON (where,
+                                          # how many items), a repaired encoding, items skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,8 @@ class FeedOutcome:
     retry_after: float | None = None
     title: str | None = None
     http_status: int | None = None       # for errors that came with an HTTP status (410 disables)
+    warning: str | None = None           # an "ok" feed with something wrong: ill-formed, items skipped,
+                                         # a consent or bot wall; shown in the digest and status
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,7 @@ class RunReport:
     finished: datetime
     feeds: tuple[FeedOutcome, ...]
     digest_files: tuple[str, ...] = field(default=())
+    stopped: bool = False                 # a stop (SIGTERM/SIGINT) dropped the feeds still in flight
 
     @property
     def failed_feeds(self) -> tuple[FeedOutcome, ...]:

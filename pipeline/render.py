@@ -12,13 +12,13 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from .config import Config
 from .digest import Digest
+from .urls import http_url
 
 # Characters that change meaning anywhere in a Markdown line, and those that do only at its start.
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
@@ -32,10 +32,21 @@ def md_escape(text: str | None) -> str:
 
 
 def safe_href(url: str | None) -> str | None:
-    """Only http(s) URLs become links."""
-    if not url:
+    """Only valid http(s) URLs become links (urls.http_url: controls gone, <>"` and spaces
+    percent-encoded, so a URL cannot close the attribute or the Markdown link it sits in)."""
+    return http_url(url)
+
+
+_MD_URL_UNSAFE = re.compile(r"[<>\\()\s`]")
+
+
+def md_href(url: str | None) -> str | None:
+    """A link target for Markdown's `(<…>)`: besides safe_href, the characters that could end the
+    destination or be read as an escape are percent-encoded, whatever a stored URL holds."""
+    url = safe_href(url)
+    if url is None:
         return None
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    return _MD_URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode()), url)
 
 
 def highlight(sentence: str, words: list[str] | str, markup: str = "html") -> str:
@@ -70,6 +81,7 @@ def environment(templates_dir: Path | None) -> Environment:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["md"] = md_escape
     env.filters["href"] = safe_href
+    env.filters["md_href"] = md_href
     env.filters["highlight"] = highlight
     env.filters["when"] = local_time
     return env

@@ -1,8 +1,17 @@
 """The orchestrator: the only module that wires the stages together.
 
-One run: load seeds -> for every enabled feed, concurrently: fetch -> parse -> for entries never
-seen: fetch page -> extract -> clean -> dedup -> flag -> store (one transaction per feed) -> write
-today's digest. A feed's failure is recorded on the feed and the run goes on.
+One run: load seeds -> for every enabled feed, concurrently: fetch -> parse (in a worker) -> for
+items never seen: fetch page -> extract (in a worker) -> clean -> dedup -> flag -> store (one
+transaction per feed) -> write today's digest.
+
+Fault boundaries, so that nothing a feed contains can stop a run:
+- around each feed's whole processing: any exception (other than the database's own) becomes a
+  recorded feed error, its type and message in feed health, the traceback at debug level only;
+- around each item: an item that raises is skipped and counted in the feed's warning;
+- around the run: a deadline (`[fetch] run_deadline_minutes`) after which unfinished feeds are
+  recorded as "run deadline reached", and a stop check (SIGTERM/SIGINT) that drops the feeds in
+  flight whole within a fraction of a second. Either way the run records itself and writes its
+  digest.
 """
 
 from __future__ import annotations
@@ -10,25 +19,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections import Counter, defaultdict
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import numpy as np
 
 from . import digest as digest_mod
-from .clean import clean_text, compile_boilerplate, fingerprint, html_to_text
+from .clean import compile_boilerplate, fingerprint, one_line
 from .config import Config, FeedConfig
-from .dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, canonical_url, identity_of, open_index, signature
+from .dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, identity_of, open_index
 from .errors import FetchError, HTTPStatusError, StoreError
-from .extract import Extractor, worker_count
-from .health import is_due, next_due
+from .extract import PageText, worker_count
 from .fetch import Fetcher
 from .flag import TopicMatcher
-from .parse import parse_feed
+from .health import is_due, next_due
 from .records import Article, FeedEntry, FeedOutcome, RunReport
 from .seeds import sync_seeds
 from .store import Store, article_id, iso
+from .urls import canonical_url, host_of
+from .workers import Workers
 
 log = logging.getLogger("newsmon")
 
@@ -41,6 +52,10 @@ PAGES_PER_WORKER = 16
 # Texts shorter than this many words fingerprint together with their URL: two summaries that
 # both say "Read the full story" must not be taken for the same article.
 MIN_WORDS_FOR_CONTENT_ID = 25
+# How often the run checks for a stop request or its deadline while feeds are in flight.
+STOP_POLL_SECONDS = 0.2
+# A page text that another page of the same host served within this many days is a wall.
+WALL_LOOKBACK_DAYS = 7
 
 
 def utcnow() -> datetime:
@@ -48,7 +63,7 @@ def utcnow() -> datetime:
 
 
 class Pipeline:
-    """What runs share: config, store, duplicate index, topic matcher, extraction pool, clock.
+    """What runs share: config, store, duplicate index, topic matcher, worker pool, clock.
 
     `newsmon run` makes one, runs it once and closes it; `newsmon serve` keeps one for the
     life of the daemon, so the index and the worker processes are built once.
@@ -67,7 +82,9 @@ class Pipeline:
         self.problems: list[str] = []
         self.index = DuplicateIndex()
         self.run_id = 0
-        self._extractor: Extractor | None = None
+        self.stopped = False
+        self._workers: Workers | None = None
+        self._page_texts: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
 
     def prepare(self) -> "Pipeline":
         self.problems = sync_seeds(self.store, self.config.seeds_dir, self.boilerplate, self.clock())
@@ -75,15 +92,15 @@ class Pipeline:
         return self
 
     @property
-    def extractor(self) -> Extractor:
-        if self._extractor is None:
-            self._extractor = Extractor(self.config.extract, self.config.boilerplate, self.config.topics)
-        return self._extractor
+    def workers(self) -> Workers:
+        if self._workers is None:
+            self._workers = Workers(self.config.extract, self.config.boilerplate, self.config.topics)
+        return self._workers
 
     def close(self) -> None:
-        if self._extractor is not None:
-            self._extractor.close()
-            self._extractor = None
+        if self._workers is not None:
+            self._workers.close(wait=not self.stopped)
+            self._workers = None
 
     def due_feeds(self, force: bool = False, only: set[str] | None = None) -> list[FeedConfig]:
         """Enabled feeds whose check is due (all of them with force), minus those gone (410)."""
@@ -103,26 +120,82 @@ class Pipeline:
         started = self.clock()
         self.run_id = self.store.start_run(started)
         self.on_start(len(feeds))
-        error = None
-        outcomes: tuple[FeedOutcome, ...] = ()
+        self._page_texts.clear()
+        error, status = None, None
+        outcomes: list[FeedOutcome] = []
         try:
             # sized from the config: the pool itself starts only when a page needs it
             self._page_slots = asyncio.Semaphore(worker_count(self.config.extract) * PAGES_PER_WORKER)
             async with Fetcher(self.config.fetch) as fetcher:
-                results = await asyncio.gather(*(self._feed(f, fetcher) for f in feeds))
-            outcomes = tuple(o for o in results if o is not None)
+                tasks = {asyncio.create_task(self._feed_guarded(f, fetcher)): f for f in feeds}
+                unfinished = await self._wait(list(tasks))
+            for task, feed in tasks.items():
+                if task in unfinished:
+                    if not self.stopped:
+                        outcomes.append(self._deadline_reached(feed))
+                elif task.result() is not None:
+                    outcomes.append(task.result())
+            if self.stopped:
+                status, error = "interrupted", "stopped by a signal; unfinished feeds are checked next run"
         except BaseException as e:
             error = f"{type(e).__name__}: {e}"
             raise
         finally:
             try:
-                self.store.finish_run(self.run_id, self.clock(), outcomes, error)
+                self.store.finish_run(self.run_id, self.clock(), tuple(outcomes), error, status=status)
             except sqlite3.Error as e:   # keep the first error; the next run marks this one interrupted
                 log.error("could not record the end of run %d: %s", self.run_id, e)
         files = digest_mod.write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
                                          problems=tuple(self.problems))
         return RunReport(run_id=self.run_id, started=started, finished=self.clock(),
-                         feeds=outcomes, digest_files=tuple(str(p) for p in files))
+                         feeds=tuple(outcomes), digest_files=tuple(str(p) for p in files),
+                         stopped=self.stopped)
+
+    async def _wait(self, tasks: list[asyncio.Task]) -> set[asyncio.Task]:
+        """Wait for the feed tasks until all are done, a stop is asked or the deadline passes;
+        cancel what is left (whole feeds only: a feed's store step has no await inside) and
+        return it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.fetch.run_deadline_minutes * 60
+        pending = set(tasks)
+        while pending:
+            if self.should_stop():
+                self.stopped = True
+                break
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            _, pending = await asyncio.wait(pending, timeout=min(STOP_POLL_SECONDS, left))
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        return pending
+
+    def _deadline_reached(self, feed: FeedConfig) -> FeedOutcome:
+        minutes = self.config.fetch.run_deadline_minutes
+        log.warning("feed %s: run deadline (%g min) reached before it finished", feed.name, minutes,
+                    extra={"feed": feed.name, "url": feed.url})
+        state = self.store.feed_state(feed.name) or {"url": feed.url}
+        return self._record(feed, FeedOutcome(
+            feed.name, state["url"], "error",
+            error=f"run deadline reached ({minutes:g} min); checked again next run"), [])
+
+    async def _feed_guarded(self, feed: FeedConfig, fetcher: Fetcher) -> FeedOutcome | None:
+        """The per-feed fault boundary: whatever goes wrong in one feed is recorded on that feed.
+        Only the database's own errors (disk full, read-only file) stop the run."""
+        try:
+            return await self._feed(feed, fetcher)
+        except (sqlite3.Error, StoreError):
+            raise
+        except Exception as e:
+            message = one_line(f"{type(e).__name__}: {e}")[:500]
+            log.warning("feed %s: could not be processed: %s", feed.name, message,
+                        extra={"feed": feed.name, "url": feed.url})
+            log.debug("feed %s: traceback", feed.name, exc_info=True)
+            state = self.store.feed_state(feed.name) or {"url": feed.url}
+            return self._record(feed, FeedOutcome(feed.name, state["url"], "error",
+                                                  error=f"could not process the feed ({message})"), [])
 
     async def _feed(self, feed: FeedConfig, fetcher: Fetcher) -> FeedOutcome | None:
         """One feed, start to commit. None when a stop was asked before it got anywhere."""
@@ -137,10 +210,11 @@ class Pipeline:
                 return None
             if response.status == 304:
                 outcome = FeedOutcome(feed.name, url, "not_modified", etag=state["etag"],
-                                      last_modified=state["last_modified"], moved_to=response.moved_to)
+                                      last_modified=state["last_modified"], moved_to=response.moved_to,
+                                      warning=state.get("warning"))
                 return self._record(feed, outcome, [])
-            parsed = parse_feed(feed.name, response, max_items=self.config.fetch.max_items_per_feed,
-                                now=self.clock())
+            parsed = await self.workers.parse(feed.name, response, self.config.fetch.max_items_per_feed,
+                                              self.clock())
         except FetchError as e:
             http = e if isinstance(e, HTTPStatusError) else None
             log.warning("feed %s (%s): %s", feed.name, url, e.message, extra={"feed": feed.name, "url": url})
@@ -148,38 +222,112 @@ class Pipeline:
                 feed.name, url, "error", error=e.message, retry_after=http.retry_after if http else None,
                 http_status=http.status if http else None), [])
         if parsed.warning:
-            log.info("feed %s (%s): ill-formed but usable: %s", feed.name, url, parsed.warning,
+            log.info("feed %s (%s): read with a warning: %s", feed.name, url, parsed.warning,
                      extra={"feed": feed.name, "url": url})
 
-        keyed = []
-        for entry in parsed.entries:
-            canonical = canonical_url(entry.link)
-            identity = identity_of(feed.name, entry.guid, canonical, None) if (entry.guid or canonical) else None
-            keyed.append((entry, identity, canonical))
-        known = self.store.known([i for _, i, _ in keyed if i], [c for _, _, c in keyed if c])
-        fresh, keys = [], set()
-        for entry, identity, canonical in keyed:
-            if identity is None:
-                fresh.append(entry)  # no guid, no link: identity comes from its text
-            elif identity in keys or (canonical and canonical in keys):
-                continue             # the same item twice in one feed
-            else:
-                keys.update(k for k in (identity, canonical) if k)
-                if identity not in known and canonical not in known:
-                    fresh.append(entry)
-
+        skipped: Counter[str] = Counter()
+        fresh = self._fresh(parsed.entries, skipped)
         fetch_pages = self.config.extract.fetch_pages if feed.fetch_pages is None else feed.fetch_pages
-        built = await asyncio.gather(*(self._article(e, fetch_pages, fetcher) for e in fresh))
+        shared = self._shared_pages(parsed.entries) if fetch_pages else set()
+        built = await asyncio.gather(*(self._article_guarded(
+            entry, identity, fetch_pages and canonical_url(entry.link) not in shared, fetcher, skipped)
+            for entry, identity in fresh))
         if self.should_stop():
             return None
+        pairs = [(entry, identity, a) for (entry, identity), a in zip(fresh, built) if a is not None]
+        pairs, walls = await self._without_walls(pairs, skipped)
         # guid and URL identities were checked above; a text-hash identity only now exists
-        stored_hashes = self.store.known([a.identity for a in built if a.identity.startswith("hash:")], [])
-        articles = [a for a in built if a.identity not in stored_hashes]
+        articles = [a for _, _, a in pairs]
+        stored_hashes = self.store.known([a.identity for a in articles if a.identity.startswith("hash:")], [])
+        articles = [a for a in articles if a.identity not in stored_hashes]
+        notes = [parsed.warning] if parsed.warning else []
+        notes += walls
+        notes += [f"{n} item{'s' if n > 1 else ''} skipped: {why}" for why, n in skipped.items()]
         outcome = FeedOutcome(
             feed.name, response.moved_to or url, "ok", etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"), moved_to=response.moved_to,
-            title=parsed.title)
+            title=parsed.title, warning="; ".join(notes)[:1000] or None)
         return self._record(feed, outcome, articles)
+
+    def _fresh(self, entries: tuple[FeedEntry, ...], skipped: Counter) -> list[tuple[FeedEntry, str | None]]:
+        """The entries never stored, each with its identity (None: from its text, later).
+
+        Within a feed the guid alone decides; an item without one is known by its canonical URL,
+        which keeps the fragment when fragments are what tell the feed's items apart."""
+        by_page: defaultdict[str, set[str]] = defaultdict(set)
+        for e in entries:
+            if not e.guid and e.link:
+                page = canonical_url(e.link)
+                if page:
+                    by_page[page].add(canonical_url(e.link, keep_fragment=True))
+        keyed: list[tuple[FeedEntry, str | None, str | None]] = []
+        for e in entries:
+            try:
+                if e.guid:
+                    keyed.append((e, identity_of(e.feed, e.guid, None, None), None))
+                    continue
+                page = canonical_url(e.link)
+                url = canonical_url(e.link, keep_fragment=len(by_page.get(page, ())) > 1) if page else None
+                keyed.append((e, identity_of(e.feed, None, url, None) if url else None, url))
+            except Exception as exc:   # the per-item boundary
+                skipped[type(exc).__name__] += 1
+        known = self.store.known([i for _, i, _ in keyed if i], [u for _, _, u in keyed if u])
+        fresh, seen = [], set()
+        for entry, identity, url in keyed:
+            if identity is None:
+                fresh.append((entry, None))   # no guid, no link: identity comes from its text
+            elif identity in seen:
+                continue                      # the same item twice in one feed
+            else:
+                seen.add(identity)
+                if identity not in known and url not in known:
+                    fresh.append((entry, identity))
+        return fresh
+
+    def _shared_pages(self, entries: tuple[FeedEntry, ...]) -> set[str]:
+        """Pages that several items of the feed link to (a podcast's home page, a live blog):
+        such a page is no one item's article, so those items keep their own feed text."""
+        counts = Counter(canonical_url(e.link) for e in entries if e.link)
+        return {page for page, n in counts.items() if page and n > 1}
+
+    async def _article_guarded(self, entry: FeedEntry, identity: str | None, fetch_page: bool,
+                               fetcher: Fetcher, skipped: Counter) -> Article | None:
+        """The per-item boundary: an item that cannot be built is skipped and counted."""
+        try:
+            return await self._article(entry, identity, fetch_page, fetcher)
+        except Exception as e:
+            skipped[type(e).__name__] += 1
+            log.debug("feed %s: item %s skipped", entry.feed, entry.link or entry.guid, exc_info=True)
+            return None
+
+    async def _without_walls(self, pairs: list, skipped: Counter) -> tuple[list, list[str]]:
+        """Consent and bot walls: one host serving the same text for different URLs (in this run,
+        or within WALL_LOOKBACK_DAYS) is an extraction failure, never one story told twice. Those
+        articles fall back to the feed's own text; the feed's warning names the host."""
+        page_pairs = [(e, i, a) for e, i, a in pairs if a.text_source == "page"]
+        if not page_pairs:
+            return pairs, []
+        urls_by_text = self._page_texts
+        for _, _, a in page_pairs:
+            urls_by_text[(host_of(a.url), a.fingerprint)].add(a.canonical_url or a.url or "")
+        since = self.clock() - timedelta(days=WALL_LOOKBACK_DAYS)
+        for fp, url in self.store.page_urls_by_fingerprint({a.fingerprint for _, _, a in page_pairs}, since):
+            urls_by_text[(host_of(url), fp)].add(url)
+        walled: Counter[str] = Counter()
+        out = []
+        for entry, identity, article in pairs:
+            key = (host_of(article.url), article.fingerprint)
+            if article.text_source == "page" and len(urls_by_text.get(key, ())) > 1:
+                host = key[0]
+                walled[host] += 1
+                note = f"consent or bot wall: {host} served the same text for {len(urls_by_text[key])} pages"
+                rebuilt = await self._article_guarded(entry, identity, False, None, skipped)
+                if rebuilt is None:
+                    continue
+                article = replace(rebuilt, extraction_note=note)
+            out.append((entry, identity, article))
+        return out, [f"consent or bot wall at {host}: {n} page{'s' if n > 1 else ''} "
+                     "(the feed's text was used)" for host, n in walled.items()]
 
     def _record(self, feed: FeedConfig, outcome: FeedOutcome, articles: list[Article]) -> FeedOutcome:
         """Dedup, flag and store one feed's articles with its health, in one transaction."""
@@ -227,64 +375,64 @@ class Pipeline:
             return replace(article, duplicate_of=target.ref, similarity=found.similarity)
         return replace(article, story_id=target.story_id, similarity=found.similarity)
 
-    async def _article(self, entry: FeedEntry, fetch_pages: bool, fetcher: Fetcher) -> Article:
-        note, url, page_text = None, entry.link, None
-        if fetch_pages and not entry.link:
+    async def _article(self, entry: FeedEntry, identity: str | None, fetch_page: bool,
+                       fetcher: Fetcher | None) -> Article:
+        note, url, page = None, entry.link, None
+        if fetch_page and not entry.link:
             note = "no article link in the feed"
-        elif fetch_pages:
+        elif fetch_page and fetcher is not None:
             try:
                 await fetcher.wait_turn(entry.link)     # politeness first: never while holding a slot
                 # a page slot bounds the pages fetched but not yet extracted: memory stays flat
                 # however far the network runs ahead of the extraction workers
                 async with self._page_slots:
-                    page = await fetcher.get(entry.link, accept=PAGE_ACCEPT, turn_taken=True,
-                                             max_bytes=max(self.config.extract.max_page_bytes * 4,
-                                                           self.config.fetch.max_bytes))
-                    url = page.url
-                    page_text, note = await self.extractor.extract(page.body, page.url, entry.title,
-                                                                   page.headers.get("content-type"))
+                    response = await fetcher.get(entry.link, accept=PAGE_ACCEPT, turn_taken=True,
+                                                 max_bytes=max(self.config.extract.max_page_bytes * 4,
+                                                               self.config.fetch.max_bytes))
+                    url = response.url
+                    page, note = await self.workers.extract(response.body, response.url, entry.title,
+                                                            response.headers.get("content-type"))
             except FetchError as e:
                 note = f"page not fetched: {e.message}"
-        if page_text is not None and len(page_text.text) >= self.config.extract.min_chars:
-            return make_article(entry, page_text.text, "page", None, url, page_text.signature, page_text.matches)
+        if page is not None and len(page.text) >= self.config.extract.min_chars:
+            return make_article(entry, identity, page, "page", None, url)
         # the feed's own text: the fallback, or the better text when the page gave less
-        feed_text = clean_text(html_to_text(entry.content_html), self.boilerplate)
-        if page_text is not None:
-            if len(page_text.text) >= len(feed_text):
-                return make_article(entry, page_text.text, "page", None, url, page_text.signature,
-                                    page_text.matches)
-            note = f"page text too short ({len(page_text.text)} characters)"
+        feed_text = await self.workers.analyse_feed_text(entry.content_html, entry.title)
+        if page is not None:
+            if len(page.text) >= len(feed_text.text):
+                return make_article(entry, identity, page, "page", None, url)
+            note = f"page text too short ({len(page.text)} characters)"
         if note:
             log.info("article %s: %s; using the feed's own text", entry.link or entry.title, note,
                      extra={"feed": entry.feed, "url": entry.link})
-        sig = signature(feed_text)
-        return make_article(entry, feed_text, "feed", note, url, None if sig is None else sig.tobytes(),
-                            self.matcher.match(entry.title, feed_text))
+        return make_article(entry, identity, feed_text, "feed", note, url)
 
 
-def make_article(entry: FeedEntry, text: str, source: str, note: str | None, url: str | None,
-                 minhash: bytes | None = None, matches: tuple = ()) -> Article:
+def make_article(entry: FeedEntry, identity: str | None, text: PageText, source: str,
+                 note: str | None, url: str | None) -> Article:
+    """The Article for an entry, from its analysed text; `identity` None: known by its text."""
     canonical = canonical_url(url or entry.link)
     url = canonical or url
-    if len(text.split()) >= MIN_WORDS_FOR_CONTENT_ID:
-        fp = fingerprint(text)
+    if len(text.text.split()) >= MIN_WORDS_FOR_CONTENT_ID:
+        fp = fingerprint(text.text)
     else:
-        fp = fingerprint(f"{canonical or ''}\n{entry.title}\n{text}")
-    link_canonical = canonical_url(entry.link)
+        fp = fingerprint(f"{canonical or ''}\n{entry.title}\n{text.text}")
     return Article(
-        identity=identity_of(entry.feed, entry.guid, link_canonical, fp),
+        identity=identity or identity_of(entry.feed, None, None, fp),
         feed=entry.feed, guid=entry.guid, url=url, canonical_url=canonical, title=entry.title,
-        published=entry.published, text=text, text_source=source,  # type: ignore[arg-type]
-        extraction_note=note, fingerprint=fp, minhash=minhash, matches=matches)
+        published=entry.published, text=text.text, text_source=source,  # type: ignore[arg-type]
+        extraction_note=note, fingerprint=fp, minhash=text.signature, matches=text.matches)
 
 
 def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: bool = False,
              only: set[str] | None = None,
              on_feed_done: Callable[[FeedOutcome], None] | None = None,
-             on_start: Callable[[int], None] | None = None) -> RunReport:
+             on_start: Callable[[int], None] | None = None,
+             should_stop: Callable[[], bool] = lambda: False) -> RunReport:
     """One run of every due feed (every enabled feed with force), as `newsmon run` does."""
     store = Store.open(config.database)
-    pipeline = Pipeline(config, store, clock=clock, on_feed_done=on_feed_done, on_start=on_start)
+    pipeline = Pipeline(config, store, clock=clock, on_feed_done=on_feed_done, on_start=on_start,
+                        should_stop=should_stop)
     try:
         pipeline.prepare()
         return asyncio.run(pipeline.run(pipeline.due_feeds(force=force, only=only)))

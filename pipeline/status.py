@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from .clean import one_line
 from .config import Config
 from .health import status_of
 from .run import utcnow
@@ -29,6 +30,7 @@ def collect(config: Config, runs: int = 10, now: datetime | None = None) -> dict
                 if row else "unchecked",
                 "consecutive_failures": row.get("consecutive_failures", 0),
                 "last_error": row.get("last_error") or row.get("disabled"),
+                "warning": row.get("warning"),
                 "error_since": row.get("error_since"),
                 "last_success": row.get("last_success"),
                 "last_new_item": row.get("last_new_item"),
@@ -60,6 +62,8 @@ def collect(config: Config, runs: int = 10, now: datetime | None = None) -> dict
 
 
 def text_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A plain table for a terminal; every cell sanitised, since cells hold what servers said."""
+    rows = [[one_line(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
@@ -77,9 +81,10 @@ def render_text(report: dict) -> str:
          r["status"], f"{r['feeds_ok']}/{r['feeds_failed']}", str(r["new_articles"]), str(r["duplicates"]),
          (r["error"] or "")[:50]] for r in report["runs"]]) if report["runs"] else "  (no run yet)")
     out += ["", "Feeds:"]
-    out.append(text_table(["name", "status", "fails", "last success", "next due", "items", "last error"], [
+    out.append(text_table(["name", "status", "fails", "last success", "next due", "items", "last error / warning"], [
         [f["name"] + ("" if f["enabled"] else " (disabled)"), f["status"], str(f["consecutive_failures"]),
-         short_time(f["last_success"]), short_time(f["next_due"]), str(f["items_seen"]), (f["last_error"] or "")[:60]]
+         short_time(f["last_success"]), short_time(f["next_due"]), str(f["items_seen"]),
+         (f["last_error"] or (f"warning: {f['warning']}" if f["warning"] else ""))[:60]]
         for f in report["feeds"]]))
     out += ["", "Digests written:"]
     out += [f"  {d['date']}  {', '.join(d['formats'])}" for d in report["digests"][:10]] or ["  (none yet)"]

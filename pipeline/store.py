@@ -12,16 +12,27 @@ import hashlib
 import json
 import sqlite3
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
 import sqlite_utils
 
+from .clean import one_line
 from .errors import StoreError
 from .records import Article, FeedOutcome
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# How a database of an older schema version is brought up to date, in order: (version, statements).
+# Each step only adds; no stored article changes identity, so nothing is reported twice.
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (2, """
+        ALTER TABLE feeds ADD COLUMN warning TEXT;
+        ALTER TABLE run_feeds ADD COLUMN warning TEXT;
+    """),
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -41,7 +52,9 @@ CREATE TABLE IF NOT EXISTS feeds (
     first_checked        TEXT,
     next_due             TEXT,               -- when the feed is checked next (backoff included)
     disabled             TEXT,               -- why newsmon stopped fetching it (410 Gone); NULL = active
-    items_seen           INTEGER NOT NULL DEFAULT 0
+    items_seen           INTEGER NOT NULL DEFAULT 0,
+    warning              TEXT                -- read with a problem at its last check: ill-formed
+                                             -- XML/JSON, items skipped, a consent or bot wall (v2)
 );
 CREATE TABLE IF NOT EXISTS feed_events (
     id     INTEGER PRIMARY KEY,
@@ -103,7 +116,8 @@ CREATE TABLE IF NOT EXISTS runs (
     id           INTEGER PRIMARY KEY,
     started      TEXT NOT NULL,
     finished     TEXT,
-    status       TEXT NOT NULL,              -- running | ok | failed | interrupted
+    status       TEXT NOT NULL,              -- running | ok | failed | interrupted (killed, or stopped
+                                             -- by a signal)
     feeds_ok     INTEGER NOT NULL DEFAULT 0,
     feeds_failed INTEGER NOT NULL DEFAULT 0,
     new_articles INTEGER NOT NULL DEFAULT 0,
@@ -138,6 +152,7 @@ CREATE TABLE IF NOT EXISTS run_feeds (
     new                 INTEGER NOT NULL DEFAULT 0,
     duplicates          INTEGER NOT NULL DEFAULT 0,
     extraction_failures INTEGER NOT NULL DEFAULT 0,
+    warning             TEXT,                -- as feeds.warning, for this run (v2)
     PRIMARY KEY (run_id, feed)
 );
 """
@@ -171,7 +186,8 @@ class Store:
             if version > SCHEMA_VERSION:
                 raise StoreError(f"{path}: database schema {version} is newer than this newsmon "
                                  f"({SCHEMA_VERSION}); upgrade newsmon")
-            conn.executescript("BEGIN IMMEDIATE;" + SCHEMA +
+            migrations = "".join(sql for step, sql in MIGRATIONS if 0 < version < step)
+            conn.executescript("BEGIN IMMEDIATE;" + migrations + SCHEMA +
                                f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
             db = sqlite_utils.Database(conn)
             if not db["articles_fts"].exists():
@@ -210,11 +226,11 @@ class Store:
             return self.db["runs"].insert({"started": iso(started), "status": "running"}).last_pk
 
     def finish_run(self, run_id: int, finished: datetime, outcomes: tuple[FeedOutcome, ...],
-                   error: str | None = None) -> None:
+                   error: str | None = None, status: str | None = None) -> None:
         with self.transaction():
             self.db["runs"].update(run_id, {
                 "finished": iso(finished),
-                "status": "failed" if error else "ok",
+                "status": status or ("failed" if error else "ok"),
                 "feeds_ok": sum(o.status != "error" for o in outcomes),
                 "feeds_failed": sum(o.status == "error" for o in outcomes),
                 "new_articles": sum(o.new - o.duplicates for o in outcomes),
@@ -297,6 +313,11 @@ class Store:
 
         `next_due(failures)` gives the next check time for a streak of that many failures.
         """
+        # what a server said (reason phrases, titles, URLs) is sanitised at this edge too
+        outcome = replace(outcome, error=outcome.error and one_line(outcome.error),
+                          warning=outcome.warning and one_line(outcome.warning),
+                          title=outcome.title and one_line(outcome.title),
+                          moved_to=outcome.moved_to and one_line(outcome.moved_to))
         row = self.feed_state(outcome.name) or {}
         failed = outcome.status == "error"
         failures = (row.get("consecutive_failures") or 0) + 1 if failed else 0
@@ -308,6 +329,7 @@ class Store:
             "consecutive_failures": failures,
             "error_since": (row.get("error_since") or iso(now)) if failed else None,
             "next_due": iso(next_due(failures)),
+            "warning": None if failed else outcome.warning,
         }
         if failed and outcome.http_status == 410:
             update["disabled"] = f"HTTP 410 Gone since {iso(now)}"
@@ -335,10 +357,22 @@ class Store:
         self.db.execute(f"UPDATE feeds SET {', '.join(f'{c} = ?' for c in columns)} WHERE name = ?",
                         [update[c] for c in columns] + [outcome.name])
         self.db.execute(
-            "INSERT OR REPLACE INTO run_feeds (run_id, feed, status, error, new, duplicates, extraction_failures) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO run_feeds (run_id, feed, status, error, new, duplicates, extraction_failures, "
+            "warning) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, outcome.name, outcome.status, outcome.error, outcome.new, outcome.duplicates,
-             outcome.extraction_failures])
+             outcome.extraction_failures, outcome.warning])
+
+    def page_urls_by_fingerprint(self, fingerprints: set[str], since: datetime) -> list[tuple[str, str]]:
+        """(fingerprint, canonical URL) of articles stored since `since` with a page text of one of
+        these fingerprints: what tells a consent or bot wall from an article."""
+        values, out = sorted(fingerprints), []
+        for start in range(0, len(values), 500):
+            part = values[start:start + 500]
+            marks = ",".join("?" * len(part))
+            out.extend(self.db.execute(
+                f"SELECT fingerprint, coalesce(canonical_url, url) FROM articles WHERE fingerprint IN ({marks}) "
+                "AND text_source = 'page' AND first_seen >= ?", part + [iso(since)]).fetchall())
+        return [(fp, url) for fp, url in out if url]
 
     # --- articles
 

@@ -7,7 +7,7 @@ import sqlite3
 
 from pipeline.run import run_once
 
-from world import GONE_SUMMARY, HARVEST_STORY, NATO_STORY, broken_routes, serve_world
+from world import GONE_SUMMARY, HARVEST_STORY, HOSTILE_TITLE, NATO_STORY, broken_routes, serve_world
 
 
 def _digest(config, day="2026-11-23") -> dict:
@@ -67,12 +67,13 @@ def test_feed_titles_and_links_are_plain_and_safe(site, make_config, clock):
     run_once(config, clock=clock, force=True)
     digest = _digest(config)
     hostile = [a for a in digest["articles"] if "Breaking" in a["title"]][0]
-    assert hostile["title"] == "Breaking & bold news"            # markup and script gone
+    # an Atom title of type text is plain text: its "<script>" is words to show, not markup
+    assert hostile["title"] == HOSTILE_TITLE
     assert hostile["url"] is None                            # javascript: link dropped
     assert hostile["text"] == "A summary with markup in it."
     html = (config.digest_dir / "2026-11-23.html").read_text()
     assert "<script>" not in html and "javascript:" not in html
-    assert "Breaking &amp; bold news" in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Breaking &amp; &lt;b&gt;bold&lt;/b&gt; news" in html
 
 
 def test_second_run_is_conditional_and_does_no_extraction(site, make_config, clock):
@@ -173,11 +174,13 @@ def test_a_near_copy_is_grouped_the_same_day_and_dropped_on_a_later_day(site, ma
     assert digest["duplicates"] == []
 
     clock.now += timedelta(days=1)
+    # another outlet (another host): one host serving one text at two URLs would be a wall
+    late = site.url("/late").replace("127.0.0.1", "localhost")
     site.routes["/w.xml"] = rss_feed("W", site.base, [
         FeedItem("Oslo meeting on air defence", site.url("/copy"), "c", "2026-11-23T06:00:00Z"),
-        FeedItem("Oslo: ministers on air defence", site.url("/late"), "l", "2026-11-24T06:00:00Z")])
+        FeedItem("Oslo: ministers on air defence", late, "l", "2026-11-24T06:00:00Z")])
     run_once(config, clock=clock, force=True)
     next_day = _digest(config, "2026-11-24")
     assert next_day["articles"] == []
     [dup] = next_day["duplicates"]
-    assert dup["url"] == site.url("/late") and dup["duplicate_of"] in (site.url("/orig"), site.url("/copy"))
+    assert dup["url"] == late and dup["duplicate_of"] in (site.url("/orig"), site.url("/copy"))

@@ -1,0 +1,112 @@
+"""The worker processes: all CPU-heavy handling of what servers send, off the event loop.
+
+The parent process runs the event loop (HTTP for every feed at once) and SQLite. Anything whose
+cost a server controls runs here instead, in a pebble process pool, one worker per core:
+- parsing a feed body (feedparser or the JSON Feed reader): bytes in, a ParsedFeed out;
+- extracting a page's main text (trafilatura), then cleaning, signing and flagging it;
+- cleaning, signing and flagging a feed's own text when it is the text stored.
+Each job has a time limit, after which its worker is killed and replaced, and each worker an
+address-space cap, so a 50,000-item feed or a pathological page costs that one feed or article an
+error, while the event loop keeps every other feed's requests on time. Workers come from a
+forkserver that has feedparser and trafilatura imported already, so a replaced worker starts in
+milliseconds and never inherits the event loop's threads. The pool starts on first use: a run in
+which every feed answers 304 never starts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime
+
+from pebble import ProcessExpired, ProcessPool
+
+from .config import ExtractOptions
+from .errors import NotAFeed
+from .extract import PageText, _init_worker, analyse_feed_text, extract_page, sniff_not_html, worker_count
+from .parse import parse_feed
+from .records import ParsedFeed, Response
+from .topics import TopicRule
+
+# A feed that takes longer than this to parse is refused (feedparser reads 50,000 items in ~35 s).
+PARSE_TIMEOUT_SECONDS = 60.0
+
+
+class Workers:
+    """The process pool and the policy for what reaches it."""
+
+    def __init__(self, options: ExtractOptions, boilerplate: tuple[str, ...], topics: tuple[TopicRule, ...]):
+        self.options = options
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["trafilatura", "feedparser", "pipeline.extract", "pipeline.parse"])
+        self._pool = ProcessPool(max_workers=worker_count(options), max_tasks=500, initializer=_init_worker,
+                                 initargs=(options.memory_mb, tuple(boilerplate), tuple(topics)),
+                                 context=context)
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers: after the jobs in hand (`wait`), or at once (a stop was asked)."""
+        self._pool.close()
+        if wait:
+            self._pool.join(timeout=10)
+        self._pool.stop()
+        self._pool.join(timeout=5)
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    async def _run(self, fn, args: tuple, timeout: float):
+        future = self._pool.schedule(fn, args=args, timeout=timeout)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            future.cancel()          # a running job's worker is stopped too
+            raise
+
+    async def parse(self, feed_name: str, response: Response, max_items: int, now: datetime) -> ParsedFeed:
+        """parse.parse_feed in a worker. Raises NotAFeed for anything that went wrong there."""
+        try:
+            return await self._run(_parse, (feed_name, response, max_items, now), PARSE_TIMEOUT_SECONDS)
+        except NotAFeed:
+            raise
+        except (FutureTimeout, TimeoutError):
+            raise NotAFeed(response.url, f"parsing took longer than {PARSE_TIMEOUT_SECONDS:g} s") from None
+        except MemoryError:
+            raise NotAFeed(response.url, f"parsing ran out of memory ({self.options.memory_mb} MB cap)") from None
+        except ProcessExpired as e:
+            raise NotAFeed(response.url, f"the parsing worker died ({e})") from None
+        except Exception as e:
+            raise NotAFeed(response.url, f"unreadable feed ({type(e).__name__}: {e})") from None
+
+    async def extract(self, body: bytes, url: str | None, title: str = "",
+                      content_type: str | None = None) -> tuple[PageText | None, str | None]:
+        """(PageText, None) on success, or (None, why not) for the caller to fall back."""
+        if len(body) > self.options.max_page_bytes:
+            return None, f"page of {len(body):,} bytes is over the {self.options.max_page_bytes:,}-byte limit"
+        reason = sniff_not_html(body, content_type)
+        if reason:
+            return None, reason
+        try:
+            page = await self._run(extract_page, (body, url, title), self.options.timeout_seconds)
+        except (FutureTimeout, TimeoutError):
+            return None, f"extraction timed out after {self.options.timeout_seconds:g} s"
+        except MemoryError:
+            return None, f"extraction ran out of memory ({self.options.memory_mb} MB cap)"
+        except ProcessExpired as e:
+            return None, f"extraction worker died ({e})"
+        except Exception as e:  # trafilatura/lxml raise many things on hostile input
+            return None, f"extraction failed: {type(e).__name__}: {e}"
+        if page is None:
+            return None, "no main text found on the page"
+        return page, None
+
+    async def analyse_feed_text(self, content_html: str, title: str) -> PageText:
+        """The feed's own text, cleaned, signed and flagged in a worker. Raises on failure."""
+        return await self._run(analyse_feed_text, (content_html, title), self.options.timeout_seconds * 3)
+
+
+def _parse(feed_name: str, response: Response, max_items: int, now: datetime) -> ParsedFeed:
+    return parse_feed(feed_name, response, max_items=max_items, now=now)
