@@ -2,7 +2,8 @@
 
 Exit codes: 0 done (feed failures are recorded and reported, not fatal); 1 anything else
 (database unusable, unexpected error); 2 bad config or usage; 3 a feed failed and
---fail-on-feed-errors was given; 4 a due email was not delivered; 75 another run holds the lock.
+--fail-on-feed-errors was given; 4 a due email was not delivered; 75 another run holds the lock;
+130/143 stopped by SIGINT/SIGTERM (feeds in flight dropped whole, checked next run).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -77,16 +79,41 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
     unknown = set(only) - {f.name for f in config.feeds}
     if unknown:
         raise click.UsageError(f"no feed named {', '.join(sorted(unknown))} in {config_path}")
-    with run_lock(config.database):
+    with run_lock(config.database), _stop_on_signals() as stop:
         with _progress() as bar:    # on a terminal only
             report = run_once(config, force=force, only=set(only) or None, on_start=bar.start,
-                              on_feed_done=bar.done)
+                              on_feed_done=bar.done, should_stop=lambda: stop.signal is not None)
         _print_report(report)
+        if report.stopped:
+            click.echo(f"stopped by {signal.Signals(stop.signal).name}: the feeds in flight were dropped "
+                       "whole and are checked next run; no email sent", err=True)
+            sys.exit(128 + stop.signal)
         undelivered = _deliver(config, send_now=False)
     if undelivered:
         sys.exit(4)
     if fail_on_feed_errors and report.failed_feeds:
         sys.exit(3)
+
+
+class _Stop:
+    signal: int | None = None
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """SIGTERM/SIGINT during a run: note it; the run drops the feeds in flight within a fraction
+    of a second, records itself as interrupted and writes its digest (exit 128 + signal)."""
+    stop = _Stop()
+
+    def note(signum, frame):
+        stop.signal = signum
+
+    previous = {s: signal.signal(s, note) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class _NoBar:

@@ -313,14 +313,19 @@ class Pipeline:
         since = self.clock() - timedelta(days=WALL_LOOKBACK_DAYS)
         for fp, url in self.store.page_urls_by_fingerprint({a.fingerprint for _, _, a in page_pairs}, since):
             urls_by_text[(host_of(url), fp)].add(url)
+        keys = {(host_of(a.url), a.fingerprint) for _, _, a in page_pairs}
+        walls = {k for k in keys if len(urls_by_text.get(k, ())) > 1} | self.store.known_walls(keys, since)
+        if walls:
+            with self.store.transaction():
+                self.store.remember_walls(walls, self.clock())
         walled: Counter[str] = Counter()
         out = []
         for entry, identity, article in pairs:
             key = (host_of(article.url), article.fingerprint)
-            if article.text_source == "page" and len(urls_by_text.get(key, ())) > 1:
+            if article.text_source == "page" and key in walls:
                 host = key[0]
                 walled[host] += 1
-                note = f"consent or bot wall: {host} served the same text for {len(urls_by_text[key])} pages"
+                note = f"consent or bot wall: {host} serves the same text for many pages"
                 rebuilt = await self._article_guarded(entry, identity, False, None, skipped)
                 if rebuilt is None:
                     continue

@@ -31,7 +31,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (2, """
         ALTER TABLE feeds ADD COLUMN warning TEXT;
         ALTER TABLE run_feeds ADD COLUMN warning TEXT;
-    """),
+    """),                                # (the walls table is new in v2: SCHEMA creates it)
 )
 
 SCHEMA = """
@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS feeds (
     items_seen           INTEGER NOT NULL DEFAULT 0,
     warning              TEXT                -- read with a problem at its last check: ill-formed
                                              -- XML/JSON, items skipped, a consent or bot wall (v2)
+);
+CREATE TABLE IF NOT EXISTS walls (         -- consent or bot walls seen (v2): one text, many URLs
+    host        TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,               -- of the wall's extracted text
+    last_seen   TEXT NOT NULL,
+    PRIMARY KEY (host, fingerprint)
 );
 CREATE TABLE IF NOT EXISTS feed_events (
     id     INTEGER PRIMARY KEY,
@@ -373,6 +379,18 @@ class Store:
                 f"SELECT fingerprint, coalesce(canonical_url, url) FROM articles WHERE fingerprint IN ({marks}) "
                 "AND text_source = 'page' AND first_seen >= ?", part + [iso(since)]).fetchall())
         return [(fp, url) for fp, url in out if url]
+
+    def known_walls(self, keys: set[tuple[str, str]], since: datetime) -> set[tuple[str, str]]:
+        """Which (host, fingerprint) pairs were found to be walls since `since`."""
+        rows = self.db.execute("SELECT host, fingerprint FROM walls WHERE last_seen >= ?", [iso(since)])
+        return {(h, f) for h, f in rows} & keys
+
+    def remember_walls(self, keys: set[tuple[str, str]], now: datetime) -> None:
+        """Call inside a transaction."""
+        self.db.conn.executemany(
+            "INSERT INTO walls (host, fingerprint, last_seen) VALUES (?, ?, ?) "
+            "ON CONFLICT (host, fingerprint) DO UPDATE SET last_seen = excluded.last_seen",
+            [(h, f, iso(now)) for h, f in keys])
 
     # --- articles
 

@@ -24,6 +24,7 @@ class Page:
     content_type: str = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0          # seconds to wait before answering (a slow publisher)
+    reason: str | None = None   # the status line's reason phrase (default: the standard one)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -93,9 +94,13 @@ class LoopbackSite:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                self.send_response(page.status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
+                if page.reason is None:
+                    self.send_response(page.status)
+                else:   # sent as UTF-8 bytes, as a hostile server would (http.server insists on latin-1)
+                    self._headers_buffer = [f"{self.protocol_version} {page.status} {page.reason}\r\n"
+                                            .encode("utf-8", "surrogatepass")]
+                for k, v in headers.items():   # UTF-8, as a hostile server may send (not latin-1 only)
+                    self._headers_buffer.append(f"{k}: {v}\r\n".encode("utf-8", "surrogatepass"))
                 if "Content-Length" not in headers:
                     self.send_header("Content-Length", str(len(page.body)))
                 self.end_headers()
