@@ -272,6 +272,10 @@ class Pipeline:
             except Exception as exc:   # the per-item boundary
                 skipped[type(exc).__name__] += 1
         known = self.store.known([i for _, i, _ in keyed if i], [u for _, _, u in keyed if u])
+        # before schema 2 such items were all keyed on the page without its fragment, so one of
+        # them is stored under that key: known again by its title, never reported twice
+        legacy = self.store.titles_of([f"url:{canonical_url(u)}" for _, _, u in keyed
+                                       if u and canonical_url(u) != u])
         fresh, seen = [], set()
         for entry, identity, url in keyed:
             if identity is None:
@@ -280,7 +284,8 @@ class Pipeline:
                 continue                      # the same item twice in one feed
             else:
                 seen.add(identity)
-                if identity not in known and url not in known:
+                old = url and legacy.get(f"url:{canonical_url(url)}") == entry.title
+                if identity not in known and url not in known and not old:
                     fresh.append((entry, identity))
         return fresh
 

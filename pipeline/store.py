@@ -313,6 +313,15 @@ class Store:
                     f"SELECT {column} FROM articles WHERE {column} IN ({marks})", part))
         return found
 
+    def titles_of(self, identities: list[str]) -> dict[str, str]:
+        """identity -> title of the stored articles among these identities."""
+        out: dict[str, str] = {}
+        for start in range(0, len(identities), 500):
+            part = identities[start:start + 500]
+            marks = ",".join("?" * len(part))
+            out.update(self.db.execute(f"SELECT identity, title FROM articles WHERE identity IN ({marks})", part))
+        return out
+
     def record_feed(self, run_id: int, outcome: FeedOutcome, now: datetime,
                     next_due: Callable[[int], datetime], failing_after: int = 3) -> None:
         """Feed health, events and the per-run row. Call inside the feed's transaction.
