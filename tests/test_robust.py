@@ -486,6 +486,8 @@ def test_a_version_1_database_is_migrated_and_nothing_is_reported_twice(site, ma
 def test_items_told_apart_by_fragment_are_not_reported_again_after_the_upgrade(site, make_config, clock):
     """Before schema 2, guid-less items differing only by fragment were all keyed on the page:
     the first was stored, the rest lost. After the upgrade the rest arrive; the first stays known."""
+    from pipeline.store import article_id
+
     live = site.url("/live")
     site.routes["/live.xml"] = rss_feed("Live", site.base, [
         FeedItem(f"Update {i}", f"{live}#update-{i}", None, f"2026-11-23T0{i}:00:00Z", f"Live update {i}.")
@@ -494,7 +496,9 @@ def test_items_told_apart_by_fragment_are_not_reported_again_after_the_upgrade(s
     run_once(config, clock=clock, force=True)
     with sqlite3.connect(config.database) as c:        # what schema 1 had stored: one row, keyed on the page
         c.execute("DELETE FROM articles WHERE title != 'Update 1'")
-        c.execute("UPDATE articles SET identity = 'url:' || canonical_url")
+        [(aid, canonical)] = c.execute("SELECT id, canonical_url FROM articles").fetchall()
+        c.execute("UPDATE articles SET identity = ?, id = ?, story_id = ? WHERE id = ?",
+                  [f"url:{canonical}", article_id(f"url:{canonical}"), article_id(f"url:{canonical}"), aid])
         c.execute("UPDATE feeds SET etag = NULL")
     report = run_once(config, clock=clock, force=True)
     assert report.new_articles == 2
