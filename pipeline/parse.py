@@ -263,15 +263,15 @@ def _title_from(content_html: str) -> str:
     return " ".join(words[:12]) + (" …" if len(words) > 12 else "")
 
 
-def _xml_warning(exc: Exception | None, items: int) -> str | None:
-    """The warning for a feed read despite an XML error; None for feedparser's harmless notes
-    (a text/html content type, an encoding override it recovered from)."""
+def _xml_problem(exc: Exception | None) -> str | None:
+    """Where and why the XML broke; None for feedparser's harmless notes (a text/html content
+    type, an encoding override it recovered from)."""
     if not isinstance(exc, xml.sax.SAXException):
         return None
     line = exc.getLineNumber() if isinstance(exc, xml.sax.SAXParseException) else None
     where = f" at line {line}" if line else ""
     reason = one_line(str(exc.getMessage() if hasattr(exc, "getMessage") else exc))[:200]
-    return f"ill-formed XML{where} ({reason}): {items} item(s) read; items after it may be missing"
+    return f"ill-formed XML{where} ({reason})"
 
 
 def parse_feed(feed_name: str, response: Response, *, max_items: int,
@@ -307,8 +307,11 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
                       tuple(a.get("name", "") for a in e.get("authors") or () if isinstance(a, dict)))
         except Exception as exc:
             items.skipped[type(exc).__name__] += 1
-    warnings = [w for w in (encoding_note,
-                            _xml_warning(parsed.get("bozo_exception"), len(items.entries))) if w]
+    problem = _xml_problem(parsed.get("bozo_exception"))
+    if problem and not items.entries and parsed.entries:
+        raise NotAFeed(response.url, f"broken feed, no usable entry ({problem})")
+    broken = problem and f"{problem}: {len(items.entries)} item(s) read; items after it may be missing"
+    warnings = [w for w in (encoding_note, broken) if w]
     return _finish(response, parsed.feed.get("title") or "", items, warnings, max_items,
                    len(parsed.entries))
 
