@@ -124,7 +124,7 @@ def write_config(folder: Path, feeds: list[tuple[str, str]], fetch_pages: bool, 
 
 def raw_rate(pages: list[bytes], feeds: int, items: int, sample: int) -> dict:
     """The single-core reference: the same extraction call, in a plain loop, on the same pages."""
-    from pipeline.extract import extract_main_text
+    from pipeline.stages.extract import extract_main_text
 
     every = [(i, j) for i in range(feeds) for j in range(items)]
     step = max(1, len(every) // sample)        # evenly spread: the same mix of pages the pipeline gets

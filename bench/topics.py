@@ -14,7 +14,7 @@ import random
 import time
 from pathlib import Path
 
-from pipeline.flag import TopicMatcher
+from pipeline.stages.flag import TopicMatcher
 from pipeline.topics import DEFAULT_TOPICS
 
 from .common import save, table

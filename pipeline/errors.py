@@ -52,7 +52,7 @@ class FetchError(NewsmonError):
     def __init__(self, url: str, message: str):
         # reason phrases, Location headers and URLs come from servers: sanitised here, once,
         # so no stored, logged or printed error can carry an escape sequence or a bidi override
-        from .clean import one_line
+        from .stages.clean import one_line
 
         self.url, self.message = one_line(url), one_line(message)
         super().__init__(f"{self.url}: {self.message}")

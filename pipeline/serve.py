@@ -30,8 +30,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .config import Config, load_config
 from .errors import ConfigError
 from .lock import run_lock
-from .run import Pipeline, utcnow
-from .store import Store
+from .app.pipeline import Pipeline, utcnow
+from .storage.store import Store
 
 log = logging.getLogger("newsmon.serve")
 
@@ -68,8 +68,8 @@ class Service:
     def digest_job(self) -> None:
         if self.stopping.is_set():
             return
-        from . import digest as digest_mod
-        from .deliver import deliver_due
+        from .stages import digest as digest_mod
+        from .app.deliver import deliver_due
 
         try:
             now = utcnow()

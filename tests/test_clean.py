@@ -1,7 +1,7 @@
-from pipeline.clean import (clean_text, compile_boilerplate, drop_headline, fingerprint, html_to_text,
+from pipeline.stages.clean import (clean_text, compile_boilerplate, drop_headline, fingerprint, html_to_text,
                             normalise)
 from pipeline.config import DEFAULT_BOILERPLATE
-from pipeline.seeds import load_seeds
+from pipeline.app.seeds import load_seeds
 
 from conftest import SEEDS
 

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.demo.server import Page
-from pipeline.run import run_once
+from pipeline.app.pipeline import run_once
 
 from conftest import write_config
 
@@ -75,7 +75,7 @@ def expected_items(body: bytes, suffix: str) -> int | None:
 
     import feedparser
 
-    from pipeline.urls import canonical_url
+    from pipeline.stages.urls import canonical_url
 
     if suffix == ".json":
         try:

@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
-from pipeline.clean import clean_text, compile_boilerplate, fingerprint
+from pipeline.stages.clean import clean_text, compile_boilerplate, fingerprint
 from pipeline.config import DEFAULT_BOILERPLATE
-from pipeline.dedup import (MIN_WORDS_NEAR, NEAR_THRESHOLD, DuplicateIndex, Indexed, canonical_url,
+from pipeline.stages.dedup import (MIN_WORDS_NEAR, NEAR_THRESHOLD, DuplicateIndex, Indexed, canonical_url,
                             identity_of, jaccard, shingles, signature)
 
 from conftest import SEEDS

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 import trustme
 
-from pipeline.deliver import deliver_due
-from pipeline.flag import TopicMatcher
-from pipeline.run import run_once
-from pipeline.store import Store
+from pipeline.app.deliver import deliver_due
+from pipeline.stages.flag import TopicMatcher
+from pipeline.app.pipeline import run_once
+from pipeline.storage.store import Store
 
 from smtp import SMTPServer, free_port
 from world import serve_world

@@ -14,7 +14,7 @@ import pytest
 from pipeline.config import FetchOptions, defaults
 from pipeline.demo.server import Page
 from pipeline.errors import BodyTooLarge, FetchError, HTTPStatusError
-from pipeline.fetch import Fetcher, refused_address_reason
+from pipeline.stages.fetch import Fetcher, refused_address_reason
 
 OPTIONS = FetchOptions(**{**defaults("fetch"), "timeout_seconds": 5, "max_bytes": 1_000_000,
                           "allow_private_networks": True, "user_agent": "newsmon-test"})

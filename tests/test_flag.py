@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.flag import TopicMatcher, relevance
+from pipeline.stages.flag import TopicMatcher, relevance
 from pipeline.topics import DEFAULT_TOPICS, TopicRule
 
 MATCHER = TopicMatcher(DEFAULT_TOPICS)

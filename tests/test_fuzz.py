@@ -35,8 +35,8 @@ from hypothesis import strategies as st
 from pipeline.config import FeedConfig, load_config
 from pipeline.demo.server import LoopbackSite, Page
 from pipeline.demo.site import FeedItem, rss_feed
-from pipeline.run import Pipeline
-from pipeline.store import Store
+from pipeline.app.pipeline import Pipeline
+from pipeline.storage.store import Store
 
 from conftest import SEEDS, write_config
 
@@ -165,7 +165,7 @@ class Harness:
                  FeedConfig(f"fz{n}", self.site.url(f"/fz/{n}"), fetch_pages, (), True)]
         for f in feeds:
             self.store.ensure_feed(f.name, f.url)
-        report = asyncio.run(self.pipeline.run(feeds))
+        report = asyncio.run(self.pipeline.app.pipeline(feeds))
         return n, report
 
 

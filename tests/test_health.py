@@ -7,8 +7,8 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 
 from pipeline.demo.server import Page
-from pipeline.health import backoff_minutes, is_due, next_due, status_of
-from pipeline.run import run_once
+from pipeline.stages.health import backoff_minutes, is_due, next_due, status_of
+from pipeline.app.pipeline import run_once
 
 from world import serve_world
 

@@ -23,8 +23,8 @@ from pipeline.config import FetchOptions, defaults
 from pipeline.demo.server import LoopbackSite, Page
 from pipeline.demo.site import FeedItem, article_page, rss_feed
 from pipeline.errors import FetchError
-from pipeline.fetch import Fetcher
-from pipeline.run import run_once
+from pipeline.stages.fetch import Fetcher
+from pipeline.app.pipeline import run_once
 
 from world import HARVEST_STORY, NATO_STORY, serve_world
 
@@ -85,7 +85,7 @@ def test_a_gzip_bomb_stops_at_the_cap_with_bounded_memory(site, tmp_path):
         import asyncio, json, resource
         from pipeline.config import FetchOptions, defaults
         from pipeline.errors import BodyTooLarge
-        from pipeline.fetch import Fetcher
+        from pipeline.stages.fetch import Fetcher
         def hwm():
             for line in open("/proc/self/status"):
                 if line.startswith("VmHWM"):

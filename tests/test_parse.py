@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import pytest
 
 from pipeline.errors import NotAFeed
-from pipeline.parse import parse_feed
+from pipeline.stages.parse import parse_feed
 from pipeline.records import Response
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)

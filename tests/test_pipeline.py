@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from pipeline.run import run_once
+from pipeline.app.pipeline import run_once
 
 from world import GONE_SUMMARY, HARVEST_STORY, HOSTILE_TITLE, NATO_STORY, broken_routes, serve_world
 

@@ -21,7 +21,7 @@ import pytest
 from pipeline.config import load_config
 from pipeline.demo.server import Page
 from pipeline.demo.site import FeedItem, article_page, rss_feed
-from pipeline.run import run_once
+from pipeline.app.pipeline import run_once
 
 from conftest import write_config
 from world import HARVEST_STORY, NATO_STORY
@@ -112,7 +112,7 @@ def test_a_feed_that_raises_anywhere_is_a_recorded_error_and_an_item_that_raises
         site, make_config, clock, monkeypatch):
     """The boundaries themselves, by fault injection: what no one anticipated still costs only
     its feed or its item."""
-    from pipeline import run as run_mod
+    from pipeline.app import pipeline as run_mod
 
     site.routes["/boom.xml"] = rss_feed("Boom", site.base, [FeedItem("x", "http://example.org/x", "x", "2026-11-23T05:00:00Z", "x")])
     site.routes["/items.xml"] = rss_feed("Items", site.base, [
@@ -465,7 +465,7 @@ def test_a_truncated_feed_is_ok_with_a_warning_in_the_digest_and_status(site, tm
 # --- the schema moves forward without re-reporting ----------------------------------------------------
 
 def test_a_version_1_database_is_migrated_and_nothing_is_reported_twice(site, make_config, clock):
-    from pipeline.store import SCHEMA_VERSION
+    from pipeline.storage.store import SCHEMA_VERSION
 
     site.routes["/f.xml"] = rss_feed("F", site.base, [FeedItem(f"Item {i}", f"http://example.org/{i}", f"g{i}",
                                                                 "2026-11-23T05:00:00Z", f"Summary {i}.") for i in range(3)])
@@ -485,7 +485,7 @@ def test_a_version_1_database_is_migrated_and_nothing_is_reported_twice(site, ma
 def test_items_told_apart_by_fragment_are_not_reported_again_after_the_upgrade(site, make_config, clock):
     """Before schema 2, guid-less items differing only by fragment were all keyed on the page:
     the first was stored, the rest lost. After the upgrade the rest arrive; the first stays known."""
-    from pipeline.store import article_id
+    from pipeline.storage.store import article_id
 
     live = site.url("/live")
     site.routes["/live.xml"] = rss_feed("Live", site.base, [

@@ -1,7 +1,7 @@
 """The default rules on the project's labelled set: every mention found, no trap flagged."""
 
 from bench.topics import LABELLED, evaluate, load_labelled
-from pipeline.flag import TopicMatcher
+from pipeline.stages.flag import TopicMatcher
 from pipeline.topics import DEFAULT_TOPICS
 
 

@@ -28,11 +28,11 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
 
-from .clean import sanitize
-from .config import Config, EmailOptions, Recipient
-from .digest import Digest, build_digest
-from .render import render
-from .store import Store, iso
+from ..stages.clean import sanitize
+from ..config import Config, EmailOptions, Recipient
+from ..stages.digest import Digest, build_digest
+from ..stages.render import render
+from ..storage.store import Store, iso
 
 FIRST_EMAIL_WINDOW = timedelta(hours=24)
 LATE_AFTER = timedelta(hours=25)   # a period longer than this covers downtime

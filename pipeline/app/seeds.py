@@ -10,7 +10,7 @@ import logging
 import re
 from pathlib import Path
 
-from .clean import clean_text, fingerprint
+from ..stages.clean import clean_text, fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.resolver import ThreadedResolver
 
-from .config import FetchOptions
-from .errors import BodyTooLarge, FetchError, HTTPStatusError
-from .records import Response
+from ..config import FetchOptions
+from ..errors import BodyTooLarge, FetchError, HTTPStatusError
+from ..records import Response
 from .urls import http_url
 
 MAX_REDIRECTS = 5

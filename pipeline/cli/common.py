@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from .config import DEFAULT_CONFIG_PATH
-from .errors import NewsmonError
+from ..config import DEFAULT_CONFIG_PATH
+from ..errors import NewsmonError
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),

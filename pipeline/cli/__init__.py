@@ -18,9 +18,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .cli_common import config_option, handle_errors, parse_since
-from .config import Config, load_config
+from .. import __version__
+from .common import config_option, handle_errors, parse_since
+from ..config import Config, load_config
 
 log = logging.getLogger("newsmon")
 
@@ -37,7 +37,7 @@ def main(verbose: int, quiet: bool, log_format: str) -> None:
     Example:
       newsmon run --config config/newsmon.toml
     """
-    from . import logs
+    from .. import logs
 
     logs.setup(logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO), log_format)
 
@@ -72,8 +72,8 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
       newsmon run --config config/newsmon.toml
       newsmon run --force --feed bbc-europe --config config/newsmon.toml
     """
-    from .lock import run_lock
-    from .run import run_once
+    from ..lock import run_lock
+    from ..app.pipeline import run_once
 
     config = load_config(config_path)
     unknown = set(only) - {f.name for f in config.feeds}
@@ -163,10 +163,10 @@ def _progress():
 
 def _deliver(config: Config, send_now: bool) -> int:
     """Send the due email(s); prints one line per recipient; returns how many were not delivered."""
-    from .deliver import deliver_due
-    from .flag import TopicMatcher
-    from .run import utcnow
-    from .store import Store
+    from ..app.deliver import deliver_due
+    from ..stages.flag import TopicMatcher
+    from ..app.pipeline import utcnow
+    from ..storage.store import Store
 
     if not config.email.enabled:
         if send_now:
@@ -205,10 +205,10 @@ def digest(config_path: Path, day: datetime | None, send: bool) -> None:
       newsmon digest --config config/newsmon.toml --date 2026-11-23
       newsmon digest --send --config config/newsmon.toml
     """
-    from .digest import write_for_day
-    from .flag import TopicMatcher
-    from .run import utcnow
-    from .store import Store
+    from ..stages.digest import write_for_day
+    from ..stages.flag import TopicMatcher
+    from ..app.pipeline import utcnow
+    from ..storage.store import Store
 
     config = load_config(config_path)
     store = Store.open(config.database)
@@ -220,7 +220,7 @@ def digest(config_path: Path, day: datetime | None, send: bool) -> None:
     for p in paths:
         click.echo(str(p))
     if send:
-        from .lock import run_lock
+        from ..lock import run_lock
 
         with run_lock(config.database):   # never beside a run or the daemon: one sender at a time
             if _deliver(config, send_now=True):
@@ -257,8 +257,8 @@ def flag(config_path: Path, source: str | None, title: str, as_json: bool, jsonl
       newsmon flag --replay --since 7d --config config/newsmon.toml          # dry run
       newsmon flag --replay --since 7d --apply --config config/newsmon.toml
     """
-    from .flag import TopicMatcher
-    from .topics import DEFAULT_TOPICS
+    from ..stages.flag import TopicMatcher
+    from ..topics import DEFAULT_TOPICS
 
     if replay:
         return _replay(load_config(config_path), since, apply_, as_json)
@@ -294,9 +294,9 @@ def flag(config_path: Path, source: str | None, title: str, as_json: bool, jsonl
 
 
 def _replay(config: Config, since: str, apply_: bool, as_json: bool) -> None:
-    from .flag import TopicMatcher
-    from .run import utcnow
-    from .store import Store
+    from ..stages.flag import TopicMatcher
+    from ..app.pipeline import utcnow
+    from ..storage.store import Store
 
     start = parse_since(since, utcnow())
     matcher = TopicMatcher(config.topics)
@@ -345,7 +345,7 @@ def demo(reports: Path, data: Path, seeds: Path) -> None:
     Example:
       newsmon demo --reports reports
     """
-    from .demo import run_demo
+    from ..demo import run_demo
 
     run_demo(reports=reports, data=data, seeds=seeds)
 
@@ -376,11 +376,11 @@ def dedup_check(config_path: Path, source: str, as_json: bool) -> None:
       newsmon dedup check seeds/000_2ceace7d45a6ac80.txt --config config/newsmon.toml
       newsmon dedup check https://example.org/story --config config/newsmon.toml
     """
-    from .clean import clean_text, compile_boilerplate, fingerprint
-    from .dedup import open_index, signature
-    from .run import utcnow
-    from .seeds import sync_seeds
-    from .store import Store
+    from ..stages.clean import clean_text, compile_boilerplate, fingerprint
+    from ..stages.dedup import open_index, signature
+    from ..app.pipeline import utcnow
+    from ..app.seeds import sync_seeds
+    from ..storage.store import Store
 
     config = load_config(config_path)
     boilerplate = compile_boilerplate(config.boilerplate)
@@ -411,7 +411,7 @@ def dedup_check(config_path: Path, source: str, as_json: bool) -> None:
         click.echo(f"{source}: copy of {found.target.ref} ({found.target.kind}), "
                    f"similarity {found.similarity:.3f}")
     else:
-        from .dedup import MIN_WORDS_NEAR, NEAR_THRESHOLD
+        from ..stages.dedup import MIN_WORDS_NEAR, NEAR_THRESHOLD
         rule = (f"no stored text at similarity >= {NEAR_THRESHOLD}" if words >= MIN_WORDS_NEAR
                 else f"only exact copies are checked for texts under {MIN_WORDS_NEAR} words ({words})")
         click.echo(f"{source}: no duplicate found ({rule})")
@@ -420,10 +420,10 @@ def dedup_check(config_path: Path, source: str, as_json: bool) -> None:
 def _fetch_and_extract(config: Config, url: str) -> str:
     import asyncio
 
-    from .clean import html_to_text
-    from .errors import FetchError
-    from .workers import Workers
-    from .fetch import Fetcher
+    from ..stages.clean import html_to_text
+    from ..errors import FetchError
+    from ..stages.workers import Workers
+    from ..stages.fetch import Fetcher
 
     async def go() -> str:
         async with Fetcher(config.fetch) as fetcher:
@@ -455,7 +455,7 @@ def serve(config_path: Path) -> None:
     Example:
       newsmon serve --config config/newsmon.toml
     """
-    from .serve import serve as serve_forever
+    from ..serve import serve as serve_forever
 
     sys.exit(serve_forever(config_path))
 
@@ -473,7 +473,7 @@ def status(config_path: Path, as_json: bool, runs: int) -> None:
       newsmon status --config config/newsmon.toml
       newsmon status --json --config config/newsmon.toml | jq '.feeds[] | select(.status != "ok")'
     """
-    from .status import collect, render_text
+    from ..app.status import collect, render_text
 
     config = load_config(config_path)
     report = collect(config, runs=runs)
@@ -483,7 +483,7 @@ def status(config_path: Path, as_json: bool, runs: int) -> None:
         click.echo(render_text(report))
 
 
-from .cli_operators import archive_export, config_group, feeds, search  # noqa: E402
+from .operators import archive_export, config_group, feeds, search  # noqa: E402
 
 for _command in (feeds, config_group, search, archive_export):
     main.add_command(_command)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from .cli_common import config_option, handle_errors, parse_since
-from .config import Config, load_config
-from .errors import ConfigError, FetchError
+from .common import config_option, handle_errors, parse_since
+from ..config import Config, load_config
+from ..errors import ConfigError, FetchError
 
 
 # --- feeds ---------------------------------------------------------------------------------------
@@ -42,7 +42,7 @@ def feeds_list(config_path: Path, as_json: bool) -> None:
     Example:
       newsmon feeds list --config config/newsmon.toml
     """
-    from .status import collect
+    from ..app.status import collect
 
     config = load_config(config_path)
     rows = collect(config, runs=0)["feeds"]
@@ -52,7 +52,7 @@ def feeds_list(config_path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    from .status import short_time, text_table
+    from ..app.status import short_time, text_table
 
     click.echo(text_table(["name", "status", "fails", "last success", "next due", "tags", "url"], [
         [r["name"] + ("" if r["enabled"] else " (disabled)"), r["status"], str(r["consecutive_failures"]),
@@ -61,10 +61,10 @@ def feeds_list(config_path: Path, as_json: bool) -> None:
 
 async def _probe_feed(config: Config, url: str):
     """Fetch and parse once: (parsed feed, final URL). Finds a feed linked from an HTML page."""
-    from .fetch import Fetcher
-    from .parse import discover_feed_links, parse_feed
-    from .errors import NotAFeed
-    from .run import FEED_ACCEPT
+    from ..stages.fetch import Fetcher
+    from ..stages.parse import discover_feed_links, parse_feed
+    from ..errors import NotAFeed
+    from ..app.pipeline import FEED_ACCEPT
 
     async with Fetcher(config.fetch) as fetcher:
         response = await fetcher.get(url, accept=FEED_ACCEPT)
@@ -96,8 +96,8 @@ def feeds_add(config_path: Path, url: str, name: str | None, tags: str, interval
     Example:
       newsmon feeds add https://www.theguardian.com/world/ukraine/rss --tags ukraine,uk
     """
-    from .configedit import edit, feeds_table, new_feed, slug
-    from .dedup import canonical_url
+    from ..configedit import edit, feeds_table, new_feed, slug
+    from ..stages.dedup import canonical_url
 
     config = load_config(config_path)
     try:
@@ -126,7 +126,7 @@ def feeds_remove(config_path: Path, name: str) -> None:
     Example:
       newsmon feeds remove bbc-europe --config config/newsmon.toml
     """
-    from .configedit import edit, find_feed
+    from ..configedit import edit, find_feed
 
     def change(doc) -> None:
         table = find_feed(doc, name)
@@ -137,7 +137,7 @@ def feeds_remove(config_path: Path, name: str) -> None:
 
 
 def _set_enabled(config_path: Path, name: str, enabled: bool) -> None:
-    from .configedit import edit, find_feed
+    from ..configedit import edit, find_feed
 
     def change(doc) -> None:
         find_feed(doc, name)["enabled"] = enabled
@@ -187,10 +187,10 @@ def feeds_import(config_path: Path, opml_file: Path) -> None:
     Example:
       newsmon feeds import subscriptions.opml --config config/newsmon.toml
     """
-    from .config import _http_url
-    from .configedit import edit, feeds_table, new_feed, slug
-    from .dedup import canonical_url
-    from .opml import OPMLError, parse_opml
+    from ..config import _http_url
+    from ..configedit import edit, feeds_table, new_feed, slug
+    from ..stages.dedup import canonical_url
+    from ..opml import OPMLError, parse_opml
 
     try:
         outlines = parse_opml(opml_file.read_bytes())
@@ -230,8 +230,8 @@ def feeds_export(config_path: Path, output: Path | None) -> None:
     Example:
       newsmon feeds export feeds.opml --config config/newsmon.toml
     """
-    from .opml import to_opml
-    from .store import Store
+    from ..opml import to_opml
+    from ..storage.store import Store
 
     config = load_config(config_path)
     titles = {}
@@ -245,7 +245,7 @@ def feeds_export(config_path: Path, output: Path | None) -> None:
     if output is None:
         sys.stdout.buffer.write(data)
     else:
-        from .configedit import write_atomic
+        from ..configedit import write_atomic
         write_atomic(output, data.decode("utf-8"))
         click.echo(f"wrote {len(config.feeds)} feed(s) to {output}")
 
@@ -326,7 +326,7 @@ def config_check(config_path: Path, probe: bool) -> None:
 
 def _probe(config: Config) -> bool:
     """Fetch each feed once and connect to the mail server; True when anything failed."""
-    from .deliver import MailError, Mailer
+    from ..app.deliver import MailError, Mailer
 
     async def all_feeds():
         return await asyncio.gather(*(_probe_one(config, f.name, f.url) for f in config.feeds if f.enabled))
@@ -355,7 +355,7 @@ def _probe(config: Config) -> bool:
 
 
 async def _probe_one(config: Config, name: str, url: str):
-    from .errors import NotAFeed
+    from ..errors import NotAFeed
 
     try:
         return name, url, await _probe_feed(config, url)
@@ -387,8 +387,8 @@ def search(config_path: Path, query: str, topic: str | None, feed: str | None, s
     """
     import sqlite3
 
-    from .run import utcnow
-    from .store import Store
+    from ..app.pipeline import utcnow
+    from ..storage.store import Store
 
     config = load_config(config_path)
     store = Store.open(config.database)
@@ -431,8 +431,8 @@ def archive_export(config_path: Path, since: str | None, fmt: str, duplicates: b
     Example:
       newsmon export --since 30d --format csv --output november.csv --config config/newsmon.toml
     """
-    from .run import utcnow
-    from .store import Store
+    from ..app.pipeline import utcnow
+    from ..storage.store import Store
 
     config = load_config(config_path)
     store = Store.open(config.database)

@@ -15,11 +15,11 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .config import Config
+from ..config import Config
 from .flag import relevance
 from .health import status_of
-from .records import Match
-from .store import Store
+from ..records import Match
+from ..storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)

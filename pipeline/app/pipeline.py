@@ -26,20 +26,20 @@ from typing import Callable
 
 import numpy as np
 
-from . import digest as digest_mod
-from .clean import compile_boilerplate, fingerprint, one_line
-from .config import Config, FeedConfig
-from .dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, identity_of, open_index
-from .errors import FetchError, HTTPStatusError, StoreError
-from .extract import PageText, worker_count
-from .fetch import Fetcher
-from .flag import TopicMatcher
-from .health import is_due, next_due
-from .records import Article, FeedEntry, FeedOutcome, RunReport
+from ..stages import digest as digest_mod
+from ..stages.clean import compile_boilerplate, fingerprint, one_line
+from ..config import Config, FeedConfig
+from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, identity_of, open_index
+from ..errors import FetchError, HTTPStatusError, StoreError
+from ..stages.extract import PageText, worker_count
+from ..stages.fetch import Fetcher
+from ..stages.flag import TopicMatcher
+from ..stages.health import is_due, next_due
+from ..records import Article, FeedEntry, FeedOutcome, RunReport
 from .seeds import sync_seeds
-from .store import Store, article_id, iso
-from .urls import canonical_url, host_of
-from .workers import Workers
+from ..storage.store import Store, article_id, iso
+from ..stages.urls import canonical_url, host_of
+from ..stages.workers import Workers
 
 log = logging.getLogger("newsmon")
 

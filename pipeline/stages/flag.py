@@ -13,8 +13,8 @@ from __future__ import annotations
 import bisect
 import re
 
-from .records import Match
-from .topics import TopicRule
+from ..records import Match
+from ..topics import TopicRule
 
 _SEPARATOR = r"(?:[\s\u00a0]+|[-\u2010\u2011\u2012\u2013])?"
 _APOSTROPHES = "'’ʼ"

@@ -22,12 +22,12 @@ from datetime import datetime
 
 from pebble import ProcessExpired, ProcessPool
 
-from .config import ExtractOptions
-from .errors import NotAFeed
+from ..config import ExtractOptions
+from ..errors import NotAFeed
 from .extract import PageText, _init_worker, analyse_feed_text, extract_page, sniff_not_html, worker_count
 from .parse import parse_feed
-from .records import ParsedFeed, Response
-from .topics import TopicRule
+from ..records import ParsedFeed, Response
+from ..topics import TopicRule
 
 # A feed that takes longer than this to parse is refused (feedparser reads 50,000 items in ~35 s).
 PARSE_TIMEOUT_SECONDS = 60.0
@@ -39,7 +39,7 @@ class Workers:
     def __init__(self, options: ExtractOptions, boilerplate: tuple[str, ...], topics: tuple[TopicRule, ...]):
         self.options = options
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["trafilatura", "feedparser", "pipeline.extract", "pipeline.parse"])
+        context.set_forkserver_preload(["trafilatura", "feedparser", "pipeline.stages.extract", "pipeline.stages.parse"])
         self._pool = ProcessPool(max_workers=worker_count(options), max_tasks=500, initializer=_init_worker,
                                  initargs=(options.memory_mb, tuple(boilerplate), tuple(topics)),
                                  context=context)

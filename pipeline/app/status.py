@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from .clean import one_line
-from .config import Config
-from .health import status_of
-from .run import utcnow
-from .store import Store
+from ..stages.clean import one_line
+from ..config import Config
+from ..stages.health import status_of
+from .pipeline import utcnow
+from ..storage.store import Store
 
 _DIGEST = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(html|md|txt|json)$")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from .config import Config
+from ..config import Config
 from .digest import Digest
 from .urls import http_url
 

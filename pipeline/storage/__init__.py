@@ -1,0 +1,1 @@
+"""SQLite storage: the schema is the contract between runs."""
