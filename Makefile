@@ -14,6 +14,7 @@ demo: $(STAMP)
 	$(VENV)/bin/newsmon -q demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check pipeline tests bench
 	$(PY) -m pytest -q
 
 # the long fuzzing profile (2,500 generated hostile feeds); `make test` runs a few hundred

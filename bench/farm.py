@@ -16,8 +16,8 @@ import asyncio
 import hashlib
 import html
 import random
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 
 from aiohttp import web

@@ -3,16 +3,22 @@
     NewsmonError                 exit code 1 unless a subclass says otherwise
     ├── ConfigError              exit 2: a bad config file, key or value
     ├── LockHeld                 exit 75: another run holds the lock (EX_TEMPFAIL)
-    ├── StoreError               exit 1: the database cannot be opened or written
+    ├── StoreError               exit 1: the database cannot be opened or written (storage/ turns
+    │                            every sqlite3 error into one, in one place: Store.guard)
+    ├── UsageError               exit 2: a command was given something it cannot use
+    ├── OPMLError                exit 1: an OPML file that cannot be read at all
+    ├── MailError                never leaves delivery: recorded on the email (permanent or not)
     └── FetchError               never leaves a run: recorded on the feed or article
         ├── HTTPStatusError      a status other than 200/304 (carries Retry-After)
         ├── BodyTooLarge         the decoded body passed the byte cap
         └── NotAFeed             the body is no feed (HTML page, binary, empty, broken)
 
-Errors are turned into messages and exit codes only in `cli.py`.
+Errors are turned into messages and exit codes only in `cli/`.
 """
 
 from __future__ import annotations
+
+from .sanitize import one_line
 
 
 class NewsmonError(Exception):
@@ -52,8 +58,6 @@ class FetchError(NewsmonError):
     def __init__(self, url: str, message: str):
         # reason phrases, Location headers and URLs come from servers: sanitised here, once,
         # so no stored, logged or printed error can carry an escape sequence or a bidi override
-        from .stages.clean import one_line
-
         self.url, self.message = one_line(url), one_line(message)
         super().__init__(f"{self.url}: {self.message}")
 
@@ -77,3 +81,23 @@ class BodyTooLarge(FetchError):
 
 class NotAFeed(FetchError):
     """The body is not a feed we can read (HTML page, binary, empty, broken beyond use)."""
+
+
+class UsageError(NewsmonError):
+    """What a command was given cannot be used (a bad search query, a file it cannot read)."""
+
+    exit_code = 2
+
+
+class OPMLError(NewsmonError):
+    """An OPML file that cannot be read at all."""
+
+
+class MailError(NewsmonError):
+    """A failed SMTP step. `permanent`: retrying cannot help (bad credentials, 5xx) until the
+    setting named in the message is fixed; `delivered_unknown`: the connection broke after the
+    message was handed over, so it may have arrived (the retry resends the very same bytes)."""
+
+    def __init__(self, message: str, permanent: bool, delivered_unknown: bool = False):
+        super().__init__(message)
+        self.permanent, self.delivered_unknown = permanent, delivered_unknown

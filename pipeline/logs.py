@@ -11,7 +11,7 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-from .stages.clean import sanitize
+from .sanitize import sanitize
 
 NOISY = ("trafilatura", "htmldate", "courlan", "charset_normalizer", "asyncio", "apscheduler.executors",
          "apscheduler.scheduler")

@@ -14,6 +14,7 @@ from email.utils import format_datetime
 from lxml import etree
 
 from .config import FeedConfig
+from .errors import OPMLError
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +22,6 @@ class OutlineFeed:
     title: str
     url: str
     tags: tuple[str, ...]
-
-
-class OPMLError(ValueError):
-    pass
 
 
 def parse_opml(data: bytes) -> list[OutlineFeed]:

@@ -27,11 +27,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from .app.archive import open_store
+from .app.pipeline import Pipeline
+from .clock import utcnow
 from .config import Config, load_config
 from .errors import ConfigError
 from .lock import run_lock
-from .app.pipeline import Pipeline, utcnow
-from .storage.store import Store
 
 log = logging.getLogger("newsmon.serve")
 
@@ -43,7 +44,7 @@ class Service:
         self.config_path, self.config = config_path, config
         self.stopping = threading.Event()
         self.reload_asked = threading.Event()
-        self.store = Store.open(config.database)
+        self.store = open_store(config)
         self.pipeline = Pipeline(config, self.store, should_stop=self.stopping.is_set).prepare()
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -68,12 +69,12 @@ class Service:
     def digest_job(self) -> None:
         if self.stopping.is_set():
             return
-        from .stages import digest as digest_mod
         from .app.deliver import deliver_due
+        from .app.report import write_for_day
 
         try:
             now = utcnow()
-            digest_mod.write_for_day(self.store, self.config, now, self.pipeline.matcher.labels)
+            write_for_day(self.store, self.config, now, self.pipeline.matcher.labels)
             for o in deliver_due(self.store, self.config, now, self.pipeline.matcher.labels):
                 if o.status in ("pending", "failed"):
                     log.warning("email to %s for %s not delivered (%s): %s", o.recipient, o.digest_date,

@@ -1,9 +1,8 @@
-from pipeline.stages.clean import (clean_text, compile_boilerplate, drop_headline, fingerprint, html_to_text,
-                            normalise)
-from pipeline.config import DEFAULT_BOILERPLATE
-from pipeline.app.seeds import load_seeds
-
 from conftest import SEEDS
+
+from pipeline.app.seeds import load_seeds
+from pipeline.config import DEFAULT_BOILERPLATE
+from pipeline.stages.clean import clean_text, compile_boilerplate, drop_headline, fingerprint, html_to_text, normalise
 
 BOILERPLATE = compile_boilerplate(DEFAULT_BOILERPLATE)
 

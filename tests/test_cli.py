@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import write_config
+from world import serve_world
 
 from pipeline.cli import main
 from pipeline.lock import run_lock
-
-from conftest import write_config
-from world import serve_world
 
 
 def newsmon(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -9,12 +9,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import write_config
 
+from pipeline.app.pipeline import run_once
 from pipeline.config import load_config
 from pipeline.demo.server import Page
-from pipeline.app.pipeline import run_once
-
-from conftest import write_config
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "feedparser"
 _HEADER = re.compile(r"^Header:\s*([\w-]+):\s*(.*)$", re.MULTILINE)

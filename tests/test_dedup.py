@@ -7,13 +7,21 @@ import re
 
 import numpy as np
 import pytest
-
-from pipeline.stages.clean import clean_text, compile_boilerplate, fingerprint
-from pipeline.config import DEFAULT_BOILERPLATE
-from pipeline.stages.dedup import (MIN_WORDS_NEAR, NEAR_THRESHOLD, DuplicateIndex, Indexed, canonical_url,
-                            identity_of, jaccard, shingles, signature)
-
 from conftest import SEEDS
+
+from pipeline.config import DEFAULT_BOILERPLATE
+from pipeline.stages.clean import clean_text, compile_boilerplate, fingerprint
+from pipeline.stages.dedup import (
+    MIN_WORDS_NEAR,
+    NEAR_THRESHOLD,
+    DuplicateIndex,
+    Indexed,
+    canonical_url,
+    identity_of,
+    jaccard,
+    shingles,
+    signature,
+)
 
 BOILERPLATE = compile_boilerplate(DEFAULT_BOILERPLATE)
 SEED_000 = clean_text((SEEDS / "000_2ceace7d45a6ac80.txt").read_text(), BOILERPLATE)

@@ -8,14 +8,13 @@ from datetime import timedelta
 
 import pytest
 import trustme
-
-from pipeline.app.deliver import deliver_due
-from pipeline.stages.flag import TopicMatcher
-from pipeline.app.pipeline import run_once
-from pipeline.storage.store import Store
-
 from smtp import SMTPServer, free_port
 from world import serve_world
+
+from pipeline.app.deliver import deliver_due
+from pipeline.app.pipeline import run_once
+from pipeline.stages.flag import TopicMatcher
+from pipeline.storage.store import Store
 
 
 def email_section(port: int, security: str = "none", extra: str = "") -> str:

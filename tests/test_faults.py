@@ -12,13 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
-from pipeline.demo.server import Page
-from pipeline.demo.site import FeedItem, article_page, rss_feed
-
 from conftest import write_config
 from smtp import SMTPServer
 from world import HARVEST_STORY, NATO_STORY
+
+from pipeline.demo.server import Page
+from pipeline.demo.site import FeedItem, article_page, rss_feed
 
 
 def newsmon(*args: str) -> subprocess.CompletedProcess:

@@ -29,16 +29,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS, write_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.app.pipeline import Pipeline
 from pipeline.config import FeedConfig, load_config
 from pipeline.demo.server import LoopbackSite, Page
 from pipeline.demo.site import FeedItem, rss_feed
-from pipeline.app.pipeline import Pipeline
 from pipeline.storage.store import Store
-
-from conftest import SEEDS, write_config
 
 _CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
 settings.register_profile("ci", max_examples=250, deadline=timedelta(seconds=30),

@@ -6,11 +6,11 @@ import json
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
+from world import serve_world
+
+from pipeline.app.pipeline import run_once
 from pipeline.demo.server import Page
 from pipeline.stages.health import backoff_minutes, is_due, next_due, status_of
-from pipeline.app.pipeline import run_once
-
-from world import serve_world
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 

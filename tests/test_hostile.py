@@ -18,15 +18,14 @@ from dataclasses import replace
 
 import pytest
 import trustme
+from world import HARVEST_STORY, NATO_STORY, serve_world
 
+from pipeline.app.pipeline import run_once
 from pipeline.config import FetchOptions, defaults
 from pipeline.demo.server import LoopbackSite, Page
 from pipeline.demo.site import FeedItem, article_page, rss_feed
 from pipeline.errors import FetchError
 from pipeline.stages.fetch import Fetcher
-from pipeline.app.pipeline import run_once
-
-from world import HARVEST_STORY, NATO_STORY, serve_world
 
 
 def _rows(config, sql, args=()):

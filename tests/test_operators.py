@@ -9,12 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.demo.server import Page
-from pipeline.opml import parse_opml
-
 from conftest import write_config
 from smtp import SMTPServer
 from world import serve_world
+
+from pipeline.demo.server import Page
+from pipeline.opml import parse_opml
 
 
 def newsmon(*args: str) -> subprocess.CompletedProcess:
@@ -155,12 +155,12 @@ url = "ftp://example.org/feed"
 """)
     result = newsmon("config", "check", "--config", str(path))
     assert result.returncode == 2
-    lines = [l for l in result.stdout.splitlines() if l.startswith("error:")]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("error:")]
     expected = [f"{path}:6: digest.timezone:", f"{path}:8: fetch.timeout_seconds:", f"{path}:11: topics.nato.patterns:",
                 f"{path}:13: email.send_at:", f"{path}:16: email.recipients[1].topics: unknown topic id(s) weather",
                 f"{path}:19: feeds[1].url:", "broken.txt: not UTF-8"]
     for fragment in expected:
-        assert any(fragment in l for l in lines), (fragment, lines)
+        assert any(fragment in line for line in lines), (fragment, lines)
     assert "Traceback" not in result.stderr
 
 

@@ -3,8 +3,8 @@ from datetime import datetime, timezone
 import pytest
 
 from pipeline.errors import NotAFeed
-from pipeline.stages.parse import parse_feed
 from pipeline.records import Response
+from pipeline.stages.parse import parse_feed
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 

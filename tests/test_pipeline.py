@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from pipeline.app.pipeline import run_once
-
 from world import GONE_SUMMARY, HARVEST_STORY, HOSTILE_TITLE, NATO_STORY, broken_routes, serve_world
+
+from pipeline.app.pipeline import run_once
 
 
 def _digest(config, day="2026-11-23") -> dict:

@@ -17,14 +17,13 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import write_config
+from world import HARVEST_STORY, NATO_STORY
 
+from pipeline.app.pipeline import run_once
 from pipeline.config import load_config
 from pipeline.demo.server import Page
 from pipeline.demo.site import FeedItem, article_page, rss_feed
-from pipeline.app.pipeline import run_once
-
-from conftest import write_config
-from world import HARVEST_STORY, NATO_STORY
 
 # what must never reach a reader: escapes, C0/C1 controls, bidi overrides
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from conftest import SEEDS
+
 from pipeline.demo.server import LoopbackSite, Page
 from pipeline.demo.site import FeedItem, article_page, atom_feed, rss_feed
-
-from conftest import SEEDS
 
 NATO_STORY = [
     "Foreign ministers of NATO member states met in Oslo on Thursday to discuss air defence for "

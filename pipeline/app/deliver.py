@@ -28,11 +28,13 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
 
-from ..stages.clean import sanitize
 from ..config import Config, EmailOptions, Recipient
-from ..stages.digest import Digest, build_digest
+from ..errors import MailError
+from ..sanitize import sanitize
+from ..stages.digest import Digest
 from ..stages.render import render
 from ..storage.store import Store, iso
+from .report import digest_for
 
 FIRST_EMAIL_WINDOW = timedelta(hours=24)
 LATE_AFTER = timedelta(hours=25)   # a period longer than this covers downtime
@@ -46,12 +48,6 @@ class SendOutcome:
     articles: int = 0
     error: str | None = None
     late: bool = False
-
-
-class MailError(Exception):
-    def __init__(self, message: str, permanent: bool, delivered_unknown: bool = False):
-        super().__init__(message)
-        self.permanent, self.delivered_unknown = permanent, delivered_unknown
 
 
 def subject_for(digest: Digest) -> str:
@@ -125,6 +121,11 @@ class Mailer:
         except (OSError, smtplib.SMTPException) as e:
             raise MailError(f"cannot reach the mail server {where}: {e}; check [email] host and port "
                             "(will retry next run)", False) from None
+
+    def check(self) -> None:
+        """Connect and log in as a send would, then hang up; MailError when that fails."""
+        self._smtp = self._connect()
+        self.close()
 
     def send(self, sender: str, recipient: str, message: bytes, before_data) -> None:
         if self._smtp is None:
@@ -211,7 +212,7 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
             after = store.last_rowid(before=start)
         upto = store.last_rowid()
         late = now - start > LATE_AFTER
-        digest = build_digest(store, config, today, labels, now, period=(start, now), rowids=(after, upto),
+        digest = digest_for(store, config, today, labels, now, period=(start, now), rowids=(after, upto),
                               topics=recipient.topics, late=late)
         cut = {"period_start": iso(start), "period_end": iso(now), "rowid_after": after, "rowid_upto": upto}
         if not digest.articles and not config.email.send_empty:
@@ -242,3 +243,13 @@ def _send_stored(store: Store, mailer: Mailer, options: EmailOptions, row: dict)
                            row["articles"], str(e), bool(row["late"]))
     store.update_email(row["id"], status="sent", sent_at=iso(datetime.now(timezone.utc)), last_error=None)
     return SendOutcome(row["recipient"], row["digest_date"], "sent", row["articles"], late=bool(row["late"]))
+
+
+def deliver_now(config: Config, *, send_now: bool, now: datetime | None = None) -> list[SendOutcome]:
+    """deliver_due on the configured database, as `newsmon run` and `digest --send` do."""
+    from ..clock import utcnow
+    from ..stages.flag import TopicMatcher
+    from .archive import opened
+
+    with opened(config) as store:
+        return deliver_due(store, config, now or utcnow(), TopicMatcher(config.topics).labels, send_now=send_now)

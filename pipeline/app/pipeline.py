@@ -21,25 +21,26 @@ import logging
 import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
 import numpy as np
 
-from ..stages import digest as digest_mod
-from ..stages.clean import compile_boilerplate, fingerprint, one_line
+from ..clock import utcnow
 from ..config import Config, FeedConfig
-from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, identity_of, open_index
 from ..errors import FetchError, HTTPStatusError, StoreError
+from ..records import Article, FeedEntry, FeedOutcome, RunReport
+from ..stages.clean import compile_boilerplate, fingerprint, one_line
+from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, identity_of, open_index
 from ..stages.extract import PageText, worker_count
 from ..stages.fetch import Fetcher
 from ..stages.flag import TopicMatcher
 from ..stages.health import is_due, next_due
-from ..records import Article, FeedEntry, FeedOutcome, RunReport
-from .seeds import sync_seeds
-from ..storage.store import Store, article_id, iso
 from ..stages.urls import canonical_url, host_of
 from ..stages.workers import Workers
+from ..storage.store import Store, article_id, iso
+from .report import write_for_day
+from .seeds import sync_seeds
 
 log = logging.getLogger("newsmon")
 
@@ -56,10 +57,6 @@ MIN_WORDS_FOR_CONTENT_ID = 25
 STOP_POLL_SECONDS = 0.2
 # A page text that another page of the same host served within this many days is a wall.
 WALL_LOOKBACK_DAYS = 7
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Pipeline:
@@ -145,7 +142,7 @@ class Pipeline:
                 self.store.finish_run(self.run_id, self.clock(), tuple(outcomes), error, status=status)
             except sqlite3.Error as e:   # keep the first error; the next run marks this one interrupted
                 log.error("could not record the end of run %d: %s", self.run_id, e)
-        files = digest_mod.write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
+        files = write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
                                          problems=tuple(self.problems))
         return RunReport(run_id=self.run_id, started=started, finished=self.clock(),
                          feeds=tuple(outcomes), digest_files=tuple(str(p) for p in files),

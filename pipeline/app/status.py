@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from ..stages.clean import one_line
+from ..clock import utcnow
 from ..config import Config
+from ..sanitize import one_line
 from ..stages.health import status_of
-from .pipeline import utcnow
 from ..storage.store import Store
 
 _DIGEST = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(html|md|txt|json)$")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
-import sqlite3
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,11 +14,11 @@ import click
 from ..config import DEFAULT_CONFIG_PATH
 from ..errors import NewsmonError
 
+log = logging.getLogger("newsmon")
+
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
     default=DEFAULT_CONFIG_PATH, show_default=True, help="The TOML configuration file.")
-
-
 
 
 def handle_errors(fn):
@@ -30,14 +30,17 @@ def handle_errors(fn):
         except NewsmonError as e:
             click.echo(f"newsmon: {e}", err=True)
             sys.exit(e.exit_code)
-        except sqlite3.Error as e:
-            click.echo(f"newsmon: database error: {e} (disk full? read-only? see [storage] database)", err=True)
-            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("newsmon: interrupted", err=True)
             sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as e:        # a bug of ours: one line, the traceback in the log at debug level
+            log.debug("unexpected error", exc_info=True)
+            click.echo(f"newsmon: unexpected error ({type(e).__name__}: {e}); run with -vv for the traceback "
+                       "and please report it", err=True)
+            sys.exit(1)
     return wrapper
-
 
 
 def parse_since(value: str, now: datetime) -> datetime:
@@ -45,7 +48,10 @@ def parse_since(value: str, now: datetime) -> datetime:
     m = re.fullmatch(r"(\d+)\s*([dhm])", value.strip())
     if m:
         n, unit = int(m.group(1)), m.group(2)
-        return now - timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: n})
+        try:
+            return now - timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: n})
+        except OverflowError:
+            raise click.BadParameter(f"{value!r}: further back than the calendar goes") from None
     try:
         when = datetime.fromisoformat(value)
     except ValueError:

@@ -176,9 +176,9 @@ url = "{base}/metro/rss.xml"
 
 
 def run_demo(reports: Path, data: Path, seeds: Path) -> None:
+    from ..app.pipeline import run_once
     from ..config import load_config
     from ..lock import run_lock
-    from ..app.pipeline import run_once
 
     seed_file = seeds / "000_2ceace7d45a6ac80.txt"
     seed_text = seed_file.read_text(encoding="utf-8") if seed_file.exists() else None

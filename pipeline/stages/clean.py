@@ -17,17 +17,7 @@ from typing import Iterable
 import lxml.html
 from lxml import etree
 
-# Terminal escape sequences (7-bit and 8-bit CSI, OSC, other ESC sequences). An OSC that is never
-# terminated runs to the end of the line, as a terminal would swallow it.
-_ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
-                      r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
-                      r"|\x1b[@-_]")
-# What may never reach a reader, a terminal, a log line or SQLite, once the escapes are gone:
-# C0/C1 controls other than tab and newline; bidirectional embedding, override and isolate marks
-# (U+202E turns "txt.exe" into "exe.txt" on screen); zero-width space and BOM; lone surrogates
-# (they cannot even be encoded as UTF-8) and the two noncharacters U+FFFE/U+FFFF.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e"
-                       "\u2066-\u2069\ufeff\ufffe\uffff\ud800-\udfff]")
+from ..sanitize import one_line, sanitize  # noqa: F401  (re-exported for the stages)
 
 # HTML tag names, so a stray "<h2 Implications" goes while "a <b and c" in prose stays.
 _TAGS = ("a abbr article aside b blockquote body br caption cite code div em figcaption figure "
@@ -50,18 +40,6 @@ _FOOTER_MAX = 300
 
 _BLOCK_TAGS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr",
                "section", "article", "pre", "ul", "ol", "table", "header", "footer", "figure"}
-
-
-def sanitize(text: str) -> str:
-    """The one sanitiser for every server-provided string (titles, texts, URLs, reason phrases,
-    headers, error messages) before it is stored, logged, printed or mailed: terminal escapes,
-    control characters, bidi overrides and lone surrogates removed; tab and newline kept."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
-
-
-def one_line(text: str | None) -> str:
-    """A sanitised string folded onto one line (titles, error messages, header values)."""
-    return " ".join(sanitize(text or "").split())
 
 
 def compile_boilerplate(patterns: Iterable[str]) -> re.Pattern:

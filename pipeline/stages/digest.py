@@ -4,7 +4,8 @@ The day is a calendar day in the digest time zone; an article belongs to the day
 seen (stored), not to its published date, which feeds get wrong. Duplicates of seeds or earlier
 articles are listed apart and kept out of the stories. Flagged stories come first, grouped by
 topic and ordered by relevance (title hits, then repeated hits); an article with several topics
-appears under each. Rendering lives in render.py; this module only shapes data.
+appears under each. This module only shapes data: app/report.py reads it from the store,
+render.py writes it out.
 """
 
 from __future__ import annotations
@@ -12,14 +13,24 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..config import Config
+from ..records import Match
 from .flag import relevance
 from .health import status_of
-from ..records import Match
-from ..storage.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class DigestInput:
+    """What a digest is built from, read from the store by app/report.py."""
+
+    period: tuple[datetime, datetime]    # UTC [start, end) the digest covers
+    rows: list[dict]                     # the period's articles (originals and duplicates)
+    matches: dict[str, list[dict]]       # article id -> its topic matches
+    previous_week: dict[str, int]        # topic -> articles flagged over the 7 days before start
+    feeds: list[dict]                    # every stored feed row (health)
+    events: list[dict]                   # feed events of the period
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,21 +179,19 @@ def _group_stories(articles: list[DigestArticle], story_of: dict[str, str],
     return stories
 
 
-def build_digest(store: Store, config: Config, day: date, labels: dict[str, str],
+def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str, str],
                  generated: datetime, problems: tuple[str, ...] = (), *,
-                 period: tuple[datetime, datetime] | None = None, rowids: tuple[int, int] | None = None,
                  topics: tuple[str, ...] = (), late: bool = False) -> Digest:
-    """The digest of calendar day `day`, or of an email's `period` titled `day`.
+    """The digest of calendar day `day`, or of an email's period titled `day`, from what
+    app/report.py read for it (`data`).
 
-    An email's articles are cut by `rowids` (after, upto], exact where timestamps could tie;
-    `period` then only says, for readers, what time span that is.
     `topics` narrows it to those topic ids (a team's email): only their stories, no others.
     """
     zone = config.zone
-    start, end = period or day_bounds(day, zone)
-    rows = store.articles_by_rowid(*rowids) if rowids else store.articles_between(start, end)
+    start, end = data.period
+    rows = data.rows
     originals = [r for r in rows if r["duplicate_of"] is None]
-    matches = store.matches_for([r["id"] for r in originals])
+    matches = data.matches
     articles = tuple(_group_stories([_article(r, matches[r["id"]]) for r in originals],
                                     {r["id"]: r["story_id"] or r["id"] for r in originals},
                                     {r["id"]: r["similarity"] for r in originals}))
@@ -190,8 +199,7 @@ def build_digest(store: Store, config: Config, day: date, labels: dict[str, str]
         articles = tuple(a for a in articles if set(a.topics) & set(topics))
         labels = {t: label for t, label in labels.items() if t in topics}
 
-    week_start = start - timedelta(days=7)
-    previous = store.topic_counts(week_start, start)
+    previous = data.previous_week
     sections = []
     for topic_id, label in labels.items():
         flagged = [a for a in articles if topic_id in a.topics]
@@ -211,7 +219,7 @@ def build_digest(store: Store, config: Config, day: date, labels: dict[str, str]
                    consecutive_failures=f["consecutive_failures"], last_success=f["last_success"],
                    last_new_item=f["last_new_item"], next_due=f["next_due"],
                    new=new_per_feed.get(f["name"], 0), warning=f.get("warning"))
-        for f in store.feeds() if f["name"] in configured)
+        for f in data.feeds if f["name"] in configured)
 
     return Digest(
         date=day.isoformat(), timezone=config.timezone,
@@ -229,16 +237,8 @@ def build_digest(store: Store, config: Config, day: date, labels: dict[str, str]
         extraction_failures=tuple({"url": a.url, "title": a.title, "feed": a.feed, "note": a.extraction_note}
                                   for a in articles if a.text_source == "feed" and a.extraction_note),
         events=tuple({"feed": e["feed"], "at": e["at"], "kind": e["kind"], "detail": e["detail"]}
-                     for e in store.events_between(start, end)),
+                     for e in data.events),
         problems=tuple(problems),
     )
 
 
-def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str, str],
-                  day: date | None = None, problems: tuple[str, ...] = ()) -> list[Path]:
-    """Build and write the digest files of `day` (default: today in the digest zone)."""
-    from .render import write_digest
-
-    day = day or now.astimezone(config.zone).date()
-    digest = build_digest(store, config, day, labels, now, problems)
-    return write_digest(digest, config)

@@ -14,12 +14,12 @@ import re
 import resource
 from dataclasses import dataclass
 
-from .clean import clean_text, compile_boilerplate, drop_headline, html_to_text
 from ..config import ExtractOptions
-from .dedup import signature
-from .flag import TopicMatcher
 from ..records import Match
 from ..topics import TopicRule
+from .clean import clean_text, compile_boilerplate, drop_headline, html_to_text
+from .dedup import signature
+from .flag import TopicMatcher
 
 _BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b",
                  b"OggS", b"ID3", b"RIFF", b"\x00\x00\x01\x00")

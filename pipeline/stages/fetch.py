@@ -22,8 +22,8 @@ import math
 import socket
 import zlib
 from collections import defaultdict
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import aiohttp

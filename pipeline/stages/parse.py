@@ -33,10 +33,10 @@ from datetime import datetime, timedelta, timezone
 import charset_normalizer
 import feedparser
 
-from .clean import html_to_text, one_line, sanitize
 from ..errors import NotAFeed
-from .jsonfeed import looks_like_json, parse_json_feed
 from ..records import FeedEntry, ParsedFeed, Response
+from .clean import html_to_text, one_line, sanitize
+from .jsonfeed import looks_like_json, parse_json_feed
 from .urls import http_url
 
 # A published date further ahead than this is a publisher's clock or typo: we drop it.

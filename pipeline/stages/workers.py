@@ -24,10 +24,10 @@ from pebble import ProcessExpired, ProcessPool
 
 from ..config import ExtractOptions
 from ..errors import NotAFeed
-from .extract import PageText, _init_worker, analyse_feed_text, extract_page, sniff_not_html, worker_count
-from .parse import parse_feed
 from ..records import ParsedFeed, Response
 from ..topics import TopicRule
+from .extract import PageText, _init_worker, analyse_feed_text, extract_page, sniff_not_html, worker_count
+from .parse import parse_feed
 
 # A feed that takes longer than this to parse is refused (feedparser reads 50,000 items in ~35 s).
 PARSE_TIMEOUT_SECONDS = 60.0

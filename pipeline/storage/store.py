@@ -19,9 +19,9 @@ from typing import Callable, Iterator
 
 import sqlite_utils
 
-from ..stages.clean import one_line
 from ..errors import StoreError
 from ..records import Article, FeedOutcome
+from ..sanitize import one_line
 
 SCHEMA_VERSION = 2
 

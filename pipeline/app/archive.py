@@ -1,0 +1,55 @@
+"""The archive as the operators' commands use it: one way to open the store, search, export.
+
+`opened(config)` is the one place a command opens the database and is sure to close it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Iterator
+
+from ..config import Config
+from ..errors import UsageError
+from ..storage.store import Store
+
+
+def open_store(config: Config) -> Store:
+    return Store.open(config.database)
+
+
+@contextmanager
+def opened(config: Config) -> Iterator[Store]:
+    store = Store.open(config.database)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def search(config: Config, query: str, *, raw: bool = False, topic: str | None = None, feed: str | None = None,
+           since: datetime | None = None, limit: int = 20) -> list[dict]:
+    """Original articles matching `query`, best first, with `topics` decoded."""
+    with opened(config) as store:
+        try:
+            rows = store.search(query, raw=raw, topic=topic, feed=feed, since=since, limit=limit)
+        except sqlite3.OperationalError as e:
+            raise UsageError(f"bad search query {query!r}: {e}") from None
+    return [{**r, "topics": json.loads(r["topics"])} for r in rows]
+
+
+@contextmanager
+def exported(config: Config, since: datetime | None, duplicates: bool) -> Iterator[Iterator[dict]]:
+    """The stored articles, streamed (the store stays open while they are read)."""
+    with opened(config) as store:
+        yield store.export_rows(since, include_duplicates=duplicates)
+
+
+def feed_titles(config: Config) -> dict[str, str]:
+    """The feeds' own titles, as stored (for OPML export); none before the first run."""
+    if not config.database.exists():
+        return {}
+    with opened(config) as store:
+        return {r["name"]: r["title"] for r in store.feeds() if r["title"]}

@@ -1,0 +1,62 @@
+"""`newsmon config check`: what a valid file can still get wrong, and probes of the real world."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from ..config import Config
+from ..errors import MailError
+from .deliver import Mailer
+from .feeds import probe_all
+
+
+def extra_checks(config: Config) -> list[str]:
+    """Problems a valid file can still have: folders, seed files, templates, secrets."""
+    problems = []
+    if not config.seeds_dir.is_dir():
+        problems.append(f"[seeds] directory {config.seeds_dir} does not exist")
+    else:
+        for p in sorted(config.seeds_dir.glob("*.txt")):
+            try:
+                p.read_text(encoding="utf-8")
+            except UnicodeDecodeError as e:
+                problems.append(f"seed file {p}: not UTF-8 ({e.reason} at byte {e.start})")
+            except OSError as e:
+                problems.append(f"seed file {p}: cannot read ({e.strerror})")
+    for label, folder in (("[storage] database folder", config.database.parent),
+                          ("[digest] directory", config.digest_dir)):
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if existing is None or not os.access(existing, os.W_OK):
+            problems.append(f"{label} {folder} cannot be created or written")
+    if config.templates_dir and not config.templates_dir.is_dir():
+        problems.append(f"[digest] templates {config.templates_dir} does not exist")
+    e = config.email
+    if e.enabled and e.password_env and e.password_env not in os.environ:
+        problems.append(f"[email] password_env: environment variable {e.password_env} is not set here")
+    if e.ca_file and not Path(e.ca_file).is_file():
+        problems.append(f"[email] ca_file {e.ca_file} does not exist")
+    return problems
+
+
+def probe(config: Config) -> tuple[list[str], bool]:
+    """Fetch each feed once and connect to the mail server: (lines to show, anything failed)."""
+    lines, failed = [], False
+    for name, url, result in asyncio.run(probe_all(config)):
+        if isinstance(result, Exception):
+            failed = True
+            lines.append(f"probe: feed {name}: FAILED: {result}")
+        else:
+            lines.append(f"probe: feed {name}: ok — {result.feed.title or '(untitled)'}, {len(result.feed.entries)} "
+                         f"items" + (f" (at {result.url})" if result.url != url else ""))
+    o = config.email
+    if o.enabled:
+        try:
+            Mailer(o).check()
+            lines.append(f"probe: mail server {o.host}:{o.port}: ok "
+                         f"({o.security}{', authenticated' if o.username else ''}); no mail sent")
+        except MailError as e:
+            failed = True
+            lines.append(f"probe: mail server: FAILED: {e}")
+    return lines, failed

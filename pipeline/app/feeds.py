@@ -1,0 +1,116 @@
+"""The operators' feed tasks: probe a URL, add, remove, enable/disable, import and export OPML.
+
+Edits go through configedit (comments and order kept, the result validated, written atomically).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config, load_config
+from ..configedit import edit, feeds_table, find_feed, new_feed, slug
+from ..errors import FetchError, NotAFeed, UsageError
+from ..opml import parse_opml, to_opml
+from ..records import ParsedFeed
+from ..stages.fetch import Fetcher
+from ..stages.parse import discover_feed_links, parse_feed
+from ..stages.urls import canonical_url, http_url
+from .archive import feed_titles
+from .pipeline import FEED_ACCEPT
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """A URL fetched and parsed once."""
+
+    feed: ParsedFeed
+    url: str                         # where the feed was found (after redirects)
+    page: str | None = None          # the web page that linked to it, when the URL was a page
+
+
+async def probe_feed(config: Config, url: str) -> Probe:
+    """Fetch and parse once; a web page that links to its feed leads to that feed.
+    Raises FetchError (NotAFeed included)."""
+    async with Fetcher(config.fetch) as fetcher:
+        response = await fetcher.get(url, accept=FEED_ACCEPT)
+        try:
+            return Probe(parse_feed("probe", response, max_items=10_000), response.url)
+        except NotAFeed:
+            links = discover_feed_links(response.body, response.url)
+            if not links:
+                raise
+            response = await fetcher.get(links[0], accept=FEED_ACCEPT)
+            return Probe(parse_feed("probe", response, max_items=10_000), response.url, page=url)
+
+
+async def probe_all(config: Config) -> list[tuple[str, str, Probe | FetchError]]:
+    """Every enabled feed probed at once: (name, url, Probe or the error)."""
+    async def one(name: str, url: str):
+        try:
+            return name, url, await probe_feed(config, url)
+        except FetchError as e:
+            return name, url, e
+    return list(await asyncio.gather(*(one(f.name, f.url) for f in config.feeds if f.enabled)))
+
+
+def add_feed(config_path: Path, url: str, name: str | None, tags: tuple[str, ...],
+             interval: float | None) -> tuple[str, Probe]:
+    """Add a feed after fetching it once; (its name, the probe). Raises UsageError or FetchError."""
+    config = load_config(config_path)
+    probe = asyncio.run(probe_feed(config, url))
+    for f in config.feeds:
+        if canonical_url(f.url) in (canonical_url(url), canonical_url(probe.url)):
+            raise UsageError(f"not added: the feed {f.name!r} already has this URL ({f.url})")
+        if name and f.name == name:
+            raise UsageError(f"not added: there is already a feed named {name!r}")
+    name = name or slug(probe.feed.title or probe.url, {f.name for f in config.feeds})
+    edit(config_path, lambda doc: feeds_table(doc).append(new_feed(name, probe.url, tags, interval)))
+    return name, probe
+
+
+def remove_feed(config_path: Path, name: str) -> None:
+    edit(config_path, lambda doc: doc["feeds"].remove(find_feed(doc, name)))
+
+
+def set_enabled(config_path: Path, name: str, enabled: bool) -> None:
+    def change(doc) -> None:
+        find_feed(doc, name)["enabled"] = enabled
+    edit(config_path, change)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    added: int
+    duplicates: int
+    invalid: tuple[str, ...]         # outline URLs that are no http(s) URL
+
+
+def import_opml(config_path: Path, data: bytes) -> ImportReport:
+    """Add the feeds of an OPML file; categories become tags. Raises OPMLError."""
+    outlines = parse_opml(data)
+    config = load_config(config_path)
+    known_urls = {canonical_url(f.url) for f in config.feeds}
+    names = {f.name for f in config.feeds}
+    added, duplicates, invalid = [], 0, []
+    for o in outlines:
+        url = http_url(o.url)
+        if url is None:
+            invalid.append(o.url)
+            continue
+        if canonical_url(url) in known_urls:
+            duplicates += 1
+            continue
+        known_urls.add(canonical_url(url))
+        name = slug(o.title, names)
+        names.add(name)
+        added.append(new_feed(name, url, o.tags))
+    if added:
+        edit(config_path, lambda doc: [feeds_table(doc).append(t) for t in added])
+    return ImportReport(len(added), duplicates, tuple(invalid))
+
+
+def export_opml(config: Config) -> bytes:
+    """The feed list as OPML 2.0, with the feeds' own titles where known."""
+    return to_opml(config.feeds, feed_titles(config))

@@ -1,0 +1,53 @@
+"""A day's report: read what the digest shows from the store, build it, write its files.
+
+The digest files and the email are built from the same reading (`digest_for`), so they always
+agree; the email takes an exact cut of article row ids, the files a calendar day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from ..config import Config
+from ..stages.digest import Digest, DigestInput, build_digest, day_bounds
+from ..stages.render import write_digest
+from ..storage.store import Store
+
+
+def read_input(store: Store, period: tuple[datetime, datetime],
+               rowids: tuple[int, int] | None = None) -> DigestInput:
+    """Everything a digest of `period` shows. With `rowids` (after, upto], the articles are that
+    exact cut (an email's), and `period` only says, for readers, what time span it is."""
+    start, end = period
+    rows = store.articles_by_rowid(*rowids) if rowids else store.articles_between(start, end)
+    originals = [r["id"] for r in rows if r["duplicate_of"] is None]
+    return DigestInput(period=period, rows=rows, matches=store.matches_for(originals),
+                       previous_week=store.topic_counts(start - timedelta(days=7), start),
+                       feeds=store.feeds(), events=store.events_between(start, end))
+
+
+def digest_for(store: Store, config: Config, day: date, labels: dict[str, str], generated: datetime,
+               problems: tuple[str, ...] = (), *, period: tuple[datetime, datetime] | None = None,
+               rowids: tuple[int, int] | None = None, topics: tuple[str, ...] = (),
+               late: bool = False) -> Digest:
+    """The digest of calendar day `day` (or of an email's `period`/`rowids`, titled `day`)."""
+    data = read_input(store, period or day_bounds(day, config.zone), rowids)
+    return build_digest(data, config, day, labels, generated, problems, topics=topics, late=late)
+
+
+def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str, str],
+                  day: date | None = None, problems: tuple[str, ...] = ()) -> list[Path]:
+    """Build and write the digest files of `day` (default: today in the digest zone)."""
+    day = day or now.astimezone(config.zone).date()
+    return write_digest(digest_for(store, config, day, labels, now, problems), config)
+
+
+def render_day(config: Config, day: date | None, now: datetime | None = None) -> list[Path]:
+    """Re-render one day's files from the database (`newsmon digest`)."""
+    from ..clock import utcnow
+    from ..stages.flag import TopicMatcher
+    from .archive import opened
+
+    with opened(config) as store:
+        return write_for_day(store, config, now or utcnow(), TopicMatcher(config.topics).labels, day=day)

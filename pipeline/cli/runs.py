@@ -1,0 +1,225 @@
+"""The commands that run newsmon: run, digest, serve, status."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from ..config import Config, load_config
+from .common import config_option, handle_errors
+
+
+def _print_report(report, stream=None) -> None:
+    failed = report.failed_feeds
+    click.echo(f"run {report.run_id}: {len(report.feeds)} feeds "
+               f"({len(failed)} failed), {report.new_articles} new articles, "
+               f"{report.duplicates} duplicates dropped", err=stream is sys.stderr)
+    for f in failed:
+        click.echo(f"  feed {f.name} failed: {f.error}", err=True)
+    for path in report.digest_files:
+        click.echo(f"  digest: {path}", err=stream is sys.stderr)
+
+
+@click.command()
+@config_option
+@click.option("--force", is_flag=True, help="Check every feed now, ignoring intervals and backoff.")
+@click.option("--feed", "only", multiple=True, help="Only this feed (repeatable).")
+@click.option("--fail-on-feed-errors", is_flag=True,
+              help="Exit 3 when any feed failed (by default feed failures are reported, exit 0).")
+@handle_errors
+def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_errors: bool) -> None:
+    """Run one full cycle: fetch due feeds, extract, dedup, flag, store, write today's digest.
+
+    This is what cron or a systemd timer calls, every 15 minutes say: each feed is checked
+    when its interval has passed (longer while it keeps failing). Runs never overlap: a
+    second run while one is going exits 75 at once.
+
+    \b
+    Example:
+      newsmon run --config config/newsmon.toml
+      newsmon run --force --feed bbc-europe --config config/newsmon.toml
+    """
+    from ..app.pipeline import run_once
+    from ..lock import run_lock
+
+    config = load_config(config_path)
+    unknown = set(only) - {f.name for f in config.feeds}
+    if unknown:
+        raise click.UsageError(f"no feed named {', '.join(sorted(unknown))} in {config_path}")
+    with run_lock(config.database), _stop_on_signals() as stop:
+        with _progress() as bar:    # on a terminal only
+            report = run_once(config, force=force, only=set(only) or None, on_start=bar.start,
+                              on_feed_done=bar.done, should_stop=lambda: stop.signal is not None)
+        _print_report(report)
+        if report.stopped:
+            click.echo(f"stopped by {signal.Signals(stop.signal).name}: the feeds in flight were dropped "
+                       "whole and are checked next run; no email sent", err=True)
+            sys.exit(128 + stop.signal)
+        undelivered = _deliver(config, send_now=False)
+    if undelivered:
+        sys.exit(4)
+    if fail_on_feed_errors and report.failed_feeds:
+        sys.exit(3)
+
+
+class _Stop:
+    signal: int | None = None
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """SIGTERM/SIGINT during a run: note it; the run drops the feeds in flight within a fraction
+    of a second, records itself as interrupted and writes its digest (exit 128 + signal)."""
+    stop = _Stop()
+
+    def note(signum, frame):
+        stop.signal = signum
+
+    previous = {s: signal.signal(s, note) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+class _NoBar:
+    def start(self, total: int) -> None:
+        pass
+
+    def done(self, outcome) -> None:
+        pass
+
+
+class _Bar(_NoBar):
+    """Feeds done / total and articles stored, on a terminal only (never in cron mail or logs)."""
+
+    def __init__(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self.task, self.articles, self.failed = None, 0, 0
+
+    def start(self, total: int) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("feeds", total=total)
+
+    def done(self, outcome) -> None:
+        self.articles += outcome.new
+        self.failed += outcome.status == "error"
+        self.progress.update(self.task, advance=1,
+                             description=f"feeds · {self.articles} articles stored · {self.failed} failed")
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+@contextlib.contextmanager
+def _progress():
+    if not sys.stderr.isatty() or logging.getLogger().level > logging.INFO:
+        yield _NoBar()
+        return
+    bar = _Bar()
+    try:
+        yield bar
+    finally:
+        bar.stop()
+
+
+def _deliver(config: Config, send_now: bool) -> int:
+    """Send the due email(s); prints one line per recipient; returns how many were not delivered."""
+    from ..app.deliver import deliver_now
+
+    if not config.email.enabled:
+        if send_now:
+            raise click.UsageError("email is not enabled: set [email] enabled = true and its recipients")
+        return 0
+    failed = 0
+    for o in deliver_now(config, send_now=send_now):
+        if o.status in ("pending", "failed"):
+            failed += 1
+            click.echo(f"  email to {o.recipient} for {o.digest_date} NOT delivered ({o.status}): {o.error}", err=True)
+        elif o.status != "not_due":
+            late = " (late)" if o.late else ""
+            click.echo(f"  email to {o.recipient} for {o.digest_date}: {o.status}{late}, {o.articles} articles")
+    return failed
+
+
+@click.command()
+@config_option
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to render (YYYY-MM-DD, in the digest time zone). Default: today.")
+@click.option("--send", is_flag=True, help="Also send today's email now, if it has not gone out yet.")
+@handle_errors
+def digest(config_path: Path, day: datetime | None, send: bool) -> None:
+    """Re-render one day's digest files from the database (no fetching); optionally email it.
+
+    --send follows the exactly-once rule: each recipient gets today's email at most once,
+    whether from `newsmon run`, the daemon or this command.
+
+    \b
+    Example:
+      newsmon digest --config config/newsmon.toml --date 2026-11-23
+      newsmon digest --send --config config/newsmon.toml
+    """
+    from ..app.report import render_day
+
+    config = load_config(config_path)
+    for p in render_day(config, day.date() if day else None):
+        click.echo(str(p))
+    if send:
+        from ..lock import run_lock
+
+        with run_lock(config.database):   # never beside a run or the daemon: one sender at a time
+            if _deliver(config, send_now=True):
+                sys.exit(4)
+
+
+@click.command()
+@config_option
+@handle_errors
+def serve(config_path: Path) -> None:
+    """Run as a daemon: fetch each feed at its interval, send the digest at send_at.
+
+    Runs one full cycle at start-up, then follows the schedule. SIGTERM or SIGINT stops it
+    cleanly (exit 0); SIGHUP reloads the config (a bad one is logged and the old one kept).
+
+    \b
+    Example:
+      newsmon serve --config config/newsmon.toml
+    """
+    from ..serve import serve as serve_forever
+
+    sys.exit(serve_forever(config_path))
+
+
+@click.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--runs", default=10, show_default=True, help="How many recent runs to show.")
+@handle_errors
+def status(config_path: Path, as_json: bool, runs: int) -> None:
+    """Show feed health, recent runs and digests, without fetching anything.
+
+    \b
+    Example:
+      newsmon status --config config/newsmon.toml
+      newsmon status --json --config config/newsmon.toml | jq '.feeds[] | select(.status != "ok")'
+    """
+    from ..app.status import collect, render_text
+
+    config = load_config(config_path)
+    report = collect(config, runs=runs)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_text(report))
