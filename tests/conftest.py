@@ -1,8 +1,13 @@
-"""Shared fixtures: a real loopback HTTP server, config files in a temp folder, a fixed clock."""
+"""Shared fixtures and helpers: a real loopback HTTP server, config files in a temp folder, a
+fixed clock, `newsmon` as a subprocess, rows and digests read back from what a run wrote."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
+import subprocess
+import sys
 import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,3 +79,19 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc))
+
+
+def newsmon(*args: str, cwd: Path | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    """`newsmon ARGS` as cron or systemd runs it: a subprocess, its exit code and output."""
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+def rows(config, sql: str, args=()) -> list[tuple]:
+    """What the run stored, read with plain sqlite3."""
+    with sqlite3.connect(config.database) as c:
+        return c.execute(sql, args).fetchall()
+
+
+def digest_json(config, day: str = "2026-11-23") -> dict:
+    return json.loads((config.digest_dir / f"{day}.json").read_text())

@@ -6,19 +6,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import write_config
+from conftest import newsmon, write_config
 from world import serve_world
 
 from pipeline.cli import main
 from pipeline.lock import run_lock
-
-
-def newsmon(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
 
 
 def test_run_exits_0_and_digest_rerenders_the_same_day(site, tmp_path, seeds_dir):
@@ -182,7 +176,7 @@ def test_progress_bar_on_a_terminal_only(site, tmp_path, seeds_dir):
                             stdout=subprocess.PIPE, stderr=slave, text=True, env={**os.environ, "COLUMNS": "120"})
     os.close(slave)
     output = b""
-    while proc.poll() is None or True:
+    while True:                  # until the terminal closes (EOF or EIO) when the run exits
         try:
             chunk = os.read(master, 65536)
         except OSError:

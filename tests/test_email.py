@@ -13,6 +13,7 @@ from world import serve_world
 
 from pipeline.app.deliver import deliver_due
 from pipeline.app.pipeline import run_once
+from pipeline.demo.site import FeedItem, article_page, rss_feed
 from pipeline.stages.flag import TopicMatcher
 from pipeline.storage.store import Store
 
@@ -124,17 +125,27 @@ def test_after_downtime_one_late_email_covers_the_gap(world_config, clock, site)
     with SMTPServer() as smtp:
         config = world_config(email_section(smtp.port))
         run_once(config, clock=clock)
-        deliver(config, clock)
+        assert [o.status for o in deliver(config, clock)] == ["sent", "sent"]
         first = len(smtp.inbox.messages)
-        clock.now += timedelta(days=3)           # the machine was off for three days
+        clock.now += timedelta(days=3)           # the machine was off for three days; news went on
+        site.routes["/a/truce"] = article_page("Truce talks resume in Geneva", "Daily A", "2026-11-26",
+                                               ["Negotiators met again in Geneva to discuss a ceasefire along the "
+                                                "front line, the first talks since the summer.",
+                                                "Both delegations said the talks would continue next week."])
+        site.routes["/a/rss.xml"] = rss_feed("Daily A", site.base + "/a/", [
+            FeedItem("Truce talks resume in Geneva", site.url("/a/truce"), "a-9", "2026-11-26T06:00:00Z",
+                     "Negotiators met again in Geneva to discuss a ceasefire.")])
         run_once(config, clock=clock, force=True)
         outcomes = deliver(config, clock)
-        assert all(o.late for o in outcomes if o.status == "sent")
+        assert [(o.status, o.late) for o in outcomes] == [("sent", True), ("sent", True)]
         late_msgs = smtp.inbox.parsed()[first:]
-        assert len(late_msgs) <= 2                # one per recipient at most, never one per day
+        assert len(late_msgs) == 2                # one per recipient, never one per missed day
         for msg in late_msgs:
             assert msg["Subject"].endswith("(late)")
-            assert "covers the whole gap" in msg.get_body(("plain",)).get_content()
+            body = msg.get_body(("plain",)).get_content()
+            assert "covers the whole gap" in body and "Truce talks resume in Geneva" in body
+            # the period runs from the end of the last email, three days back, to now
+            assert "2026-11-23 10:00 - 2026-11-26 10:00" in body
 
 
 def test_a_crash_after_the_server_accepted_can_only_repeat_the_same_message(world_config, clock):

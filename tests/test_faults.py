@@ -12,16 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import write_config
+from conftest import newsmon, write_config
 from smtp import SMTPServer
 from world import HARVEST_STORY, NATO_STORY
 
 from pipeline.demo.server import Page
 from pipeline.demo.site import FeedItem, article_page, rss_feed
-
-
-def newsmon(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=180)
 
 
 def slow_world(site, feeds: int = 6, items: int = 3, delay: float = 0.4) -> list[tuple[str, str]]:

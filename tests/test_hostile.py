@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from dataclasses import replace
 
 import pytest
 import trustme
+from conftest import rows as _rows
 from world import HARVEST_STORY, NATO_STORY, serve_world
 
 from pipeline.app.pipeline import run_once
@@ -26,11 +26,6 @@ from pipeline.demo.server import LoopbackSite, Page
 from pipeline.demo.site import FeedItem, article_page, rss_feed
 from pipeline.errors import FetchError
 from pipeline.stages.fetch import Fetcher
-
-
-def _rows(config, sql, args=()):
-    with sqlite3.connect(config.database) as c:
-        return c.execute(sql, args).fetchall()
 
 
 def _get(url: str, **options):

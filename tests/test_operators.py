@@ -5,21 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import write_config
+from conftest import newsmon, write_config
 from smtp import SMTPServer
 from world import serve_world
 
 from pipeline.demo.server import Page
 from pipeline.opml import parse_opml
-
-
-def newsmon(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=120)
-
 
 HEADER = "# Our monitoring config — keep this comment\n"
 

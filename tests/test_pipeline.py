@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
-
+from conftest import digest_json as _digest
+from conftest import rows as _rows
 from world import GONE_SUMMARY, HARVEST_STORY, HOSTILE_TITLE, NATO_STORY, broken_routes, serve_world
 
 from pipeline.app.pipeline import run_once
-
-
-def _digest(config, day="2026-11-23") -> dict:
-    return json.loads((config.digest_dir / f"{day}.json").read_text())
-
-
-def _rows(config, sql: str) -> list[tuple]:
-    with sqlite3.connect(config.database) as c:
-        return c.execute(sql).fetchall()
 
 
 def test_full_run_stores_flags_dedups_and_writes_the_digest(site, make_config, clock):

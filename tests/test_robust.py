@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import write_config
+from conftest import newsmon, rows, write_config
 from world import HARVEST_STORY, NATO_STORY
 
 from pipeline.app.pipeline import run_once
@@ -29,9 +29,6 @@ from pipeline.demo.site import FeedItem, article_page, rss_feed
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def rows(config, sql, args=()):
-    with sqlite3.connect(config.database) as c:
-        return c.execute(sql, args).fetchall()
 
 
 def rss(items: list[str], head: str = '<?xml version="1.0" encoding="utf-8"?>') -> bytes:
@@ -57,9 +54,6 @@ def digest_texts(config) -> str:
     return "".join((config.digest_dir / f"2026-11-23.{fmt}").read_text() for fmt in ("html", "md", "txt", "json"))
 
 
-def newsmon(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True,
-                          timeout=timeout)
 
 
 # --- one odd item or header never aborts a run --------------------------------------------------
