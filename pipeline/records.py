@@ -126,3 +126,43 @@ class RunReport:
     @property
     def duplicates(self) -> int:
         return sum(f.duplicates for f in self.feeds)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """A feed as stored between runs (storage's `feeds` table, typed): what health decides from."""
+
+    name: str
+    url: str                              # current URL (updated by a permanent redirect)
+    configured_url: str                   # as written in the config
+    title: str | None = None              # the feed's own title
+    etag: str | None = None               # validators for conditional GET
+    last_modified: str | None = None
+    status: str | None = None             # ok | not_modified | error; None before the first check
+    last_error: str | None = None
+    warning: str | None = None            # read with a problem at its last check
+    error_since: datetime | None = None   # first failure of the current failing streak
+    consecutive_failures: int = 0
+    last_checked: datetime | None = None
+    last_success: datetime | None = None
+    last_new_item: datetime | None = None
+    first_checked: datetime | None = None
+    next_due: datetime | None = None      # when it is checked next (backoff included)
+    disabled: str | None = None           # why newsmon stopped fetching it (410 Gone); None = active
+    items_seen: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """A change of a feed worth telling the reader once: moved, gone, failing, recovered."""
+
+    kind: Literal["moved", "gone", "failing", "recovered"]
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedChange:
+    """What one check did to a feed (health.transition): its new state and the events to report."""
+
+    state: FeedState
+    events: tuple[FeedEvent, ...] = ()

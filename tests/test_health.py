@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from world import serve_world
 
 from pipeline.app.pipeline import run_once
 from pipeline.demo.server import Page
-from pipeline.stages.health import backoff_minutes, is_due, next_due, status_of
+from pipeline.records import FeedEvent, FeedOutcome, FeedState
+from pipeline.stages.health import HealthPolicy, backoff_minutes, is_due, next_due, status_of, transition
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 
@@ -24,19 +27,66 @@ def test_backoff_doubles_up_to_the_cap_and_honours_retry_after():
 
 def test_due_has_a_little_slack_for_timers():
     assert is_due(None, NOW, 15)
-    assert is_due((NOW + timedelta(seconds=30)).isoformat(), NOW, 15)
-    assert not is_due((NOW + timedelta(minutes=5)).isoformat(), NOW, 15)
+    assert is_due(NOW + timedelta(seconds=30), NOW, 15)
+    assert not is_due(NOW + timedelta(minutes=5), NOW, 15)
 
 
 def test_status_labels():
-    base = {"status": "ok", "consecutive_failures": 0, "disabled": None,
-            "last_new_item": (NOW - timedelta(days=1)).isoformat(), "first_checked": None}
+    base = FeedState("f", "http://x/f", "http://x/f", status="ok", last_new_item=NOW - timedelta(days=1))
     assert status_of(base, NOW, 3, 7) == "ok"
-    assert status_of({**base, "consecutive_failures": 2}, NOW, 3, 7) == "error"
-    assert status_of({**base, "consecutive_failures": 3}, NOW, 3, 7) == "failing"
-    assert status_of({**base, "disabled": "HTTP 410"}, NOW, 3, 7) == "gone"
-    assert status_of({**base, "last_new_item": (NOW - timedelta(days=8)).isoformat()}, NOW, 3, 7) == "stale"
-    assert status_of({**base, "status": None}, NOW, 3, 7) == "unchecked"
+    assert status_of(replace(base, consecutive_failures=2), NOW, 3, 7) == "error"
+    assert status_of(replace(base, consecutive_failures=3), NOW, 3, 7) == "failing"
+    assert status_of(replace(base, disabled="HTTP 410"), NOW, 3, 7) == "gone"
+    assert status_of(replace(base, last_new_item=NOW - timedelta(days=8)), NOW, 3, 7) == "stale"
+    assert status_of(replace(base, status=None), NOW, 3, 7) == "unchecked"
+
+
+POLICY = HealthPolicy(interval_minutes=15, backoff_cap_minutes=240, failing_after=3)
+FRESH = FeedState("f", "http://x/f", "http://x/f")
+OK = FeedOutcome("f", "http://x/f", "ok", new=2, etag='"e2"', last_modified="Mon", title="F")
+ERR = FeedOutcome("f", "http://x/f", "error", error="HTTP 500 Oops", http_status=500)
+T0 = NOW - timedelta(hours=3)
+
+# (previous state, outcome) -> what the change must hold; one row per rule of the module docstring
+TRANSITIONS = [
+    ("first success", FRESH, OK,
+     dict(status="ok", consecutive_failures=0, first_checked=NOW, last_success=NOW, last_new_item=NOW,
+          items_seen=2, etag='"e2"', title="F", next_due=NOW + timedelta(minutes=15)), []),
+    ("a 304 keeps the validators", replace(FRESH, etag='"e1"', status="ok"),
+     FeedOutcome("f", "http://x/f", "not_modified", etag='"e1"'),
+     dict(status="not_modified", etag='"e1"', last_new_item=None, next_due=NOW + timedelta(minutes=15)), []),
+    ("first failure backs off from the interval", FRESH, ERR,
+     dict(consecutive_failures=1, error_since=NOW, last_error="HTTP 500 Oops", next_due=NOW + timedelta(minutes=15)), []),
+    ("third failure is reported as failing once", replace(FRESH, consecutive_failures=2, error_since=T0), ERR,
+     dict(consecutive_failures=3, error_since=T0, next_due=NOW + timedelta(minutes=60)),
+     [FeedEvent("failing", "3 failures in a row: HTTP 500 Oops")]),
+    ("fourth failure says nothing new", replace(FRESH, consecutive_failures=3, error_since=T0), ERR,
+     dict(consecutive_failures=4, next_due=NOW + timedelta(minutes=120)), []),
+    ("the cap holds", replace(FRESH, consecutive_failures=9, error_since=T0), ERR,
+     dict(consecutive_failures=10, next_due=NOW + timedelta(minutes=240)), []),
+    ("Retry-After asks for longer", FRESH, replace(ERR, retry_after=7200.0),
+     dict(next_due=NOW + timedelta(hours=2)), []),
+    ("410 disables", FRESH, replace(ERR, http_status=410, error="HTTP 410 Gone"),
+     dict(disabled="HTTP 410 Gone since 2026-11-23T08:00:00+00:00"),
+     [FeedEvent("gone", "http://x/f answered 410 Gone; no longer fetched (change its url in the config to start again)")]),
+    ("recovery after failing", replace(FRESH, consecutive_failures=4, error_since=T0, last_error="x"), OK,
+     dict(consecutive_failures=0, error_since=None, last_error=None),
+     [FeedEvent("recovered", "working again after 4 failures")]),
+    ("recovery before failing says nothing", replace(FRESH, consecutive_failures=1, error_since=T0), OK,
+     dict(consecutive_failures=0), []),
+    ("a permanent move updates the URL once", FRESH, replace(OK, moved_to="http://y/f", url="http://y/f"),
+     dict(url="http://y/f"), [FeedEvent("moved", "http://x/f moved permanently to http://y/f")]),
+    ("a warning is kept while ok, dropped on error", replace(FRESH, warning="old"), replace(OK, warning="ill-formed"),
+     dict(warning="ill-formed"), []),
+]
+
+
+@pytest.mark.parametrize("previous, outcome, expected, events",
+                         [t[1:] for t in TRANSITIONS], ids=[t[0] for t in TRANSITIONS])
+def test_health_transition(previous, outcome, expected, events):
+    change = transition(previous, outcome, NOW, POLICY)
+    assert {k: getattr(change.state, k) for k in expected} == expected
+    assert list(change.events) == events
 
 
 def _feed_row(config, name: str) -> dict:

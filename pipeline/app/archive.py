@@ -52,4 +52,4 @@ def feed_titles(config: Config) -> dict[str, str]:
     if not config.database.exists():
         return {}
     with opened(config) as store:
-        return {r["name"]: r["title"] for r in store.feeds() if r["title"]}
+        return {f.name: f.title for f in store.feeds() if f.title}

@@ -35,7 +35,7 @@ from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, identity_
 from ..stages.extract import PageText, worker_count
 from ..stages.fetch import Fetcher
 from ..stages.flag import TopicMatcher
-from ..stages.health import is_due, next_due
+from ..stages.health import HealthPolicy, is_due, transition
 from ..stages.urls import canonical_url, host_of
 from ..stages.workers import Workers
 from ..storage.store import Store, article_id, iso
@@ -105,10 +105,10 @@ class Pipeline:
         for feed in self.config.feeds:
             if not feed.enabled or (only is not None and feed.name not in only):
                 continue
-            row = self.store.ensure_feed(feed.name, feed.url)
-            if row["disabled"]:
+            state = self.store.ensure_feed(feed.name, feed.url)
+            if state.disabled:
                 continue
-            if force or is_due(row["next_due"], now, self.config.interval(feed)):
+            if force or is_due(state.next_due, now, self.config.interval(feed)):
                 due.append(feed)
         return due
 
@@ -173,9 +173,9 @@ class Pipeline:
         minutes = self.config.fetch.run_deadline_minutes
         log.warning("feed %s: run deadline (%g min) reached before it finished", feed.name, minutes,
                     extra={"feed": feed.name, "url": feed.url})
-        state = self.store.feed_state(feed.name) or {"url": feed.url}
+        state = self.store.ensure_feed(feed.name, feed.url)
         return self._record(feed, FeedOutcome(
-            feed.name, state["url"], "error",
+            feed.name, state.url, "error",
             error=f"run deadline reached ({minutes:g} min); checked again next run"), [])
 
     async def _feed_guarded(self, feed: FeedConfig, fetcher: Fetcher) -> FeedOutcome | None:
@@ -190,8 +190,8 @@ class Pipeline:
             log.warning("feed %s: could not be processed: %s", feed.name, message,
                         extra={"feed": feed.name, "url": feed.url})
             log.debug("feed %s: traceback", feed.name, exc_info=True)
-            state = self.store.feed_state(feed.name) or {"url": feed.url}
-            return self._record(feed, FeedOutcome(feed.name, state["url"], "error",
+            state = self.store.ensure_feed(feed.name, feed.url)
+            return self._record(feed, FeedOutcome(feed.name, state.url, "error",
                                                   error=f"could not process the feed ({message})"), [])
 
     async def _feed(self, feed: FeedConfig, fetcher: Fetcher) -> FeedOutcome | None:
@@ -199,16 +199,16 @@ class Pipeline:
         if self.should_stop():
             return None
         state = self.store.ensure_feed(feed.name, feed.url)
-        url = state["url"]
+        url = state.url
         try:
-            response = await fetcher.get(url, etag=state["etag"], last_modified=state["last_modified"],
+            response = await fetcher.get(url, etag=state.etag, last_modified=state.last_modified,
                                          accept=FEED_ACCEPT)
             if self.should_stop():
                 return None
             if response.status == 304:
-                outcome = FeedOutcome(feed.name, url, "not_modified", etag=state["etag"],
-                                      last_modified=state["last_modified"], moved_to=response.moved_to,
-                                      warning=state.get("warning"))
+                outcome = FeedOutcome(feed.name, url, "not_modified", etag=state.etag,
+                                      last_modified=state.last_modified, moved_to=response.moved_to,
+                                      warning=state.warning)
                 return self._record(feed, outcome, [])
             parsed = await self.workers.parse(feed.name, response, self.config.fetch.max_items_per_feed,
                                               self.clock())
@@ -353,11 +353,9 @@ class Pipeline:
                               extraction_failures=sum(a.text_source == "feed" and a.extraction_note is not None
                                                       for a, _ in stored))
             fetch = self.config.fetch
-            self.store.record_feed(
-                self.run_id, outcome, now,
-                next_due=lambda failures: next_due(now, self.config.interval(feed), failures,
-                                                   fetch.backoff_cap_minutes, outcome.retry_after),
-                failing_after=fetch.failing_after)
+            policy = HealthPolicy(self.config.interval(feed), fetch.backoff_cap_minutes, fetch.failing_after)
+            change = transition(self.store.ensure_feed(feed.name, feed.url), outcome, now, policy)
+            self.store.save_feed(self.run_id, outcome, change, now)
         for article, sig in stored:
             if article.duplicate_of is None:
                 aid = article_id(article.identity)

@@ -9,7 +9,7 @@ from ..clock import utcnow
 from ..config import Config
 from ..sanitize import one_line
 from ..stages.health import status_of
-from ..storage.store import Store
+from ..storage.store import Store, iso
 
 _DIGEST = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(html|md|txt|json)$")
 
@@ -18,24 +18,24 @@ def collect(config: Config, runs: int = 10, now: datetime | None = None) -> dict
     now = now or utcnow()
     store = Store.open(config.database)
     try:
-        rows = {r["name"]: r for r in store.feeds()}
+        states = {f.name: f for f in store.feeds()}
         feeds = []
         for f in config.feeds:
-            row = rows.get(f.name) or {}
+            state = states.get(f.name)
             feeds.append({
                 "name": f.name,
-                "url": row.get("url") or f.url,
+                "url": state.url if state else f.url,
                 "enabled": f.enabled,
-                "status": status_of(row, now, config.fetch.failing_after, config.fetch.stale_after_days)
-                if row else "unchecked",
-                "consecutive_failures": row.get("consecutive_failures", 0),
-                "last_error": row.get("last_error") or row.get("disabled"),
-                "warning": row.get("warning"),
-                "error_since": row.get("error_since"),
-                "last_success": row.get("last_success"),
-                "last_new_item": row.get("last_new_item"),
-                "next_due": row.get("next_due"),
-                "items_seen": row.get("items_seen", 0),
+                "status": status_of(state, now, config.fetch.failing_after, config.fetch.stale_after_days)
+                if state else "unchecked",
+                "consecutive_failures": state.consecutive_failures if state else 0,
+                "last_error": (state.last_error or state.disabled) if state else None,
+                "warning": state.warning if state else None,
+                "error_since": iso(state.error_since) if state else None,
+                "last_success": iso(state.last_success) if state else None,
+                "last_new_item": iso(state.last_new_item) if state else None,
+                "next_due": iso(state.next_due) if state else None,
+                "items_seen": state.items_seen if state else 0,
             })
         recent = []
         for r in store.recent_runs(runs):

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ..config import Config
-from ..records import Match
+from ..records import FeedState, Match
 from .flag import relevance
 from .health import status_of
 
@@ -29,7 +29,7 @@ class DigestInput:
     rows: list[dict]                     # the period's articles (originals and duplicates)
     matches: dict[str, list[dict]]       # article id -> its topic matches
     previous_week: dict[str, int]        # topic -> articles flagged over the 7 days before start
-    feeds: list[dict]                    # every stored feed row (health)
+    feeds: list[FeedState]               # every stored feed (health)
     events: list[dict]                   # feed events of the period
 
 
@@ -143,6 +143,10 @@ class Digest:
         }
 
 
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat(timespec="seconds")
+
+
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """[start, end) of a calendar day in `zone`, in UTC (23 or 25 hours on DST days)."""
     start = datetime.combine(day, time.min, tzinfo=zone)
@@ -213,13 +217,13 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
     configured = {f.name for f in config.feeds if f.enabled}
     fetch = config.fetch
     feeds = tuple(
-        FeedHealth(name=f["name"], url=f["url"], status=f["status"] or "unchecked",
+        FeedHealth(name=f.name, url=f.url, status=f.status or "unchecked",
                    health=status_of(f, generated, fetch.failing_after, fetch.stale_after_days),
-                   error=f["last_error"] or f["disabled"], error_since=f["error_since"],
-                   consecutive_failures=f["consecutive_failures"], last_success=f["last_success"],
-                   last_new_item=f["last_new_item"], next_due=f["next_due"],
-                   new=new_per_feed.get(f["name"], 0), warning=f.get("warning"))
-        for f in data.feeds if f["name"] in configured)
+                   error=f.last_error or f.disabled, error_since=_iso(f.error_since),
+                   consecutive_failures=f.consecutive_failures, last_success=_iso(f.last_success),
+                   last_new_item=_iso(f.last_new_item), next_due=_iso(f.next_due),
+                   new=new_per_feed.get(f.name, 0), warning=f.warning)
+        for f in data.feeds if f.name in configured)
 
     return Digest(
         date=day.isoformat(), timezone=config.timezone,

@@ -12,11 +12,17 @@
     gone       the server said 410 Gone: disabled until its URL changes in the config
     stale      works, but no new item for `stale_after_days`
     unchecked  configured, never checked yet
+
+All of it is one pure transition, `transition(previous, outcome, now, policy) -> FeedChange`: the
+new state and the events (moved, gone, failing, recovered); the store only persists the change.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from ..records import FeedChange, FeedEvent, FeedOutcome, FeedState
 
 
 def backoff_minutes(interval: float, failures: int, cap: float) -> float:
@@ -33,23 +39,60 @@ def next_due(now: datetime, interval: float, failures: int, cap: float,
     return now + wait
 
 
-def is_due(next_due_at: str | None, now: datetime, interval: float) -> bool:
-    if not next_due_at:
+def is_due(next_due_at: datetime | None, now: datetime, interval: float) -> bool:
+    if next_due_at is None:
         return True
     slack = timedelta(seconds=min(60.0, interval * 60 * 0.1))
-    return datetime.fromisoformat(next_due_at) <= now + slack
+    return next_due_at <= now + slack
 
 
-def status_of(row: dict, now: datetime, failing_after: int, stale_after_days: float) -> str:
-    """The health label of a stored feed row (see the module docstring)."""
-    if row.get("disabled"):
+@dataclass(frozen=True, slots=True)
+class HealthPolicy:
+    interval_minutes: float               # the feed's interval
+    backoff_cap_minutes: float            # failing feeds are retried at most this far apart
+    failing_after: int                    # consecutive failures before "failing" is reported
+
+
+def transition(previous: FeedState, outcome: FeedOutcome, now: datetime, policy: HealthPolicy) -> FeedChange:
+    """The feed after one check: counters, validators, schedule and the events to report once."""
+    failed = outcome.status == "error"
+    failures = previous.consecutive_failures + 1 if failed else 0
+    state = replace(
+        previous, status=outcome.status, last_checked=now, first_checked=previous.first_checked or now,
+        last_error=outcome.error if failed else None, consecutive_failures=failures,
+        error_since=(previous.error_since or now) if failed else None,
+        warning=None if failed else outcome.warning,
+        next_due=next_due(now, policy.interval_minutes, failures, policy.backoff_cap_minutes, outcome.retry_after))
+    events = []
+    if failed and outcome.http_status == 410:
+        state = replace(state, disabled=f"HTTP 410 Gone since {now.isoformat(timespec='seconds')}")
+        events.append(FeedEvent("gone", f"{outcome.url} answered 410 Gone; no longer fetched "
+                                        "(change its url in the config to start again)"))
+    elif failed and failures == policy.failing_after:
+        events.append(FeedEvent("failing", f"{failures} failures in a row: {outcome.error}"))
+    elif not failed and previous.consecutive_failures >= policy.failing_after:
+        events.append(FeedEvent("recovered", f"working again after {previous.consecutive_failures} failures"))
+    if outcome.moved_to and outcome.moved_to != previous.url:
+        events.append(FeedEvent("moved", f"{previous.url} moved permanently to {outcome.moved_to}"))
+        state = replace(state, url=outcome.moved_to)
+    if not failed:
+        state = replace(state, last_success=now, title=outcome.title or previous.title)
+        if outcome.status == "ok":
+            state = replace(state, etag=outcome.etag, last_modified=outcome.last_modified)
+    if outcome.new:
+        state = replace(state, last_new_item=now, items_seen=previous.items_seen + outcome.new)
+    return FeedChange(state, tuple(events))
+
+
+def status_of(state: FeedState, now: datetime, failing_after: int, stale_after_days: float) -> str:
+    """The health label of a stored feed (see the module docstring)."""
+    if state.disabled:
         return "gone"
-    if row.get("status") is None:
+    if state.status is None:
         return "unchecked"
-    failures = row.get("consecutive_failures") or 0
-    if failures:
-        return "failing" if failures >= failing_after else "error"
-    since = row.get("last_new_item") or row.get("first_checked")
-    if since and datetime.fromisoformat(since) < now - timedelta(days=stale_after_days):
+    if state.consecutive_failures:
+        return "failing" if state.consecutive_failures >= failing_after else "error"
+    since = state.last_new_item or state.first_checked
+    if since and since < now - timedelta(days=stale_after_days):
         return "stale"
     return "ok"

@@ -12,15 +12,14 @@ import hashlib
 import json
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import sqlite_utils
 
 from ..errors import StoreError
-from ..records import Article, FeedOutcome
+from ..records import Article, FeedChange, FeedOutcome, FeedState
 from ..sanitize import one_line
 
 SCHEMA_VERSION = 2
@@ -172,6 +171,11 @@ def iso(when: datetime | None) -> str | None:
     return None if when is None else when.isoformat(timespec="seconds")
 
 
+def parse_time(value: str | None) -> datetime | None:
+    """A stored timestamp back as an aware datetime."""
+    return datetime.fromisoformat(value) if value else None
+
+
 class Store:
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
@@ -278,22 +282,35 @@ class Store:
 
     # --- feeds
 
-    def feed_state(self, name: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM feeds WHERE name = ?", [name]))
-        return rows[0] if rows else None
+    _FEED_TIMES = ("error_since", "last_checked", "last_success", "last_new_item", "first_checked", "next_due")
 
-    def ensure_feed(self, name: str, url: str) -> dict:
-        """The stored row for a configured feed; a changed config URL starts it afresh
+    def _feed(self, row: dict) -> FeedState:
+        values = {k: row[k] for k in FeedState.__dataclass_fields__ if k in row}
+        for k in self._FEED_TIMES:
+            values[k] = parse_time(values.get(k))
+        values["consecutive_failures"] = values.get("consecutive_failures") or 0
+        values["items_seen"] = values.get("items_seen") or 0
+        return FeedState(**values)
+
+    def feed_state(self, name: str) -> FeedState | None:
+        rows = list(self.db.query("SELECT * FROM feeds WHERE name = ?", [name]))
+        return self._feed(rows[0]) if rows else None
+
+    def feeds(self) -> list[FeedState]:
+        return [self._feed(r) for r in self.db.query("SELECT * FROM feeds ORDER BY name")]
+
+    def ensure_feed(self, name: str, url: str) -> FeedState:
+        """The stored state of a configured feed; a changed config URL starts it afresh
         (validators, redirect, 410 and failure streak forgotten)."""
-        row = self.feed_state(name)
-        if row is None or row["configured_url"] != url:
+        state = self.feed_state(name)
+        if state is None or state.configured_url != url:
             with self.transaction():
                 self.db["feeds"].upsert({"name": name, "url": url, "configured_url": url,
                                          "etag": None, "last_modified": None, "disabled": None,
                                          "next_due": None, "consecutive_failures": 0,
                                          "error_since": None}, pk="name")
-            row = self.feed_state(name)
-        return row
+            state = self.feed_state(name)
+        return state
 
     def add_event(self, feed: str, at: datetime, kind: str, detail: str) -> None:
         self.db["feed_events"].insert({"feed": feed, "at": iso(at), "kind": kind, "detail": detail})
@@ -322,60 +339,23 @@ class Store:
             out.update(self.db.execute(f"SELECT identity, title FROM articles WHERE identity IN ({marks})", part))
         return out
 
-    def record_feed(self, run_id: int, outcome: FeedOutcome, now: datetime,
-                    next_due: Callable[[int], datetime], failing_after: int = 3) -> None:
-        """Feed health, events and the per-run row. Call inside the feed's transaction.
-
-        `next_due(failures)` gives the next check time for a streak of that many failures.
-        """
-        # what a server said (reason phrases, titles, URLs) is sanitised at this edge too
-        outcome = replace(outcome, error=outcome.error and one_line(outcome.error),
-                          warning=outcome.warning and one_line(outcome.warning),
-                          title=outcome.title and one_line(outcome.title),
-                          moved_to=outcome.moved_to and one_line(outcome.moved_to))
-        row = self.feed_state(outcome.name) or {}
-        failed = outcome.status == "error"
-        failures = (row.get("consecutive_failures") or 0) + 1 if failed else 0
-        update = {
-            "status": outcome.status,
-            "last_checked": iso(now),
-            "first_checked": row.get("first_checked") or iso(now),
-            "last_error": outcome.error if failed else None,
-            "consecutive_failures": failures,
-            "error_since": (row.get("error_since") or iso(now)) if failed else None,
-            "next_due": iso(next_due(failures)),
-            "warning": None if failed else outcome.warning,
-        }
-        if failed and outcome.http_status == 410:
-            update["disabled"] = f"HTTP 410 Gone since {iso(now)}"
-            self.add_event(outcome.name, now, "gone", f"{outcome.url} answered 410 Gone; no longer fetched "
-                                                      "(change its url in the config to start again)")
-        elif failed and failures == failing_after:
-            self.add_event(outcome.name, now, "failing", f"{failures} failures in a row: {outcome.error}")
-        elif not failed and (row.get("consecutive_failures") or 0) >= failing_after:
-            self.add_event(outcome.name, now, "recovered",
-                           f"working again after {row['consecutive_failures']} failures")
-        if outcome.moved_to and outcome.moved_to != row.get("url"):
-            self.add_event(outcome.name, now, "moved", f"{row.get('url')} moved permanently to {outcome.moved_to}")
-        if not failed:
-            update["last_success"] = iso(now)
-            if outcome.title:
-                update["title"] = outcome.title
-            if outcome.status == "ok":
-                update["etag"], update["last_modified"] = outcome.etag, outcome.last_modified
-        if outcome.moved_to:
-            update["url"] = outcome.moved_to
-        if outcome.new:
-            update["last_new_item"] = iso(now)
-            update["items_seen"] = (row.get("items_seen") or 0) + outcome.new
-        columns = list(update)
+    def save_feed(self, run_id: int, outcome: FeedOutcome, change: FeedChange, now: datetime) -> None:
+        """Persist one check (health.transition's change), its events and the per-run row.
+        Call inside the feed's transaction. What servers said is sanitised at this edge too."""
+        state = change.state
+        columns = [f for f in FeedState.__dataclass_fields__ if f != "name"]
+        values = [iso(getattr(state, c)) if c in self._FEED_TIMES else getattr(state, c) for c in columns]
+        values = [one_line(v) if isinstance(v, str) and c in ("title", "last_error", "warning", "url") else v
+                  for c, v in zip(columns, values)]
         self.db.execute(f"UPDATE feeds SET {', '.join(f'{c} = ?' for c in columns)} WHERE name = ?",
-                        [update[c] for c in columns] + [outcome.name])
+                        values + [state.name])
+        for event in change.events:
+            self.add_event(state.name, now, event.kind, one_line(event.detail))
         self.db.execute(
             "INSERT OR REPLACE INTO run_feeds (run_id, feed, status, error, new, duplicates, extraction_failures, "
             "warning) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, outcome.name, outcome.status, outcome.error, outcome.new, outcome.duplicates,
-             outcome.extraction_failures, outcome.warning])
+            [run_id, outcome.name, outcome.status, outcome.error and one_line(outcome.error), outcome.new,
+             outcome.duplicates, outcome.extraction_failures, outcome.warning and one_line(outcome.warning)])
 
     def page_urls_by_fingerprint(self, fingerprints: set[str], since: datetime) -> list[tuple[str, str]]:
         """(fingerprint, canonical URL) of articles stored since `since` with a page text of one of
@@ -541,5 +521,4 @@ class Store:
     def recent_runs(self, limit: int = 10) -> list[dict]:
         return list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
 
-    def feeds(self) -> list[dict]:
-        return list(self.db.query("SELECT * FROM feeds ORDER BY name"))
+
