@@ -13,7 +13,7 @@ from typing import Iterator
 
 from ..config import Config
 from ..errors import UsageError
-from ..storage.store import Store
+from ..storage.store import Store, guard
 
 
 def open_store(config: Config) -> Store:
@@ -24,7 +24,8 @@ def open_store(config: Config) -> Store:
 def opened(config: Config) -> Iterator[Store]:
     store = Store.open(config.database)
     try:
-        yield store
+        with guard(config.database):
+            yield store
     finally:
         store.close()
 

@@ -38,7 +38,7 @@ from ..stages.flag import TopicMatcher
 from ..stages.health import HealthPolicy, is_due, transition
 from ..stages.urls import canonical_url, host_of
 from ..stages.workers import Workers
-from ..storage.store import Store, article_id, iso
+from ..storage.store import Store, article_id, guard, iso
 from .report import write_for_day
 from .seeds import sync_seeds
 
@@ -439,12 +439,9 @@ def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: b
     pipeline = Pipeline(config, store, clock=clock, on_feed_done=on_feed_done, on_start=on_start,
                         should_stop=should_stop)
     try:
-        pipeline.prepare()
-        return asyncio.run(pipeline.run(pipeline.due_feeds(force=force, only=only)))
-    except sqlite3.Error as e:
-        # disk full, read-only file, corruption: say where, and stop; the open feed's
-        # transaction was rolled back, so nothing half-written stays behind
-        raise StoreError(f"{config.database}: database error: {e}") from None
+        with guard(config.database):      # disk full, read-only file: one clear error
+            pipeline.prepare()
+            return asyncio.run(pipeline.run(pipeline.due_feeds(force=force, only=only)))
     finally:
         pipeline.close()
         store.close()

@@ -1,0 +1,100 @@
+"""Articles: inserted once by identity, read back for digests and replays."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Iterator
+
+import sqlite_utils
+
+from ..records import Article
+from .times import article_id, iso
+
+
+class Articles:
+    """Mixed into Store: uses `self.db` (sqlite_utils.Database) and `self.transaction()`."""
+
+    db: sqlite_utils.Database
+
+    # articles
+
+    _ARTICLE_COLUMNS = ("id", "identity", "feed", "guid", "url", "canonical_url", "title", "published",
+                        "first_seen", "text", "text_source", "extraction_note", "fingerprint", "duplicate_of",
+                        "story_id", "similarity", "topics", "run_id")
+    _INSERT_ARTICLE = (f"INSERT OR IGNORE INTO articles ({', '.join(_ARTICLE_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' * len(_ARTICLE_COLUMNS))})")
+
+    def insert_article(self, article: Article, first_seen: datetime, run_id: int,
+                       signature: tuple[str, bytes | None] | None = None) -> bool:
+        """Insert once; False when its identity is already stored (a rerun is harmless).
+
+        Plain SQL here rather than sqlite-utils' insert: this is the hot path of a run, and
+        the table's shape is fixed by SCHEMA above."""
+        aid = article_id(article.identity)
+        cursor = self.db.conn.execute(self._INSERT_ARTICLE, (
+            aid, article.identity, article.feed, article.guid, article.url, article.canonical_url,
+            article.title, iso(article.published), iso(first_seen), article.text, article.text_source,
+            article.extraction_note, article.fingerprint, article.duplicate_of,
+            None if article.duplicate_of else (article.story_id or aid), article.similarity,
+            json.dumps(list(article.topics)), run_id))
+        if cursor.rowcount == 0:
+            return False
+        if signature is not None and article.duplicate_of is None:
+            self.save_signatures([(aid, signature[0], signature[1])])
+        self._insert_matches(aid, article.matches)
+        return True
+
+    # --- reading, for the digest and status
+
+    def articles_between(self, start: datetime, end: datetime) -> list[dict]:
+        return list(self.db.query(
+            "SELECT * FROM articles WHERE first_seen >= ? AND first_seen < ? ORDER BY first_seen, id",
+            [iso(start), iso(end)]))
+
+    def articles_by_rowid(self, after: int, upto: int) -> list[dict]:
+        return list(self.db.query(
+            "SELECT * FROM articles WHERE rowid > ? AND rowid <= ? ORDER BY first_seen, id", [after, upto]))
+
+    def last_rowid(self, before: datetime | None = None) -> int:
+        """The highest article rowid (stored before `before`, when given); 0 for none."""
+        if before is None:
+            row = self.db.execute("SELECT max(rowid) FROM articles").fetchone()
+        else:
+            row = self.db.execute("SELECT max(rowid) FROM articles WHERE first_seen < ?", [iso(before)]).fetchone()
+        return row[0] or 0
+
+    def matches_for(self, ids: list[str]) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {i: [] for i in ids}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            marks = ",".join("?" * len(part))
+            for r in self.db.query(f'SELECT * FROM matches WHERE article_id IN ({marks}) '
+                                   f'ORDER BY article_id, field DESC, start', part):
+                out[r["article_id"]].append(r)
+        return out
+
+    def topic_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        rows = self.db.query(
+            "SELECT m.topic, count(DISTINCT a.id) AS n FROM articles a JOIN matches m ON m.article_id = a.id "
+            "WHERE a.first_seen >= ? AND a.first_seen < ? AND a.duplicate_of IS NULL GROUP BY m.topic",
+            [iso(start), iso(end)])
+        return {r["topic"]: r["n"] for r in rows}
+
+    def originals_since(self, start: datetime) -> Iterator[dict]:
+        yield from self.db.query(
+            "SELECT id, url, title, text, topics, first_seen FROM articles "
+            "WHERE first_seen >= ? AND duplicate_of IS NULL ORDER BY first_seen", [iso(start)])
+
+    def replace_matches(self, aid: str, matches) -> None:
+        """New topic matches for a stored article; call inside a transaction."""
+        self.db.execute("DELETE FROM matches WHERE article_id = ?", [aid])
+        self._insert_matches(aid, matches)
+        topics = list(dict.fromkeys(m.topic for m in matches))
+        self.db.execute("UPDATE articles SET topics = ? WHERE id = ?", [json.dumps(topics), aid])
+
+    def _insert_matches(self, aid: str, matches) -> None:
+        self.db.conn.executemany(
+            'INSERT INTO matches (article_id, topic, term, field, start, "end", matched, sentence) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(aid, m.topic, m.term, m.field, m.start, m.end, m.matched, m.sentence) for m in matches])

@@ -1,0 +1,118 @@
+"""Feeds: their stored state (typed FeedState), health changes, events, walls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlite_utils
+
+from ..records import FeedChange, FeedOutcome, FeedState
+from ..sanitize import one_line
+from .times import iso, parse_time
+
+
+class Feeds:
+    """Mixed into Store: uses `self.db` (sqlite_utils.Database) and `self.transaction()`."""
+
+    db: sqlite_utils.Database
+
+    # feeds
+
+    _FEED_TIMES = ("error_since", "last_checked", "last_success", "last_new_item", "first_checked", "next_due")
+
+    def _feed(self, row: dict) -> FeedState:
+        values = {k: row[k] for k in FeedState.__dataclass_fields__ if k in row}
+        for k in self._FEED_TIMES:
+            values[k] = parse_time(values.get(k))
+        values["consecutive_failures"] = values.get("consecutive_failures") or 0
+        values["items_seen"] = values.get("items_seen") or 0
+        return FeedState(**values)
+
+    def feed_state(self, name: str) -> FeedState | None:
+        rows = list(self.db.query("SELECT * FROM feeds WHERE name = ?", [name]))
+        return self._feed(rows[0]) if rows else None
+
+    def feeds(self) -> list[FeedState]:
+        return [self._feed(r) for r in self.db.query("SELECT * FROM feeds ORDER BY name")]
+
+    def ensure_feed(self, name: str, url: str) -> FeedState:
+        """The stored state of a configured feed; a changed config URL starts it afresh
+        (validators, redirect, 410 and failure streak forgotten)."""
+        state = self.feed_state(name)
+        if state is None or state.configured_url != url:
+            with self.transaction():
+                self.db["feeds"].upsert({"name": name, "url": url, "configured_url": url,
+                                         "etag": None, "last_modified": None, "disabled": None,
+                                         "next_due": None, "consecutive_failures": 0,
+                                         "error_since": None}, pk="name")
+            state = self.feed_state(name)
+        return state
+
+    def add_event(self, feed: str, at: datetime, kind: str, detail: str) -> None:
+        self.db["feed_events"].insert({"feed": feed, "at": iso(at), "kind": kind, "detail": detail})
+
+    def events_between(self, start: datetime, end: datetime) -> list[dict]:
+        return list(self.db.query("SELECT * FROM feed_events WHERE at >= ? AND at < ? ORDER BY at, id",
+                                  [iso(start), iso(end)]))
+
+    def known(self, identities: list[str], canonicals: list[str]) -> set[str]:
+        """Which of these identities and canonical URLs are stored: one query for a whole feed."""
+        found: set[str] = set()
+        for column, values in (("identity", identities), ("canonical_url", canonicals)):
+            for start in range(0, len(values), 500):
+                part = values[start:start + 500]
+                marks = ",".join("?" * len(part))
+                found.update(r[0] for r in self.db.execute(
+                    f"SELECT {column} FROM articles WHERE {column} IN ({marks})", part))
+        return found
+
+    def titles_of(self, identities: list[str]) -> dict[str, str]:
+        """identity -> title of the stored articles among these identities."""
+        out: dict[str, str] = {}
+        for start in range(0, len(identities), 500):
+            part = identities[start:start + 500]
+            marks = ",".join("?" * len(part))
+            out.update(self.db.execute(f"SELECT identity, title FROM articles WHERE identity IN ({marks})", part))
+        return out
+
+    def save_feed(self, run_id: int, outcome: FeedOutcome, change: FeedChange, now: datetime) -> None:
+        """Persist one check (health.transition's change), its events and the per-run row.
+        Call inside the feed's transaction. What servers said is sanitised at this edge too."""
+        state = change.state
+        columns = [f for f in FeedState.__dataclass_fields__ if f != "name"]
+        values = [iso(getattr(state, c)) if c in self._FEED_TIMES else getattr(state, c) for c in columns]
+        values = [one_line(v) if isinstance(v, str) and c in ("title", "last_error", "warning", "url") else v
+                  for c, v in zip(columns, values)]
+        self.db.execute(f"UPDATE feeds SET {', '.join(f'{c} = ?' for c in columns)} WHERE name = ?",
+                        values + [state.name])
+        for event in change.events:
+            self.add_event(state.name, now, event.kind, one_line(event.detail))
+        self.db.execute(
+            "INSERT OR REPLACE INTO run_feeds (run_id, feed, status, error, new, duplicates, extraction_failures, "
+            "warning) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, outcome.name, outcome.status, outcome.error and one_line(outcome.error), outcome.new,
+             outcome.duplicates, outcome.extraction_failures, outcome.warning and one_line(outcome.warning)])
+
+    def page_urls_by_fingerprint(self, fingerprints: set[str], since: datetime) -> list[tuple[str, str]]:
+        """(fingerprint, canonical URL) of articles stored since `since` with a page text of one of
+        these fingerprints: what tells a consent or bot wall from an article."""
+        values, out = sorted(fingerprints), []
+        for start in range(0, len(values), 500):
+            part = values[start:start + 500]
+            marks = ",".join("?" * len(part))
+            out.extend(self.db.execute(
+                f"SELECT fingerprint, coalesce(canonical_url, url) FROM articles WHERE fingerprint IN ({marks}) "
+                "AND text_source = 'page' AND first_seen >= ?", part + [iso(since)]).fetchall())
+        return [(fp, url) for fp, url in out if url]
+
+    def known_walls(self, keys: set[tuple[str, str]], since: datetime) -> set[tuple[str, str]]:
+        """Which (host, fingerprint) pairs were found to be walls since `since`."""
+        rows = self.db.execute("SELECT host, fingerprint FROM walls WHERE last_seen >= ?", [iso(since)])
+        return {(h, f) for h, f in rows} & keys
+
+    def remember_walls(self, keys: set[tuple[str, str]], now: datetime) -> None:
+        """Call inside a transaction."""
+        self.db.conn.executemany(
+            "INSERT INTO walls (host, fingerprint, last_seen) VALUES (?, ?, ?) "
+            "ON CONFLICT (host, fingerprint) DO UPDATE SET last_seen = excluded.last_seen",
+            [(h, f, iso(now)) for h, f in keys])

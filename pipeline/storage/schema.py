@@ -1,0 +1,147 @@
+"""The schema: the contract between runs, with a comment on every column.
+
+Every timestamp is UTC ISO-8601 text ("2026-11-23T07:00:00+00:00"), which sorts as time. A file
+of an older version is migrated when opened (MIGRATIONS, in order; each step only adds).
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 2
+
+# How a database of an older schema version is brought up to date, in order: (version, statements).
+# Each step only adds; no stored article changes identity, so nothing is reported twice.
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (2, """
+        ALTER TABLE feeds ADD COLUMN warning TEXT;
+        ALTER TABLE run_feeds ADD COLUMN warning TEXT;
+    """),                                # (the walls table is new in v2: SCHEMA creates it)
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS feeds (
+    name                 TEXT PRIMARY KEY,   -- from config
+    url                  TEXT NOT NULL,      -- current URL (updated by a permanent redirect)
+    configured_url       TEXT NOT NULL,      -- URL as written in the config
+    title                TEXT,               -- the feed's own title
+    etag                 TEXT,               -- validators for conditional GET
+    last_modified        TEXT,
+    status               TEXT,               -- ok | not_modified | error; NULL before first check
+    last_error           TEXT,
+    error_since          TEXT,               -- first failure of the current failing streak
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_checked         TEXT,
+    last_success         TEXT,
+    last_new_item        TEXT,
+    first_checked        TEXT,
+    next_due             TEXT,               -- when the feed is checked next (backoff included)
+    disabled             TEXT,               -- why newsmon stopped fetching it (410 Gone); NULL = active
+    items_seen           INTEGER NOT NULL DEFAULT 0,
+    warning              TEXT                -- read with a problem at its last check: ill-formed
+                                             -- XML/JSON, items skipped, a consent or bot wall (v2)
+);
+CREATE TABLE IF NOT EXISTS walls (         -- consent or bot walls seen (v2): one text, many URLs
+    host        TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,               -- of the wall's extracted text
+    last_seen   TEXT NOT NULL,
+    PRIMARY KEY (host, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS feed_events (
+    id     INTEGER PRIMARY KEY,
+    feed   TEXT NOT NULL,
+    at     TEXT NOT NULL,
+    kind   TEXT NOT NULL,                    -- moved | gone | failing | recovered
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feed_events_at ON feed_events (at);
+CREATE TABLE IF NOT EXISTS articles (
+    id              TEXT PRIMARY KEY,        -- sha1 of identity
+    identity        TEXT NOT NULL UNIQUE,    -- guid:<feed>:<guid> | url:<canonical> | hash:<sha256>
+    feed            TEXT NOT NULL,
+    guid            TEXT,
+    url             TEXT,                    -- final URL after redirects
+    canonical_url   TEXT,                    -- without tracking parameters
+    title           TEXT NOT NULL,
+    published       TEXT,                    -- as the feed says, NULL when missing or impossible
+    first_seen      TEXT NOT NULL,           -- when newsmon stored it: decides its digest day
+    text            TEXT NOT NULL,           -- cleaned full text
+    text_source     TEXT NOT NULL CHECK (text_source IN ('page', 'feed')),
+    extraction_note TEXT,                    -- why the page text was not used
+    fingerprint     TEXT NOT NULL,           -- sha256 of the normalised text
+    duplicate_of    TEXT,                    -- seeds/<file> or an article URL; NULL = original
+    story_id        TEXT,                    -- the story it belongs to: its own id, or that of a
+                                             -- same-day article it nearly duplicates
+    similarity      REAL,                    -- shingle Jaccard to what it duplicates/groups with
+    topics          TEXT NOT NULL DEFAULT '[]',  -- JSON array of topic ids
+    run_id          INTEGER
+);
+CREATE INDEX IF NOT EXISTS articles_first_seen ON articles (first_seen);
+CREATE INDEX IF NOT EXISTS articles_canonical_url ON articles (canonical_url);
+CREATE INDEX IF NOT EXISTS articles_fingerprint ON articles (fingerprint);
+CREATE TABLE IF NOT EXISTS matches (
+    article_id TEXT NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    topic      TEXT NOT NULL,
+    term       TEXT NOT NULL,                -- the rule's term or pattern
+    field      TEXT NOT NULL CHECK (field IN ('title', 'text')),
+    start      INTEGER NOT NULL,
+    "end"      INTEGER NOT NULL,
+    matched    TEXT NOT NULL,                -- the words as written
+    sentence   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS matches_article ON matches (article_id);
+CREATE INDEX IF NOT EXISTS matches_topic ON matches (topic);
+CREATE INDEX IF NOT EXISTS articles_story ON articles (story_id);
+CREATE TABLE IF NOT EXISTS signatures (
+    key     TEXT PRIMARY KEY,                -- article id, or seeds/<file>
+    version TEXT NOT NULL,                   -- how it was computed; another version is recomputed
+    minhash BLOB                             -- NUM_PERM little-endian uint32; NULL for short texts
+);
+CREATE TABLE IF NOT EXISTS seeds (
+    path        TEXT PRIMARY KEY,            -- seeds/<file>
+    fingerprint TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    loaded      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id           INTEGER PRIMARY KEY,
+    started      TEXT NOT NULL,
+    finished     TEXT,
+    status       TEXT NOT NULL,              -- running | ok | failed | interrupted (killed, or stopped
+                                             -- by a signal)
+    feeds_ok     INTEGER NOT NULL DEFAULT 0,
+    feeds_failed INTEGER NOT NULL DEFAULT 0,
+    new_articles INTEGER NOT NULL DEFAULT 0,
+    duplicates   INTEGER NOT NULL DEFAULT 0,
+    error        TEXT
+);
+CREATE TABLE IF NOT EXISTS emails (
+    id           INTEGER PRIMARY KEY,
+    digest_date  TEXT NOT NULL,              -- the day it is sent for (digest zone)
+    recipient    TEXT NOT NULL,
+    message_id   TEXT NOT NULL UNIQUE,
+    period_start TEXT NOT NULL,              -- UTC, for people: when its period began and ended
+    period_end   TEXT NOT NULL,
+    rowid_after  INTEGER NOT NULL,           -- the exact cut: articles with rowid_after < rowid
+    rowid_upto   INTEGER NOT NULL,           --   <= rowid_upto (rowids only grow), no time ties
+    status       TEXT NOT NULL,              -- pending | sent | failed | skipped | superseded
+    late         INTEGER NOT NULL DEFAULT 0, -- covers a gap after downtime
+    articles     INTEGER NOT NULL DEFAULT 0,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    data_started INTEGER NOT NULL DEFAULT 0, -- 1 once the message was handed to the server (may be delivered)
+    last_error   TEXT,
+    created      TEXT NOT NULL,
+    sent_at      TEXT,
+    message      BLOB NOT NULL,              -- the exact bytes, so a retry sends the same message
+    UNIQUE (digest_date, recipient)
+);
+CREATE TABLE IF NOT EXISTS run_feeds (
+    run_id              INTEGER NOT NULL REFERENCES runs (id),
+    feed                TEXT NOT NULL,
+    status              TEXT NOT NULL,
+    error               TEXT,
+    new                 INTEGER NOT NULL DEFAULT 0,
+    duplicates          INTEGER NOT NULL DEFAULT 0,
+    extraction_failures INTEGER NOT NULL DEFAULT 0,
+    warning             TEXT,                -- as feeds.warning, for this run (v2)
+    PRIMARY KEY (run_id, feed)
+);
+"""
