@@ -12,14 +12,29 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from .errors import ConfigError
+from .options import (
+    Option,
+    _address,
+    _bool,
+    _choice,
+    _format,
+    _http_url,
+    _int,
+    _list,
+    _number,
+    _path,
+    _private_networks,
+    _regex,
+    _send_time,
+    _str,
+    _timezone,
+)
 from .topics import DEFAULT_TOPICS, TopicRule
 
 DEFAULT_CONFIG_PATH = Path("config/newsmon.toml")
-DIGEST_FORMATS = ("html", "md", "json", "txt")
 
 # Whole lines that are site furniture, not article text. Matched case-insensitively against a
 # stripped line; a match drops the line. Operators extend this in [clean] boilerplate.
@@ -123,204 +138,104 @@ class Config:
         return feed.interval_minutes or self.fetch.interval_minutes
 
 
-# --- value checks: each takes the raw TOML value and returns the converted one or raises ValueError
+# --- the option table: section -> key -> Option(check, default, meaning)
 
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError("expected true or false")
-    return v
-
-
-def _int(minimum: int) -> Callable[[Any], int]:
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise ValueError(f"expected a whole number >= {minimum}")
-        return v
-    return check
-
-
-def _number(minimum: float) -> Callable[[Any], float]:
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= minimum:
-            raise ValueError(f"expected a number > {minimum}")
-        return float(v)
-    return check
-
-
-def _str(v: Any) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise ValueError("expected a non-empty string")
-    return v
-
-
-def _path(v: Any) -> str:
-    return _str(v)
-
-
-def _list(item: Callable[[Any], Any]) -> Callable[[Any], tuple]:
-    def check(v: Any) -> tuple:
-        if not isinstance(v, list):
-            raise ValueError("expected a list")
-        out = []
-        for i, x in enumerate(v):
-            try:
-                out.append(item(x))
-            except ValueError as e:
-                raise ValueError(f"item {i + 1} ({x!r}): {e}") from None
-        return tuple(out)
-    return check
-
-
-def _regex(v: Any) -> str:
-    v = _str(v)
-    try:
-        re.compile(v)
-    except re.error as e:
-        raise ValueError(f"not a valid regular expression: {e}") from None
-    return v
-
-
-def _timezone(v: Any) -> str:
-    v = _str(v)
-    try:
-        ZoneInfo(v)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("expected an IANA time zone name such as 'Europe/Kyiv' or 'UTC'") from None
-    return v
-
-
-def _format(v: Any) -> str:
-    if v not in DIGEST_FORMATS:
-        raise ValueError(f"expected one of {', '.join(DIGEST_FORMATS)}")
-    return v
-
-
-def _send_time(v: Any) -> str:
-    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", _str(v).strip())
-    if not m:
-        raise ValueError("expected a time of day as \"HH:MM\", e.g. \"07:00\"")
-    return f"{int(m.group(1)):02d}:{m.group(2)}"
-
-
-def _choice(*options: str) -> Callable[[Any], str]:
-    def check(v: Any) -> str:
-        if v not in options:
-            raise ValueError(f"expected one of {', '.join(options)}")
-        return v
-    return check
-
-
-def _address(v: Any) -> str:
-    from email.utils import parseaddr
-
-    v = _str(v).strip()
-    name, addr = parseaddr(v)
-    if "@" not in addr or any(c in v for c in "\r\n"):
-        raise ValueError("expected an email address such as desk@example.org or \"Desk <desk@example.org>\"")
-    return v
-
-
-def _private_networks(v: Any) -> bool | tuple[str, ...]:
-    """true/false, or a list of CIDR ranges to allow (e.g. an intranet: ["10.20.0.0/16"])."""
-    import ipaddress
-
-    if isinstance(v, bool):
-        return v
-    if not isinstance(v, list):
-        raise ValueError('expected true, false or a list of address ranges such as ["10.20.0.0/16"]')
-    for item in v:
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except (TypeError, ValueError):
-            raise ValueError(f"{item!r} is not an address range such as \"10.20.0.0/16\"") from None
-    return tuple(v)
-
-
-def _http_url(v: Any) -> str:
-    v = _str(v).strip()
-    parts = urlsplit(v)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("expected an http:// or https:// URL")
-    return v
-
-
-# --- the option table: section -> key -> (check, default)
-
-OPTIONS: dict[str, dict[str, tuple[Callable[[Any], Any], Any]]] = {
-    "storage": {"database": (_path, "../data/newsmon.db")},
-    "seeds": {"directory": (_path, "../seeds")},
+OPTIONS: dict[str, dict[str, Option]] = {
+    "storage": {"database": Option(_path, "../data/newsmon.db", 'SQLite file, created if missing')},
+    "seeds": {"directory": Option(_path, "../seeds", 'every `*.txt` there is one known article')},
     "digest": {
-        "directory": (_path, "../reports"),
-        "formats": (_list(_format), ("html", "md", "json", "txt")),
-        "timezone": (_timezone, "UTC"),
-        "templates": (_path, None),
+        "directory": Option(_path, "../reports", 'where digest files go'),
+        "formats": Option(_list(_format), ("html", "md", "json", "txt"), 'which files to write'),
+        "timezone": Option(_timezone, "UTC", 'the digest day is a calendar day in this zone'),
+        "templates": Option(_path, None, 'a folder whose templates override the built-in ones'),
     },
     "fetch": {
-        "timeout_seconds": (_number(0), 20.0),
-        "max_bytes": (_int(1024), 10_000_000),
-        "allow_private_networks": (_private_networks, False),
-        "concurrency": (_int(1), 32),
-        "per_host": (_int(1), 2),
-        "per_host_delay_seconds": (_number(-1), 0.25),
-        "user_agent": (_str, "newsmon/0.1 (+https://github.com/newsmon/newsmon)"),
-        "max_items_per_feed": (_int(1), 200),
-        "interval_minutes": (_number(0), 15.0),
-        "backoff_cap_minutes": (_number(0), 240.0),
-        "failing_after": (_int(1), 3),
-        "stale_after_days": (_number(0), 7.0),
+        "timeout_seconds": Option(_number(0), 20.0, 'whole-request budget (connect + headers + body + redirects)'),
+        "max_bytes": Option(_int(1024), 10_000_000, 'cap on the decoded feed body'),
+        "allow_private_networks": Option(_private_networks, False, 'allow loopback/private/link-local targets (true, or a list of ranges)'),
+        "concurrency": Option(_int(1), 32, 'requests in flight, all hosts together'),
+        "per_host": Option(_int(1), 2, 'requests in flight to one host'),
+        "per_host_delay_seconds": Option(_number(-1), 0.25, 'minimum gap between two requests to one host'),
+        "user_agent": Option(_str, "newsmon/0.1 (+https://github.com/newsmon/newsmon)", 'sent with every request'),
+        "max_items_per_feed": Option(_int(1), 200, 'entries taken from one feed per run (the newest, by date)'),
+        "interval_minutes": Option(_number(0), 15.0, 'how often a feed is checked (per feed: `interval_minutes`)'),
+        "backoff_cap_minutes": Option(_number(0), 240.0, 'failing feeds are retried at most this far apart'),
+        "failing_after": Option(_int(1), 3, 'consecutive failures before a feed is listed as failing'),
+        "stale_after_days": Option(_number(0), 7.0, 'no new item for this long: the feed is stale'),
         # well under the shipped unit's TimeoutStartSec=30min, so digest and email still go out
-        "run_deadline_minutes": (_number(0), 20.0),
+        "run_deadline_minutes": Option(_number(0), 20.0, 'then unfinished feeds are recorded as "run deadline reached"; the digest and email still go out'),
     },
     "extract": {
-        "fetch_pages": (_bool, True),
-        "max_page_bytes": (_int(1024), 2_000_000),
-        "timeout_seconds": (_number(0), 10.0),
-        "memory_mb": (_int(64), 1024),
-        "workers": (_int(0), 0),
-        "min_chars": (_int(0), 200),
+        "fetch_pages": Option(_bool, True, "false: use only the feeds' own text"),
+        "max_page_bytes": Option(_int(1024), 2_000_000, 'bigger pages are not given to trafilatura'),
+        "timeout_seconds": Option(_number(0), 10.0, 'per-page extraction budget (the worker is killed after it)'),
+        "memory_mb": Option(_int(64), 1024, 'address-space cap of each worker process'),
+        "workers": Option(_int(0), 0, 'worker processes (0 = one per core)'),
+        "min_chars": Option(_int(0), 200, "shorter page text falls back to the feed's text"),
     },
-    "clean": {"boilerplate": (_list(_regex), DEFAULT_BOILERPLATE)},
+    "clean": {"boilerplate": Option(_list(_regex), DEFAULT_BOILERPLATE, 'regexes; a whole line that matches one is dropped')},
     "email": {
-        "enabled": (_bool, False),
-        "host": (_str, "localhost"),
-        "port": (_int(1), 587),
-        "security": (_choice("none", "starttls", "ssl"), "starttls"),
-        "username": (_str, None),
-        "password_env": (_str, None),
-        "from": (_address, "newsmon <newsmon@localhost>"),
-        "send_at": (_send_time, "07:00"),
-        "send_empty": (_bool, False),
-        "timeout_seconds": (_number(0), 30.0),
-        "ca_file": (_path, None),
-        "recipients": (None, ()),          # [[email.recipients]]: checked with RECIPIENT_KEYS
+        "enabled": Option(_bool, False, 'send the daily digest by email'),
+        "host": Option(_str, "localhost", 'the SMTP server'),
+        "port": Option(_int(1), 587, 'its port'),
+        "security": Option(_choice("none", "starttls", "ssl"), "starttls", 'none, starttls or ssl (certificates always verified)'),
+        "username": Option(_str, None, 'login name, when the server wants one'),
+        "password_env": Option(_str, None, 'the environment variable holding the password'),
+        "from": Option(_address, "newsmon <newsmon@localhost>", 'the From header'),
+        "send_at": Option(_send_time, "07:00", "local time (digest zone) from which the day's email is due"),
+        "send_empty": Option(_bool, False, 'email a "no new articles" digest too'),
+        "timeout_seconds": Option(_number(0), 30.0, 'per SMTP operation'),
+        "ca_file": Option(_path, None, 'a private relay\'s CA to trust (never "no verify")'),
+        "recipients": Option(None, (), '`[[email.recipients]]` tables: address, topics'),  # RECIPIENT_KEYS
     },
 }
 
-RECIPIENT_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
-    "address": (_address, None),
-    "topics": (_list(_str), ()),
+RECIPIENT_KEYS: dict[str, Option] = {
+    "address": Option(_address, None),
+    "topics": Option(_list(_str), ()),
 }
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, tuple):
+        return "see `config.py`" if len(value) > 4 else ("`[" + ",".join(f'"{v}"' for v in value) + "]`" if value else "none")
+    return f"`{value}`"
+
+
+def options_table() -> str:
+    """The README's table of options, made from OPTIONS (`python -m pipeline.config` prints it)."""
+    rows = ["| section | key | default | meaning |", "|---|---|---|---|"]
+    rows += [f"| {section} | {key} | {_shown(o.default)} | {o.meaning} |"
+             for section, keys in OPTIONS.items() for key, o in keys.items()]
+    return "\n".join(rows) + "\n"
+
 
 def defaults(section: str) -> dict[str, Any]:
     """The default values of one [section], e.g. to build FetchOptions in code."""
-    return {key: default for key, (_, default) in OPTIONS[section].items() if key != "recipients"}
+    return {key: o.default for key, o in OPTIONS[section].items() if key != "recipients"}
 
 
-FEED_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
-    "name": (_str, None),
-    "url": (_http_url, None),
-    "fetch_pages": (_bool, None),
-    "tags": (_list(_str), ()),
-    "enabled": (_bool, True),
-    "interval_minutes": (_number(0), None),
+FEED_KEYS: dict[str, Option] = {
+    "name": Option(_str, None),
+    "url": Option(_http_url, None),
+    "fetch_pages": Option(_bool, None),
+    "tags": Option(_list(_str), ()),
+    "enabled": Option(_bool, True),
+    "interval_minutes": Option(_number(0), None),
 }
 
-TOPIC_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
-    "label": (_str, None),
-    "terms": (_list(_str), ()),
-    "patterns": (_list(_regex), ()),
-    "exclude": (_list(_str), ()),
-    "case_sensitive": (_list(_str), ()),
+TOPIC_KEYS: dict[str, Option] = {
+    "label": Option(_str, None),
+    "terms": Option(_list(_str), ()),
+    "patterns": Option(_list(_regex), ()),
+    "exclude": Option(_list(_str), ()),
+    "case_sensitive": Option(_list(_str), ()),
 }
 
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -375,7 +290,7 @@ class _Problems:
 def _check_table(raw: Any, keys: dict, where: str, locate: Callable[[str | None], int | None],
                  file: str, fail: _Problems) -> dict[str, Any]:
     """Checked values of one table; a bad value is reported and its default used instead."""
-    out = {key: default for key, (_, default) in keys.items()}
+    out = {key: o.default for key, o in keys.items()}
     if not isinstance(raw, dict):
         fail(ConfigError("expected a table", file=file, line=locate(None), key=where))
         return out
@@ -383,7 +298,8 @@ def _check_table(raw: Any, keys: dict, where: str, locate: Callable[[str | None]
         if key not in keys:
             fail(ConfigError(f"unknown key; known keys are: {', '.join(keys)}", file=file,
                              line=locate(key), key=f"{where}.{key}"))
-    for key, (check, _) in keys.items():
+    for key, option in keys.items():
+        check = option.check
         if key not in raw:
             continue
         if check is None:
@@ -533,3 +449,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         feeds=tuple(feeds),
         topics=topics,
     )
+
+
+if __name__ == "__main__":
+    print(options_table(), end="")

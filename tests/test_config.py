@@ -94,3 +94,21 @@ def test_shipped_example_config_is_valid():
     config = load_config(Path(__file__).resolve().parent.parent / "config" / "newsmon.toml")
     assert config.feeds and all(f.url.startswith("https://") for f in config.feeds)
     assert config.timezone == "Europe/Kyiv"
+
+
+def test_the_readme_options_table_is_the_one_the_code_declares():
+    """Each option's default and meaning are declared once (config.OPTIONS); the README's table is
+    generated from them (`python -m pipeline.config`) and must not drift."""
+    from pipeline.config import options_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("a test keeps them equal -->\n", 1)[1].split("<!-- options end -->", 1)[0]
+    assert block == options_table()
+
+
+@pytest.mark.parametrize("value", ["1e308", "inf", "nan", "-inf", "0"])
+def test_non_finite_and_absurd_numbers_are_refused_at_load(tmp_path, value):
+    path = tmp_path / "c.toml"
+    path.write_text(f"[fetch]\ninterval_minutes = {value}\n")
+    with pytest.raises(ConfigError, match=r"c.toml:2: fetch.interval_minutes: expected a number > 0 and <= 1e\+06"):
+        load_config(path)

@@ -21,7 +21,7 @@ import logging
 import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
 import numpy as np
@@ -30,9 +30,10 @@ from ..clock import utcnow
 from ..config import Config, FeedConfig
 from ..errors import FetchError, HTTPStatusError, StoreError
 from ..records import Article, FeedEntry, FeedOutcome, RunReport
-from ..stages.clean import compile_boilerplate, fingerprint, one_line
+from ..stages.articles import make_article
+from ..stages.clean import compile_boilerplate, one_line
 from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, identity_of, open_index
-from ..stages.extract import PageText, worker_count
+from ..stages.extract import worker_count
 from ..stages.fetch import Fetcher
 from ..stages.flag import TopicMatcher
 from ..stages.health import HealthPolicy, is_due, transition
@@ -41,6 +42,7 @@ from ..stages.workers import Workers
 from ..storage.store import Store, article_id, guard, iso
 from .report import write_for_day
 from .seeds import sync_seeds
+from .walls import Walls
 
 log = logging.getLogger("newsmon")
 
@@ -50,13 +52,8 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 # Pages fetched ahead per extraction worker: enough to keep every worker busy while others
 # download, few enough that memory does not grow with the number of articles.
 PAGES_PER_WORKER = 16
-# Texts shorter than this many words fingerprint together with their URL: two summaries that
-# both say "Read the full story" must not be taken for the same article.
-MIN_WORDS_FOR_CONTENT_ID = 25
 # How often the run checks for a stop request or its deadline while feeds are in flight.
 STOP_POLL_SECONDS = 0.2
-# A page text that another page of the same host served within this many days is a wall.
-WALL_LOOKBACK_DAYS = 7
 
 
 class Pipeline:
@@ -81,7 +78,7 @@ class Pipeline:
         self.run_id = 0
         self.stopped = False
         self._workers: Workers | None = None
-        self._page_texts: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+        self.walls = Walls(store, clock)
 
     def prepare(self) -> "Pipeline":
         self.problems = sync_seeds(self.store, self.config.seeds_dir, self.boilerplate, self.clock())
@@ -117,7 +114,7 @@ class Pipeline:
         started = self.clock()
         self.run_id = self.store.start_run(started)
         self.on_start(len(feeds))
-        self._page_texts.clear()
+        self.walls.clear()
         error, status = None, None
         outcomes: list[FeedOutcome] = []
         try:
@@ -303,35 +300,22 @@ class Pipeline:
             return None
 
     async def _without_walls(self, pairs: list, skipped: Counter) -> tuple[list, list[str]]:
-        """Consent and bot walls: one host serving the same text for different URLs (in this run,
-        or within WALL_LOOKBACK_DAYS) is an extraction failure, never one story told twice. Those
-        articles fall back to the feed's own text; the feed's warning names the host."""
-        page_pairs = [(e, i, a) for e, i, a in pairs if a.text_source == "page"]
-        if not page_pairs:
+        """Articles whose page turned out to be a consent or bot wall (walls.py) fall back to the
+        feed's own text; the warnings name each host."""
+        walls = self.walls.find([a for _, _, a in pairs if a.text_source == "page"])
+        if not walls:
             return pairs, []
-        urls_by_text = self._page_texts
-        for _, _, a in page_pairs:
-            urls_by_text[(host_of(a.url), a.fingerprint)].add(a.canonical_url or a.url or "")
-        since = self.clock() - timedelta(days=WALL_LOOKBACK_DAYS)
-        for fp, url in self.store.page_urls_by_fingerprint({a.fingerprint for _, _, a in page_pairs}, since):
-            urls_by_text[(host_of(url), fp)].add(url)
-        keys = {(host_of(a.url), a.fingerprint) for _, _, a in page_pairs}
-        walls = {k for k in keys if len(urls_by_text.get(k, ())) > 1} | self.store.known_walls(keys, since)
-        if walls:
-            with self.store.transaction():
-                self.store.remember_walls(walls, self.clock())
         walled: Counter[str] = Counter()
         out = []
         for entry, identity, article in pairs:
             key = (host_of(article.url), article.fingerprint)
             if article.text_source == "page" and key in walls:
-                host = key[0]
-                walled[host] += 1
-                note = f"consent or bot wall: {host} serves the same text for many pages"
+                walled[key[0]] += 1
                 rebuilt = await self._article_guarded(entry, identity, False, None, skipped)
                 if rebuilt is None:
                     continue
-                article = replace(rebuilt, extraction_note=note)
+                article = replace(rebuilt, extraction_note=f"consent or bot wall: {key[0]} serves the same "
+                                                           "text for many pages")
             out.append((entry, identity, article))
         return out, [f"consent or bot wall at {host}: {n} page{'s' if n > 1 else ''} "
                      "(the feed's text was used)" for host, n in walled.items()]
@@ -411,22 +395,6 @@ class Pipeline:
             log.info("article %s: %s; using the feed's own text", entry.link or entry.title, note,
                      extra={"feed": entry.feed, "url": entry.link})
         return make_article(entry, identity, feed_text, "feed", note, url)
-
-
-def make_article(entry: FeedEntry, identity: str | None, text: PageText, source: str,
-                 note: str | None, url: str | None) -> Article:
-    """The Article for an entry, from its analysed text; `identity` None: known by its text."""
-    canonical = canonical_url(url or entry.link)
-    url = canonical or url
-    if len(text.text.split()) >= MIN_WORDS_FOR_CONTENT_ID:
-        fp = fingerprint(text.text)
-    else:
-        fp = fingerprint(f"{canonical or ''}\n{entry.title}\n{text.text}")
-    return Article(
-        identity=identity or identity_of(entry.feed, None, None, fp),
-        feed=entry.feed, guid=entry.guid, url=url, canonical_url=canonical, title=entry.title,
-        published=entry.published, text=text.text, text_source=source,  # type: ignore[arg-type]
-        extraction_note=note, fingerprint=fp, minhash=text.signature, matches=text.matches)
 
 
 def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: bool = False,

@@ -1,0 +1,29 @@
+"""The Article record: an entry and its analysed text, with its identity and fingerprint."""
+
+from __future__ import annotations
+
+from ..records import Article, FeedEntry
+from .clean import fingerprint
+from .dedup import identity_of
+from .extract import PageText
+from .urls import canonical_url
+
+# Texts shorter than this many words fingerprint together with their URL: two summaries that
+# both say "Read the full story" must not be taken for the same article.
+MIN_WORDS_FOR_CONTENT_ID = 25
+
+
+def make_article(entry: FeedEntry, identity: str | None, text: PageText, source: str,
+                 note: str | None, url: str | None) -> Article:
+    """The Article for an entry, from its analysed text; `identity` None: known by its text."""
+    canonical = canonical_url(url or entry.link)
+    url = canonical or url
+    if len(text.text.split()) >= MIN_WORDS_FOR_CONTENT_ID:
+        fp = fingerprint(text.text)
+    else:
+        fp = fingerprint(f"{canonical or ''}\n{entry.title}\n{text.text}")
+    return Article(
+        identity=identity or identity_of(entry.feed, None, None, fp),
+        feed=entry.feed, guid=entry.guid, url=url, canonical_url=canonical, title=entry.title,
+        published=entry.published, text=text.text, text_source=source,  # type: ignore[arg-type]
+        extraction_note=note, fingerprint=fp, minhash=text.signature, matches=text.matches)
