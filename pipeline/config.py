@@ -15,38 +15,20 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from .errors import ConfigError
-from .options import (
-    Option,
-    _address,
-    _bool,
-    _choice,
-    _format,
-    _http_url,
-    _int,
-    _list,
-    _number,
-    _path,
-    _private_networks,
-    _regex,
-    _send_time,
-    _str,
-    _timezone,
+from .options import (  # noqa: F401
+    DEFAULT_BOILERPLATE,
+    DIGEST_FORMATS,
+    FEED_KEYS,
+    OPTIONS,
+    RECIPIENT_KEYS,
+    TOPIC_KEYS,
+    defaults,
+    options_table,
 )
 from .topics import DEFAULT_TOPICS, TopicRule
 
 DEFAULT_CONFIG_PATH = Path("config/newsmon.toml")
 
-# Whole lines that are site furniture, not article text. Matched case-insensitively against a
-# stripped line; a match drops the line. Operators extend this in [clean] boilerplate.
-DEFAULT_BOILERPLATE = (
-    r"GIPHY App Key not set\..*",
-    r"advertisement",
-    r"(share|share this( article)?|tweet|print|email)( on \w+)?",
-    r"(sign up|subscribe) (for|to) our( daily| weekly)? newsletter.*",
-    r"read more:?.*",
-    r"related( articles| stories)?:?",
-    r"(©|\(c\)|copyright)\s*(\d{4})?.*all rights reserved\.?",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,106 +119,6 @@ class Config:
         """Minutes between two checks of a feed."""
         return feed.interval_minutes or self.fetch.interval_minutes
 
-
-# --- the option table: section -> key -> Option(check, default, meaning)
-
-OPTIONS: dict[str, dict[str, Option]] = {
-    "storage": {"database": Option(_path, "../data/newsmon.db", 'SQLite file, created if missing')},
-    "seeds": {"directory": Option(_path, "../seeds", 'every `*.txt` there is one known article')},
-    "digest": {
-        "directory": Option(_path, "../reports", 'where digest files go'),
-        "formats": Option(_list(_format), ("html", "md", "json", "txt"), 'which files to write'),
-        "timezone": Option(_timezone, "UTC", 'the digest day is a calendar day in this zone'),
-        "templates": Option(_path, None, 'a folder whose templates override the built-in ones'),
-    },
-    "fetch": {
-        "timeout_seconds": Option(_number(0), 20.0, 'whole-request budget (connect + headers + body + redirects)'),
-        "max_bytes": Option(_int(1024), 10_000_000, 'cap on the decoded feed body'),
-        "allow_private_networks": Option(_private_networks, False, 'allow loopback/private/link-local targets (true, or a list of ranges)'),
-        "concurrency": Option(_int(1), 32, 'requests in flight, all hosts together'),
-        "per_host": Option(_int(1), 2, 'requests in flight to one host'),
-        "per_host_delay_seconds": Option(_number(-1), 0.25, 'minimum gap between two requests to one host'),
-        "user_agent": Option(_str, "newsmon/0.1 (+https://github.com/newsmon/newsmon)", 'sent with every request'),
-        "max_items_per_feed": Option(_int(1), 200, 'entries taken from one feed per run (the newest, by date)'),
-        "interval_minutes": Option(_number(0), 15.0, 'how often a feed is checked (per feed: `interval_minutes`)'),
-        "backoff_cap_minutes": Option(_number(0), 240.0, 'failing feeds are retried at most this far apart'),
-        "failing_after": Option(_int(1), 3, 'consecutive failures before a feed is listed as failing'),
-        "stale_after_days": Option(_number(0), 7.0, 'no new item for this long: the feed is stale'),
-        # well under the shipped unit's TimeoutStartSec=30min, so digest and email still go out
-        "run_deadline_minutes": Option(_number(0), 20.0, 'then unfinished feeds are recorded as "run deadline reached"; the digest and email still go out'),
-    },
-    "extract": {
-        "fetch_pages": Option(_bool, True, "false: use only the feeds' own text"),
-        "max_page_bytes": Option(_int(1024), 2_000_000, 'bigger pages are not given to trafilatura'),
-        "timeout_seconds": Option(_number(0), 10.0, 'per-page extraction budget (the worker is killed after it)'),
-        "memory_mb": Option(_int(64), 1024, 'address-space cap of each worker process'),
-        "workers": Option(_int(0), 0, 'worker processes (0 = one per core)'),
-        "min_chars": Option(_int(0), 200, "shorter page text falls back to the feed's text"),
-    },
-    "clean": {"boilerplate": Option(_list(_regex), DEFAULT_BOILERPLATE, 'regexes; a whole line that matches one is dropped')},
-    "email": {
-        "enabled": Option(_bool, False, 'send the daily digest by email'),
-        "host": Option(_str, "localhost", 'the SMTP server'),
-        "port": Option(_int(1), 587, 'its port'),
-        "security": Option(_choice("none", "starttls", "ssl"), "starttls", 'none, starttls or ssl (certificates always verified)'),
-        "username": Option(_str, None, 'login name, when the server wants one'),
-        "password_env": Option(_str, None, 'the environment variable holding the password'),
-        "from": Option(_address, "newsmon <newsmon@localhost>", 'the From header'),
-        "send_at": Option(_send_time, "07:00", "local time (digest zone) from which the day's email is due"),
-        "send_empty": Option(_bool, False, 'email a "no new articles" digest too'),
-        "timeout_seconds": Option(_number(0), 30.0, 'per SMTP operation'),
-        "ca_file": Option(_path, None, 'a private relay\'s CA to trust (never "no verify")'),
-        "recipients": Option(None, (), '`[[email.recipients]]` tables: address, topics'),  # RECIPIENT_KEYS
-    },
-}
-
-RECIPIENT_KEYS: dict[str, Option] = {
-    "address": Option(_address, None),
-    "topics": Option(_list(_str), ()),
-}
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (int, float)):
-        return f"{value:g}" if isinstance(value, float) else str(value)
-    if isinstance(value, tuple):
-        return "see `config.py`" if len(value) > 4 else ("`[" + ",".join(f'"{v}"' for v in value) + "]`" if value else "none")
-    return f"`{value}`"
-
-
-def options_table() -> str:
-    """The README's table of options, made from OPTIONS (`python -m pipeline.config` prints it)."""
-    rows = ["| section | key | default | meaning |", "|---|---|---|---|"]
-    rows += [f"| {section} | {key} | {_shown(o.default)} | {o.meaning} |"
-             for section, keys in OPTIONS.items() for key, o in keys.items()]
-    return "\n".join(rows) + "\n"
-
-
-def defaults(section: str) -> dict[str, Any]:
-    """The default values of one [section], e.g. to build FetchOptions in code."""
-    return {key: o.default for key, o in OPTIONS[section].items() if key != "recipients"}
-
-
-FEED_KEYS: dict[str, Option] = {
-    "name": Option(_str, None),
-    "url": Option(_http_url, None),
-    "fetch_pages": Option(_bool, None),
-    "tags": Option(_list(_str), ()),
-    "enabled": Option(_bool, True),
-    "interval_minutes": Option(_number(0), None),
-}
-
-TOPIC_KEYS: dict[str, Option] = {
-    "label": Option(_str, None),
-    "terms": Option(_list(_str), ()),
-    "patterns": Option(_list(_regex), ()),
-    "exclude": Option(_list(_str), ()),
-    "case_sensitive": Option(_list(_str), ()),
-}
 
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -450,6 +332,3 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         topics=topics,
     )
 
-
-if __name__ == "__main__":
-    print(options_table(), end="")

@@ -97,9 +97,9 @@ def test_shipped_example_config_is_valid():
 
 
 def test_the_readme_options_table_is_the_one_the_code_declares():
-    """Each option's default and meaning are declared once (config.OPTIONS); the README's table is
-    generated from them (`python -m pipeline.config`) and must not drift."""
-    from pipeline.config import options_table
+    """Each option's default and meaning are declared once (options.OPTIONS); the README's table is
+    generated from them (`python -m pipeline.options`) and must not drift."""
+    from pipeline.options import options_table
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     block = readme.split("a test keeps them equal -->\n", 1)[1].split("<!-- options end -->", 1)[0]

@@ -164,7 +164,7 @@ class Harness:
                  FeedConfig(f"fz{n}", self.site.url(f"/fz/{n}"), fetch_pages, (), True)]
         for f in feeds:
             self.store.ensure_feed(f.name, f.url)
-        report = asyncio.run(self.pipeline.app.pipeline(feeds))
+        report = asyncio.run(self.pipeline.run(feeds))
         return n, report
 
 

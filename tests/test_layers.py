@@ -1,6 +1,6 @@
 """The layout stays true without anyone remembering it: each kind of module imports only downwards.
 
-    vocabulary  records errors config clock sanitize topics     (no I/O, imports only itself)
+    vocabulary  records errors config options clock sanitize topics (no I/O)
     stages/     pure or I/O-edge stages                         -> vocabulary, stages
     storage/    the schema and its queries                      -> vocabulary, storage
     app/        the use-cases                                   -> vocabulary, stages, storage, app, helpers
@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
-VOCABULARY = {"pipeline", "pipeline.records", "pipeline.errors", "pipeline.config", "pipeline.clock",
+VOCABULARY = {"pipeline", "pipeline.records", "pipeline.errors", "pipeline.config", "pipeline.options", "pipeline.clock",
               "pipeline.sanitize", "pipeline.topics"}
 HELPERS = {"pipeline.lock", "pipeline.logs", "pipeline.configedit", "pipeline.opml"}
 ALLOWED = {
