@@ -7,9 +7,7 @@ or half-written config behind.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
 from typing import Callable
@@ -19,6 +17,7 @@ from tomlkit.items import AoT, Table
 
 from .config import Config, parse_config
 from .errors import ConfigError
+from .files import write_atomic
 
 
 def edit(path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> Config:
@@ -33,21 +32,6 @@ def edit(path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> Config:
     config = parse_config(new_text, path)     # raises ConfigError: nothing written
     write_atomic(path, new_text)
     return config
-
-
-def write_atomic(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def feeds_table(doc: tomlkit.TOMLDocument) -> AoT:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import newsmon, write_config
@@ -196,3 +198,25 @@ def test_search_and_export_the_archive(site, tmp_path, seeds_dir):
     assert len(table) == 6 and {"title", "url", "topics", "text"} <= set(table[0])
     with_dups = json.loads(newsmon("export", "--format", "json", "--duplicates", "--config", str(path)).stdout)
     assert len(with_dups) == 7 and sum(r["duplicate_of"] is not None for r in with_dups) == 1
+
+
+def test_files_are_written_with_the_umask_mode_and_through_symlinks(site, tmp_path, seeds_dir):
+    """Digests readable by a web server under umask 022 (not mkstemp's 0600); a symlinked config is
+    edited through the link, keeping its mode."""
+    import os
+    import stat
+
+
+    feeds = serve_world(site)
+    real = write_config(tmp_path, list(feeds.items()), extra="fetch_pages = false\n")
+    real.chmod(0o640)
+    link = tmp_path / "linked.toml"
+    link.symlink_to(real)
+    done = subprocess.run(["sh", "-c", f"umask 022 && {sys.executable} -m pipeline run --config {link}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "reports").iterdir()}
+    assert modes and set(modes.values()) == {0o644}, modes
+    assert newsmon("feeds", "disable", "daily-a", "--config", str(link)).returncode == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640 and "enabled = false" in real.read_text()

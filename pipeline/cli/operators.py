@@ -179,8 +179,9 @@ def feeds_export(config_path: Path, output: Path | None) -> None:
     if output is None:
         sys.stdout.buffer.write(data)
     else:
-        from ..configedit import write_atomic
-        write_atomic(output, data.decode("utf-8"))
+        from ..files import write_atomic
+
+        write_atomic(output, data)
         click.echo(f"wrote {len(config.feeds)} feed(s) to {output}")
 
 

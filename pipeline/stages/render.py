@@ -8,15 +8,14 @@ characters. Files are written atomically (temp file, then rename), so a reader n
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from ..config import Config
+from ..files import write_atomic
 from .digest import Digest
 from .urls import http_url
 
@@ -118,18 +117,6 @@ def render(digest: Digest, fmt: str, templates_dir: Path | None = None) -> str:
     env = environment(templates_dir)
     template = env.get_template(f"digest.{fmt}.j2" if fmt != "html" else "digest.html")
     return template.render(d=digest, sentences_for=sentences_for)
-
-
-def write_atomic(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_digest(digest: Digest, config: Config) -> list[Path]:
