@@ -228,7 +228,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"{value:g}" if isinstance(value, float) else str(value)
     if isinstance(value, tuple):
-        return "see `config.py`" if len(value) > 4 else ("`[" + ",".join(f'"{v}"' for v in value) + "]`" if value else "none")
+        return "see `options.py`" if len(value) > 4 else ("`[" + ",".join(f'"{v}"' for v in value) + "]`" if value else "none")
     return f"`{value}`"
 
 
