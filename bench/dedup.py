@@ -12,8 +12,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipeline.app.index import open_index
 from pipeline.stages.clean import fingerprint
-from pipeline.stages.dedup import SIGNATURE_VERSION, jaccard, open_index, shingles, signature
+from pipeline.stages.dedup import SIGNATURE_VERSION, jaccard, shingles, signature
 from pipeline.storage.store import Store, iso
 
 from .common import TextGenerator, rss_mb, save, table, timed

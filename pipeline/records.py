@@ -166,3 +166,57 @@ class FeedChange:
 
     state: FeedState
     events: tuple[FeedEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as stored (storage's `articles` table, typed), read back for digests and replays."""
+
+    id: str                               # sha1 of identity
+    identity: str
+    feed: str
+    guid: str | None
+    url: str | None
+    canonical_url: str | None
+    title: str
+    published: datetime | None
+    first_seen: datetime                  # decides its digest day
+    text: str
+    text_source: Literal["page", "feed"]
+    extraction_note: str | None
+    fingerprint: str
+    duplicate_of: str | None              # seeds/<file> or an article URL; None = original
+    story_id: str | None
+    similarity: float | None
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EmailRecord:
+    """One stored email (storage's `emails` table, typed): what exactly-once delivery decides from."""
+
+    id: int
+    digest_date: str                      # YYYY-MM-DD in the digest zone
+    recipient: str
+    message_id: str
+    period_start: datetime
+    period_end: datetime
+    rowid_after: int                      # the exact cut: articles with rowid_after < rowid <= rowid_upto
+    rowid_upto: int
+    status: str                           # pending | sent | failed | skipped | superseded
+    late: bool
+    articles: int
+    attempts: int
+    data_started: bool                    # handed to the server: it may have been delivered
+    last_error: str | None
+    message: bytes                        # the exact bytes, so a retry sends the same message
+
+
+@dataclass(frozen=True, slots=True)
+class DayEvent:
+    """A stored feed event (storage's `feed_events`), for the digest's health section."""
+
+    feed: str
+    at: datetime
+    kind: str                             # moved | gone | failing | recovered
+    detail: str

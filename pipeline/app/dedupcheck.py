@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from ..clock import utcnow
 from ..config import Config
 from ..stages.clean import clean_text, compile_boilerplate, fingerprint, html_to_text
-from ..stages.dedup import MIN_WORDS_NEAR, NEAR_THRESHOLD, open_index, signature
+from ..stages.dedup import MIN_WORDS_NEAR, NEAR_THRESHOLD, signature
 from ..stages.fetch import Fetcher
 from ..stages.workers import Workers
 from .archive import opened
+from .index import open_index
 from .seeds import sync_seeds
 
 

@@ -187,26 +187,26 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
                  recipient: Recipient, today, mailer: Mailer) -> SendOutcome:
     rows = store.emails_for(recipient.address)
     day = today.isoformat()
-    current = next((r for r in rows if r["digest_date"] == day), None)
-    if current is not None and current["status"] in ("sent", "skipped"):
-        return SendOutcome(recipient.address, day, current["status"], current["articles"])
+    current = next((r for r in rows if r.digest_date == day), None)
+    if current is not None and current.status in ("sent", "skipped"):
+        return SendOutcome(recipient.address, day, current.status, current.articles)
 
     # earlier days' unsent emails: retry those that may have reached the server, drop the rest
     for old in rows:
-        if old["digest_date"] < day and old["status"] in ("pending", "failed"):
-            if old["data_started"]:
+        if old.digest_date < day and old.status in ("pending", "failed"):
+            if old.data_started:
                 outcome = _send_stored(store, mailer, config.email, old)
                 if outcome.status != "sent":
                     return outcome
             else:
-                store.update_email(old["id"], status="superseded")
+                store.update_email(old.id, status="superseded")
 
     if current is None:
         covered = [r for r in store.emails_for(recipient.address)
-                   if r["status"] in ("sent", "skipped") or r["data_started"]]
+                   if r.status in ("sent", "skipped") or r.data_started]
         if covered:
-            last = max(covered, key=lambda r: r["rowid_upto"])
-            start, after = datetime.fromisoformat(last["period_end"]), last["rowid_upto"]
+            last = max(covered, key=lambda r: r.rowid_upto)
+            start, after = last.period_end, last.rowid_upto
         else:
             start = now - FIRST_EMAIL_WINDOW
             after = store.last_rowid(before=start)
@@ -226,23 +226,23 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
             "digest_date": day, "recipient": recipient.address, "message_id": message_id, **cut,
             "status": "pending", "late": late,
             "articles": len(digest.articles), "created": iso(now), "message": message})
-        current = next(r for r in store.emails_for(recipient.address) if r["id"] == email_id)
+        current = next(r for r in store.emails_for(recipient.address) if r.id == email_id)
     return _send_stored(store, mailer, config.email, current)
 
 
 def _send_stored(store: Store, mailer: Mailer, options: EmailOptions, row: dict) -> SendOutcome:
     def before_data() -> None:
-        store.update_email(row["id"], data_started=1, attempts=row["attempts"] + 1)
+        store.update_email(row.id, data_started=1, attempts=row.attempts + 1)
 
     try:
-        mailer.send(options.sender, row["recipient"], row["message"], before_data)
+        mailer.send(options.sender, row.recipient, row.message, before_data)
     except MailError as e:
-        store.update_email(row["id"], status="failed" if e.permanent else "pending", last_error=str(e),
-                           data_started=1 if e.delivered_unknown else 0, attempts=row["attempts"] + 1)
-        return SendOutcome(row["recipient"], row["digest_date"], "failed" if e.permanent else "pending",
-                           row["articles"], str(e), bool(row["late"]))
-    store.update_email(row["id"], status="sent", sent_at=iso(datetime.now(timezone.utc)), last_error=None)
-    return SendOutcome(row["recipient"], row["digest_date"], "sent", row["articles"], late=bool(row["late"]))
+        store.update_email(row.id, status="failed" if e.permanent else "pending", last_error=str(e),
+                           data_started=1 if e.delivered_unknown else 0, attempts=row.attempts + 1)
+        return SendOutcome(row.recipient, row.digest_date, "failed" if e.permanent else "pending",
+                           row.articles, str(e), row.late)
+    store.update_email(row.id, status="sent", sent_at=iso(datetime.now(timezone.utc)), last_error=None)
+    return SendOutcome(row.recipient, row.digest_date, "sent", row.articles, late=row.late)
 
 
 def deliver_now(config: Config, *, send_now: bool, now: datetime | None = None) -> list[SendOutcome]:

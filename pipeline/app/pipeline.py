@@ -32,7 +32,7 @@ from ..errors import FetchError, HTTPStatusError, StoreError
 from ..records import Article, FeedEntry, FeedOutcome, RunReport
 from ..stages.articles import make_article
 from ..stages.clean import compile_boilerplate, one_line
-from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, identity_of, open_index
+from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, identity_of
 from ..stages.extract import worker_count
 from ..stages.fetch import Fetcher
 from ..stages.flag import TopicMatcher
@@ -40,6 +40,7 @@ from ..stages.health import HealthPolicy, is_due, transition
 from ..stages.urls import canonical_url, host_of
 from ..stages.workers import Workers
 from ..storage.store import Store, article_id, guard, iso
+from .index import open_index
 from .report import write_for_day
 from .seeds import sync_seeds
 from .walls import Walls

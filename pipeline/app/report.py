@@ -21,7 +21,7 @@ def read_input(store: Store, period: tuple[datetime, datetime],
     exact cut (an email's), and `period` only says, for readers, what time span it is."""
     start, end = period
     rows = store.articles_by_rowid(*rowids) if rowids else store.articles_between(start, end)
-    originals = [r["id"] for r in rows if r["duplicate_of"] is None]
+    originals = [r.id for r in rows if r.duplicate_of is None]
     return DigestInput(period=period, rows=rows, matches=store.matches_for(originals),
                        previous_week=store.topic_counts(start - timedelta(days=7), start),
                        feeds=store.feeds(), events=store.events_between(start, end))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,11 +39,12 @@ def replay(config: Config, since: datetime, apply: bool) -> list[TopicChange]:
     with opened(config) as store:
         changes = []
         for row in store.originals_since(since):
-            matches = matcher.match(row["title"], row["text"])
+            matches = matcher.match(row.title, row.text)
             new = list(dict.fromkeys(m.topic for m in matches))
-            old = json.loads(row["topics"])
+            old = list(row.topics)
             if sorted(new) != sorted(old):
-                changes.append((TopicChange(row["id"], row["url"], row["title"], row["first_seen"], old, new), matches))
+                changes.append((TopicChange(row.id, row.url, row.title, row.first_seen.isoformat(timespec="seconds"),
+                                            old, new), matches))
         if apply and changes:
             with store.transaction():
                 for change, matches in changes:

@@ -199,27 +199,3 @@ class DuplicateIndex:
             if score >= NEAR_THRESHOLD and (best is None or score > best.similarity):
                 best = Similar(item, round(score, 3))
         return best
-
-
-def open_index(store) -> DuplicateIndex:
-    """The index over a Store's seeds and original articles.
-
-    Signatures are read from the store; missing ones, or ones computed another way (another
-    SIGNATURE_VERSION), are computed from the stored text and saved, so the next start is fast.
-    """
-    index = DuplicateIndex(store.text_of)
-    items, fingerprints, blobs, recomputed = [], [], [], []
-    for row in store.index_rows():
-        blob = row["minhash"]
-        if row["version"] != SIGNATURE_VERSION:
-            sig = signature(store.text_of(row["key"]) or "")
-            blob = None if sig is None else sig.tobytes()
-            recomputed.append((row["key"], SIGNATURE_VERSION, blob))
-        items.append(Indexed(row["key"], row["ref"], row["kind"], row["first_seen"], row["story_id"]))
-        fingerprints.append(row["fingerprint"])
-        blobs.append(blob)
-    if recomputed:
-        with store.transaction():
-            store.save_signatures(recomputed)
-    index.load(items, fingerprints, blobs)
-    return index

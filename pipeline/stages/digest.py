@@ -10,13 +10,12 @@ render.py writes it out.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ..config import Config
-from ..records import FeedState, Match
+from ..records import DayEvent, FeedState, Match, StoredArticle
 from .flag import relevance
 from .health import status_of
 
@@ -26,11 +25,42 @@ class DigestInput:
     """What a digest is built from, read from the store by app/report.py."""
 
     period: tuple[datetime, datetime]    # UTC [start, end) the digest covers
-    rows: list[dict]                     # the period's articles (originals and duplicates)
-    matches: dict[str, list[dict]]       # article id -> its topic matches
+    rows: list[StoredArticle]            # the period's articles (originals and duplicates)
+    matches: dict[str, list[Match]]      # article id -> its topic matches
     previous_week: dict[str, int]        # topic -> articles flagged over the 7 days before start
     feeds: list[FeedState]               # every stored feed (health)
-    events: list[dict]                   # feed events of the period
+    events: list[DayEvent]               # feed events of the period
+
+
+@dataclass(frozen=True, slots=True)
+class AlsoReported:
+    """Another copy of a story, listed under its lead."""
+
+    url: str | None
+    feed: str
+    title: str
+    similarity: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedCopy:
+    """An article left out as a copy of a seed or of an earlier day's article."""
+
+    url: str | None
+    title: str
+    feed: str
+    duplicate_of: str
+    similarity: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """An article whose full text could not be had: the feed's own text was used."""
+
+    url: str | None
+    title: str
+    feed: str
+    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +69,14 @@ class DigestArticle:
     url: str | None
     title: str
     feed: str
-    published: str | None
-    first_seen: str
+    published: datetime | None
+    first_seen: datetime
     topics: tuple[str, ...]
     text: str
     matches: tuple[Match, ...]
     text_source: str
     extraction_note: str | None
-    also: tuple[dict, ...] = ()          # other copies of the same story: {"url", "feed"}
+    also: tuple[AlsoReported, ...] = ()  # other copies of the same story
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +112,14 @@ class Digest:
     articles: tuple[DigestArticle, ...]  # every new story of the day, flagged or not
     topics: tuple[TopicSection, ...]
     others: tuple[DigestArticle, ...]    # not flagged
-    duplicates: tuple[dict, ...]         # {"url", "title", "feed", "duplicate_of", "similarity"}
+    duplicates: tuple[DroppedCopy, ...]
     feeds: tuple[FeedHealth, ...]
     period_start: str = ""               # what it covers, local time: [start, end)
     period_end: str = ""
     late: bool = False                   # an email covering a gap after downtime
     topic_filter: tuple[str, ...] = ()   # a team's email: only these topics
-    extraction_failures: tuple[dict, ...] = field(default=())  # {"url", "title", "feed", "note"}
-    events: tuple[dict, ...] = field(default=())  # feed events of the day: moved, gone, failing, recovered
+    extraction_failures: tuple[Fallback, ...] = field(default=())
+    events: tuple[DayEvent, ...] = field(default=())  # feed events of the day: moved, gone, failing, recovered
     problems: tuple[str, ...] = field(default=())  # run-level problems (unreadable seed files, …)
 
     @property
@@ -123,22 +153,22 @@ class Digest:
                            for t in self.topics},
             },
             "articles": [{
-                "url": a.url, "title": a.title, "feed": a.feed, "published": a.published,
-                "first_seen": a.first_seen, "topics": list(a.topics), "text": a.text,
+                "url": a.url, "title": a.title, "feed": a.feed, "published": _iso(a.published),
+                "first_seen": _iso(a.first_seen), "topics": list(a.topics), "text": a.text,
                 "text_source": a.text_source,
                 "matches": [{"topic": m.topic, "term": m.term, "field": m.field, "matched": m.matched,
                              "sentence": m.sentence} for m in a.matches],
-                "also": list(a.also),
+                "also": [asdict(x) for x in a.also],
             } for a in self.articles],
-            "duplicates": list(self.duplicates),
+            "duplicates": [asdict(x) for x in self.duplicates],
             "feeds": [{"name": f.name, "url": f.url, "status": f.status, "health": f.health,
                        "error": f.error, "error_since": f.error_since,
                        "consecutive_failures": f.consecutive_failures, "last_success": f.last_success,
                        "last_new_item": f.last_new_item, "next_due": f.next_due, "new": f.new,
                        "warning": f.warning}
                       for f in self.feeds],
-            "extraction_failures": list(self.extraction_failures),
-            "events": list(self.events),
+            "extraction_failures": [asdict(x) for x in self.extraction_failures],
+            "events": [{"feed": e.feed, "at": _iso(e.at), "kind": e.kind, "detail": e.detail} for e in self.events],
             "problems": list(self.problems),
         }
 
@@ -154,13 +184,11 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
-def _article(row: dict, matches: list[dict]) -> DigestArticle:
+def _article(row: StoredArticle, matches: list[Match]) -> DigestArticle:
     return DigestArticle(
-        id=row["id"], url=row["url"], title=row["title"], feed=row["feed"], published=row["published"],
-        first_seen=row["first_seen"], topics=tuple(json.loads(row["topics"])), text=row["text"],
-        matches=tuple(Match(topic=m["topic"], term=m["term"], field=m["field"], start=m["start"],
-                            end=m["end"], matched=m["matched"], sentence=m["sentence"]) for m in matches),
-        text_source=row["text_source"], extraction_note=row["extraction_note"])
+        id=row.id, url=row.url, title=row.title, feed=row.feed, published=row.published,
+        first_seen=row.first_seen, topics=row.topics, text=row.text, matches=tuple(matches),
+        text_source=row.text_source, extraction_note=row.extraction_note)
 
 
 def _group_stories(articles: list[DigestArticle], story_of: dict[str, str],
@@ -175,8 +203,7 @@ def _group_stories(articles: list[DigestArticle], story_of: dict[str, str],
         lead, rest = members[0], members[1:]
         if rest:
             lead = replace(lead, also=tuple(
-                {"url": a.url, "feed": a.feed, "title": a.title,
-                 "similarity": similarity[a.id] or similarity[lead.id]}  # Jaccard is symmetric
+                AlsoReported(a.url, a.feed, a.title, similarity[a.id] or similarity[lead.id])  # Jaccard is symmetric
                 for a in rest))
         stories.append(lead)
     stories.sort(key=lambda a: (a.first_seen, a.id))
@@ -194,11 +221,11 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
     zone = config.zone
     start, end = data.period
     rows = data.rows
-    originals = [r for r in rows if r["duplicate_of"] is None]
+    originals = [r for r in rows if r.duplicate_of is None]
     matches = data.matches
-    articles = tuple(_group_stories([_article(r, matches[r["id"]]) for r in originals],
-                                    {r["id"]: r["story_id"] or r["id"] for r in originals},
-                                    {r["id"]: r["similarity"] for r in originals}))
+    articles = tuple(_group_stories([_article(r, matches[r.id]) for r in originals],
+                                    {r.id: r.story_id or r.id for r in originals},
+                                    {r.id: r.similarity for r in originals}))
     if topics:
         articles = tuple(a for a in articles if set(a.topics) & set(topics))
         labels = {t: label for t, label in labels.items() if t in topics}
@@ -234,14 +261,12 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
         articles=articles,
         topics=tuple(sections),
         others=tuple(a for a in articles if not a.topics),
-        duplicates=tuple({"url": r["url"], "title": r["title"], "feed": r["feed"],
-                          "duplicate_of": r["duplicate_of"], "similarity": r["similarity"]}
-                         for r in rows if r["duplicate_of"] is not None and not topics),
+        duplicates=tuple(DroppedCopy(r.url, r.title, r.feed, r.duplicate_of, r.similarity)
+                         for r in rows if r.duplicate_of is not None and not topics),
         feeds=feeds,
-        extraction_failures=tuple({"url": a.url, "title": a.title, "feed": a.feed, "note": a.extraction_note}
+        extraction_failures=tuple(Fallback(a.url, a.title, a.feed, a.extraction_note)
                                   for a in articles if a.text_source == "feed" and a.extraction_note),
-        events=tuple({"feed": e["feed"], "at": e["at"], "kind": e["kind"], "detail": e["detail"]}
-                     for e in data.events),
+        events=tuple(data.events),
         problems=tuple(problems),
     )
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -98,17 +100,16 @@ def sentences_for(article, topic: str | None = None) -> list[dict]:
     return [{"sentence": s, "words": w} for s, w in seen.items()]
 
 
-def local_time(value: str | None, zone: str) -> str:
-    """An ISO timestamp as 'YYYY-MM-DD HH:MM' in the digest's zone."""
+def local_time(value: datetime | str | None, zone: str) -> str:
+    """A time (aware datetime, or ISO text from JSON-shaped data) as 'YYYY-MM-DD HH:MM' in the
+    digest's zone."""
     if not value:
         return ""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     try:
-        return datetime.fromisoformat(value).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+        when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
     except ValueError:
-        return value
+        return str(value)
 
 
 def render(digest: Digest, fmt: str, templates_dir: Path | None = None) -> str:

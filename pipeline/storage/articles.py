@@ -8,8 +8,15 @@ from typing import Iterator
 
 import sqlite_utils
 
-from ..records import Article
-from .times import article_id, iso
+from ..records import Article, Match, StoredArticle
+from .times import article_id, iso, parse_time
+
+
+def stored_article(row: dict) -> StoredArticle:
+    values = {k: row[k] for k in StoredArticle.__dataclass_fields__}
+    values.update(published=parse_time(row["published"]), first_seen=parse_time(row["first_seen"]),
+                  topics=tuple(json.loads(row["topics"])))
+    return StoredArticle(**values)
 
 
 class Articles:
@@ -47,14 +54,14 @@ class Articles:
 
     # --- reading, for the digest and status
 
-    def articles_between(self, start: datetime, end: datetime) -> list[dict]:
-        return list(self.db.query(
+    def articles_between(self, start: datetime, end: datetime) -> list[StoredArticle]:
+        return [stored_article(r) for r in self.db.query(
             "SELECT * FROM articles WHERE first_seen >= ? AND first_seen < ? ORDER BY first_seen, id",
-            [iso(start), iso(end)]))
+            [iso(start), iso(end)])]
 
-    def articles_by_rowid(self, after: int, upto: int) -> list[dict]:
-        return list(self.db.query(
-            "SELECT * FROM articles WHERE rowid > ? AND rowid <= ? ORDER BY first_seen, id", [after, upto]))
+    def articles_by_rowid(self, after: int, upto: int) -> list[StoredArticle]:
+        return [stored_article(r) for r in self.db.query(
+            "SELECT * FROM articles WHERE rowid > ? AND rowid <= ? ORDER BY first_seen, id", [after, upto])]
 
     def last_rowid(self, before: datetime | None = None) -> int:
         """The highest article rowid (stored before `before`, when given); 0 for none."""
@@ -64,14 +71,16 @@ class Articles:
             row = self.db.execute("SELECT max(rowid) FROM articles WHERE first_seen < ?", [iso(before)]).fetchone()
         return row[0] or 0
 
-    def matches_for(self, ids: list[str]) -> dict[str, list[dict]]:
-        out: dict[str, list[dict]] = {i: [] for i in ids}
+    def matches_for(self, ids: list[str]) -> dict[str, list[Match]]:
+        out: dict[str, list[Match]] = {i: [] for i in ids}
         for chunk in range(0, len(ids), 500):
             part = ids[chunk:chunk + 500]
             marks = ",".join("?" * len(part))
             for r in self.db.query(f'SELECT * FROM matches WHERE article_id IN ({marks}) '
                                    f'ORDER BY article_id, field DESC, start', part):
-                out[r["article_id"]].append(r)
+                out[r["article_id"]].append(Match(topic=r["topic"], term=r["term"], field=r["field"],
+                                                  start=r["start"], end=r["end"], matched=r["matched"],
+                                                  sentence=r["sentence"]))
         return out
 
     def topic_counts(self, start: datetime, end: datetime) -> dict[str, int]:
@@ -81,10 +90,10 @@ class Articles:
             [iso(start), iso(end)])
         return {r["topic"]: r["n"] for r in rows}
 
-    def originals_since(self, start: datetime) -> Iterator[dict]:
-        yield from self.db.query(
-            "SELECT id, url, title, text, topics, first_seen FROM articles "
-            "WHERE first_seen >= ? AND duplicate_of IS NULL ORDER BY first_seen", [iso(start)])
+    def originals_since(self, start: datetime) -> Iterator[StoredArticle]:
+        for r in self.db.query("SELECT * FROM articles WHERE first_seen >= ? AND duplicate_of IS NULL "
+                               "ORDER BY first_seen", [iso(start)]):
+            yield stored_article(r)
 
     def replace_matches(self, aid: str, matches) -> None:
         """New topic matches for a stored article; call inside a transaction."""

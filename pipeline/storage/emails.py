@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from ..records import EmailRecord
+from .times import parse_time
+
 
 class Emails:
     """Mixed into Store: uses `self.db` (sqlite_utils.Database) and `self.transaction()`."""
@@ -12,9 +15,12 @@ class Emails:
 
     # emails
 
-    def emails_for(self, recipient: str) -> list[dict]:
-        return list(self.db.query("SELECT * FROM emails WHERE recipient = ? ORDER BY digest_date, id",
-                                  [recipient]))
+    def emails_for(self, recipient: str) -> list[EmailRecord]:
+        rows = self.db.query("SELECT * FROM emails WHERE recipient = ? ORDER BY digest_date, id", [recipient])
+        fields = EmailRecord.__dataclass_fields__
+        return [EmailRecord(**{**{k: r[k] for k in fields},
+                               "period_start": parse_time(r["period_start"]), "period_end": parse_time(r["period_end"]),
+                               "late": bool(r["late"]), "data_started": bool(r["data_started"])}) for r in rows]
 
     def add_email(self, row: dict) -> int:
         with self.transaction():

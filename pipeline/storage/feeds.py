@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from ..records import FeedChange, FeedOutcome, FeedState
+from ..records import DayEvent, FeedChange, FeedOutcome, FeedState
 from ..sanitize import one_line
 from .times import iso, parse_time
 
@@ -51,9 +51,9 @@ class Feeds:
     def add_event(self, feed: str, at: datetime, kind: str, detail: str) -> None:
         self.db["feed_events"].insert({"feed": feed, "at": iso(at), "kind": kind, "detail": detail})
 
-    def events_between(self, start: datetime, end: datetime) -> list[dict]:
-        return list(self.db.query("SELECT * FROM feed_events WHERE at >= ? AND at < ? ORDER BY at, id",
-                                  [iso(start), iso(end)]))
+    def events_between(self, start: datetime, end: datetime) -> list[DayEvent]:
+        return [DayEvent(r["feed"], parse_time(r["at"]), r["kind"], r["detail"]) for r in self.db.query(
+            "SELECT * FROM feed_events WHERE at >= ? AND at < ? ORDER BY at, id", [iso(start), iso(end)])]
 
     def known(self, identities: list[str], canonicals: list[str]) -> set[str]:
         """Which of these identities and canonical URLs are stored: one query for a whole feed."""
