@@ -88,6 +88,7 @@ class FeedConfig:
     tags: tuple[str, ...]
     enabled: bool
     interval_minutes: float | None = None  # None: follow [fetch] interval_minutes
+    title: str | None = None       # the title it was subscribed under (an OPML import), any script
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +260,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         urls.add(f["url"])
         feeds.append(FeedConfig(name=f["name"], url=f["url"], fetch_pages=f["fetch_pages"],
                                 tags=f["tags"], enabled=f["enabled"],
-                                interval_minutes=f["interval_minutes"]))
+                                interval_minutes=f["interval_minutes"], title=f["title"]))
 
     raw_topics = raw.get("topics")
     topics: tuple[TopicRule, ...] = DEFAULT_TOPICS

@@ -8,11 +8,12 @@ or half-written config behind.
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 import tomlkit
+from anyascii import anyascii
 from tomlkit.items import AoT, Table
 
 from .config import Config, parse_config
@@ -47,9 +48,12 @@ def find_feed(doc: tomlkit.TOMLDocument, name: str) -> Table:
     raise ConfigError(f"no feed named {name!r}; see `newsmon feeds list`")
 
 
-def new_feed(name: str, url: str, tags: tuple[str, ...] = (), interval: float | None = None) -> Table:
+def new_feed(name: str, url: str, tags: tuple[str, ...] = (), interval: float | None = None,
+             title: str | None = None) -> Table:
     table = tomlkit.table()
     table["name"] = name
+    if title and title != name:
+        table["title"] = title
     table["url"] = url
     if tags:
         table["tags"] = list(tags)
@@ -58,11 +62,21 @@ def new_feed(name: str, url: str, tags: tuple[str, ...] = (), interval: float | 
     return table
 
 
-def slug(text: str, taken: set[str]) -> str:
-    """A feed name from a title: lower-case ASCII words joined by '-', unique among `taken`."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40] or "feed"
+def slug(text: str, taken: set[str], url: str | None = None) -> str:
+    """A readable feed name, unique among `taken`: the title transliterated to lower-case ASCII
+    words joined by '-' (any script: "Українська правда" -> "ukrainska-pravda"), or, when the
+    title gives nothing, the feed's host and path ("example-org-rss")."""
+    base = _words(anyascii(text))
+    if not base and url:
+        parts = urlsplit(url if "//" in url else f"//{url}")
+        base = _words(f"{(parts.hostname or '').removeprefix('www.')} {parts.path}")
+    base = base or "feed"
     name, n = base, 2
     while name in taken:
         name, n = f"{base}-{n}", n + 1
     return name
+
+
+def _words(text: str) -> str:
+    text = re.sub(r"['’ʼ`]", "", text.lower())          # a soft sign or apostrophe joins, never splits
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:40].strip("-")

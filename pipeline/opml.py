@@ -2,11 +2,22 @@
 
 Readers write OPML differently: Feedly and Inoreader nest feeds in category outlines, others put
 a `category` attribute ("/News/Ukraine,Europe") on the feed itself, some use `text` and some
-`title`. Both become tags. Parsing never resolves entities nor touches the network.
+`title`. Every category becomes a tag, and a feed listed twice (under two categories) is one feed
+with both. Parsing never resolves entities nor touches the network.
+
+Real exports are often ill-formed — a bare `&` in `text="Business & Economy"`, unescaped quotes
+in `title="Газета "Коммерсантъ""`, HTML in a description — and one such outline must not cost
+the whole list. So: a strict parse; else the same bytes with bare `&` escaped; else lxml's
+recovering parser (entities and the network still off). Then every line of the file that holds
+an `xmlUrl` is accounted for: an outline the parser could not read whole is read from its line by
+its attributes, and what still cannot be read is reported with its line number. (Lines are
+matched by their URL, so an outline spread over several lines counts once.)
 """
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -16,43 +27,108 @@ from lxml import etree
 from .config import FeedConfig
 from .errors import OPMLError
 
+_BARE_AMP = re.compile(rb"&(?!#\d+;|#x[0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
+_XMLURL_LINE = re.compile(r"xmlurl\s*=", re.IGNORECASE)
+_ATTRS = ("text", "title", "xmlUrl", "xmlurl", "htmlUrl", "htmlurl", "type", "description", "category",
+          "language", "version")
+
 
 @dataclass(frozen=True, slots=True)
 class OutlineFeed:
     title: str
     url: str
     tags: tuple[str, ...]
+    line: int | None = None              # where it stands in the file
 
 
-def parse_opml(data: bytes) -> list[OutlineFeed]:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+@dataclass(frozen=True, slots=True)
+class OPMLReading:
+    feeds: tuple[OutlineFeed, ...]
+    problems: tuple[str, ...]            # "line 20: …", for the operator to fix by hand
+
+
+def _parse(data: bytes):
+    """(root, how): strict, then with bare & escaped, then recovering."""
+    safe = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
-        root = etree.fromstring(data, parser)
+        return etree.fromstring(data, etree.XMLParser(**safe)), None
     except etree.XMLSyntaxError as e:
-        raise OPMLError(f"not valid XML: {e}") from None
+        first = e
+    repaired = _BARE_AMP.sub(b"&amp;", data)
+    try:
+        return etree.fromstring(repaired, etree.XMLParser(**safe)), None
+    except etree.XMLSyntaxError as e:
+        first = e                         # what is still wrong once bare & are escaped
+    root = etree.fromstring(repaired, etree.XMLParser(recover=True, **safe))
+    if root is None:
+        raise OPMLError(f"not valid XML, and nothing could be recovered: {first}")
+    return root, str(first)
+
+
+def _attribute(line: str, name: str) -> str | None:
+    """An attribute's value from a raw line, tolerating quotes inside it: the value runs to the
+    last quote before the next known attribute, the end of the tag or the end of the line."""
+    names = "|".join(a for a in _ATTRS if a.lower() != name.lower())
+    m = re.search(rf'\b{name}\s*=\s*"(.*?)"(?=\s+(?:{names})\s*=|\s*/?>|\s*$)', line, re.IGNORECASE | re.DOTALL)
+    if m is None:
+        m = re.search(rf"\b{name}\s*=\s*'([^']*)'", line, re.IGNORECASE)
+    return m.group(1).strip() if m else None
+
+
+def _categories(outline) -> tuple[str, ...]:
+    own = tuple(part.strip() for cat in (outline.get("category") or "").split(",")
+                for part in cat.strip("/").split("/") if part.strip())
+    return own
+
+
+def parse_opml(data: bytes) -> OPMLReading:
+    root, broken = _parse(data)
     if root.tag != "opml":
         raise OPMLError(f"not OPML (the root element is <{root.tag}>)")
     body = root.find("body")
     if body is None:
         raise OPMLError("OPML without a <body>")
     found: list[OutlineFeed] = []
+    path_at: dict[int, tuple[str, ...]] = {}          # line -> the category path open there
 
     def walk(element, categories: tuple[str, ...]) -> None:
         for outline in element.findall("outline"):
             url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
-            label = (outline.get("title") or outline.get("text") or "").strip()
+            label = " ".join((outline.get("title") or outline.get("text") or "").split())
+            if outline.sourceline:
+                path_at[outline.sourceline] = categories
             if url:
-                own = tuple(part.strip() for cat in (outline.get("category") or "").split(",")
-                            for part in cat.strip("/").split("/") if part.strip())
-                found.append(OutlineFeed(label or url, url, tuple(dict.fromkeys(categories + own))))
+                found.append(OutlineFeed(label or url, url, tuple(dict.fromkeys(categories + _categories(outline))),
+                                         outline.sourceline))
             else:
                 walk(outline, categories + ((label,) if label else ()))
 
     walk(body, ())
-    return found
+    problems = [f"the file is not well-formed XML ({broken}); it was read in recovery mode"] if broken else []
+    read_urls = {f.url for f in found}
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    for number, line in enumerate(lines, 1):
+        if not _XMLURL_LINE.search(line):
+            continue
+        url = _attribute(line, "xmlUrl")
+        if url and html.unescape(url) in read_urls:
+            continue                                   # the parser read it
+        if not url:
+            problems.append(f"line {number}: an outline with an xmlUrl could not be read; add it by hand")
+            continue
+        url = html.unescape(url)
+        read_urls.add(url)
+        title = html.unescape(_attribute(line, "title") or _attribute(line, "text") or url)
+        before = [n for n in path_at if n < number]
+        categories = path_at[max(before)] if before else ()
+        found.append(OutlineFeed(" ".join(title.split()), url, categories, number))
+        problems.append(f"line {number}: ill-formed outline, read from its attributes: {url}")
+    return OPMLReading(tuple(found), tuple(problems))
 
 
 def to_opml(feeds: tuple[FeedConfig, ...], titles: dict[str, str], now: datetime | None = None) -> bytes:
+    """OPML 2.0: each feed's original title (as imported, else the feed's own), every tag as a
+    category (the first also as the folder)."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = "newsmon feeds"
@@ -65,8 +141,8 @@ def to_opml(feeds: tuple[FeedConfig, ...], titles: dict[str, str], now: datetime
             if feed.tags[0] not in groups:
                 groups[feed.tags[0]] = etree.SubElement(body, "outline", text=feed.tags[0], title=feed.tags[0])
             parent = groups[feed.tags[0]]
-        attrs = {"type": "rss", "text": titles.get(feed.name) or feed.name, "title": feed.name,
-                 "xmlUrl": feed.url}
+        title = feed.title or titles.get(feed.name) or feed.name
+        attrs = {"type": "rss", "text": title, "title": title, "xmlUrl": feed.url}
         if len(feed.tags) > 1:
             attrs["category"] = ",".join(feed.tags[1:])
         etree.SubElement(parent, "outline", **attrs)

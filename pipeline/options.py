@@ -252,6 +252,7 @@ FEED_KEYS: dict[str, Option] = {
     "tags": Option(_list(_str), ()),
     "enabled": Option(_bool, True),
     "interval_minutes": Option(_number(0), None),
+    "title": Option(_str, None),
 }
 
 TOPIC_KEYS: dict[str, Option] = {

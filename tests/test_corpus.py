@@ -156,3 +156,53 @@ def test_the_100_captured_feeds_from_other_projects_lose_nothing(site, tmp_path,
               f"{len(errors)} not a feed, {len(warned)} read with a warning")
         for path, warning in sorted(warned.items()):
             print(f"  {path}: {warning[:110]}")
+
+
+OPML = CORPUS.parent / "external" / "opml.tar.xz"
+
+
+@pytest.mark.skipif(not OPML.is_file(), reason="../shared/corpora/external is absent")
+def test_the_24_real_opml_lists_import_whole_and_round_trip(tmp_path, seeds_dir, capsys):
+    """Every outline with an xmlUrl is imported, merged as a duplicate or reported; names are
+    readable in any script; `config check` passes; export -> import gives the same URLs, titles
+    and tags."""
+    import subprocess
+    import sys
+    import tarfile
+
+    from pipeline.app.feeds import export_opml, import_opml
+    from pipeline.opml import parse_opml
+
+    with tarfile.open(OPML) as tar:
+        tar.extractall(tmp_path / "opml", filter="data")
+    lists = sorted(p for p in (tmp_path / "opml").rglob("*.opml"))
+    assert len(lists) == 24
+    totals = Counter()
+    for i, path in enumerate(lists):
+        folder = tmp_path / f"c{i}"
+        folder.mkdir()
+        (folder / "seeds").symlink_to(seeds_dir)
+        config_path = folder / "newsmon.toml"
+        config_path.write_text('[storage]\ndatabase = "newsmon.db"\n[seeds]\ndirectory = "seeds"\n'
+                               '[digest]\ndirectory = "reports"\n')
+        data = path.read_bytes()
+        outlines = len(re.findall(rb"xmlUrl\s*=", data, re.IGNORECASE))
+        report = import_opml(config_path, data)
+        unread = [p for p in report.problems if "could not be read" in p]
+        assert report.added + report.duplicates + len(report.invalid) + len(unread) == outlines, path
+        check = subprocess.run([sys.executable, "-m", "pipeline", "config", "check", "--config", str(config_path)],
+                               capture_output=True, text=True, timeout=60)
+        assert check.returncode == 0, (path, check.stdout, check.stderr)
+        config = load_config(config_path)
+        assert not [f.name for f in config.feeds if re.fullmatch(r"feed(-\d+)?", f.name)], path
+        back = {(f.url, f.title, f.tags) for f in parse_opml(export_opml(config)).feeds}
+        assert back == {(f.url, f.title or f.name, f.tags) for f in config.feeds}, path
+        totals.update(outlines=outlines, added=report.added, duplicates=report.duplicates,
+                      invalid=len(report.invalid), salvaged=len(report.problems) - len(unread), unread=len(unread),
+                      schemeless=report.schemeless)
+    assert totals["unread"] == 0 and totals["invalid"] == 0
+    with capsys.disabled():
+        print(f"\nOPML lists: {len(lists)}, {totals['outlines']} outlines: {totals['added']} imported, "
+              f"{totals['duplicates']} duplicates merged, {totals['schemeless']} without a scheme taken as https, "
+              f"{totals['salvaged']} problems reported (ill-formed outlines read from their line), "
+              f"{totals['invalid']} invalid, {totals['unread']} unread")

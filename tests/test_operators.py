@@ -106,18 +106,19 @@ def test_opml_import_from_common_readers_then_export_round_trip(tmp_path, seeds_
     (tmp_path / "nnw.opml").write_bytes(NETNEWSWIRE)
     first = newsmon("feeds", "import", str(tmp_path / "feedly.opml"), "--config", str(path))
     assert first.returncode == 0, first.stderr
-    assert "imported 2 feed(s); 2 duplicate(s) skipped" in first.stdout
+    assert "imported 2 feed(s); 2 duplicate(s) skipped or merged" in first.stdout
     second = newsmon("feeds", "import", str(tmp_path / "nnw.opml"), "--config", str(path))
-    assert "imported 1 feed(s); 0 duplicate(s) skipped; 1 not http(s), skipped: file:///etc/passwd" in second.stdout
+    assert ("imported 1 feed(s); 0 duplicate(s) skipped or merged; 1 not http(s), skipped: line 6: file:///etc/passwd"
+            in second.stdout) and second.stderr == ""
     listed = {f["name"]: f for f in json.loads(newsmon("feeds", "list", "--json", "--config", str(path)).stdout)}
-    assert listed["kyiv-post"]["tags"] == ["Ukraine"]
+    assert listed["kyiv-post"]["tags"] == ["Ukraine", "Europe"]      # filed twice: one feed, both tags
     assert listed["guardian-ukraine"]["tags"] == ["News", "Ukraine", "Europe"]
 
     exported = newsmon("feeds", "export", "--config", str(path))
     assert exported.returncode == 0
-    back = {o.url: o.tags for o in parse_opml(exported.stdout.encode())}
+    back = {o.url: o.tags for o in parse_opml(exported.stdout.encode()).feeds}
     assert back == {"https://feeds.bbci.co.uk/news/world/europe/rss.xml": (),
-                    "https://www.kyivpost.com/feed": ("Ukraine",),
+                    "https://www.kyivpost.com/feed": ("Ukraine", "Europe"),
                     "https://www.ukrinform.net/rss/block-lastnews": ("Ukraine",),
                     "https://www.theguardian.com/world/ukraine/rss": ("News", "Ukraine", "Europe")}
     (tmp_path / "bad.opml").write_bytes(b"<html><body>not opml</body></html>")
@@ -220,3 +221,35 @@ def test_files_are_written_with_the_umask_mode_and_through_symlinks(site, tmp_pa
     assert newsmon("feeds", "disable", "daily-a", "--config", str(link)).returncode == 0
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert stat.S_IMODE(real.stat().st_mode) == 0o640 and "enabled = false" in real.read_text()
+
+
+def test_ill_formed_opml_with_scripts_categories_and_schemeless_urls_imports_whole(tmp_path, seeds_dir):
+    """What real exports do: a bare &, quotes inside a title, a feed under two categories, titles
+    with no ASCII letter, a URL without a scheme. Nothing is lost; every problem names its line."""
+    path = write_config(tmp_path, [])
+    (tmp_path / "real.opml").write_bytes('''<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>Export</title></head><body>
+<outline text="Business & Economy">
+  <outline type="rss" text="Газета "Коммерсантъ". Главное" xmlUrl="https://www.kommersant.ru/RSS/main.xml"/>
+  <outline type="rss" text="Українська правда" xmlUrl="https://www.pravda.com.ua/rss/"/>
+</outline>
+<outline text="Україна">
+  <outline type="rss" text="Українська правда" xmlUrl="https://www.pravda.com.ua/rss/"/>
+  <outline type="rss" text="卫报" xmlUrl="www.theguardian.com/world/ukraine/rss"/>
+  <outline type="rss" text="★★★" xmlUrl="https://example.org/news/feed.xml"/>
+</outline>
+</body></opml>'''.encode())
+    done = newsmon("feeds", "import", str(tmp_path / "real.opml"), "--config", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "imported 4 feed(s); 1 duplicate(s) skipped or merged; 1 without a scheme taken as https://" in done.stdout
+    assert "real.opml: line 4: ill-formed outline, read from its attributes: https://www.kommersant.ru/RSS/main.xml" in done.stderr
+    feeds = {f["name"]: f for f in json.loads(newsmon("feeds", "list", "--json", "--config", str(path)).stdout)}
+    assert set(feeds) == {"gazeta-kommersant-glavnoe", "ukrainska-pravda", "weibao", "example-org-news-feed-xml"}
+    assert feeds["ukrainska-pravda"]["tags"] == ["Business & Economy", "Україна"]
+    assert feeds["weibao"]["url"] == "https://www.theguardian.com/world/ukraine/rss"
+    assert newsmon("config", "check", "--config", str(path)).returncode == 0
+    exported = parse_opml(newsmon("feeds", "export", "--config", str(path)).stdout.encode()).feeds
+    assert {(o.title, o.url) for o in exported} == {
+        ('Газета "Коммерсантъ". Главное', "https://www.kommersant.ru/RSS/main.xml"),
+        ("Українська правда", "https://www.pravda.com.ua/rss/"),
+        ("卫报", "https://www.theguardian.com/world/ukraine/rss"), ("★★★", "https://example.org/news/feed.xml")}

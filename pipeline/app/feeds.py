@@ -83,32 +83,54 @@ def set_enabled(config_path: Path, name: str, enabled: bool) -> None:
 @dataclass(frozen=True, slots=True)
 class ImportReport:
     added: int
-    duplicates: int
-    invalid: tuple[str, ...]         # outline URLs that are no http(s) URL
+    duplicates: int                  # already configured, or listed again in the file (tags merged)
+    invalid: tuple[str, ...]         # outline URLs that are no http(s) URL, with their line
+    problems: tuple[str, ...]        # ill-formed outlines read from their line, or not read at all
+    schemeless: int = 0              # "www.example.org/rss" taken as https://
+
+
+def _outline_url(raw: str) -> tuple[str | None, bool]:
+    """(the http(s) URL, whether https:// was added to a URL written without a scheme)."""
+    url = http_url(raw)
+    if url is None and "://" not in raw and not raw.startswith(("/", "#", "?")) and "." in raw.split("/")[0]:
+        url = http_url("https://" + raw.strip())
+        return url, url is not None
+    return url, False
 
 
 def import_opml(config_path: Path, data: bytes) -> ImportReport:
-    """Add the feeds of an OPML file; categories become tags. Raises OPMLError."""
-    outlines = parse_opml(data)
+    """Add the feeds of an OPML file (ill-formed ones too, see opml.py): each category a tag, a feed
+    listed twice one feed with all its tags, readable names in any script, the original title kept.
+    Raises OPMLError only for a file that is no OPML at all."""
+    reading = parse_opml(data)
     config = load_config(config_path)
     known_urls = {canonical_url(f.url) for f in config.feeds}
     names = {f.name for f in config.feeds}
-    added, duplicates, invalid = [], 0, []
-    for o in outlines:
-        url = http_url(o.url)
+    merged: dict[str, tuple[str, str, tuple[str, ...]]] = {}     # canonical -> (url, title, tags)
+    duplicates, invalid, schemeless = 0, [], 0
+    for o in reading.feeds:
+        url, added_scheme = _outline_url(o.url)
         if url is None:
-            invalid.append(o.url)
+            invalid.append(f"line {o.line}: {o.url}" if o.line else o.url)
             continue
-        if canonical_url(url) in known_urls:
+        key = canonical_url(url)
+        if key in known_urls:
             duplicates += 1
-            continue
-        known_urls.add(canonical_url(url))
-        name = slug(o.title, names)
+        elif key in merged:
+            duplicates += 1
+            first_url, title, tags = merged[key]
+            merged[key] = (first_url, title, tuple(dict.fromkeys(tags + o.tags)))
+        else:
+            schemeless += added_scheme
+            merged[key] = (url, o.title, o.tags)
+    added = []
+    for url, title, tags in merged.values():
+        name = slug(title if title != url else "", names, url)
         names.add(name)
-        added.append(new_feed(name, url, o.tags))
+        added.append(new_feed(name, url, tags, title=title if title != url else None))
     if added:
         edit(config_path, lambda doc: [feeds_table(doc).append(t) for t in added])
-    return ImportReport(len(added), duplicates, tuple(invalid))
+    return ImportReport(len(added), duplicates, tuple(invalid), reading.problems, schemeless)
 
 
 def export_opml(config: Config) -> bytes:

@@ -157,7 +157,10 @@ def feeds_import(config_path: Path, opml_file: Path) -> None:
         report = import_opml(config_path, opml_file.read_bytes())
     except OPMLError as e:
         raise click.ClickException(f"{opml_file}: {e}") from None
-    click.echo(f"imported {report.added} feed(s); {report.duplicates} duplicate(s) skipped"
+    for problem in report.problems:
+        click.echo(f"{opml_file}: {problem}", err=True)
+    click.echo(f"imported {report.added} feed(s); {report.duplicates} duplicate(s) skipped or merged"
+               + (f"; {report.schemeless} without a scheme taken as https://" if report.schemeless else "")
                + (f"; {len(report.invalid)} not http(s), skipped: {', '.join(report.invalid)}" if report.invalid else ""))
 
 
