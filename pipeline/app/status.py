@@ -9,15 +9,15 @@ from ..clock import utcnow
 from ..config import Config
 from ..sanitize import one_line
 from ..stages.health import status_of
-from ..storage.store import Store, iso
+from ..storage.store import iso
+from .archive import opened
 
 _DIGEST = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(html|md|txt|json)$")
 
 
 def collect(config: Config, runs: int = 10, now: datetime | None = None) -> dict:
     now = now or utcnow()
-    store = Store.open(config.database)
-    try:
+    with opened(config) as store:
         states = {f.name: f for f in store.feeds()}
         feeds = []
         for f in config.feeds:
@@ -47,8 +47,6 @@ def collect(config: Config, runs: int = 10, now: datetime | None = None) -> dict
                            "feeds_failed": r["feeds_failed"], "new_articles": r["new_articles"],
                            "duplicates": r["duplicates"], "error": r["error"]})
         sends = store.sends()
-    finally:
-        store.close()
     days: dict[str, list[str]] = {}
     if config.digest_dir.is_dir():
         for p in config.digest_dir.iterdir():
