@@ -6,6 +6,7 @@
     ├── StoreError               exit 1: the database cannot be opened or written (storage/ turns
     │                            every sqlite3 error into one, in one place: Store.guard)
     ├── UsageError               exit 2: a command was given something it cannot use
+    ├── DigestWriteError         exit 5: the digest files could not be written (the email still goes)
     ├── OPMLError                exit 1: an OPML file that cannot be read at all
     ├── MailError                never leaves delivery: recorded on the email (permanent or not)
     └── FetchError               never leaves a run: recorded on the feed or article
@@ -101,3 +102,10 @@ class MailError(NewsmonError):
     def __init__(self, message: str, permanent: bool, delivered_unknown: bool = False):
         super().__init__(message)
         self.permanent, self.delivered_unknown = permanent, delivered_unknown
+
+
+class DigestWriteError(NewsmonError):
+    """The day's files could not be written: reports/ full, unwritable or not a folder, or a
+    custom template that does not compile. The database and the email do not depend on them."""
+
+    exit_code = 5

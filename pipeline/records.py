@@ -114,6 +114,7 @@ class RunReport:
     feeds: tuple[FeedOutcome, ...]
     digest_files: tuple[str, ...] = field(default=())
     stopped: bool = False                 # a stop (SIGTERM/SIGINT) dropped the feeds still in flight
+    digest_error: str | None = None       # the day's files could not be written (the email still goes)
 
     @property
     def failed_feeds(self) -> tuple[FeedOutcome, ...]:

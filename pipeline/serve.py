@@ -72,9 +72,14 @@ class Service:
         from .app.deliver import deliver_due
         from .app.report import write_for_day
 
-        try:
-            now = utcnow()
+        from .errors import DigestWriteError
+
+        now = utcnow()
+        try:          # the files and the email are independent outputs
             write_for_day(self.store, self.config, now, self.pipeline.matcher.labels)
+        except DigestWriteError as e:
+            log.error("%s", e)
+        try:
             for o in deliver_due(self.store, self.config, now, self.pipeline.matcher.labels):
                 if o.status in ("pending", "failed"):
                     log.warning("email to %s for %s not delivered (%s): %s", o.recipient, o.digest_date,

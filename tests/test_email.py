@@ -247,3 +247,39 @@ def test_an_empty_period_is_skipped_unless_send_empty(world_config, clock):
         assert [o.status for o in deliver(config, clock)] == ["sent", "sent"]
         [msg, _] = smtp.inbox.parsed()
         assert "No new articles." in msg.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("breakage", ["not-a-folder", "read-only", "bad-template"])
+def test_a_digest_that_cannot_be_written_still_lets_the_email_go(site, tmp_path, seeds_dir, breakage):
+    """The files and the email are independent outputs: one line for the files, exit 5, the
+    email rendered from the database and sent."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import write_config
+
+    if breakage == "read-only" and os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    feeds = serve_world(site)
+    with SMTPServer() as smtp:
+        extra = email_section(smtp.port).replace('send_at = "07:00"', 'send_at = "00:00"')
+        path = write_config(tmp_path, list(feeds.items()), extra=extra)
+        reports = tmp_path / "reports"
+        if breakage == "not-a-folder":
+            reports.write_text("a file where the folder should be")
+        elif breakage == "read-only":
+            reports.mkdir()
+            reports.chmod(0o500)
+        else:
+            (tmp_path / "templates").mkdir()
+            (tmp_path / "templates" / "digest.md.j2").write_text("{% for x in %}broken")
+            path.write_text(path.read_text().replace("[digest]\n", '[digest]\ntemplates = "templates"\n'))
+        done = subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", str(path)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 5, done.stderr
+        assert "Traceback" not in done.stderr
+        assert "newsmon: digest " in done.stderr and ("check [digest] directory" in done.stderr
+                                                       or "check [digest] templates" in done.stderr)
+        assert len(smtp.inbox.messages) == 2                        # both recipients got the day's email
+        assert "6 new articles" in done.stdout

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..clock import utcnow
 from ..config import Config, FeedConfig
-from ..errors import FetchError, HTTPStatusError, StoreError
+from ..errors import DigestWriteError, FetchError, HTTPStatusError, StoreError
 from ..records import Article, FeedEntry, FeedOutcome, RunReport
 from ..stages.articles import make_article
 from ..stages.clean import compile_boilerplate, one_line
@@ -140,11 +140,16 @@ class Pipeline:
                 self.store.finish_run(self.run_id, self.clock(), tuple(outcomes), error, status=status)
             except sqlite3.Error as e:   # keep the first error; the next run marks this one interrupted
                 log.error("could not record the end of run %d: %s", self.run_id, e)
-        files = write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
-                                         problems=tuple(self.problems))
+        files, digest_error = [], None
+        try:       # the files are one output, the email another: neither may stop the other
+            files = write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
+                                  problems=tuple(self.problems))
+        except DigestWriteError as e:
+            digest_error = str(e)
+            log.error("%s", e)
         return RunReport(run_id=self.run_id, started=started, finished=self.clock(),
                          feeds=tuple(outcomes), digest_files=tuple(str(p) for p in files),
-                         stopped=self.stopped)
+                         stopped=self.stopped, digest_error=digest_error)
 
     async def _wait(self, tasks: list[asyncio.Task]) -> set[asyncio.Task]:
         """Wait for the feed tasks until all are done, a stop is asked or the deadline passes;

@@ -9,7 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import jinja2
+
 from ..config import Config
+from ..errors import DigestWriteError
 from ..stages.digest import Digest, DigestInput, build_digest, day_bounds
 from ..stages.render import write_digest
 from ..storage.store import Store
@@ -38,9 +41,19 @@ def digest_for(store: Store, config: Config, day: date, labels: dict[str, str], 
 
 def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str, str],
                   day: date | None = None, problems: tuple[str, ...] = ()) -> list[Path]:
-    """Build and write the digest files of `day` (default: today in the digest zone)."""
+    """Build and write the digest files of `day` (default: today in the digest zone).
+    Raises DigestWriteError, one line saying what to fix, when the files cannot be written."""
     day = day or now.astimezone(config.zone).date()
-    return write_digest(digest_for(store, config, day, labels, now, problems), config)
+    digest = digest_for(store, config, day, labels, now, problems)
+    try:
+        return write_digest(digest, config)
+    except OSError as e:
+        raise DigestWriteError(f"digest files not written to {config.digest_dir}: {e.strerror or e} "
+                               "(check [digest] directory: it must be a writable folder)") from None
+    except jinja2.TemplateError as e:
+        where = f"{getattr(e, 'filename', None) or getattr(e, 'name', None) or 'a template'}"
+        line = f", line {e.lineno}" if getattr(e, "lineno", None) else ""
+        raise DigestWriteError(f"digest template {where}{line}: {e.message or e} (check [digest] templates)") from None
 
 
 def render_day(config: Config, day: date | None, now: datetime | None = None) -> list[Path]:

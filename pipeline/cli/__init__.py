@@ -3,7 +3,8 @@ prints, and maps errors to exit codes (cli/common.py) — nothing else.
 
 Exit codes: 0 done (feed failures are recorded and reported, not fatal); 1 anything else
 (database unusable, unexpected error); 2 bad config or usage; 3 a feed failed and
---fail-on-feed-errors was given; 4 a due email was not delivered; 75 another run holds the lock;
+--fail-on-feed-errors was given; 4 a due email was not delivered; 5 the digest files could not be
+written (the email still went out); 75 another run holds the lock;
 130/143 stopped by SIGINT/SIGTERM (feeds in flight dropped whole, checked next run).
 """
 

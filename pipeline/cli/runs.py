@@ -63,8 +63,12 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
                        "whole and are checked next run; no email sent", err=True)
             sys.exit(128 + stop.signal)
         undelivered = _deliver(config, send_now=False)
+    if report.digest_error:
+        click.echo(f"newsmon: {report.digest_error}", err=True)
     if undelivered:
         sys.exit(4)
+    if report.digest_error:
+        sys.exit(5)
     if fail_on_feed_errors and report.failed_feeds:
         sys.exit(3)
 
