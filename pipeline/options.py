@@ -114,13 +114,33 @@ def _choice(*options: str) -> Callable[[Any], str]:
 
 
 def _address(v: Any) -> str:
-    from email.utils import parseaddr
+    """An address as SMTP can carry it: a non-ASCII domain is written in its IDNA form
+    (desk@пример.укр -> desk@xn--e1afmkfd.xn--j1amh); a non-ASCII local part (dësk@) would need
+    SMTPUTF8, which many relays lack, so it is refused here rather than failing at send time."""
+    from email.utils import formataddr, parseaddr
 
     v = _str(v).strip()
     name, addr = parseaddr(v)
     if "@" not in addr or any(c in v for c in "\r\n"):
         raise ValueError("expected an email address such as desk@example.org or \"Desk <desk@example.org>\"")
+    local, _, domain = addr.rpartition("@")
+    if not local.isascii():
+        raise ValueError(f"{addr!r}: the part before @ must be ASCII (SMTP without SMTPUTF8 cannot carry it)")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{addr!r}: the domain is not a valid international domain name") from None
+        return formataddr((name, f"{local}@{domain}")) if name else f"{local}@{domain}"
     return v
+
+
+def address_key(address: str) -> str:
+    """What identifies a recipient: the bare address, lower-cased ("News Desk <Desk@x>" and
+    "desk@x" are one recipient, and get one email a day)."""
+    from email.utils import parseaddr
+
+    return (parseaddr(address)[1] or address).strip().lower()
 
 
 def _private_networks(v: Any) -> bool | tuple[str, ...]:

@@ -71,7 +71,6 @@ class Service:
             return
         from .app.deliver import deliver_due
         from .app.report import write_for_day
-
         from .errors import DigestWriteError
 
         now = utcnow()

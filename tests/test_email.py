@@ -283,3 +283,73 @@ def test_a_digest_that_cannot_be_written_still_lets_the_email_go(site, tmp_path,
                                                        or "check [digest] templates" in done.stderr)
         assert len(smtp.inbox.messages) == 2                        # both recipients got the day's email
         assert "6 new articles" in done.stdout
+
+
+def test_non_ascii_addresses_are_idna_or_refused_at_config_check(tmp_path, seeds_dir):
+    import subprocess
+    import sys
+
+    from conftest import write_config
+
+    base = email_section(2525).replace('address = "desk@example.org"', 'address = "Desk <desk@пример.укр>"')
+    path = write_config(tmp_path, [], extra=base)
+    from pipeline.config import load_config
+
+    assert load_config(path).email.recipients[0].address == "Desk <desk@xn--e1afmkfd.xn--j1amh>"
+    path.write_text(path.read_text().replace("Desk <desk@пример.укр>", "dësk@example.org"))
+    check = subprocess.run([sys.executable, "-m", "pipeline", "config", "check", "--config", str(path)],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 2 and "Traceback" not in check.stderr + check.stdout
+    assert f"{path}:" in check.stdout and "email.recipients[1].address: 'dësk@example.org': the part before @ must be ASCII" in check.stdout
+
+
+def test_one_recipients_failure_never_stops_the_others(world_config, clock, monkeypatch):
+    from pipeline.app import deliver as deliver_mod
+
+    original = deliver_mod._deliver_one
+
+    def failing_for_desk(store, config, now, labels, recipient, today, mailer):
+        if recipient.address == "desk@example.org":
+            raise UnicodeEncodeError("ascii", "dësk", 1, 2, "something nobody anticipated")
+        return original(store, config, now, labels, recipient, today, mailer)
+
+    monkeypatch.setattr(deliver_mod, "_deliver_one", failing_for_desk)
+    with SMTPServer() as smtp:
+        config = world_config(email_section(smtp.port))
+        run_once(config, clock=clock)
+        outcomes = deliver(config, clock)
+        assert [(o.recipient, o.status) for o in outcomes] == [
+            ("desk@example.org", "failed"), ("All Hands <all@example.org>", "sent")]
+        assert [to for _, to, _ in smtp.inbox.messages] == [["all@example.org"]]
+
+
+def test_a_cosmetic_recipient_change_does_not_resend_the_days_email(world_config, clock, tmp_path):
+    with SMTPServer() as smtp:
+        config = world_config(email_section(smtp.port))
+        run_once(config, clock=clock)
+        deliver(config, clock)
+        assert len(smtp.inbox.messages) == 2
+        path = tmp_path / "newsmon.toml"
+        path.write_text(path.read_text().replace('address = "desk@example.org"', 'address = "News Desk <Desk@Example.org>"')
+                        .replace('"All Hands <all@example.org>"', '"all@example.org"'))
+        from pipeline.config import load_config
+
+        outcomes = deliver(load_config(path), clock)
+        assert [o.status for o in outcomes] == ["sent", "sent"]       # already sent today: not again
+        assert len(smtp.inbox.messages) == 2
+
+
+def test_a_version_2_database_keys_its_emails_on_the_bare_address(world_config, clock):
+    import sqlite3
+
+    with SMTPServer() as smtp:
+        config = world_config(email_section(smtp.port))
+        run_once(config, clock=clock)
+        deliver(config, clock)
+        with sqlite3.connect(config.database) as c:          # as schema 2 stored them: the whole string
+            c.execute("UPDATE emails SET recipient = 'All Hands <all@example.org>' WHERE recipient = 'all@example.org'")
+            c.execute("PRAGMA user_version = 2")
+        assert [o.status for o in deliver(config, clock)] == ["sent", "sent"]
+        assert len(smtp.inbox.messages) == 2
+        with sqlite3.connect(config.database) as c:
+            assert sorted(r for (r,) in c.execute("SELECT recipient FROM emails")) == ["all@example.org", "desk@example.org"]

@@ -19,23 +19,27 @@ Rules:
 
 from __future__ import annotations
 
+import logging
 import os
 import smtplib
+import sqlite3
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, timezone
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
 
 from ..config import Config, EmailOptions, Recipient
-from ..errors import MailError
+from ..errors import MailError, StoreError
+from ..options import address_key
 from ..sanitize import sanitize
 from ..stages.digest import Digest
 from ..stages.render import render
 from ..storage.store import Store, iso
 from .report import digest_for
 
+log = logging.getLogger("newsmon.deliver")
 FIRST_EMAIL_WINDOW = timedelta(hours=24)
 LATE_AFTER = timedelta(hours=25)   # a period longer than this covers downtime
 
@@ -178,14 +182,27 @@ def deliver_due(store: Store, config: Config, now: datetime, labels: dict[str, s
         return [SendOutcome(r.address, today.isoformat(), "not_due") for r in options.recipients]
     mailer = mailer or Mailer(options)
     try:
-        return [_deliver_one(store, config, now, labels, r, today, mailer) for r in options.recipients]
+        return [_deliver_isolated(store, config, now, labels, r, today, mailer) for r in options.recipients]
     finally:
         mailer.close()
 
 
+def _deliver_isolated(store: Store, config: Config, now: datetime, labels: dict[str, str],
+                      recipient: Recipient, today, mailer: Mailer) -> SendOutcome:
+    """One recipient's failure, whatever it is, never stops the others: it is that recipient's
+    outcome (its stored message stays pending, to be retried)."""
+    try:     # (rows are keyed on the bare address; the outcome names the recipient as configured)
+        return replace(_deliver_one(store, config, now, labels, recipient, today, mailer), recipient=recipient.address)
+    except (sqlite3.Error, StoreError):
+        raise
+    except Exception as e:
+        log.error("email to %s: %s: %s", recipient.address, type(e).__name__, e)
+        return SendOutcome(recipient.address, today.isoformat(), "failed", 0, f"{type(e).__name__}: {e}")
+
+
 def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, str],
                  recipient: Recipient, today, mailer: Mailer) -> SendOutcome:
-    rows = store.emails_for(recipient.address)
+    rows = store.emails_for(address_key(recipient.address))
     day = today.isoformat()
     current = next((r for r in rows if r.digest_date == day), None)
     if current is not None and current.status in ("sent", "skipped"):
@@ -202,7 +219,7 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
                 store.update_email(old.id, status="superseded")
 
     if current is None:
-        covered = [r for r in store.emails_for(recipient.address)
+        covered = [r for r in store.emails_for(address_key(recipient.address))
                    if r.status in ("sent", "skipped") or r.data_started]
         if covered:
             last = max(covered, key=lambda r: r.rowid_upto)
@@ -216,17 +233,17 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
                               topics=recipient.topics, late=late)
         cut = {"period_start": iso(start), "period_end": iso(now), "rowid_after": after, "rowid_upto": upto}
         if not digest.articles and not config.email.send_empty:
-            store.add_email({"digest_date": day, "recipient": recipient.address,
+            store.add_email({"digest_date": day, "recipient": address_key(recipient.address),
                              "message_id": f"<skipped-{day}-{recipient.address}>", **cut,
                              "status": "skipped", "late": late, "articles": 0,
                              "created": iso(now), "message": b""})
             return SendOutcome(recipient.address, day, "skipped", 0, late=late)
         message_id, message = compose(digest, config.email, recipient.address, now, config.templates_dir)
         email_id = store.add_email({
-            "digest_date": day, "recipient": recipient.address, "message_id": message_id, **cut,
+            "digest_date": day, "recipient": address_key(recipient.address), "message_id": message_id, **cut,
             "status": "pending", "late": late,
             "articles": len(digest.articles), "created": iso(now), "message": message})
-        current = next(r for r in store.emails_for(recipient.address) if r.id == email_id)
+        current = next(r for r in store.emails_for(address_key(recipient.address)) if r.id == email_id)
     return _send_stored(store, mailer, config.email, current)
 
 

@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -15,7 +15,8 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE feeds ADD COLUMN warning TEXT;
         ALTER TABLE run_feeds ADD COLUMN warning TEXT;
     """),                                # (the walls table is new in v2: SCHEMA creates it)
-)
+    (3, ""),                             # emails.recipient holds the bare, lower-cased address:
+)                                        # store.Store.open rewrites older rows (needs Python)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -116,7 +117,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS emails (
     id           INTEGER PRIMARY KEY,
     digest_date  TEXT NOT NULL,              -- the day it is sent for (digest zone)
-    recipient    TEXT NOT NULL,
+    recipient    TEXT NOT NULL,              -- the bare address, lower-cased (options.address_key, v3)
     message_id   TEXT NOT NULL UNIQUE,
     period_start TEXT NOT NULL,              -- UTC, for people: when its period began and ended
     period_end   TEXT NOT NULL,

@@ -16,6 +16,7 @@ from typing import Iterator
 import sqlite_utils
 
 from ..errors import StoreError
+from ..options import address_key
 from .articles import Articles
 from .emails import Emails
 from .feeds import Feeds
@@ -33,6 +34,25 @@ def guard(path: Path) -> Iterator[None]:
         yield
     except sqlite3.Error as e:
         raise StoreError(f"{path}: database error: {e} (disk full? read-only? see [storage] database)") from None
+
+
+def _key_recipients(conn: sqlite3.Connection) -> None:
+    """Schema 3: delivery history keyed on the bare address, so "Desk <desk@x>" after "desk@x"
+    is the same recipient and is not sent the day's email again. Where both forms hold a row for
+    the same day, the one that went out (or may have) stays."""
+    rows = conn.execute("SELECT id, digest_date, recipient, status, data_started FROM emails ORDER BY id").fetchall()
+    keep: dict[tuple[str, str], tuple[int, bool]] = {}
+    for email_id, day, recipient, status, started in rows:
+        key, delivered = (day, address_key(recipient)), status in ("sent", "skipped") or bool(started)
+        if key in keep and (keep[key][1] or not delivered):
+            conn.execute("DELETE FROM emails WHERE id = ?", (email_id,))
+            continue
+        if key in keep:
+            conn.execute("DELETE FROM emails WHERE id = ?", (keep[key][0],))
+        keep[key] = (email_id, delivered)
+        conn.execute("UPDATE emails SET recipient = ? WHERE id = ?", (key[1] + f"\0{email_id}", email_id))
+    conn.execute("UPDATE emails SET recipient = substr(recipient, 1, instr(recipient, char(0)) - 1) "
+                 "WHERE instr(recipient, char(0)) > 0")
 
 
 class Store(Runs, Feeds, Articles, Emails, Search):
@@ -56,8 +76,11 @@ class Store(Runs, Feeds, Articles, Emails, Search):
                 raise StoreError(f"{path}: database schema {version} is newer than this newsmon "
                                  f"({SCHEMA_VERSION}); upgrade newsmon")
             migrations = "".join(sql for step, sql in MIGRATIONS if 0 < version < step)
-            conn.executescript("BEGIN IMMEDIATE;" + migrations + SCHEMA +
-                               f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            conn.executescript("BEGIN IMMEDIATE;" + migrations + SCHEMA)
+            if 0 < version < 3:
+                _key_recipients(conn)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")          # (executescript would commit first, outside the transaction)
             db = sqlite_utils.Database(conn)
             if not db["articles_fts"].exists():
                 # full-text search over title and text, kept current by triggers
