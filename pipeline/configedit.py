@@ -13,8 +13,9 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 import tomlkit
+import tomlkit.exceptions
 from anyascii import anyascii
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT, Array, Table
 
 from .config import Config, parse_config
 from .errors import ConfigError
@@ -27,7 +28,11 @@ def edit(path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read: {e.strerror}", file=str(path)) from None
-    doc = tomlkit.parse(text)
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as e:
+        raise ConfigError(f"not valid TOML: {e}", file=str(path), line=getattr(e, "line", None)) from None
+    _feeds(doc, path)                         # a wrong `feeds` is named before anything changes
     change(doc)
     new_text = tomlkit.dumps(doc)
     config = parse_config(new_text, path)     # raises ConfigError: nothing written
@@ -35,17 +40,42 @@ def edit(path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> Config:
     return config
 
 
-def feeds_table(doc: tomlkit.TOMLDocument) -> AoT:
-    if "feeds" not in doc:
+def _feeds(doc: tomlkit.TOMLDocument, path: Path | None = None):
+    """The document's feed list: [[feeds]] tables or an inline `feeds = [...]` array."""
+    feeds = doc.get("feeds")
+    if feeds is not None and not isinstance(feeds, (AoT, Array)):
+        raise ConfigError("expected [[feeds]] tables (or feeds = [ {name = …, url = …}, … ])",
+                          file=str(path) if path else None, key="feeds")
+    return feeds
+
+
+def append_feed(doc: tomlkit.TOMLDocument, table: Table) -> None:
+    """Add a feed in the document's own style: a [[feeds]] table, or an inline table when the
+    file writes `feeds = [...]` (a table there would make the file invalid TOML)."""
+    feeds = _feeds(doc)
+    if feeds is None:
         doc.append("feeds", tomlkit.aot())
-    return doc["feeds"]
+        feeds = doc["feeds"]
+    if isinstance(feeds, Array):
+        inline = tomlkit.inline_table()
+        inline.update(table)
+        feeds.append(inline)
+    else:
+        feeds.append(table)
 
 
 def find_feed(doc: tomlkit.TOMLDocument, name: str) -> Table:
-    for table in doc.get("feeds", []):
-        if table.get("name") == name:
+    for table in _feeds(doc) or []:
+        if hasattr(table, "get") and table.get("name") == name:
             return table
     raise ConfigError(f"no feed named {name!r}; see `newsmon feeds list`")
+
+
+def remove_feed(doc: tomlkit.TOMLDocument, name: str) -> None:
+    feeds = _feeds(doc)
+    table = find_feed(doc, name)
+    index = next(i for i, t in enumerate(feeds) if t is table)
+    del feeds[index]
 
 
 def new_feed(name: str, url: str, tags: tuple[str, ...] = (), interval: float | None = None,

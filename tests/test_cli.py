@@ -223,3 +223,62 @@ def test_an_empty_day_still_gets_a_digest_and_templates_can_be_overridden(tmp_pa
     html = (tmp_path / "reports" / "2026-01-05.html").read_text()     # not overridden: the built-in one
     assert "No new articles." in html
     assert "No new articles." in (tmp_path / "reports" / "2026-01-05.txt").read_text()
+
+
+DOCUMENTED_EXIT_CODES = {1, 2, 3, 4, 5, 75}
+BAD_CONFIGS = {
+    "missing": None,
+    "syntax": "[fetch\nx = 1\n",
+    "feeds-not-tables": 'feeds = "x"\n',
+    "wrong-types": "[storage]\ndatabase = 5\n[fetch]\ninterval_minutes = 1e308\ntimeout_seconds = inf\n",
+    "absurd": "[fetch]\nstale_after_days = 1e308\n[[feeds]]\nname = \"a\"\nurl = \"https://example.org/a\"\n",
+}
+ARGS = {  # placeholders for each command's required arguments
+    ("feeds", "add"): ["https://127.0.0.1:1/feed"], ("feeds", "remove"): ["a"], ("feeds", "enable"): ["a"],
+    ("feeds", "disable"): ["a"], ("feeds", "import"): ["@opml"], ("search",): ["x"], ("dedup", "check"): ["-"],
+    ("flag",): ["--replay"],
+}
+
+
+def _command_paths(group, prefix=()):
+    import click
+
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield from _command_paths(command, prefix + (name,))
+        else:
+            yield prefix + (name,), command
+
+
+def test_every_command_meets_bad_input_with_one_line_and_a_documented_exit_code(tmp_path):
+    """No traceback, ever: each command, given each broken config (and some bad arguments),
+    answers with one line naming the problem and an exit code from the README's table."""
+    from click.testing import CliRunner
+
+    (tmp_path / "subs.opml").write_text('<opml version="2.0"><body><outline xmlUrl="https://example.org/f"/></body></opml>')
+    runner = CliRunner()
+    tried = 0
+    for path, command in _command_paths(main):
+        if not any(p.name == "config_path" for p in command.params):
+            continue
+        for label, text in BAD_CONFIGS.items():
+            config = tmp_path / f"{label}.toml"
+            if text is not None:
+                config.write_text(text)
+            args = [a.replace("@opml", str(tmp_path / "subs.opml")) for a in ARGS.get(path, [])]
+            result = runner.invoke(main, [*path, *args, "--config", str(config)], input="some text",
+                                   catch_exceptions=False)
+            tried += 1
+            where = f"{' '.join(path)} with {label}"
+            assert result.exit_code in DOCUMENTED_EXIT_CODES, (where, result.exit_code, result.output)
+            assert "Traceback" not in result.output, where
+            if path != ("config", "check"):          # that one lists every problem, one per line
+                assert len(result.stderr.strip().splitlines()) == 1, (where, result.stderr)
+    assert tried >= 15 * len(BAD_CONFIGS)
+    for args, words in ((["digest", "--date", "9999-12-31"], "expected a day between 1970 and 9998"),
+                        (["search", "x", "--since", "99999999d"], "further back than the calendar goes"),
+                        (["export", "--output", str(tmp_path / "no" / "dir" / "x.csv")], "cannot write")):
+        config = tmp_path / "ok.toml"
+        config.write_text('[storage]\ndatabase = "d.db"\n')
+        result = runner.invoke(main, [*args, "--config", str(config)], catch_exceptions=False)
+        assert result.exit_code == 2 and words in result.stderr, (args, result.output)

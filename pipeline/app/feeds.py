@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, load_config
-from ..configedit import edit, feeds_table, find_feed, new_feed, slug
+from ..configedit import append_feed, edit, find_feed, new_feed, slug
+from ..configedit import remove_feed as drop_feed
 from ..errors import FetchError, NotAFeed, UsageError
 from ..opml import parse_opml, to_opml
 from ..records import ParsedFeed
@@ -66,12 +67,12 @@ def add_feed(config_path: Path, url: str, name: str | None, tags: tuple[str, ...
         if name and f.name == name:
             raise UsageError(f"not added: there is already a feed named {name!r}")
     name = name or slug(probe.feed.title or probe.url, {f.name for f in config.feeds})
-    edit(config_path, lambda doc: feeds_table(doc).append(new_feed(name, probe.url, tags, interval)))
+    edit(config_path, lambda doc: append_feed(doc, new_feed(name, probe.url, tags, interval)))
     return name, probe
 
 
 def remove_feed(config_path: Path, name: str) -> None:
-    edit(config_path, lambda doc: doc["feeds"].remove(find_feed(doc, name)))
+    edit(config_path, lambda doc: drop_feed(doc, name))
 
 
 def set_enabled(config_path: Path, name: str, enabled: bool) -> None:
@@ -129,7 +130,7 @@ def import_opml(config_path: Path, data: bytes) -> ImportReport:
         names.add(name)
         added.append(new_feed(name, url, tags, title=title if title != url else None))
     if added:
-        edit(config_path, lambda doc: [feeds_table(doc).append(t) for t in added])
+        edit(config_path, lambda doc: [append_feed(doc, t) for t in added])
     return ImportReport(len(added), duplicates, tuple(invalid), reading.problems, schemeless)
 
 

@@ -177,6 +177,8 @@ def digest(config_path: Path, day: datetime | None, send: bool) -> None:
     """
     from ..app.report import render_day
 
+    if day is not None and not 1970 <= day.year <= 9998:
+        raise click.BadParameter(f"{day:%Y-%m-%d}: expected a day between 1970 and 9998", param_hint="--date")
     config = load_config(config_path)
     for p in render_day(config, day.date() if day else None):
         click.echo(str(p))
