@@ -7,9 +7,12 @@ or half-written config behind.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 import tomlkit
@@ -22,8 +25,29 @@ from .errors import ConfigError
 from .files import write_atomic
 
 
+@contextmanager
+def _editing(path: Path) -> Iterator[None]:
+    """One edit at a time: read-modify-write under an exclusive lock on a file beside the config
+    (not the config itself, which the write replaces). Five `feeds disable` at once: five changes."""
+    real = Path(os.path.realpath(path))
+    fd = os.open(real.with_name(f".{real.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def edit(path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> Config:
     """Apply `change` to the document, validate the result, write it; returns the new config."""
+    try:
+        with _editing(path):
+            return _edit(path, change)
+    except OSError as e:
+        raise ConfigError(f"cannot edit: {e.strerror}", file=str(path)) from None
+
+
+def _edit(path: Path, change: Callable[[tomlkit.TOMLDocument], None]) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:

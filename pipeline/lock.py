@@ -15,9 +15,14 @@ from typing import Iterator
 from .errors import LockHeld, StoreError
 
 
+def _lock_path(database: Path) -> Path:
+    return database.with_name(database.name + ".lock")
+
+
 @contextmanager
-def run_lock(database: Path) -> Iterator[None]:
-    path = database.with_name(database.name + ".lock")
+def run_lock(database: Path, role: str = "run") -> Iterator[None]:
+    """Held for a run's or the daemon's whole life; the file says who holds it ("<pid> <role>")."""
+    path = _lock_path(database)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -27,10 +32,45 @@ def run_lock(database: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
-            raise LockHeld(f"another newsmon run (pid {holder}) holds {path}; not starting") from None
+            holder = os.pread(fd, 64, 0).decode(errors="replace").split()
+            pid = holder[0] if holder else "unknown"
+            what = "the newsmon daemon" if holder[1:] == ["serve"] else "another newsmon run"
+            raise LockHeld(f"{what} (pid {pid}) holds {path}; not starting") from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        os.pwrite(fd, f"{os.getpid()} {role}".encode(), 0)
         yield
     finally:
         os.close(fd)
+
+
+def daemon_pid(database: Path) -> int | None:
+    """The pid of a running `newsmon serve` on this database, or None (no daemon, or a run)."""
+    path = _lock_path(database)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:                    # held: by whom?
+            holder = os.pread(fd, 64, 0).decode(errors="replace").split()
+            if len(holder) == 2 and holder[1] == "serve" and holder[0].isdigit():
+                return int(holder[0])
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)             # nobody holds it: no daemon
+        return None
+    finally:
+        os.close(fd)
+
+
+def signal_daemon(database: Path, signum: int) -> int | None:
+    """Send `signum` to the daemon serving this database; its pid, or None when none runs."""
+    pid = daemon_pid(database)
+    if pid is None:
+        return None
+    try:
+        os.kill(pid, signum)
+    except OSError:
+        return None
+    return pid

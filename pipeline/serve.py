@@ -9,7 +9,11 @@
   the extraction workers, which are built once;
 - SIGTERM/SIGINT: no new feed starts, a feed already writing finishes its transaction, feeds
   still fetching are dropped whole (the next run does them), exit 0;
-- SIGHUP: reload the config; a bad one is logged and the old one kept.
+- SIGHUP: reload the config; a bad one is logged and the old one kept (`newsmon feeds add/remove/
+  enable/disable/import` send it themselves);
+- after every feed cycle a due or pending email is (re)tried; after failures the next try waits
+  15 s, doubling up to an hour; SIGUSR1 (what `newsmon digest --send` sends to a running daemon)
+  tries it at once.
 The daemon holds the run lock for its whole life, so a cron `newsmon run` beside it exits 75.
 """
 
@@ -19,6 +23,7 @@ import asyncio
 import logging
 import signal
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +42,7 @@ from .lock import run_lock
 log = logging.getLogger("newsmon.serve")
 
 MISFIRE_GRACE_SECONDS = 6 * 3600
+MAIL_RETRY_SECONDS = 15           # the first retry of a failed email; doubled up to an hour
 
 
 class Service:
@@ -44,6 +50,9 @@ class Service:
         self.config_path, self.config = config_path, config
         self.stopping = threading.Event()
         self.reload_asked = threading.Event()
+        self.send_asked = threading.Event()
+        self.mail_retry_at = 0.0            # monotonic time before which a failed email is not retried
+        self.mail_failures = 0
         self.store = open_store(config)
         self.pipeline = Pipeline(config, self.store, should_stop=self.stopping.is_set).prepare()
         self.scheduler = BackgroundScheduler(
@@ -65,6 +74,32 @@ class Service:
                      report.new_articles, len(report.failed_feeds))
         except Exception:  # a job must never kill the daemon; the run row says "failed"
             log.exception("run failed")
+        self.deliver_if_due()
+
+    def deliver_if_due(self) -> None:
+        """Every cycle: a due or pending email goes as soon as it can, not at tomorrow's send_at.
+        After a failure the next try waits 15 s, 30 s, 1 min … up to an hour (a mail server that is down
+        is not hammered once a cycle)."""
+        if not self.config.email.enabled or time.monotonic() < self.mail_retry_at:
+            return
+        from .app.deliver import deliver_due
+
+        try:
+            outcomes = deliver_due(self.store, self.config, utcnow(), self.pipeline.matcher.labels)
+        except Exception:
+            log.exception("delivery failed")
+            outcomes = []
+        failed = [o for o in outcomes if o.status == "pending"]
+        for o in outcomes:
+            if o.status in ("pending", "failed"):
+                log.warning("email to %s for %s not delivered (%s): %s", o.recipient, o.digest_date, o.status, o.error)
+            elif o.status == "sent" and o.attempted:
+                log.info("email to %s for %s sent%s", o.recipient, o.digest_date, " (late)" if o.late else "")
+        if failed:
+            self.mail_failures += 1
+            self.mail_retry_at = time.monotonic() + MAIL_RETRY_SECONDS * min(2 ** (self.mail_failures - 1), 240)
+        else:
+            self.mail_failures, self.mail_retry_at = 0, 0.0
 
     def digest_job(self) -> None:
         if self.stopping.is_set():
@@ -129,9 +164,13 @@ class Service:
         def on_hup(signum, frame):
             self.reload_asked.set()
 
+        def on_usr1(signum, frame):           # `newsmon digest --send` beside the daemon
+            self.send_asked.set()
+
         signal.signal(signal.SIGTERM, on_stop)
         signal.signal(signal.SIGINT, on_stop)
         signal.signal(signal.SIGHUP, on_hup)
+        signal.signal(signal.SIGUSR1, on_usr1)
         log.info("serving %d feeds from %s", len(self.config.feeds), self.config_path)
         self.scheduler.start(paused=True)
         self.scheduler.add_job(self.run_feeds, args=[None], id="startup", name="start-up cycle")
@@ -142,6 +181,10 @@ class Service:
             if self.reload_asked.is_set():
                 self.reload_asked.clear()
                 self.scheduler.add_job(self.reload, id="reload", replace_existing=True)
+            if self.send_asked.is_set():
+                self.send_asked.clear()
+                self.mail_retry_at = 0.0
+                self.scheduler.add_job(self.digest_job, id="send-now", name="send asked", replace_existing=True)
         self.scheduler.shutdown(wait=True)
         self.pipeline.close()
         self.store.close()
@@ -151,5 +194,5 @@ class Service:
 
 def serve(config_path: Path) -> int:
     config = load_config(config_path)
-    with run_lock(config.database):
+    with run_lock(config.database, role="serve"):
         return Service(config_path, config).serve()

@@ -253,3 +253,29 @@ def test_ill_formed_opml_with_scripts_categories_and_schemeless_urls_imports_who
         ('Газета "Коммерсантъ". Главное', "https://www.kommersant.ru/RSS/main.xml"),
         ("Українська правда", "https://www.pravda.com.ua/rss/"),
         ("卫报", "https://www.theguardian.com/world/ukraine/rss"), ("★★★", "https://example.org/news/feed.xml")}
+
+
+def test_concurrent_feed_edits_all_survive(tmp_path, seeds_dir):
+    """Five edits at once, each slow between reading and writing: five changes survive, since an
+    edit holds a lock for its whole read-modify-write."""
+    import threading
+    import time
+
+    from pipeline.configedit import edit, find_feed
+
+    feeds = [(f"f{i}", f"https://example.org/{i}") for i in range(5)]
+    path = write_config(tmp_path, feeds)
+
+    def disable(name: str) -> None:
+        def change(doc) -> None:
+            time.sleep(0.2)                     # another edit would read the file meanwhile
+            find_feed(doc, name)["enabled"] = False
+        edit(path, change)
+
+    threads = [threading.Thread(target=disable, args=(name,)) for name, _ in feeds]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    listed = json.loads(newsmon("feeds", "list", "--json", "--config", str(path)).stdout)
+    assert [f["enabled"] for f in listed] == [False] * 5

@@ -52,6 +52,7 @@ class SendOutcome:
     articles: int = 0
     error: str | None = None
     late: bool = False
+    attempted: bool = False        # sent (or tried) in this call, not found sent already
 
 
 def subject_for(digest: Digest) -> str:
@@ -259,7 +260,7 @@ def _send_stored(store: Store, mailer: Mailer, options: EmailOptions, row: dict)
         return SendOutcome(row.recipient, row.digest_date, "failed" if e.permanent else "pending",
                            row.articles, str(e), row.late)
     store.update_email(row.id, status="sent", sent_at=iso(datetime.now(timezone.utc)), last_error=None)
-    return SendOutcome(row.recipient, row.digest_date, "sent", row.articles, late=row.late)
+    return SendOutcome(row.recipient, row.digest_date, "sent", row.articles, late=row.late, attempted=True)
 
 
 def deliver_now(config: Config, *, send_now: bool, now: datetime | None = None) -> list[SendOutcome]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..config import Config, load_config
 from ..configedit import append_feed, edit, find_feed, new_feed, slug
 from ..configedit import remove_feed as drop_feed
-from ..errors import FetchError, NotAFeed, UsageError
+from ..errors import ConfigError, FetchError, NotAFeed, UsageError
 from ..opml import parse_opml, to_opml
 from ..records import ParsedFeed
 from ..stages.fetch import Fetcher
@@ -137,3 +137,16 @@ def import_opml(config_path: Path, data: bytes) -> ImportReport:
 def export_opml(config: Config) -> bytes:
     """The feed list as OPML 2.0, with the feeds' own titles where known."""
     return to_opml(config.feeds, feed_titles(config))
+
+
+def reload_daemon(config_path: Path) -> int | None:
+    """Ask a running daemon to reload the config it serves (SIGHUP); its pid, or None."""
+    import signal
+
+    from ..lock import signal_daemon
+
+    try:
+        config = load_config(config_path)
+    except ConfigError:
+        return None
+    return signal_daemon(config.database, signal.SIGHUP)

@@ -84,6 +84,7 @@ def feeds_add(config_path: Path, url: str, name: str | None, tags: str, interval
     if probe.page:
         click.echo(f"{probe.page} is a web page; it links to the feed {probe.url}")
     click.echo(f"added {name!r}: {probe.feed.title or '(untitled)'} — {len(probe.feed.entries)} items — {probe.url}")
+    _tell_daemon(config_path)
 
 
 @feeds.command("remove")
@@ -101,6 +102,16 @@ def feeds_remove(config_path: Path, name: str) -> None:
 
     remove_feed(config_path, name)
     click.echo(f"removed {name!r}")
+    _tell_daemon(config_path)
+
+
+def _tell_daemon(config_path: Path) -> None:
+    """A running daemon takes the edit at once (SIGHUP); without one, the next run reads it."""
+    from ..app.feeds import reload_daemon
+
+    pid = reload_daemon(config_path)
+    if pid is not None:
+        click.echo(f"the running daemon (pid {pid}) was told to reload the config")
 
 
 def _set_enabled(config_path: Path, name: str, enabled: bool) -> None:
@@ -108,6 +119,7 @@ def _set_enabled(config_path: Path, name: str, enabled: bool) -> None:
 
     set_enabled(config_path, name, enabled)
     click.echo(f"{'enabled' if enabled else 'disabled'} {name!r}")
+    _tell_daemon(config_path)
 
 
 @feeds.command("enable")
@@ -162,6 +174,8 @@ def feeds_import(config_path: Path, opml_file: Path) -> None:
     click.echo(f"imported {report.added} feed(s); {report.duplicates} duplicate(s) skipped or merged"
                + (f"; {report.schemeless} without a scheme taken as https://" if report.schemeless else "")
                + (f"; {len(report.invalid)} not http(s), skipped: {', '.join(report.invalid)}" if report.invalid else ""))
+    if report.added:
+        _tell_daemon(config_path)
 
 
 @feeds.command("export")

@@ -183,11 +183,19 @@ def digest(config_path: Path, day: datetime | None, send: bool) -> None:
     for p in render_day(config, day.date() if day else None):
         click.echo(str(p))
     if send:
-        from ..lock import run_lock
+        from ..errors import LockHeld
+        from ..lock import run_lock, signal_daemon
 
-        with run_lock(config.database):   # never beside a run or the daemon: one sender at a time
-            if _deliver(config, send_now=True):
-                sys.exit(4)
+        try:
+            with run_lock(config.database):   # never beside a run or the daemon: one sender at a time
+                if _deliver(config, send_now=True):
+                    sys.exit(4)
+        except LockHeld:
+            pid = signal_daemon(config.database, signal.SIGUSR1)
+            if pid is None:
+                raise
+            click.echo(f"the running daemon (pid {pid}) was asked to send the due email now; "
+                       "its log and `newsmon status` say when it has gone")
 
 
 @click.command()
