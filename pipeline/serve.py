@@ -2,11 +2,13 @@
 
 - one interval job per feed (its `interval_minutes`); a job runs the feed only when it is due,
   so a failing feed's backoff holds in the daemon as in cron mode;
-- the digest job at `[email] send_at` in the digest zone (daily digest files, and the email
-  when one is configured); `coalesce` and a misfire grace time mean a machine that slept
-  through send_at runs it once when it wakes, not once per missed day;
+- a once-a-minute job writes the day's files when something changed and sends the email once
+  it is due (`[email] send_at` in the digest zone, checked by the same rule as `newsmon run`, so a
+  DST change never skips a day; a machine that slept through send_at sends once when it wakes);
 - jobs run one at a time on a single worker thread, sharing the store, the duplicate index and
-  the extraction workers, which are built once;
+  the extraction workers, which are built once; a feed job does not render the digest (that is
+  the minutely job's, at most once a minute and only when a feed job ran), so 400 feeds due every
+  few seconds are not held up by re-rendering thousands of articles after each one;
 - SIGTERM/SIGINT: no new feed starts, a feed already writing finishes its transaction, feeds
   still fetching are dropped whole (the next run does them), exit 0;
 - SIGHUP: reload the config; a bad one is logged and the old one kept (`newsmon feeds add/remove/
@@ -29,7 +31,6 @@ from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .app.archive import open_store
@@ -45,12 +46,18 @@ MISFIRE_GRACE_SECONDS = 6 * 3600
 MAIL_RETRY_SECONDS = 15           # the first retry of a failed email; doubled up to an hour
 
 
+def digest_trigger(config: Config, start: datetime | None = None) -> IntervalTrigger:
+    """When the digest job runs: every minute (it sends only once the email is due)."""
+    return IntervalTrigger(minutes=1, start_date=start, timezone=config.zone)
+
+
 class Service:
     def __init__(self, config_path: Path, config: Config):
         self.config_path, self.config = config_path, config
         self.stopping = threading.Event()
         self.reload_asked = threading.Event()
         self.send_asked = threading.Event()
+        self.digest_dirty, self.digest_day = True, None   # files to rewrite at the next minute
         self.mail_retry_at = 0.0            # monotonic time before which a failed email is not retried
         self.mail_failures = 0
         self.store = open_store(config)
@@ -69,11 +76,12 @@ class Service:
         if not feeds:
             return
         try:
-            report = asyncio.run(self.pipeline.run(feeds))
+            report = asyncio.run(self.pipeline.run(feeds, write_digest=False))
             log.info("run %d: %d feed(s), %d new, %d failed", report.run_id, len(report.feeds),
                      report.new_articles, len(report.failed_feeds))
         except Exception:  # a job must never kill the daemon; the run row says "failed"
             log.exception("run failed")
+        self.digest_dirty = True
         self.deliver_if_due()
 
     def deliver_if_due(self) -> None:
@@ -102,26 +110,25 @@ class Service:
             self.mail_failures, self.mail_retry_at = 0, 0.0
 
     def digest_job(self) -> None:
+        """Once a minute: the day's files when something changed since they were last written
+        (debounced: feed jobs never render the digest themselves), then the email if due."""
         if self.stopping.is_set():
             return
-        from .app.deliver import deliver_due
         from .app.report import write_for_day
         from .errors import DigestWriteError
 
         now = utcnow()
-        try:          # the files and the email are independent outputs
-            write_for_day(self.store, self.config, now, self.pipeline.matcher.labels)
-        except DigestWriteError as e:
-            log.error("%s", e)
-        try:
-            for o in deliver_due(self.store, self.config, now, self.pipeline.matcher.labels):
-                if o.status in ("pending", "failed"):
-                    log.warning("email to %s for %s not delivered (%s): %s", o.recipient, o.digest_date,
-                                o.status, o.error)
-                elif o.status == "sent":
-                    log.info("email to %s for %s sent%s", o.recipient, o.digest_date, " (late)" if o.late else "")
-        except Exception:
-            log.exception("digest job failed")
+        day = now.astimezone(self.config.zone).date()
+        if self.digest_dirty or day != self.digest_day:
+            self.digest_dirty, self.digest_day = False, day
+            try:          # the files and the email are independent outputs
+                write_for_day(self.store, self.config, now, self.pipeline.matcher.labels)
+                log.debug("digest files for %s rewritten", day)
+            except DigestWriteError as e:
+                log.error("%s", e)
+            except Exception:
+                log.exception("digest files not written")
+        self.deliver_if_due()
 
     def reload(self) -> None:
         try:
@@ -152,9 +159,11 @@ class Service:
             self.scheduler.add_job(self.run_feeds, IntervalTrigger(seconds=seconds, timezone=self.config.zone),
                                    args=[{feed.name}], id=f"feed:{feed.name}", name=f"feed {feed.name}",
                                    next_run_time=start + timedelta(seconds=seconds))
-        hour, minute = self.config.send_at
-        self.scheduler.add_job(self.digest_job, CronTrigger(hour=hour, minute=minute, timezone=self.config.zone),
-                               id="digest", name="daily digest")
+        # Not a cron trigger at send_at: APScheduler 3.11 skips the day after spring-forward for
+        # some send_at values. Once a minute the same rule as `newsmon run` decides (deliver_due:
+        # due once today's send_at has passed in the digest zone), which no DST change can skip.
+        self.scheduler.add_job(self.digest_job, digest_trigger(self.config), id="digest",
+                               name="digest and email when due")
 
     def serve(self) -> int:
         def on_stop(signum, frame):

@@ -353,3 +353,53 @@ def test_a_version_2_database_keys_its_emails_on_the_bare_address(world_config, 
         assert len(smtp.inbox.messages) == 2
         with sqlite3.connect(config.database) as c:
             assert sorted(r for (r,) in c.execute("SELECT recipient FROM emails")) == ["all@example.org", "desk@example.org"]
+
+
+@pytest.mark.parametrize("zone, start, days", [
+    ("Europe/Kyiv", "2026-03-26", 6),            # spring forward 2026-03-29, 03:00 -> 04:00
+    ("Europe/Kyiv", "2026-10-23", 6),            # fall back 2026-10-25
+    ("America/New_York", "2026-03-05", 6),       # spring forward 2026-03-08, 02:00 -> 03:00
+    ("America/New_York", "2026-10-29", 6),       # fall back 2026-11-01
+])
+def test_the_daily_email_goes_out_every_day_across_dst_changes(tmp_path, seeds_dir, zone, start, days):
+    """A fixed clock stepped across the change by the daemon's own digest trigger (fast-forwarded
+    to every 20 minutes), asking what its job asks: each local day gets its email once, soon after
+    send_at ("00:30"). (A cron trigger at 00:30 skips the day after spring-forward in APScheduler
+    3.11.)"""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from conftest import write_config
+
+    from pipeline.config import load_config
+    from pipeline.serve import digest_trigger
+
+    with SMTPServer() as smtp:
+        extra = (email_section(smtp.port).replace('send_at = "07:00"', 'send_at = "00:30"')
+                 + "").replace("timeout_seconds = 5", "timeout_seconds = 5\nsend_empty = true")
+        path = write_config(tmp_path, [], extra=extra)
+        path.write_text(path.read_text().replace('timezone = "Europe/Kyiv"', f'timezone = "{zone}"'))
+        config = load_config(path)
+        local = ZoneInfo(zone)
+        now = datetime.fromisoformat(start).replace(tzinfo=local).astimezone(timezone.utc)
+        end = now + timedelta(days=days)
+        sent_at: dict[str, list] = {}
+        trigger, previous = digest_trigger(config, start=now), None   # the daemon's own schedule
+        store, labels = Store.open(config.database), TopicMatcher(config.topics).labels
+        while now < end:
+            for o in deliver_due(store, config, now, labels):
+                if o.status == "sent" and o.attempted and o.recipient == "desk@example.org":
+                    sent_at.setdefault(o.digest_date, []).append(now.astimezone(local))
+            previous = trigger.get_next_fire_time(previous, now + timedelta(minutes=19))
+            now = previous.astimezone(timezone.utc)        # every 20 minutes: a fast-forwarded minutely job
+        store.close()
+        first = datetime.fromisoformat(start).date()
+        expected = {(first + timedelta(days=i)).isoformat() for i in range(days + 2)
+                    if datetime.combine(first + timedelta(days=i), datetime.min.time().replace(minute=30),
+                                        tzinfo=local) < end}
+        assert set(sent_at) == expected                                  # every local day, none skipped
+        for day, times in sent_at.items():
+            assert len(times) == 1, (day, times)                      # once
+            assert times[0].strftime("%Y-%m-%d") == day
+            assert "00:30" <= times[0].strftime("%H:%M") < "01:00", (day, times)   # within one tick
+        assert len(smtp.inbox.messages) == 2 * len(expected)

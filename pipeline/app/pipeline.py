@@ -110,8 +110,9 @@ class Pipeline:
                 due.append(feed)
         return due
 
-    async def run(self, feeds: list[FeedConfig]) -> RunReport:
-        """One run over `feeds`: fetch, extract, dedup, flag, store; then today's digest."""
+    async def run(self, feeds: list[FeedConfig], write_digest: bool = True) -> RunReport:
+        """One run over `feeds`: fetch, extract, dedup, flag, store; then today's digest (the
+        daemon writes it itself, debounced: `write_digest=False`)."""
         started = self.clock()
         self.run_id = self.store.start_run(started)
         self.on_start(len(feeds))
@@ -142,7 +143,7 @@ class Pipeline:
                 log.error("could not record the end of run %d: %s", self.run_id, e)
         files, digest_error = [], None
         try:       # the files are one output, the email another: neither may stop the other
-            files = write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
+            files = [] if not write_digest else write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
                                   problems=tuple(self.problems))
         except DigestWriteError as e:
             digest_error = str(e)
