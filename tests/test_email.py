@@ -403,3 +403,36 @@ def test_the_daily_email_goes_out_every_day_across_dst_changes(tmp_path, seeds_d
             assert times[0].strftime("%Y-%m-%d") == day
             assert "00:30" <= times[0].strftime("%H:%M") < "01:00", (day, times)   # within one tick
         assert len(smtp.inbox.messages) == 2 * len(expected)
+
+
+def test_a_story_already_emailed_comes_back_as_an_update_never_as_news(site, make_config, clock):
+    """A copy that arrives after the day's email joins the morning story; the next email lists it
+    under "Updates to stories already sent" (also reported by), not as a new story."""
+    from world import NATO_STORY
+
+    story = NATO_STORY + ["The ministers will meet again in February to review deliveries."]
+    copy = ["OSLO (Example Wire) — " + NATO_STORY[0]] + NATO_STORY[1:] + [story[-1],
+            "Copyright 2026 Example Wire. Distributed under licence."]
+    copy_url = site.url("/copy").replace("127.0.0.1", "localhost")          # another outlet, another host
+    site.routes.update({"/orig": article_page("Ministers meet in Oslo", "Daily A", "2026-11-23", story),
+                        "/copy": article_page("Oslo meeting on air defence", "Wire", "2026-11-23", copy)})
+    site.routes["/a.xml"] = rss_feed("A", site.base, [FeedItem("Ministers meet in Oslo", site.url("/orig"), "o",
+                                                               "2026-11-23T05:00:00Z")])
+    site.routes["/w.xml"] = rss_feed("W", site.base, [])
+    with SMTPServer() as smtp:
+        config = make_config([("a", site.url("/a.xml")), ("w", site.url("/w.xml"))], extra=email_section(smtp.port))
+        run_once(config, clock=clock, force=True)
+        assert [o.status for o in deliver(config, clock)] == ["sent", "sent"]
+        clock.now += timedelta(hours=2)                                       # after the email, same day
+        site.routes["/w.xml"] = rss_feed("W", site.base, [FeedItem("Oslo meeting on air defence", copy_url, "c",
+                                                                   "2026-11-23T09:00:00Z")])
+        run_once(config, clock=clock, force=True)
+        clock.now += timedelta(days=1)
+        run_once(config, clock=clock, force=True)
+        assert [o.status for o in deliver(config, clock)] == ["sent", "sent"]
+        second = smtp.inbox.parsed()[-1]                                      # the all-topics recipient
+        body = second.get_body(("plain",)).get_content()
+        assert second["Subject"].startswith("News digest 2026-11-24: 0 new, 1 updated")
+        assert "== Updates to stories already sent (1) ==" in body
+        assert "- Ministers meet in Oslo (a); also reported by: w" in body
+        assert "* Oslo meeting on air defence" not in body and "New articles: 0" in body

@@ -58,6 +58,8 @@ class SendOutcome:
 def subject_for(digest: Digest) -> str:
     counts = " · ".join(f"{s.label} {s.count}" for s in digest.topics)
     text = f"News digest {digest.date}: {len(digest.articles)} new"
+    if digest.updates:
+        text += f", {len(digest.updates)} updated"
     if counts:
         text += f" — {counts}"
     if digest.late:
@@ -233,7 +235,7 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
         digest = digest_for(store, config, today, labels, now, period=(start, now), rowids=(after, upto),
                               topics=recipient.topics, late=late)
         cut = {"period_start": iso(start), "period_end": iso(now), "rowid_after": after, "rowid_upto": upto}
-        if not digest.articles and not config.email.send_empty:
+        if not digest.articles and not digest.updates and not config.email.send_empty:
             store.add_email({"digest_date": day, "recipient": address_key(recipient.address),
                              "message_id": f"<skipped-{day}-{recipient.address}>", **cut,
                              "status": "skipped", "late": late, "articles": 0,

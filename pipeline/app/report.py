@@ -25,9 +25,12 @@ def read_input(store: Store, period: tuple[datetime, datetime],
     start, end = period
     rows = store.articles_by_rowid(*rowids) if rowids else store.articles_between(start, end)
     originals = [r.id for r in rows if r.duplicate_of is None]
+    # an email's cut: stories whose lead went out in an earlier email are updates, not news
+    joined = sorted({r.story_id for r in rows if r.duplicate_of is None and r.story_id and r.story_id != r.id})
+    earlier = store.leads_before(joined, rowids[0]) if rowids and joined else {}
     return DigestInput(period=period, rows=rows, matches=store.matches_for(originals),
                        previous_week=store.topic_counts(start - timedelta(days=7), start),
-                       feeds=store.feeds(), events=store.events_between(start, end))
+                       feeds=store.feeds(), events=store.events_between(start, end), earlier_leads=earlier)
 
 
 def digest_for(store: Store, config: Config, day: date, labels: dict[str, str], generated: datetime,

@@ -30,6 +30,8 @@ class DigestInput:
     previous_week: dict[str, int]        # topic -> articles flagged over the 7 days before start
     feeds: list[FeedState]               # every stored feed (health)
     events: list[DayEvent]               # feed events of the period
+    earlier_leads: dict[str, StoredArticle] = field(default_factory=dict)  # story id -> its lead,
+                                         # when a reader had that story in an earlier email
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,18 @@ class Fallback:
     title: str
     feed: str
     note: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryUpdate:
+    """More reports of a story a reader already had (in an earlier email): listed once, as
+    "also reported by", never as a new story."""
+
+    title: str                           # the story's lead, as first sent
+    url: str | None
+    feed: str
+    topics: tuple[str, ...]
+    also: tuple[AlsoReported, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +135,7 @@ class Digest:
     extraction_failures: tuple[Fallback, ...] = field(default=())
     events: tuple[DayEvent, ...] = field(default=())  # feed events of the day: moved, gone, failing, recovered
     problems: tuple[str, ...] = field(default=())  # run-level problems (unreadable seed files, …)
+    updates: tuple[StoryUpdate, ...] = field(default=())  # new reports of stories already emailed
 
     @property
     def failing_feeds(self) -> tuple[FeedHealth, ...]:
@@ -161,6 +176,7 @@ class Digest:
                 "also": [asdict(x) for x in a.also],
             } for a in self.articles],
             "duplicates": [asdict(x) for x in self.duplicates],
+            "updates": [asdict(u) for u in self.updates],
             "feeds": [{"name": f.name, "url": f.url, "status": f.status, "health": f.health,
                        "error": f.error, "error_since": f.error_since,
                        "consecutive_failures": f.consecutive_failures, "last_success": f.last_success,
@@ -189,6 +205,16 @@ def _article(row: StoredArticle, matches: list[Match]) -> DigestArticle:
         id=row.id, url=row.url, title=row.title, feed=row.feed, published=row.published,
         first_seen=row.first_seen, topics=row.topics, text=row.text, matches=tuple(matches),
         text_source=row.text_source, extraction_note=row.extraction_note)
+
+
+def _updates(rows: list[StoredArticle], leads: dict[str, StoredArticle]) -> tuple[StoryUpdate, ...]:
+    by_story: dict[str, list[StoredArticle]] = {}
+    for r in rows:
+        by_story.setdefault(r.story_id, []).append(r)
+    return tuple(StoryUpdate(leads[sid].title, leads[sid].url, leads[sid].feed,
+                             tuple(dict.fromkeys(leads[sid].topics + tuple(t for r in rs for t in r.topics))),
+                             tuple(AlsoReported(r.url, r.feed, r.title, r.similarity) for r in rs))
+                 for sid, rs in by_story.items())
 
 
 def _group_stories(articles: list[DigestArticle], story_of: dict[str, str],
@@ -221,13 +247,16 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
     zone = config.zone
     start, end = data.period
     rows = data.rows
-    originals = [r for r in rows if r.duplicate_of is None]
+    originals = [r for r in rows if r.duplicate_of is None and r.story_id not in data.earlier_leads]
+    updates = _updates([r for r in rows if r.duplicate_of is None and r.story_id in data.earlier_leads],
+                       data.earlier_leads)
     matches = data.matches
     articles = tuple(_group_stories([_article(r, matches[r.id]) for r in originals],
                                     {r.id: r.story_id or r.id for r in originals},
                                     {r.id: r.similarity for r in originals}))
     if topics:
         articles = tuple(a for a in articles if set(a.topics) & set(topics))
+        updates = tuple(u for u in updates if set(u.topics) & set(topics))
         labels = {t: label for t, label in labels.items() if t in topics}
 
     previous = data.previous_week
@@ -268,6 +297,7 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
                                   for a in articles if a.text_source == "feed" and a.extraction_note),
         events=tuple(data.events),
         problems=tuple(problems),
+        updates=updates,
     )
 
 

@@ -71,6 +71,17 @@ class Articles:
             row = self.db.execute("SELECT max(rowid) FROM articles WHERE first_seen < ?", [iso(before)]).fetchone()
         return row[0] or 0
 
+    def leads_before(self, story_ids: list[str], rowid: int) -> dict[str, StoredArticle]:
+        """Of these story ids, the stories whose lead article was stored at or before `rowid`
+        (so a reader has had it already): story id -> its lead."""
+        out: dict[str, StoredArticle] = {}
+        for chunk in range(0, len(story_ids), 500):
+            part = story_ids[chunk:chunk + 500]
+            marks = ",".join("?" * len(part))
+            for r in self.db.query(f"SELECT * FROM articles WHERE id IN ({marks}) AND rowid <= ?", part + [rowid]):
+                out[r["id"]] = stored_article(r)
+        return out
+
     def matches_for(self, ids: list[str]) -> dict[str, list[Match]]:
         out: dict[str, list[Match]] = {i: [] for i in ids}
         for chunk in range(0, len(ids), 500):
