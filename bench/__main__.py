@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["topics", "dedup", "pipeline"]
+BENCHMARKS = ["topics", "dedup", "pipeline", "daemon"]
 
 
 def main(argv: list[str]) -> None:

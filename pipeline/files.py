@@ -3,7 +3,8 @@
 One rule for every file newsmon writes (digests, the index, the config, exports): write a temporary
 file beside the target, fsync it, give it the target's mode — the existing file's, or for a new file
 what the process umask allows (0644 under 022, so a web server or an analyst can read `reports/`),
-never mkstemp's 0600 — and rename it over the target. A symlinked target is written through the
+never mkstemp's 0600 — keep the existing file's owner and group where allowed, and rename it over
+the target. A symlinked target is written through the
 link: the real file is replaced and the link stays.
 """
 
@@ -31,7 +32,8 @@ def _umask() -> int:
 def write_atomic(path: Path, text: str | bytes) -> None:
     path = Path(os.path.realpath(path))       # through a symlink, to the real file
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
+    existing = path.stat() if path.exists() else None
+    mode = existing.st_mode & 0o7777 if existing else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -39,6 +41,11 @@ def write_atomic(path: Path, text: str | bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
+        if existing is not None and (existing.st_uid, existing.st_gid) != (os.getuid(), os.getgid()):
+            try:                              # keep its owner and group (allowed to root, or to
+                os.chown(tmp, existing.st_uid, existing.st_gid)   # a member for the group)
+            except PermissionError:
+                pass
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

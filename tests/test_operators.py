@@ -211,6 +211,8 @@ def test_files_are_written_with_the_umask_mode_and_through_symlinks(site, tmp_pa
     feeds = serve_world(site)
     real = write_config(tmp_path, list(feeds.items()), extra="fetch_pages = false\n")
     real.chmod(0o640)
+    if os.geteuid() == 0:
+        os.chown(real, 1234, 4321)                   # an operator's file, group "analysts"
     link = tmp_path / "linked.toml"
     link.symlink_to(real)
     done = subprocess.run(["sh", "-c", f"umask 022 && {sys.executable} -m pipeline run --config {link}"],
@@ -221,6 +223,8 @@ def test_files_are_written_with_the_umask_mode_and_through_symlinks(site, tmp_pa
     assert newsmon("feeds", "disable", "daily-a", "--config", str(link)).returncode == 0
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert stat.S_IMODE(real.stat().st_mode) == 0o640 and "enabled = false" in real.read_text()
+    if os.geteuid() == 0:
+        assert (real.stat().st_uid, real.stat().st_gid) == (1234, 4321)
 
 
 def test_ill_formed_opml_with_scripts_categories_and_schemeless_urls_imports_whole(tmp_path, seeds_dir):
