@@ -40,7 +40,7 @@ def measure(feeds: int, seconds: float, interval: float) -> dict:
                 checks = c.execute("SELECT count(*) FROM run_feeds").fetchone()[0]
     finally:
         farm.stop()
-    ideal = feeds * (1 + int(seconds // interval))
+    ideal = feeds * (1 + int((seconds - 1e-6) // interval))    # at start-up, then each full interval
     return {"feeds": feeds, "seconds": seconds, "interval": interval, "checks": checks, "ideal": ideal,
             "per_minute": checks / seconds * 60, "ideal_per_minute": ideal / seconds * 60,
             "ratio": checks / ideal}
