@@ -27,10 +27,11 @@ from .files import write_atomic
 
 @contextmanager
 def _editing(path: Path) -> Iterator[None]:
-    """One edit at a time: read-modify-write under an exclusive lock on a file beside the config
-    (not the config itself, which the write replaces). Five `feeds disable` at once: five changes."""
+    """One edit at a time: read-modify-write under an exclusive lock on the config's folder (not
+    the config itself, which the write replaces; no lock file left beside it). Five `feeds
+    disable` at once: five changes."""
     real = Path(os.path.realpath(path))
-    fd = os.open(real.with_name(f".{real.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(real.parent, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -110,19 +110,19 @@ def test_a_feed_that_raises_anywhere_is_a_recorded_error_and_an_item_that_raises
     site.routes["/boom.xml"] = rss_feed("Boom", site.base, [FeedItem("x", "http://example.org/x", "x", "2026-11-23T05:00:00Z", "x")])
     site.routes["/items.xml"] = rss_feed("Items", site.base, [
         FeedItem(t, f"http://example.org/{t}", t, "2026-11-23T05:00:00Z", f"{t} summary") for t in ("good", "poison", "fine")])
-    original_fresh, original_article = run_mod.Pipeline._fresh, run_mod.Pipeline._article
+    original_fresh, original_article = run_mod.fresh_entries, run_mod.Pipeline._article
 
-    def fresh(self, entries, skipped):
+    def fresh(store, entries, skipped):
         if entries and entries[0].feed == "boom":
             raise KeyError("something nobody anticipated")
-        return original_fresh(self, entries, skipped)
+        return original_fresh(store, entries, skipped)
 
     async def article(self, entry, *args):
         if entry.title == "poison":
             raise ValueError("an item nobody anticipated")
         return await original_article(self, entry, *args)
 
-    monkeypatch.setattr(run_mod.Pipeline, "_fresh", fresh)
+    monkeypatch.setattr(run_mod, "fresh_entries", fresh)
     monkeypatch.setattr(run_mod.Pipeline, "_article", article)
     config = make_config([("boom", site.url("/boom.xml")), ("items", site.url("/items.xml")), healthy(site)],
                          extra="fetch_pages = false\n")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 from typing import Callable
@@ -32,7 +32,7 @@ from ..errors import DigestWriteError, FetchError, HTTPStatusError, StoreError
 from ..records import Article, FeedEntry, FeedOutcome, RunReport
 from ..stages.articles import make_article
 from ..stages.clean import compile_boilerplate, one_line
-from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, identity_of
+from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed
 from ..stages.extract import worker_count
 from ..stages.fetch import Fetcher
 from ..stages.flag import TopicMatcher
@@ -43,6 +43,7 @@ from ..storage.store import Store, article_id, guard, iso
 from .index import open_index
 from .report import write_for_day
 from .seeds import sync_seeds
+from .selection import fresh_entries, shared_pages
 from .walls import Walls
 
 log = logging.getLogger("newsmon")
@@ -227,9 +228,9 @@ class Pipeline:
                      extra={"feed": feed.name, "url": url})
 
         skipped: Counter[str] = Counter()
-        fresh = self._fresh(parsed.entries, skipped)
+        fresh = fresh_entries(self.store, parsed.entries, skipped)
         fetch_pages = self.config.extract.fetch_pages if feed.fetch_pages is None else feed.fetch_pages
-        shared = self._shared_pages(parsed.entries) if fetch_pages else set()
+        shared = shared_pages(parsed.entries) if fetch_pages else set()
         built = await asyncio.gather(*(self._article_guarded(
             entry, identity, fetch_pages and canonical_url(entry.link) not in shared, fetcher, skipped)
             for entry, identity in fresh))
@@ -249,52 +250,6 @@ class Pipeline:
             last_modified=response.headers.get("last-modified"), moved_to=response.moved_to,
             title=parsed.title, warning="; ".join(notes)[:1000] or None)
         return self._record(feed, outcome, articles)
-
-    def _fresh(self, entries: tuple[FeedEntry, ...], skipped: Counter) -> list[tuple[FeedEntry, str | None]]:
-        """The entries never stored, each with its identity (None: from its text, later).
-
-        Within a feed the guid alone decides; an item without one is known by its canonical URL,
-        which keeps the fragment when fragments are what tell the feed's items apart."""
-        by_page: defaultdict[str, set[str]] = defaultdict(set)
-        for e in entries:
-            if not e.guid and e.link:
-                page = canonical_url(e.link)
-                if page:
-                    by_page[page].add(canonical_url(e.link, keep_fragment=True))
-        keyed: list[tuple[FeedEntry, str | None, str | None]] = []
-        for e in entries:
-            try:
-                if e.guid:
-                    keyed.append((e, identity_of(e.feed, e.guid, None, None), None))
-                    continue
-                page = canonical_url(e.link)
-                url = canonical_url(e.link, keep_fragment=len(by_page.get(page, ())) > 1) if page else None
-                keyed.append((e, identity_of(e.feed, None, url, None) if url else None, url))
-            except Exception as exc:   # the per-item boundary
-                skipped[type(exc).__name__] += 1
-        known = self.store.known([i for _, i, _ in keyed if i], [u for _, _, u in keyed if u])
-        # before schema 2 such items were all keyed on the page without its fragment, so one of
-        # them is stored under that key: known again by its title, never reported twice
-        legacy = self.store.titles_of([f"url:{canonical_url(u)}" for _, _, u in keyed
-                                       if u and canonical_url(u) != u])
-        fresh, seen = [], set()
-        for entry, identity, url in keyed:
-            if identity is None:
-                fresh.append((entry, None))   # no guid, no link: identity comes from its text
-            elif identity in seen:
-                continue                      # the same item twice in one feed
-            else:
-                seen.add(identity)
-                old = url and legacy.get(f"url:{canonical_url(url)}") == entry.title
-                if identity not in known and url not in known and not old:
-                    fresh.append((entry, identity))
-        return fresh
-
-    def _shared_pages(self, entries: tuple[FeedEntry, ...]) -> set[str]:
-        """Pages that several items of the feed link to (a podcast's home page, a live blog):
-        such a page is no one item's article, so those items keep their own feed text."""
-        counts = Counter(canonical_url(e.link) for e in entries if e.link)
-        return {page for page, n in counts.items() if page and n > 1}
 
     async def _article_guarded(self, entry: FeedEntry, identity: str | None, fetch_page: bool,
                                fetcher: Fetcher, skipped: Counter) -> Article | None:
