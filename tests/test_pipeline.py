@@ -174,3 +174,23 @@ def test_a_near_copy_is_grouped_the_same_day_and_dropped_on_a_later_day(site, ma
     assert next_day["articles"] == []
     [dup] = next_day["duplicates"]
     assert dup["url"] == late and dup["duplicate_of"] in (site.url("/orig"), site.url("/copy"))
+
+
+def test_the_digest_is_rewritten_only_when_something_it_shows_changed(site, make_config, clock, caplog):
+    import logging
+    import os
+
+    from pipeline.demo.server import Page
+
+    feeds = serve_world(site)
+    config = make_config(list(feeds.items()))
+    run_once(config, clock=clock, force=True)
+    html = config.digest_dir / "2026-11-23.html"
+    os.utime(html, (1, 1))                                     # mark it: a rewrite changes the time
+    with caplog.at_level(logging.INFO, logger="newsmon"):
+        run_once(config, clock=clock, force=True)              # all 304: nothing new, nothing broken
+    assert html.stat().st_mtime == 1
+    assert "digest unchanged (no new article, no feed health change): not rewritten" in caplog.text
+    site.routes["/b/atom.xml"] = Page(b"oops", status=500, content_type="text/plain")
+    run_once(config, clock=clock, force=True)                  # a feed now fails: the health section changes
+    assert html.stat().st_mtime > 1 and "weekly-b" in html.read_text()

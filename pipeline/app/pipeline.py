@@ -79,6 +79,7 @@ class Pipeline:
         self.index = DuplicateIndex()
         self.run_id = 0
         self.stopped = False
+        self.changed = False
         self._workers: Workers | None = None
         self.walls = Walls(store, clock)
 
@@ -98,6 +99,10 @@ class Pipeline:
             self._workers.close(wait=not self.stopped)
             self._workers = None
 
+    def _todays_files_exist(self) -> bool:
+        day = self.clock().astimezone(self.config.zone).date()
+        return all((self.config.digest_dir / f"{day}.{fmt}").exists() for fmt in self.config.digest_formats)
+
     def due_feeds(self, force: bool = False, only: set[str] | None = None) -> list[FeedConfig]:
         """Enabled feeds whose check is due (all of them with force), minus those gone (410)."""
         now, due = self.clock(), []
@@ -115,6 +120,7 @@ class Pipeline:
         """One run over `feeds`: fetch, extract, dedup, flag, store; then today's digest (the
         daemon writes it itself, debounced: `write_digest=False`)."""
         started = self.clock()
+        self.changed = False                 # anything the digest shows: set by _record
         self.run_id = self.store.start_run(started)
         self.on_start(len(feeds))
         self.walls.clear()
@@ -143,6 +149,9 @@ class Pipeline:
             except sqlite3.Error as e:   # keep the first error; the next run marks this one interrupted
                 log.error("could not record the end of run %d: %s", self.run_id, e)
         files, digest_error = [], None
+        if write_digest and not self.changed and self._todays_files_exist():
+            log.info("digest unchanged (no new article, no feed health change): not rewritten")
+            write_digest = False
         try:       # the files are one output, the email another: neither may stop the other
             files = [] if not write_digest else write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
                                   problems=tuple(self.problems))
@@ -300,8 +309,11 @@ class Pipeline:
                                                       for a, _ in stored))
             fetch = self.config.fetch
             policy = HealthPolicy(self.config.interval(feed), fetch.backoff_cap_minutes, fetch.failing_after)
-            change = transition(self.store.ensure_feed(feed.name, feed.url), outcome, now, policy)
+            previous = self.store.ensure_feed(feed.name, feed.url)
+            change = transition(previous, outcome, now, policy)
             self.store.save_feed(self.run_id, outcome, change, now)
+        self.changed = self.changed or bool(stored) or bool(change.events) or _health_shown(previous) != \
+            _health_shown(change.state)
         for article, sig in stored:
             if article.duplicate_of is None:
                 aid = article_id(article.identity)
@@ -357,6 +369,12 @@ class Pipeline:
             log.info("article %s: %s; using the feed's own text", entry.link or entry.title, note,
                      extra={"feed": entry.feed, "url": entry.link})
         return make_article(entry, identity, feed_text, "feed", note, url)
+
+
+def _health_shown(state) -> tuple:
+    """What the digest's health section shows of a feed (its times aside)."""
+    return (state.status == "error", state.consecutive_failures, state.last_error, state.warning, state.disabled,
+            state.url)
 
 
 def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: bool = False,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from .clean import sanitize
@@ -48,6 +49,7 @@ def valid_host(host: str) -> bool:
     return len(ascii_host) <= 253 and all(0 < len(label) <= 63 for label in labels)
 
 
+@lru_cache(maxsize=65536)      # a digest checks every stored URL again; they repeat across formats
 def http_url(raw: str | None, base: str | None = None) -> str | None:
     """`raw` (resolved against `base`) as a usable http(s) URL, or None (see the module rule)."""
     if not raw:
