@@ -33,7 +33,7 @@ from ..records import Article, FeedEntry, FeedOutcome, RunReport
 from ..stages.articles import make_article
 from ..stages.clean import compile_boilerplate, one_line
 from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed
-from ..stages.extract import worker_count
+from ..stages.extract import PageText, worker_count
 from ..stages.fetch import Fetcher
 from ..stages.flag import TopicMatcher
 from ..stages.health import HealthPolicy, is_due, transition
@@ -240,9 +240,14 @@ class Pipeline:
         fresh = fresh_entries(self.store, parsed.entries, skipped)
         fetch_pages = self.config.extract.fetch_pages if feed.fetch_pages is None else feed.fetch_pages
         shared = shared_pages(parsed.entries) if fetch_pages else set()
+        with_page = [fetch_pages and canonical_url(entry.link) not in shared for entry, _ in fresh]
+        # the items that keep their feed's text are analysed in one worker job for the feed
+        own = [entry for (entry, _), page in zip(fresh, with_page) if not page]
+        analysed = await self.workers.analyse_feed_texts([(e.content_html, e.title) for e in own]) if own else []
+        feed_texts = {id(e): text for e, text in zip(own, analysed)}
         built = await asyncio.gather(*(self._article_guarded(
-            entry, identity, fetch_pages and canonical_url(entry.link) not in shared, fetcher, skipped)
-            for entry, identity in fresh))
+            entry, identity, page, fetcher, skipped, feed_texts.get(id(entry)))
+            for (entry, identity), page in zip(fresh, with_page)))
         if self.should_stop():
             return None
         pairs = [(entry, identity, a) for (entry, identity), a in zip(fresh, built) if a is not None]
@@ -261,10 +266,10 @@ class Pipeline:
         return self._record(feed, outcome, articles)
 
     async def _article_guarded(self, entry: FeedEntry, identity: str | None, fetch_page: bool,
-                               fetcher: Fetcher, skipped: Counter) -> Article | None:
+                               fetcher: Fetcher, skipped: Counter, feed_text: PageText | None = None) -> Article | None:
         """The per-item boundary: an item that cannot be built is skipped and counted."""
         try:
-            return await self._article(entry, identity, fetch_page, fetcher)
+            return await self._article(entry, identity, fetch_page, fetcher, feed_text)
         except Exception as e:
             skipped[type(e).__name__] += 1
             log.debug("feed %s: item %s skipped", entry.feed, entry.link or entry.guid, exc_info=True)
@@ -339,7 +344,7 @@ class Pipeline:
         return replace(article, story_id=target.story_id, similarity=found.similarity)
 
     async def _article(self, entry: FeedEntry, identity: str | None, fetch_page: bool,
-                       fetcher: Fetcher | None) -> Article:
+                       fetcher: Fetcher | None, feed_text: PageText | None = None) -> Article:
         note, url, page = None, entry.link, None
         if fetch_page and not entry.link:
             note = "no article link in the feed"
@@ -360,7 +365,7 @@ class Pipeline:
         if page is not None and len(page.text) >= self.config.extract.min_chars:
             return make_article(entry, identity, page, "page", None, url)
         # the feed's own text: the fallback, or the better text when the page gave less
-        feed_text = await self.workers.analyse_feed_text(entry.content_html, entry.title)
+        feed_text = feed_text or await self.workers.analyse_feed_text(entry.content_html, entry.title)
         if page is not None:
             if len(page.text) >= len(feed_text.text):
                 return make_article(entry, identity, page, "page", None, url)

@@ -83,6 +83,18 @@ def analyse_feed_text(content_html: str, title: str) -> PageText:
     return analyse(html_to_text(content_html), title)
 
 
+def analyse_feed_texts(items: list[tuple[str, str]]) -> list[PageText | None]:
+    """Many feed texts in one job (one round trip for a feed's items, not one per item); an item
+    that fails is None, so the caller analyses it alone (its own boundary)."""
+    out: list[PageText | None] = []
+    for content_html, title in items:
+        try:
+            out.append(analyse_feed_text(content_html, title))
+        except Exception:
+            out.append(None)
+    return out
+
+
 def sniff_not_html(body: bytes, content_type: str | None) -> str | None:
     """Why a body is not an HTML page, or None. Servers mislabel PDFs and images as text/html."""
     head = body[:1024]

@@ -26,7 +26,15 @@ from ..config import ExtractOptions
 from ..errors import NotAFeed
 from ..records import ParsedFeed, Response
 from ..topics import TopicRule
-from .extract import PageText, _init_worker, analyse_feed_text, extract_page, sniff_not_html, worker_count
+from .extract import (
+    PageText,
+    _init_worker,
+    analyse_feed_text,
+    analyse_feed_texts,
+    extract_page,
+    sniff_not_html,
+    worker_count,
+)
 from .parse import parse_feed
 
 # A feed that takes longer than this to parse is refused (feedparser reads 50,000 items in ~35 s).
@@ -102,6 +110,17 @@ class Workers:
         if page is None:
             return None, "no main text found on the page"
         return page, None
+
+    async def analyse_feed_texts(self, items: list[tuple[str, str]]) -> list[PageText | None]:
+        """Many feed texts in one job; None for any that failed (or all, when the job did)."""
+        if not items:
+            return []
+        try:
+            return await self._run(analyse_feed_texts, (items,), self.options.timeout_seconds * 3 + len(items) * 0.5)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return [None] * len(items)
 
     async def analyse_feed_text(self, content_html: str, title: str) -> PageText:
         """The feed's own text, cleaned, signed and flagged in a worker. Raises on failure."""
