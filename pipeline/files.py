@@ -29,10 +29,13 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, text: str | bytes) -> None:
+def write_atomic(path: Path, text: str | bytes, keep_mode: bool = True) -> None:
+    """`keep_mode`: an operator's file (the config) keeps its mode, owner and group; newsmon's own
+    outputs (digests, the index, exports) always get the umask's mode, so files left 0600 by an
+    older version are readable again after the next write."""
     path = Path(os.path.realpath(path))       # through a symlink, to the real file
     path.parent.mkdir(parents=True, exist_ok=True)
-    existing = path.stat() if path.exists() else None
+    existing = path.stat() if keep_mode and path.exists() else None
     mode = existing.st_mode & 0o7777 if existing else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -220,6 +220,10 @@ def test_files_are_written_with_the_umask_mode_and_through_symlinks(site, tmp_pa
     assert done.returncode == 0, done.stderr
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "reports").iterdir()}
     assert modes and set(modes.values()) == {0o644}, modes
+    for p in (tmp_path / "reports").iterdir():
+        p.chmod(0o600)                                   # as an older version left them
+    assert newsmon("digest", "--config", str(link)).returncode == 0
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "reports").iterdir()} == {0o644}
     assert newsmon("feeds", "disable", "daily-a", "--config", str(link)).returncode == 0
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert stat.S_IMODE(real.stat().st_mode) == 0o640 and "enabled = false" in real.read_text()

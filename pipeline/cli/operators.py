@@ -198,7 +198,7 @@ def feeds_export(config_path: Path, output: Path | None) -> None:
     else:
         from ..files import write_atomic
 
-        write_atomic(output, data)
+        write_atomic(output, data, keep_mode=False)
         click.echo(f"wrote {len(config.feeds)} feed(s) to {output}")
 
 

@@ -124,7 +124,7 @@ def write_digest(digest: Digest, config: Config) -> list[Path]:
     out = []
     for fmt in config.digest_formats:
         path = config.digest_dir / f"{digest.date}.{fmt}"
-        write_atomic(path, render(digest, fmt, config.templates_dir))
+        write_atomic(path, render(digest, fmt, config.templates_dir), keep_mode=False)
         out.append(path)
     write_index(config.digest_dir, config.templates_dir)
     return out
@@ -143,5 +143,5 @@ def write_index(directory: Path, templates_dir: Path | None = None) -> Path:
     entries = [{"date": d, "formats": sorted(days[d])} for d in sorted(days, reverse=True)]
     html = environment(templates_dir).get_template("index.html").render(entries=entries)
     path = directory / "index.html"
-    write_atomic(path, html)
+    write_atomic(path, html, keep_mode=False)
     return path
