@@ -75,19 +75,21 @@ class Service:
 
     # --- jobs (all on the one worker thread)
 
-    def run_feeds(self, names: set[str] | None, force: bool = False) -> None:
+    def run_feeds(self) -> None:
         if self.stopping.is_set():
             return
-        feeds = self.pipeline.due_feeds(force=force, only=names)
+        feeds = self.pipeline.due_feeds()
         if not feeds:
             return
         try:
             report = asyncio.run(self.pipeline.run(feeds, write_digest=False))
             log.info("run %d: %d feed(s), %d new, %d failed", report.run_id, len(report.feeds),
                      report.new_articles, len(report.failed_feeds))
+            # the run knows whether anything the digest shows changed (new articles, feed health)
+            self.digest_dirty = self.digest_dirty or self.pipeline.changed
         except Exception:  # a job must never kill the daemon; the run row says "failed"
             log.exception("run failed")
-        self.digest_dirty = True
+            self.digest_dirty = True
         self.deliver_if_due()
 
     def deliver_if_due(self) -> None:
@@ -103,13 +105,13 @@ class Service:
         except Exception:
             log.exception("delivery failed")
             outcomes = []
-        failed = [o for o in outcomes if o.status == "pending"]
+        pending = [o for o in outcomes if o.status == "pending"]
         for o in outcomes:
             if o.status in ("pending", "failed"):
                 log.warning("email to %s for %s not delivered (%s): %s", o.recipient, o.digest_date, o.status, o.error)
             elif o.status == "sent" and o.attempted:
                 log.info("email to %s for %s sent%s", o.recipient, o.digest_date, " (late)" if o.late else "")
-        if failed:
+        if pending:
             self.mail_failures += 1
             self.mail_retry_at = time.monotonic() + MAIL_RETRY_SECONDS * min(2 ** (self.mail_failures - 1), 240)
         else:
@@ -162,7 +164,7 @@ class Service:
         # every 15 s are not 400 runs queued on one thread.
         tick = feed_tick_seconds(self.config)
         self.scheduler.add_job(self.run_feeds, IntervalTrigger(seconds=tick, timezone=self.config.zone),
-                               args=[None], id="feeds", name="due feeds",
+                               id="feeds", name="due feeds",
                                next_run_time=datetime.now(self.config.zone) + timedelta(seconds=tick))
         # Not a cron trigger at send_at: APScheduler 3.11 skips the day after spring-forward for
         # some send_at values. Once a minute the same rule as `newsmon run` decides (deliver_due:
@@ -187,7 +189,7 @@ class Service:
         signal.signal(signal.SIGUSR1, on_usr1)
         log.info("serving %d feeds from %s", len(self.config.feeds), self.config_path)
         self.scheduler.start(paused=True)
-        self.scheduler.add_job(self.run_feeds, args=[None], id="startup", name="start-up cycle")
+        self.scheduler.add_job(self.run_feeds, id="startup", name="start-up cycle")
         self._schedule()
         self.scheduler.add_job(self.digest_job, id="startup-digest", name="start-up digest check")
         self.scheduler.resume()

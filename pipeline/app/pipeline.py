@@ -37,6 +37,7 @@ from ..stages.extract import PageText, worker_count
 from ..stages.fetch import Fetcher
 from ..stages.flag import TopicMatcher
 from ..stages.health import HealthPolicy, is_due, transition
+from ..stages.parse import skip_notes
 from ..stages.urls import canonical_url, host_of
 from ..stages.workers import Workers
 from ..storage.store import Store, article_id, guard, iso
@@ -266,7 +267,7 @@ class Pipeline:
         articles = [a for a in articles if a.identity not in stored_hashes]
         notes = [parsed.warning] if parsed.warning else []
         notes += walls
-        notes += [f"{n} item{'s' if n > 1 else ''} skipped: {why}" for why, n in skipped.items()]
+        notes += skip_notes(skipped)
         outcome = FeedOutcome(
             feed.name, response.moved_to or url, "ok", etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"), moved_to=response.moved_to,
@@ -308,12 +309,11 @@ class Pipeline:
         """Dedup, flag and store one feed's articles with its health, in one transaction."""
         now = self.clock()
         stored: list[tuple[Article, object]] = []
-        if articles:
-            self.index                                 # noqa: B018 (loaded, if at all, before the transaction)
+        index = self.index if articles else None    # loaded (if at all) before the transaction
         with self.store.transaction():
             for article in articles:
                 sig = None if article.minhash is None else np.frombuffer(article.minhash, dtype=np.uint32)
-                article = self._dedup(article, sig, now)
+                article = self._dedup(index, article, sig, now)
                 if article.duplicate_of is not None:
                     article = replace(article, matches=())   # a copy is not reported, so not flagged
                 if self.store.insert_article(article, now, self.run_id, (SIGNATURE_VERSION, article.minhash)):
@@ -324,7 +324,7 @@ class Pipeline:
                                                       for a, _ in stored))
             fetch = self.config.fetch
             policy = HealthPolicy(self.config.interval(feed), fetch.backoff_cap_minutes, fetch.failing_after)
-            previous = self.store.ensure_feed(feed.name, feed.url)
+            previous = self.store.feed_state(feed.name)   # every caller ensured the row beforehand
             change = transition(previous, outcome, now, policy)
             self.store.save_feed(self.run_id, outcome, change, now)
         self.changed = self.changed or bool(stored) or bool(change.events) or _health_shown(previous) != \
@@ -332,7 +332,7 @@ class Pipeline:
         for article, sig in stored:
             if article.duplicate_of is None:
                 aid = article_id(article.identity)
-                self.index.add(Indexed(aid, article.url or article.identity, "article", iso(now),
+                index.add(Indexed(aid, article.url or article.identity, "article", iso(now),
                                        article.story_id or aid), article.fingerprint, sig)
         log.info("feed %s (%s): %s, %d new, %d duplicates", outcome.name, outcome.url, outcome.status,
                  outcome.new - outcome.duplicates, outcome.duplicates,
@@ -340,10 +340,10 @@ class Pipeline:
         self.on_feed_done(outcome)
         return outcome
 
-    def _dedup(self, article: Article, sig, now: datetime) -> Article:
+    def _dedup(self, index: DuplicateIndex, article: Article, sig, now: datetime) -> Article:
         """A copy of a seed or of an earlier day's article is a duplicate (left out of the
         digest); a copy of an article from the same digest day joins that article's story."""
-        found = self.index.nearest(article.text, article.fingerprint, sig)
+        found = index.nearest(article.text, article.fingerprint, sig)
         if found is None:
             return article
         target = found.target

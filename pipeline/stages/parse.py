@@ -180,6 +180,11 @@ def _content(entry) -> str:
     return entry.get("summary") or entry.get("description") or ""
 
 
+def skip_notes(skipped: Counter) -> list[str]:
+    """"2 items skipped: ValueError", one per reason: how a feed's warning counts skipped items."""
+    return [f"{n} item{'s' if n > 1 else ''} skipped: {why}" for why, n in skipped.items()]
+
+
 class _Items:
     """Builds FeedEntry records one at a time, each inside its own fault boundary."""
 
@@ -208,7 +213,7 @@ class _Items:
             self.skipped[type(e).__name__] += 1
 
     def notes(self) -> list[str]:
-        notes = [f"{n} item{'s' if n > 1 else ''} skipped: {why}" for why, n in self.skipped.items()]
+        notes = skip_notes(self.skipped)
         if self.links_refused:
             n = self.links_refused
             notes.append(f"{n} item link{'s' if n > 1 else ''} refused (not a valid http(s) URL)")
@@ -234,9 +239,9 @@ def newest_first(entries: list[FeedEntry]) -> list[FeedEntry]:
 def _finish(response: Response, title: str, items: _Items, warnings: list[str], max_items: int,
             total: int) -> ParsedFeed:
     entries = newest_first(items.entries)[:max_items]
-    if not entries and total and (warnings or items.skipped):
-        raise NotAFeed(response.url, f"broken feed, no usable entry ({'; '.join(warnings + items.notes())})")
     notes = warnings + items.notes()
+    if not entries and total and (warnings or items.skipped):
+        raise NotAFeed(response.url, f"broken feed, no usable entry ({'; '.join(notes)})")
     return ParsedFeed(title=plain(title), entries=tuple(entries), warning="; ".join(notes) or None)
 
 
