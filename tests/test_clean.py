@@ -60,3 +60,12 @@ def test_seeds_load_as_cleaned_text_with_stable_refs():
     assert problems == []
     assert [r[0] for r in rows] == ["seeds/000_2ceace7d45a6ac80.txt", "seeds/004_896c57e66a8301f0.txt"]
     assert all("GIPHY" not in text and "<h2" not in text for _, _, text in rows)
+
+
+def test_escaped_control_and_bidi_characters_cannot_come_back_after_the_sanitiser():
+    """Found by the fuzzer: "&#x202e;" written as text (escaped once more in the feed) was turned
+    back into U+202E by the unescaping that followed the sanitiser."""
+    from pipeline.stages.clean import clean_text, compile_boilerplate
+
+    text = clean_text("bold &#x202e; and &#x1b;[2J and &#8238; here", compile_boilerplate([]))
+    assert text == "bold and [2J and here"

@@ -52,9 +52,9 @@ def clean_text(text: str, boilerplate: re.Pattern) -> str:
     """Readable, stored text: one paragraph per line, no markup remnants or site furniture."""
     import html
 
-    text = sanitize(unicodedata.normalize("NFC", text))
-    if _ENTITY.search(text):
+    if _ENTITY.search(text):     # before the sanitiser: "&#x202e;" must not come back after it
         text = html.unescape(text)
+    text = sanitize(unicodedata.normalize("NFC", text))
     lines = []
     for raw in text.splitlines():
         line = _WHOLE_TAG.sub(" ", raw)
