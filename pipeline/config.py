@@ -75,6 +75,7 @@ class EmailOptions:
     sender: str                    # the From header ([email] from)
     send_at: str                   # "HH:MM" in the digest time zone
     send_empty: bool               # email a digest that says "no new articles"
+    stories_per_topic: int         # the email's cap per topic (the files show every story)
     timeout_seconds: float
     ca_file: str | None            # extra CA bundle to trust (a private mail relay); never "no verify"
     recipients: tuple[Recipient, ...]
@@ -326,6 +327,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             enabled=email["enabled"], host=email["host"], port=email["port"], security=email["security"],
             username=email["username"], password_env=email["password_env"], sender=email["from"],
             send_at=email["send_at"], send_empty=email["send_empty"],
+            stories_per_topic=email["stories_per_topic"],
             timeout_seconds=email["timeout_seconds"],
             ca_file=str(resolve(email["ca_file"])) if email["ca_file"] else None,
             recipients=tuple(recipients)),

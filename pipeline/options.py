@@ -228,6 +228,8 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "from": Option(_address, "newsmon <newsmon@localhost>", 'the From header'),
         "send_at": Option(_send_time, "07:00", "local time (digest zone) from which the day's email is due"),
         "send_empty": Option(_bool, False, 'email a "no new articles" digest too'),
+        "stories_per_topic": Option(_int(1, 1000), 10, 'stories shown per topic in the email; "K more in the '
+                                    'full digest" says how many were left out'),
         "timeout_seconds": Option(_number(0), 30.0, 'per SMTP operation'),
         "ca_file": Option(_path, None, 'a private relay\'s CA to trust (never "no verify")'),
         "recipients": Option(None, (), '`[[email.recipients]]` tables: address, topics'),  # RECIPIENT_KEYS

@@ -79,6 +79,8 @@ class Article:
     story_id: str | None = None           # id of a same-day article telling the same story
     similarity: float | None = None       # to what it duplicates or groups with (1.0 = identical)
     matches: tuple[Match, ...] = ()
+    profile: object | None = None         # stories.Profile: what the story stage compares
+    follow_up_of: str | None = None       # the earlier story this one develops (set by the story stage)
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -221,3 +223,18 @@ class DayEvent:
     at: datetime
     kind: str                             # moved | gone | failing | recovered
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """A story as stored (storage's `stories` table, typed): the reports of one event."""
+
+    id: str                               # the id of the article that started it
+    first_seen: datetime                  # when its first report was stored
+    last_seen: datetime                   # when its latest report was stored
+    lead: str                             # article id of its best report (stories.best_report)
+    title: str                            # the lead's title
+    reports: int                          # original articles in it
+    outlets: int                          # distinct feeds among them
+    topics: tuple[str, ...]               # every topic any of its reports is flagged under
+    follow_up_of: str | None = None       # the earlier story it develops

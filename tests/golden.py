@@ -1,8 +1,9 @@
 """Golden digests: a fixed input database -> the four digest files, compared byte for byte.
 
 The input is built here through the Store, from records written for this test (no network, no
-clock): three outlets, a story told twice the same day, a copy of a seed, a flagged article per
-topic, a failing feed, a feed read with a warning and a feed event. After an intended change to
+clock): three outlets, a story told twice the same day, a story that continues from the day
+before, a follow-up of it, a copy of a seed, a flagged article per topic, a failing feed, a feed
+read with a warning and a feed event. After an intended change to
 the digest, regenerate the expected files and review their diff:
 
     .venv/bin/python tests/golden.py --update
@@ -18,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from pipeline.app.report import digest_for  # noqa: E402
+from pipeline.app.stories import refresh_story  # noqa: E402
 from pipeline.config import parse_config  # noqa: E402
 from pipeline.records import Article, FeedOutcome  # noqa: E402
 from pipeline.stages.flag import TopicMatcher  # noqa: E402
@@ -58,6 +60,12 @@ ARTICLES = [
      "Farmers in the Poltava region finished harvesting sunflowers two weeks late, after rain.", None, None),
     ("wire-b", "https://wire-b.example/republished", "Ukraine reconsiders NATO membership", 4,
      "A republished seed article.", "seeds/004_896c57e66a8301f0.txt", 0.91),
+    ("daily-a", "https://daily-a.example/talks-open", "Talks on a ceasefire open in Istanbul", -1440,
+     "Delegations opened talks on a ceasefire in Istanbul on Sunday.", None, None),
+    ("wire-b", "https://wire-b.example/talks-day-one", "Istanbul: first day of truce talks", 5,
+     "ISTANBUL (Wire B) — The first round of ceasefire negotiations took place on Sunday.", "story-of:-1440", None),
+    ("daily-a", "https://daily-a.example/talks-end", "Istanbul talks end without a deal", 6,
+     "The talks on a ceasefire ended on Monday without an agreement.", "follows:-1440", None),
 ]
 
 
@@ -72,12 +80,15 @@ def build(folder: Path):
         for feed, url, title, minutes, text, link, similarity in ARTICLES:
             duplicate = link if link and link.startswith("seeds/") else None
             story = ids[int(link.split(":")[1])] if link and link.startswith("story-of:") else None
+            follows = ids[int(link.split(":")[1])] if link and link.startswith("follows:") else None
             article = Article(identity=f"url:{url}", feed=feed, guid=None, url=url, canonical_url=url, title=title,
                               published=T - timedelta(hours=1, minutes=-minutes), text=text, text_source="page",
                               fingerprint=f"fp{minutes}", duplicate_of=duplicate, story_id=story,
                               similarity=similarity, matches=() if duplicate else matcher.match(title, text))
             store.insert_article(article, T + timedelta(minutes=minutes), run_id)
             ids[minutes] = article_id(article.identity)
+            if duplicate is None:
+                refresh_story(store, story or ids[minutes], follows)
     policy = HealthPolicy(15, 240, 3)
     outcomes = [FeedOutcome("daily-a", "https://daily-a.example/rss", "ok", new=2, title="Daily A"),
                 FeedOutcome("wire-b", "https://wire-b.example/atom", "ok", new=3, title="Wire B",

@@ -405,9 +405,9 @@ def test_the_daily_email_goes_out_every_day_across_dst_changes(tmp_path, seeds_d
         assert len(smtp.inbox.messages) == 2 * len(expected)
 
 
-def test_a_story_already_emailed_comes_back_as_an_update_never_as_news(site, make_config, clock):
-    """A copy that arrives after the day's email joins the morning story; the next email lists it
-    under "Updates to stories already sent" (also reported by), not as a new story."""
+def test_a_story_already_emailed_comes_back_marked_continuing_never_as_news(site, make_config, clock):
+    """A copy that arrives after the day's email joins the morning story; the next email shows the
+    story once, marked "continuing" with its new report, and counts it apart from new stories."""
     from world import NATO_STORY
 
     story = NATO_STORY + ["The ministers will meet again in February to review deliveries."]
@@ -432,7 +432,7 @@ def test_a_story_already_emailed_comes_back_as_an_update_never_as_news(site, mak
         assert [o.status for o in deliver(config, clock)] == ["sent", "sent"]
         second = smtp.inbox.parsed()[-1]                                      # the all-topics recipient
         body = second.get_body(("plain",)).get_content()
-        assert second["Subject"].startswith("News digest 2026-11-24: 0 new, 1 updated")
-        assert "== Updates to stories already sent (1) ==" in body
-        assert "- Ministers meet in Oslo (a); also reported by: w" in body
-        assert "* Oslo meeting on air defence" not in body and "New articles: 0" in body
+        assert second["Subject"].startswith("News digest 2026-11-24: 0 new stories, 1 continuing")
+        assert "Stories: 1 (1 continuing) from 1 new article" in body
+        assert body.count("* Oslo meeting on air defence") == 1
+        assert "Continuing: 1 new report since 2026-11-23" in body

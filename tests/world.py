@@ -42,7 +42,9 @@ def serve_world(site: LoopbackSite) -> dict[str, str]:
         "/a/short": article_page("Live: updates", "Daily A", "2026-11-23", ["Refresh for updates."]),
         "/b/republished": article_page("Ukraine reconsiders NATO membership", "Weekly B", "2026-11-23",
                                        seed_copy_paragraphs()),
-        "/b/hostile": article_page("Hostile", "Weekly B", "2026-11-23", HARVEST_STORY[:1] + [
+        "/b/hostile": article_page("Hostile", "Weekly B", "2026-11-23", [
+            "The city library reopened its reading room after a year of repairs to the roof and the "
+            "heating, with longer opening hours on weekends.",
             "A second paragraph so the page has enough text to count as an article body for the "
             "extractor, which wants a few sentences before it trusts what it found."]),
     })

@@ -10,10 +10,12 @@ from ..config import Config
 from ..stages.clean import clean_text, compile_boilerplate, fingerprint, html_to_text
 from ..stages.dedup import MIN_WORDS_NEAR, NEAR_THRESHOLD, signature
 from ..stages.fetch import Fetcher
+from ..stages.stories import Assignment
 from ..stages.workers import Workers
 from .archive import opened
 from .index import open_index
 from .seeds import sync_seeds
+from .stories import would_join
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,8 @@ class DedupVerdict:
     duplicate_of: str | None
     kind: str | None                    # seed | article
     similarity: float | None
+    story: Assignment | None = None     # the story it would join, follow up or come closest to
+    story_title: str | None = None
 
     def rule(self) -> str:
         """Why nothing was found, for a person."""
@@ -30,14 +34,33 @@ class DedupVerdict:
         return f"only exact copies are checked for texts under {MIN_WORDS_NEAR} words ({self.words})"
 
 
-def check_text(config: Config, raw: str) -> DedupVerdict:
+def check_text(config: Config, raw: str, title: str = "") -> DedupVerdict:
     boilerplate = compile_boilerplate(config.boilerplate)
     text = clean_text(raw, boilerplate)
+    now = utcnow()
     with opened(config) as store:
-        sync_seeds(store, config.seeds_dir, boilerplate, utcnow())
+        sync_seeds(store, config.seeds_dir, boilerplate, now)
         found = open_index(store).nearest(text, fingerprint(text), signature(text))
+        story, story_title = would_join(store, config.zone, title, text, now)
     return DedupVerdict(len(text.split()), found.target.ref if found else None,
-                        found.target.kind if found else None, found.similarity if found else None)
+                        found.target.kind if found else None, found.similarity if found else None,
+                        story, story_title)
+
+
+def story_line(verdict: DedupVerdict) -> str:
+    """Which story the text would join and why, for a person."""
+    s = verdict.story
+    if s is None or (s.story_id is None and s.closest is None):
+        return "story: would start a new story (no stored story of the last 72 hours is close)"
+    why = "; ".join(part for part in (
+        f"names: {', '.join(s.shared_entities)}" if s.shared_entities else "",
+        f"terms: {', '.join(s.shared_terms)}" if s.shared_terms else "",
+        f"numbers: {', '.join(s.shared_numbers)}" if s.shared_numbers else "") if part) or "nothing shared"
+    if s.story_id:
+        return f"story: would join {s.story_id} \"{verdict.story_title}\" (score {s.score:.2f}; shared {why})"
+    head = f"story: would start a new story; closest {s.closest} \"{verdict.story_title}\" (score {s.score:.2f}; " \
+           f"shared {why}) kept apart by {s.veto}"
+    return head + (f"; a follow-up of {s.follow_up_of}" if s.follow_up_of else "")
 
 
 def fetch_text(config: Config, url: str) -> tuple[str, str | None]:

@@ -56,10 +56,12 @@ class SendOutcome:
 
 
 def subject_for(digest: Digest) -> str:
-    counts = " · ".join(f"{s.label} {s.count}" for s in digest.topics)
-    text = f"News digest {digest.date}: {len(digest.articles)} new"
-    if digest.updates:
-        text += f", {len(digest.updates)} updated"
+    counts = " · ".join(f"{s.label} {s.stories}" for s in digest.topics)
+    continuing = len(digest.continuing)
+    new = len(digest.articles) - continuing
+    text = f"News digest {digest.date}: {new} new {'story' if new == 1 else 'stories'}"
+    if continuing:
+        text += f", {continuing} continuing"
     if counts:
         text += f" — {counts}"
     if digest.late:
@@ -233,9 +235,9 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
         upto = store.last_rowid()
         late = now - start > LATE_AFTER
         digest = digest_for(store, config, today, labels, now, period=(start, now), rowids=(after, upto),
-                              topics=recipient.topics, late=late)
+                              topics=recipient.topics, late=late, cap=config.email.stories_per_topic)
         cut = {"period_start": iso(start), "period_end": iso(now), "rowid_after": after, "rowid_upto": upto}
-        if not digest.articles and not digest.updates and not config.email.send_empty:
+        if not digest.articles and not config.email.send_empty:
             store.add_email({"digest_date": day, "recipient": address_key(recipient.address),
                              "message_id": f"<skipped-{day}-{recipient.address}>", **cut,
                              "status": "skipped", "late": late, "articles": 0,

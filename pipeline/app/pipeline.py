@@ -45,6 +45,7 @@ from .index import open_index
 from .report import write_for_day
 from .seeds import sync_seeds
 from .selection import fresh_entries, shared_pages
+from .stories import StoryDesk
 from .walls import Walls
 
 log = logging.getLogger("newsmon")
@@ -83,6 +84,7 @@ class Pipeline:
         self.changed = False
         self._workers: Workers | None = None
         self.walls = Walls(store, clock)
+        self.stories = StoryDesk(store, config.zone)
 
     def prepare(self) -> "Pipeline":
         self.problems = sync_seeds(self.store, self.config.seeds_dir, self.boilerplate, self.clock())
@@ -310,14 +312,20 @@ class Pipeline:
         now = self.clock()
         stored: list[tuple[Article, object]] = []
         index = self.index if articles else None    # loaded (if at all) before the transaction
-        with self.store.transaction():
+        if articles:
+            self.stories.index(now)
+        with self.stories.forgetting_on_error(), self.store.transaction():
             for article in articles:
                 sig = None if article.minhash is None else np.frombuffer(article.minhash, dtype=np.uint32)
                 article = self._dedup(index, article, sig, now)
                 if article.duplicate_of is not None:
                     article = replace(article, matches=())   # a copy is not reported, so not flagged
+                else:
+                    article = self.stories.place(article, now)
                 if self.store.insert_article(article, now, self.run_id, (SIGNATURE_VERSION, article.minhash)):
                     stored.append((article, sig))
+                    if article.duplicate_of is None:
+                        self.stories.record(article, article_id(article.identity), now)
             outcome = replace(outcome, new=len(stored),
                               duplicates=sum(a.duplicate_of is not None for a, _ in stored),
                               extraction_failures=sum(a.text_source == "feed" and a.extraction_note is not None

@@ -25,21 +25,30 @@ def read_input(store: Store, period: tuple[datetime, datetime],
     start, end = period
     rows = store.articles_by_rowid(*rowids) if rowids else store.articles_between(start, end)
     originals = [r.id for r in rows if r.duplicate_of is None]
-    # an email's cut: stories whose lead went out in an earlier email are updates, not news
-    joined = sorted({r.story_id for r in rows if r.duplicate_of is None and r.story_id and r.story_id != r.id})
-    earlier = store.leads_before(joined, rowids[0]) if rowids and joined else {}
+    story_ids = sorted({r.story_id or r.id for r in rows if r.duplicate_of is None})
+    stories = store.stories_by_id(story_ids)
+    followed = sorted({s.follow_up_of for s in stories.values() if s.follow_up_of} - set(stories))
+    stories.update(store.stories_by_id(followed))
+    # continuing: a reader had the story before: from an earlier email (its first report is in an
+    # earlier cut), or, for a day's files, from an earlier day
+    joined = [sid for sid in story_ids if any(r.story_id == sid and r.id != sid for r in rows)]
+    if rowids:
+        continuing = frozenset(store.leads_before(joined, rowids[0])) if joined else frozenset()
+    else:
+        continuing = frozenset(sid for sid in joined if sid in stories and stories[sid].first_seen < start)
     return DigestInput(period=period, rows=rows, matches=store.matches_for(originals),
                        previous_week=store.topic_counts(start - timedelta(days=7), start),
-                       feeds=store.feeds(), events=store.events_between(start, end), earlier_leads=earlier)
+                       feeds=store.feeds(), events=store.events_between(start, end), stories=stories,
+                       continuing=continuing)
 
 
 def digest_for(store: Store, config: Config, day: date, labels: dict[str, str], generated: datetime,
                problems: tuple[str, ...] = (), *, period: tuple[datetime, datetime] | None = None,
                rowids: tuple[int, int] | None = None, topics: tuple[str, ...] = (),
-               late: bool = False) -> Digest:
+               late: bool = False, cap: int | None = None) -> Digest:
     """The digest of calendar day `day` (or of an email's `period`/`rowids`, titled `day`)."""
     data = read_input(store, period or day_bounds(day, config.zone), rowids)
-    return build_digest(data, config, day, labels, generated, problems, topics=topics, late=late)
+    return build_digest(data, config, day, labels, generated, problems, topics=topics, late=late, cap=cap)
 
 
 def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str, str],

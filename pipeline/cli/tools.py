@@ -126,10 +126,12 @@ def dedup() -> None:
 @dedup.command("check")
 @config_option
 @click.argument("source")
+@click.option("--title", default="", help="The text's headline (stories weigh it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @handle_errors
-def dedup_check(config_path: Path, source: str, as_json: bool) -> None:
-    """Tell which seed or stored article a text duplicates, with the similarity.
+def dedup_check(config_path: Path, source: str, title: str, as_json: bool) -> None:
+    """Tell which seed or stored article a text duplicates, with the similarity, and which
+    story it would join and why (shared names, terms and numbers, or what keeps it apart).
 
     SOURCE is a text file, '-' for standard input, or an http(s) URL (fetched and extracted as
     a run would). Nothing is stored.
@@ -139,7 +141,7 @@ def dedup_check(config_path: Path, source: str, as_json: bool) -> None:
       newsmon dedup check seeds/000_2ceace7d45a6ac80.txt --config config/newsmon.toml
       newsmon dedup check https://example.org/story --config config/newsmon.toml
     """
-    from ..app.dedupcheck import check_text, fetch_text
+    from ..app.dedupcheck import check_text, fetch_text, story_line
 
     config = load_config(config_path)
     if source.startswith(("http://", "https://")):
@@ -156,11 +158,19 @@ def dedup_check(config_path: Path, source: str, as_json: bool) -> None:
             raw = Path(source).read_text(encoding="utf-8", errors="replace")
         except OSError as e:
             raise click.UsageError(f"cannot read {source}: {e.strerror}") from None
-    verdict = check_text(config, raw)
+    verdict = check_text(config, raw, title)
     if as_json:
+        s = verdict.story
+        story = None if s is None else {
+            "joins": s.story_id, "follow_up_of": s.follow_up_of, "closest": s.closest, "title": verdict.story_title,
+            "score": s.score, "shared_entities": list(s.shared_entities), "shared_terms": list(s.shared_terms),
+            "shared_numbers": list(s.shared_numbers), "veto": s.veto}
         click.echo(json.dumps({"source": source, "words": verdict.words, "duplicate_of": verdict.duplicate_of,
-                               "kind": verdict.kind, "similarity": verdict.similarity}, ensure_ascii=False))
-    elif verdict.duplicate_of:
+                               "kind": verdict.kind, "similarity": verdict.similarity, "story": story},
+                              ensure_ascii=False))
+        return
+    if verdict.duplicate_of:
         click.echo(f"{source}: copy of {verdict.duplicate_of} ({verdict.kind}), similarity {verdict.similarity:.3f}")
     else:
         click.echo(f"{source}: no duplicate found ({verdict.rule()})")
+    click.echo(story_line(verdict))

@@ -26,4 +26,5 @@ def make_article(entry: FeedEntry, identity: str | None, text: PageText, source:
         identity=identity or identity_of(entry.feed, None, None, fp),
         feed=entry.feed, guid=entry.guid, url=url, canonical_url=canonical, title=entry.title,
         published=entry.published, text=text.text, text_source=source,  # type: ignore[arg-type]
-        extraction_note=note, fingerprint=fp, minhash=text.signature, matches=text.matches)
+        extraction_note=note, fingerprint=fp, minhash=text.signature, matches=text.matches,
+        profile=text.profile)

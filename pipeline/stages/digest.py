@@ -1,23 +1,25 @@
 """The digest of one calendar day, as data.
 
 The day is a calendar day in the digest time zone; an article belongs to the day it was first
-seen (stored), not to its published date, which feeds get wrong. Duplicates of seeds or earlier
-articles are listed apart and kept out of the stories. Flagged stories come first, grouped by
-topic and ordered by relevance (title hits, then repeated hits); an article with several topics
-appears under each. This module only shapes data: app/report.py reads it from the store,
-render.py writes it out.
+seen (stored), not to its published date, which feeds get wrong. The digest is a list of
+stories (stages/stories.py forms them): each appears once, headed by its best report, with every
+other report under `also`, its topics as badges, and its place under its main topic (the one its
+reports match most strongly). Stories are ranked by the number of outlets, then by their latest
+report. Duplicates of seeds or of earlier days' articles are listed apart. This module only
+shapes data: app/report.py reads it from the store, render.py writes it out.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ..config import Config
-from ..records import DayEvent, FeedState, Match, StoredArticle
+from ..records import DayEvent, FeedState, Match, StoredArticle, StoryRecord
 from .flag import relevance
 from .health import status_of
+from .stories import best_report, report_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +32,10 @@ class DigestInput:
     previous_week: dict[str, int]        # topic -> articles flagged over the 7 days before start
     feeds: list[FeedState]               # every stored feed (health)
     events: list[DayEvent]               # feed events of the period
-    earlier_leads: dict[str, StoredArticle] = field(default_factory=dict)  # story id -> its lead,
-                                         # when a reader had that story in an earlier email
+    stories: dict[str, StoryRecord] = field(default_factory=dict)  # the rows' stories and the
+                                         # stories they follow up
+    continuing: frozenset[str] = frozenset()  # stories a reader had before this digest (an earlier
+                                         # day, or an earlier email)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +70,27 @@ class Fallback:
 
 
 @dataclass(frozen=True, slots=True)
-class StoryUpdate:
-    """More reports of a story a reader already had (in an earlier email): listed once, as
-    "also reported by", never as a new story."""
+class StoryRef:
+    """Another story, named: the one a follow-up develops."""
 
-    title: str                           # the story's lead, as first sent
-    url: str | None
-    feed: str
-    topics: tuple[str, ...]
-    also: tuple[AlsoReported, ...]
+    id: str
+    title: str
 
 
 @dataclass(frozen=True, slots=True)
-class DigestArticle:
-    id: str
+class Continuing:
+    """A story that began before this digest: how many of its reports are new, since when."""
+
+    new_reports: int
+    since: str                           # the day (digest zone) of its first report
+
+
+@dataclass(frozen=True, slots=True)
+class DigestStory:
+    """One story of the digest, as its best report (stories.best_report) with the others
+    under `also`; `topics` and `matches` are those of all its reports."""
+
+    id: str                              # the lead report's article id
     url: str | None
     title: str
     feed: str
@@ -90,7 +101,16 @@ class DigestArticle:
     matches: tuple[Match, ...]
     text_source: str
     extraction_note: str | None
-    also: tuple[AlsoReported, ...] = ()  # other copies of the same story
+    also: tuple[AlsoReported, ...] = ()  # the story's other reports in this digest
+    story_id: str = ""
+    outlets: tuple[str, ...] = ()        # distinct feeds among its reports here, the lead's first
+    latest: datetime | None = None       # its latest report here (ranking)
+    follow_up_of: StoryRef | None = None
+    continuing: Continuing | None = None
+
+    @property
+    def reports(self) -> int:
+        return 1 + len(self.also)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +119,9 @@ class TopicSection:
     label: str
     count: int                           # articles flagged today
     previous_week: int                   # articles flagged over the 7 days before
-    articles: tuple[DigestArticle, ...]
+    articles: tuple[DigestStory, ...]    # the stories this is the main topic of, best first
+    stories: int = 0                     # stories flagged under it (shown here or under another)
+    more: int = 0                        # stories left out of a capped edition (the email)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +145,9 @@ class Digest:
     date: str
     timezone: str
     generated: str
-    articles: tuple[DigestArticle, ...]  # every new story of the day, flagged or not
+    articles: tuple[DigestStory, ...]    # every story of the day, flagged or not, best first
     topics: tuple[TopicSection, ...]
-    others: tuple[DigestArticle, ...]    # not flagged
+    others: tuple[DigestStory, ...]      # not flagged
     duplicates: tuple[DroppedCopy, ...]
     feeds: tuple[FeedHealth, ...]
     period_start: str = ""               # what it covers, local time: [start, end)
@@ -135,8 +157,13 @@ class Digest:
     extraction_failures: tuple[Fallback, ...] = field(default=())
     events: tuple[DayEvent, ...] = field(default=())  # feed events of the day: moved, gone, failing, recovered
     problems: tuple[str, ...] = field(default=())  # run-level problems (unreadable seed files, …)
-    updates: tuple[StoryUpdate, ...] = field(default=())  # new reports of stories already emailed
+    reports: int = 0                     # original articles in the stories
+    labels: dict[str, str] = field(default_factory=dict)  # every topic id -> its label (badges)
+    more_others: int = 0                 # unflagged stories left out of a capped edition
 
+    @property
+    def continuing(self) -> tuple[DigestStory, ...]:
+        return tuple(s for s in self.articles if s.continuing)
     @property
     def failing_feeds(self) -> tuple[FeedHealth, ...]:
         """Every feed whose last check failed, gone ones included: nothing hidden."""
@@ -160,12 +187,13 @@ class Digest:
             "late": self.late,
             "topic_filter": list(self.topic_filter),
             "summary": {
-                "new_articles": len(self.articles),
+                "stories": len(self.articles),
+                "new_articles": self.reports,
                 "duplicates_dropped": len(self.duplicates),
                 "feeds_checked": len(self.feeds),
                 "feeds_failing": len(self.failing_feeds),
-                "topics": {t.id: {"label": t.label, "today": t.count, "previous_7_days": t.previous_week}
-                           for t in self.topics},
+                "topics": {t.id: {"label": t.label, "today": t.count, "stories": t.stories,
+                                  "previous_7_days": t.previous_week} for t in self.topics},
             },
             "articles": [{
                 "url": a.url, "title": a.title, "feed": a.feed, "published": _iso(a.published),
@@ -174,9 +202,11 @@ class Digest:
                 "matches": [{"topic": m.topic, "term": m.term, "field": m.field, "matched": m.matched,
                              "sentence": m.sentence} for m in a.matches],
                 "also": [asdict(x) for x in a.also],
+                "story_id": a.story_id, "outlets": list(a.outlets), "reports": a.reports,
+                "follow_up_of": asdict(a.follow_up_of) if a.follow_up_of else None,
+                "continuing": asdict(a.continuing) if a.continuing else None,
             } for a in self.articles],
             "duplicates": [asdict(x) for x in self.duplicates],
-            "updates": [asdict(u) for u in self.updates],
             "feeds": [{"name": f.name, "url": f.url, "status": f.status, "health": f.health,
                        "error": f.error, "error_since": f.error_since,
                        "consecutive_failures": f.consecutive_failures, "last_success": f.last_success,
@@ -200,76 +230,79 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
-def _article(row: StoredArticle, matches: list[Match]) -> DigestArticle:
-    return DigestArticle(
-        id=row.id, url=row.url, title=row.title, feed=row.feed, published=row.published,
-        first_seen=row.first_seen, topics=row.topics, text=row.text, matches=tuple(matches),
-        text_source=row.text_source, extraction_note=row.extraction_note)
+def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone: ZoneInfo) -> DigestStory:
+    """One story from its reports in this digest: headed by the best, the others under `also`."""
+    lead = best_report(reports)
+    rest = sorted((r for r in reports if r is not lead), key=lambda r: (r.published or r.first_seen, r.id))
+    # the lead's own matches, and the others' only for topics the lead does not match: a story
+    # shows its best report's sentences, not the same sentence as each outlet wrote it
+    lead_matches = tuple(data.matches.get(lead.id, ()))
+    covered = {m.topic for m in lead_matches}
+    matches = lead_matches + tuple(m for r in rest for m in data.matches.get(r.id, ()) if m.topic not in covered)
+    record = data.stories.get(story_id)
+    followed = data.stories.get(record.follow_up_of) if record and record.follow_up_of else None
+    continuing = None
+    if story_id in data.continuing and record is not None:
+        continuing = Continuing(len(reports), record.first_seen.astimezone(zone).date().isoformat())
+    return DigestStory(
+        id=lead.id, url=lead.url, title=lead.title, feed=lead.feed, published=lead.published,
+        first_seen=lead.first_seen, topics=tuple(dict.fromkeys(t for r in [lead, *rest] for t in r.topics)),
+        text=lead.text, matches=matches, text_source=lead.text_source, extraction_note=lead.extraction_note,
+        also=tuple(AlsoReported(r.url, r.feed, r.title, r.similarity) for r in rest), story_id=story_id,
+        outlets=tuple(dict.fromkeys(r.feed for r in [lead, *rest])),
+        latest=max(report_time(r.published, r.first_seen) for r in reports),
+        follow_up_of=StoryRef(followed.id, followed.title) if followed else None, continuing=continuing)
 
 
-def _updates(rows: list[StoredArticle], leads: dict[str, StoredArticle]) -> tuple[StoryUpdate, ...]:
-    by_story: dict[str, list[StoredArticle]] = {}
-    for r in rows:
-        by_story.setdefault(r.story_id, []).append(r)
-    return tuple(StoryUpdate(leads[sid].title, leads[sid].url, leads[sid].feed,
-                             tuple(dict.fromkeys(leads[sid].topics + tuple(t for r in rs for t in r.topics))),
-                             tuple(AlsoReported(r.url, r.feed, r.title, r.similarity) for r in rs))
-                 for sid, rs in by_story.items())
+def _main_topic(story: DigestStory, order: list[str]) -> str:
+    """The topic a story is listed under: the one its reports match most strongly (title hits,
+    then repeated hits), the configured order breaking ties."""
+    return max((t for t in story.topics if t in order), key=lambda t: (relevance(story.matches, t), -order.index(t)))
 
 
-def _group_stories(articles: list[DigestArticle], story_of: dict[str, str],
-                   similarity: dict[str, float | None]) -> list[DigestArticle]:
-    """One entry per story: the earliest published copy leads, the others go into its `also`."""
-    groups: dict[str, list[DigestArticle]] = {}
-    for a in articles:
-        groups.setdefault(story_of[a.id], []).append(a)
-    stories = []
-    for members in groups.values():
-        members.sort(key=lambda a: (a.published or a.first_seen, a.first_seen, a.id))
-        lead, rest = members[0], members[1:]
-        if rest:
-            lead = replace(lead, also=tuple(
-                AlsoReported(a.url, a.feed, a.title, similarity[a.id] or similarity[lead.id])  # Jaccard is symmetric
-                for a in rest))
-        stories.append(lead)
-    stories.sort(key=lambda a: (a.first_seen, a.id))
-    return stories
+def _ranked(stories: list[DigestStory]) -> list[DigestStory]:
+    """More outlets first, then the most recent."""
+    return sorted(stories, key=lambda s: (-len(s.outlets), -(s.latest or s.first_seen).timestamp(), s.id))
 
 
 def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str, str],
                  generated: datetime, problems: tuple[str, ...] = (), *,
-                 topics: tuple[str, ...] = (), late: bool = False) -> Digest:
+                 topics: tuple[str, ...] = (), late: bool = False, cap: int | None = None) -> Digest:
     """The digest of calendar day `day`, or of an email's period titled `day`, from what
     app/report.py read for it (`data`).
 
     `topics` narrows it to those topic ids (a team's email): only their stories, no others.
+    `cap` keeps the best `cap` stories per topic (the email), counting the rest in `more`.
     """
     zone = config.zone
     start, end = data.period
     rows = data.rows
-    originals = [r for r in rows if r.duplicate_of is None and r.story_id not in data.earlier_leads]
-    updates = _updates([r for r in rows if r.duplicate_of is None and r.story_id in data.earlier_leads],
-                       data.earlier_leads)
-    matches = data.matches
-    articles = tuple(_group_stories([_article(r, matches[r.id]) for r in originals],
-                                    {r.id: r.story_id or r.id for r in originals},
-                                    {r.id: r.similarity for r in originals}))
+    originals = [r for r in rows if r.duplicate_of is None]
+    groups: dict[str, list[StoredArticle]] = {}
+    for r in originals:
+        groups.setdefault(r.story_id or r.id, []).append(r)
+    stories = _ranked([_story(sid, reports, data, zone) for sid, reports in groups.items()])
+    all_labels = labels
     if topics:
-        articles = tuple(a for a in articles if set(a.topics) & set(topics))
-        updates = tuple(u for u in updates if set(u.topics) & set(topics))
+        stories = [s for s in stories if set(s.topics) & set(topics)]
         labels = {t: label for t, label in labels.items() if t in topics}
+    order = list(labels)
+    main = {s.story_id: _main_topic(s, order) for s in stories if set(s.topics) & set(order)}
 
     previous = data.previous_week
     sections = []
+    shown_originals = [r for s in stories for r in groups[s.story_id]]
     for topic_id, label in labels.items():
-        flagged = [a for a in articles if topic_id in a.topics]
-        flagged.sort(key=lambda a: (-relevance(a.matches, topic_id), a.first_seen))
-        sections.append(TopicSection(topic_id, label, len(flagged), previous.get(topic_id, 0),
-                                     tuple(flagged)))
+        listed = [s for s in stories if main.get(s.story_id) == topic_id]
+        sections.append(TopicSection(
+            topic_id, label, sum(topic_id in r.topics for r in shown_originals), previous.get(topic_id, 0),
+            tuple(listed[:cap] if cap else listed), stories=sum(topic_id in s.topics for s in stories),
+            more=max(0, len(listed) - cap) if cap else 0))
+    others = [s for s in stories if s.story_id not in main]
 
     new_per_feed: dict[str, int] = {}
-    for a in articles:
-        new_per_feed[a.feed] = new_per_feed.get(a.feed, 0) + 1
+    for r in shown_originals:
+        new_per_feed[r.feed] = new_per_feed.get(r.feed, 0) + 1
     configured = {f.name for f in config.feeds if f.enabled}
     fetch = config.fetch
     feeds = tuple(
@@ -287,17 +320,19 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
         period_start=start.astimezone(zone).isoformat(timespec="minutes"),
         period_end=end.astimezone(zone).isoformat(timespec="minutes"),
         late=late, topic_filter=tuple(topics),
-        articles=articles,
+        articles=tuple(stories),
         topics=tuple(sections),
-        others=tuple(a for a in articles if not a.topics),
+        others=tuple(others[:cap] if cap else others),
+        more_others=max(0, len(others) - cap) if cap else 0,
+        reports=len(shown_originals),
+        labels=dict(all_labels),
         duplicates=tuple(DroppedCopy(r.url, r.title, r.feed, r.duplicate_of, r.similarity)
                          for r in rows if r.duplicate_of is not None and not topics),
         feeds=feeds,
-        extraction_failures=tuple(Fallback(a.url, a.title, a.feed, a.extraction_note)
-                                  for a in articles if a.text_source == "feed" and a.extraction_note),
+        extraction_failures=tuple(Fallback(r.url, r.title, r.feed, r.extraction_note)
+                                  for r in shown_originals if r.text_source == "feed" and r.extraction_note),
         events=tuple(data.events),
         problems=tuple(problems),
-        updates=updates,
     )
 
 

@@ -20,6 +20,7 @@ from ..topics import TopicRule
 from .clean import clean_text, compile_boilerplate, drop_headline, html_to_text
 from .dedup import signature
 from .flag import TopicMatcher
+from .profile import Profile, profile_of
 
 _BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b",
                  b"OggS", b"ID3", b"RIFF", b"\x00\x00\x01\x00")
@@ -32,6 +33,7 @@ class PageText:
     text: str                       # cleaned main text, headline line dropped
     signature: bytes | None         # MinHash signature (dedup.signature), None for short texts
     matches: tuple[Match, ...]      # topic matches over the title and this text
+    profile: Profile | None = None  # what the story stage compares (stories.profile_of)
 
 
 class _Worker:
@@ -60,13 +62,14 @@ def extract_main_text(html: bytes, url: str | None) -> str | None:
 
 
 def analyse(text: str, title: str, headline_repeated: bool = False) -> PageText:
-    """Clean -> sign -> flag: what every stored text goes through, page or feed alike.
+    """Clean -> sign -> flag -> profile: what every stored text goes through, page or feed alike.
     Runs in a worker (see workers.py), so it never holds up the event loop."""
     text = clean_text(text, _Worker.boilerplate)
     if headline_repeated:
         text = drop_headline(text, title)
     sig = signature(text)
-    return PageText(text, None if sig is None else sig.tobytes(), _Worker.matcher.match(title, text))
+    return PageText(text, None if sig is None else sig.tobytes(), _Worker.matcher.match(title, text),
+                    profile_of(title, text))
 
 
 def extract_page(html: bytes, url: str | None, title: str) -> PageText | None:

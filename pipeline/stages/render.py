@@ -85,6 +85,7 @@ def environment(templates_dir: Path | None) -> Environment:
     env.filters["md_href"] = md_href
     env.filters["highlight"] = highlight
     env.filters["when"] = local_time
+    env.filters["counted"] = counted
     return env
 
 
@@ -98,6 +99,13 @@ def sentences_for(article, topic: str | None = None) -> list[dict]:
     for m in in_text or matches:
         seen.setdefault(m.sentence, []).append(m.matched)
     return [{"sentence": s, "words": w} for s, w in seen.items()]
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 story', '3 stories', '2 articles'."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
 
 
 def local_time(value: datetime | str | None, zone: str) -> str:

@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -16,7 +16,20 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE run_feeds ADD COLUMN warning TEXT;
     """),                                # (the walls table is new in v2: SCHEMA creates it)
     (3, ""),                             # emails.recipient holds the bare, lower-cased address:
-)                                        # store.Store.open rewrites older rows (needs Python)
+                                         # store.Store.open rewrites older rows (needs Python)
+    (4, ""),                             # stories and profiles are new (SCHEMA creates them);
+)                                        # BACKFILL_STORIES makes a story of each stored group
+
+# Schema 4: every group of original articles sharing a story_id becomes a row of `stories`.
+BACKFILL_STORIES = """
+INSERT OR IGNORE INTO stories (id, first_seen, last_seen, lead, title, reports, outlets, topics)
+SELECT a.story_id, min(a.first_seen), max(a.first_seen), a.story_id,
+       coalesce((SELECT l.title FROM articles l WHERE l.id = a.story_id), max(a.title)),
+       count(*), count(DISTINCT a.feed),
+       (SELECT json_group_array(DISTINCT t.value) FROM articles b, json_each(b.topics) t
+         WHERE b.story_id = a.story_id AND b.duplicate_of IS NULL)
+FROM articles a WHERE a.duplicate_of IS NULL AND a.story_id IS NOT NULL GROUP BY a.story_id;
+"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -69,8 +82,8 @@ CREATE TABLE IF NOT EXISTS articles (
     extraction_note TEXT,                    -- why the page text was not used
     fingerprint     TEXT NOT NULL,           -- sha256 of the normalised text
     duplicate_of    TEXT,                    -- seeds/<file> or an article URL; NULL = original
-    story_id        TEXT,                    -- the story it belongs to: its own id, or that of a
-                                             -- same-day article it nearly duplicates
+    story_id        TEXT,                    -- the story it belongs to (stories.id): its own id
+                                             -- when it started one
     similarity      REAL,                    -- shingle Jaccard to what it duplicates/groups with
     topics          TEXT NOT NULL DEFAULT '[]',  -- JSON array of topic ids
     run_id          INTEGER
@@ -91,6 +104,24 @@ CREATE TABLE IF NOT EXISTS matches (
 CREATE INDEX IF NOT EXISTS matches_article ON matches (article_id);
 CREATE INDEX IF NOT EXISTS matches_topic ON matches (topic);
 CREATE INDEX IF NOT EXISTS articles_story ON articles (story_id);
+CREATE TABLE IF NOT EXISTS stories (         -- the reports of one event (v4; stages/stories.py forms them)
+    id           TEXT PRIMARY KEY,           -- the id of the article that started it
+    first_seen   TEXT NOT NULL,              -- when its first report was stored
+    last_seen    TEXT NOT NULL,              -- when its latest report was stored
+    lead         TEXT NOT NULL,              -- article id of its best report: the earliest full
+                                             -- text, or the longest (stories.best_report)
+    title        TEXT NOT NULL,              -- the lead's title
+    reports      INTEGER NOT NULL,           -- original articles in it (same-day copies included)
+    outlets      INTEGER NOT NULL,           -- distinct feeds among them
+    topics       TEXT NOT NULL DEFAULT '[]', -- JSON array: every topic any report is flagged under
+    follow_up_of TEXT                        -- the earlier story it develops; NULL if none
+);
+CREATE INDEX IF NOT EXISTS stories_last_seen ON stories (last_seen);
+CREATE TABLE IF NOT EXISTS profiles (        -- what the story stage compares, per original (v4)
+    article_id TEXT PRIMARY KEY,
+    version    TEXT NOT NULL,                -- stories.PROFILE_VERSION; another is recomputed
+    data       TEXT NOT NULL                 -- JSON: stories.Profile.to_json()
+);
 CREATE TABLE IF NOT EXISTS signatures (
     key     TEXT PRIMARY KEY,                -- article id, or seeds/<file>
     version TEXT NOT NULL,                   -- how it was computed; another version is recomputed

@@ -21,8 +21,9 @@ from .articles import Articles
 from .emails import Emails
 from .feeds import Feeds
 from .runs import Runs
-from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from .schema import BACKFILL_STORIES, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from .search import Search
+from .stories import Stories
 from .times import article_id, iso, parse_time  # noqa: F401  (the storage's public helpers)
 
 
@@ -55,7 +56,7 @@ def _key_recipients(conn: sqlite3.Connection) -> None:
                  "WHERE instr(recipient, char(0)) > 0")
 
 
-class Store(Runs, Feeds, Articles, Emails, Search):
+class Store(Runs, Feeds, Articles, Emails, Search, Stories):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
     def __init__(self, db: sqlite_utils.Database):
@@ -79,6 +80,8 @@ class Store(Runs, Feeds, Articles, Emails, Search):
             conn.executescript("BEGIN IMMEDIATE;" + migrations + SCHEMA)
             if 0 < version < 3:
                 _key_recipients(conn)
+            if 0 < version < 4:
+                conn.execute(BACKFILL_STORIES)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")          # (executescript would commit first, outside the transaction)
             db = sqlite_utils.Database(conn)

@@ -1,0 +1,136 @@
+"""Stories in a run: the window of recent articles the story stage compares with, and the
+stories row kept current as reports join."""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Iterator
+from zoneinfo import ZoneInfo
+
+from ..records import StoryRecord
+from ..stages.profile import PROFILE_VERSION, Profile, profile_of
+from ..stages.stories import WINDOW, Assignment, StoryIndex, best_report, report_time
+from ..storage.store import Store, parse_time
+
+log = logging.getLogger("newsmon")
+
+# Articles stored this long before the window opens are loaded too: a report published late
+# (or with no date) may still be compared with what came in a day before the window.
+LOAD_MARGIN = timedelta(hours=24)
+
+
+def open_story_index(store: Store, zone: ZoneInfo, now: datetime) -> StoryIndex:
+    """The story window: every original article stored in the last WINDOW + LOAD_MARGIN, with
+    its profile. Missing profiles, or ones of another PROFILE_VERSION, are computed from the
+    stored text and saved, so the next start is fast. Call it outside a transaction."""
+    index = StoryIndex(zone)
+    recomputed = []
+    for row in store.window_rows(now - WINDOW - LOAD_MARGIN):
+        if row["version"] == PROFILE_VERSION:
+            profile = Profile.from_json(json.loads(row["data"]))
+        else:
+            profile = profile_of(row["title"], store.text_of(row["id"]) or "")
+            recomputed.append((row["id"], PROFILE_VERSION, profile.to_json()))
+        first_seen = parse_time(row["first_seen"])
+        index.add(row["id"], row["story_id"] or row["id"], row["feed"],
+                  report_time(parse_time(row["published"]), first_seen), profile)
+    if recomputed:
+        with store.transaction():
+            store.save_profiles(recomputed)
+    log.debug("story window: %d articles", len(index))
+    return index
+
+
+def refresh_story(store: Store, story_id: str, follow_up_of: str | None = None) -> StoryRecord:
+    """Recompute a story's row from its reports (lead, counts, topics) and save it; inside the
+    feed's transaction, after the article was inserted."""
+    reports = store.story_reports(story_id)
+    lead = best_report(reports)
+    record = StoryRecord(id=story_id, first_seen=min(r.first_seen for r in reports),
+                         last_seen=max(r.first_seen for r in reports), lead=lead.id, title=lead.title,
+                         reports=len(reports), outlets=len({r.feed for r in reports}),
+                         topics=tuple(dict.fromkeys(t for r in reports for t in r.topics)),
+                         follow_up_of=follow_up_of)
+    store.save_story(record)
+    return record
+
+
+# The daemon rebuilds its window this often, so that it holds WINDOW + LOAD_MARGIN, not months.
+RELOAD_AFTER = timedelta(hours=6)
+
+
+class StoryDesk:
+    """The story stage within a run: which story each new original article joins (or starts),
+    its profile saved, its story's row refreshed, and the window kept current."""
+
+    def __init__(self, store: Store, zone: ZoneInfo):
+        self.store, self.zone = store, zone
+        self._index: StoryIndex | None = None
+        self._loaded: datetime | None = None
+
+    def index(self, now: datetime) -> StoryIndex:
+        """The window, read from the store the first time a run needs it (and again after
+        RELOAD_AFTER). Call it outside a transaction: loading may save recomputed profiles."""
+        if self._index is None or self._loaded is None or now - self._loaded > RELOAD_AFTER:
+            self._index, self._loaded = open_story_index(self.store, self.zone, now), now
+        return self._index
+
+    @contextmanager
+    def forgetting_on_error(self) -> Iterator[None]:
+        """Around a feed's transaction: if it fails, the window may hold articles that were not
+        stored, so it is read again next time."""
+        try:
+            yield
+        except BaseException:
+            self._index = None
+            raise
+
+    def place(self, article, now: datetime):
+        """The article with its story (None: it starts one) and follow-up decided. A same-day copy
+        found by the duplicate index keeps its original's story."""
+        profile = article.profile or profile_of(article.title, article.text)
+        article = replace(article, profile=profile)
+        if article.story_id is not None:
+            return article
+        found = self.index(now).assign(profile, report_time(article.published, now), article.feed)
+        if found.story_id or found.follow_up_of:
+            log.debug("article %s: %s story %s (score %.2f; shared %s)", article.url or article.title,
+                      "joins" if found.story_id else "follows up", found.story_id or found.follow_up_of,
+                      found.score, ", ".join(found.shared_entities + found.shared_terms))
+        return replace(article, story_id=found.story_id, follow_up_of=found.follow_up_of)
+
+    def record(self, article, aid: str, now: datetime) -> None:
+        """After the article's insert, inside the feed's transaction."""
+        story_id = article.story_id or aid
+        self.store.save_profiles([(aid, PROFILE_VERSION, article.profile.to_json())])
+        refresh_story(self.store, story_id, article.follow_up_of if story_id == aid else None)
+        self.index(now).add(aid, story_id, article.feed, report_time(article.published, now), article.profile)
+
+
+def day_stories(config, day: date, topic: str | None = None, now: datetime | None = None):
+    """The stories of a digest day (`newsmon stories`), as the digest shows them: best first,
+    each with every report. `topic` narrows them to one topic id."""
+    from ..clock import utcnow
+    from ..errors import UsageError
+    from ..stages.flag import TopicMatcher
+    from .archive import opened
+    from .report import digest_for
+
+    labels = TopicMatcher(config.topics).labels
+    if topic is not None and topic not in labels:
+        raise UsageError(f"unknown topic {topic!r}; known: {', '.join(labels)}")
+    with opened(config) as store:
+        digest = digest_for(store, config, day, labels, now or utcnow(), topics=(topic,) if topic else ())
+    return digest.articles
+
+
+def would_join(store: Store, zone: ZoneInfo, title: str, text: str, now: datetime) -> tuple[Assignment, str | None]:
+    """Which story a text would join now (`newsmon dedup check`), and that story's title."""
+    found = open_story_index(store, zone, now).assign(profile_of(title, text), now)
+    target = found.story_id or found.closest
+    story = store.stories_by_id([target]).get(target) if target else None
+    return found, story.title if story else None

@@ -1,0 +1,296 @@
+"""What a report says, as comparable facts: the story stage's profile of one article.
+
+Computed in the extraction worker beside the MinHash (pure, a few hundred microseconds for a long
+article) and stored, so the story window is read back without re-reading texts. stories.py
+explains how the facts are used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Iterable, Mapping
+from zoneinfo import ZoneInfo
+
+from anyascii import anyascii
+
+PROFILE_VERSION = "p1"
+LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
+ENTITY_WORDS = 600                # names are read from this much of the text
+ENTITY_KEY = 5                    # letters of a name's Latin spelling that key it (declensions meet)
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“«])")
+_WORD = re.compile(r"[^\W\d_][\w'’]*")
+_TOKEN = re.compile(r"[^\W_][\w'’.,]*[\w]|[^\W_]")
+_SENTENCE_END = re.compile(r"[.!?…:;\"“”«»]\s*$|^\s*$|\s[-–—]\s*$|\n\s*$")
+_MONTHS = {m: i for i, m in enumerate(
+    "january february march april may june july august september october november december".split(), 1)}
+_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
+_WEEKDAYS = {d: i for i, d in enumerate("monday tuesday wednesday thursday friday saturday sunday".split())}
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+_KILLED = {"killed", "dead", "died", "killing", "deaths", "death", "kill", "kills", "lives"}
+_INJURED = {"injured", "wounded", "hurt", "injuring", "wounding", "injuries", "wounds"}
+_LOCATIVE = {"in", "at", "near", "on", "over", "outside", "into", "across"}
+_WEEKDAY_EVENT = {"on", "into", "to"}            # "on Monday", "overnight into Saturday"
+_DAY_PARTS = {"morning", "afternoon", "evening", "night"}
+_NOT_EVENT_DAY = {"since", "until", "by", "from", "before", "after", "till", "next", "last"}
+_PLACE_NOUNS = {"region", "district", "oblast", "province", "city", "port", "river", "village", "town",
+                "county", "border", "palace", "crossing", "checkpoint", "harbour", "harbor"}
+# capitalised but not names: roles and titles are shared by different people's statements
+_NOT_NAMES = set("""
+a an the he she it we they i you his her its our their this that these those there here what who why
+how when where which mr mrs ms dr sir president minister mayor governor secretary general head chief
+foreign defence defense prime deputy chairman spokesman spokeswoman spokesperson officials official
+ambassador commander council ministry office army forces navy air force national state federal
+breaking update live watch read analysis opinion explainer video photos exclusive new but and or so
+if as at in on of for by with from after before during while since until to up out yes no not
+""".split()) | set(_MONTHS) | set(_WEEKDAYS)
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have
+having he her here hers herself him himself his how i if in into is it its itself just me more most my
+no nor not now of off on once only or other our ours out over own same she should so some such than
+that the their theirs them themselves then there these they this those through to too under until up
+very was we were what when where which while who whom why will with would you your yours yourself
+said says say saying told tell according reported reports report added adding asked news statement
+statements statements also one two three new year years day days week weeks time times people
+including include includes per cent percent would could may might must shall since around us
+monday tuesday wednesday thursday friday saturday sunday today yesterday tonight night morning
+evening afternoon overnight last next first second third early late later
+""".split()) | set(_MONTHS)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a report says, for comparing it with others (computed in the extraction worker)."""
+
+    terms: Mapping[str, int]                  # stemmed content word of title (x2) and lead -> count
+    entities: frozenset[str]                  # name keys (ENTITY_KEY letters of the Latin spelling)
+    mentions: frozenset[str]                  # keys of every capitalised word (conflicts check these)
+    places: frozenset[str]                    # name keys the opening places the event at
+    killed: frozenset[int] = frozenset()      # counts the lead gives for the dead
+    injured: frozenset[int] = frozenset()     # and for the injured
+    numbers: frozenset[str] = frozenset()     # other numbers of the lead (a shared figure is a fact)
+    day_named: tuple[str, int, int] | None = None  # first day the lead names: ("date", month, day),
+                                              # ("weekday", 0-6, 0) or ("relative", -1|0, 0)
+
+    def to_json(self) -> dict:
+        return {"t": dict(self.terms), "e": sorted(self.entities), "m": sorted(self.mentions),
+                "p": sorted(self.places),
+                "k": sorted(self.killed), "i": sorted(self.injured), "n": sorted(self.numbers),
+                "d": list(self.day_named) if self.day_named else None}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Profile":
+        return cls(terms=data["t"], entities=frozenset(data["e"]), mentions=frozenset(data["m"]),
+                   places=frozenset(data["p"]),
+                   killed=frozenset(data["k"]), injured=frozenset(data["i"]), numbers=frozenset(data["n"]),
+                   day_named=tuple(data["d"]) if data["d"] else None)
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: strikes/striking/strike, killed/killing/kills meet."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) > 4 and word.endswith("ied"):
+        word = word[:-3] + "y"
+    elif len(word) > 4 and word.endswith("ed"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+# Words news uses interchangeably for one fact: each group is counted as its first word, so a
+# "truce" and a "ceasefire", a "swap" and an "exchange", meet. Event vocabulary only.
+_SYNONYM_GROUPS = (
+    "ceasefire truce armistice moratorium", "attack strike struck hit raid bombardment shelling",
+    "drone uav uavs shahed", "kill killed dead died death deaths", "injure injured wounded hurt",
+    "talks negotiations negotiators negotiation", "exchange swap swapped", "prisoners pows captives captivity",
+    "deal agreement accord pact arrangement", "blackout blackouts outage outages", "flood flooding floods flooded",
+    "proposal proposed propose", "referendum plebiscite ballot vote", "border frontier", "missile rocket",
+    "intercepted downed destroyed shot", "grain wheat maize corn", "ship ships vessel vessels carrier",
+    "building apartment residential tower block", "loan loans tranche financing",
+)
+SYNONYMS = {stem(w): stem(group.split()[0]) for group in _SYNONYM_GROUPS for w in group.split()}
+# Adjectives and abbreviations of places, keyed as the place: "Turkish" and "Turkey" meet; an
+# adjective is never where something happened ("in Turkish waters").
+DEMONYMS = {"russian": "russia", "ukrainian": "ukraine", "turkish": "turkey", "german": "germany",
+            "polish": "poland", "british": "britain", "uk": "britain", "french": "france",
+            "american": "america", "usa": "america", "emirati": "emirates", "uae": "emirates",
+            "chinese": "china", "belarusian": "belarus", "hungarian": "hungary", "dutch": "netherlands",
+            "italian": "italy", "european": "europe", "eu": "europe", "moldovan": "moldova",
+            "georgian": "georgia", "iranian": "iran", "israeli": "israel", "syrian": "syria"}
+DEMONYM_WORDS = frozenset(w for w in DEMONYMS if len(w) > 3)
+
+
+def latin(word: str) -> str:
+    word = word if word.isascii() else anyascii(word)
+    return re.sub(r"[^a-z0-9]", "", word.lower().replace("'s", "").replace("’s", ""))
+
+
+def _number(token: str) -> int | None:
+    low = token.lower()
+    if low in _NUMBER_WORDS:
+        return _NUMBER_WORDS[low]
+    digits = token.replace(",", "")
+    if digits.isdigit() and len(digits) < 10:
+        return int(digits)
+    return None
+
+
+def profile_of(title: str, text: str) -> Profile:
+    """The facts of one report: pure and cheap (a few hundred microseconds for a long article)."""
+    lead_text = " ".join(text.split()[:LEAD_WORDS])
+    terms: Counter[str] = Counter()
+    for part, weight in ((title, 2), (lead_text, 1)):
+        for w in _WORD.findall(part):
+            low = w.lower().replace("'s", "").replace("’s", "")
+            if low in STOPWORDS or len(low) < 3:
+                continue
+            key = _canonical_term(low if low.isascii() else latin(low))
+            if key:
+                terms[key] += weight
+    entities, mentions = _names(title, text)
+    opening = title + ". " + " ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2])
+    killed, injured, numbers = _figures(title + ". " + lead_text)
+    return Profile(terms=dict(terms), entities=frozenset(entities), mentions=frozenset(mentions),
+                   places=frozenset(_places(opening)), killed=frozenset(killed), injured=frozenset(injured),
+                   numbers=frozenset(numbers), day_named=_day_named(_tokens(title + ". " + lead_text)))
+
+
+def _canonical_term(word: str) -> str:
+    stemmed = stem(word)
+    return SYNONYMS.get(stemmed, stemmed)
+
+
+def _entity_key(word: str) -> str:
+    key = latin(word)
+    key = DEMONYMS.get(key, key)
+    return key[:ENTITY_KEY]
+
+
+def _capitalised_names(text: str) -> Iterable[tuple[str, bool, str, str]]:
+    """(word, sentence-initial, previous word, next word) for each capitalised word; "the"
+    between a preposition and a name is skipped ("in the Saltivskyi district")."""
+    words = list(re.finditer(r"[^\W\d_][\w'’-]*|\S", text))
+    for i, m in enumerate(words):
+        w = m.group(0).split("-")[0]        # "UAE-brokered", "Soviet-era": the name is the first part
+        if not w or not w[0].isupper() or not w[0].isalpha():
+            continue
+        before = text[max(0, m.start() - 4):m.start()]
+        initial = i == 0 or bool(_SENTENCE_END.search(before))
+        j = i - 1
+        while j >= 0 and words[j].group(0).lower() == "the":
+            j -= 1
+        prev_word = words[j].group(0).lower() if j >= 0 else ""
+        next_word = words[i + 1].group(0).lower() if i + 1 < len(words) else ""
+        yield w, initial, prev_word, next_word
+
+
+def _names(title: str, text: str) -> tuple[set[str], set[str]]:
+    """(entities, mentions): names the text is about, and every capitalised word it has, which
+    is what a place conflict is checked against (a name the text says at all, however)."""
+    body = " ".join(text.split()[:ENTITY_WORDS])
+    capitalised_inside = {w for w, initial, _, _ in _capitalised_names(body) if not initial}
+    title_words = title.split()
+    title_case = bool(title_words) and sum(w[:1].isupper() for w in title_words) > 0.6 * len(title_words)
+    entities: set[str] = set()
+    mentions: set[str] = set()
+    for part in (body, title):
+        for w, initial, _, _ in _capitalised_names(part):
+            low = w.lower().replace("'s", "").replace("’s", "")
+            key = _entity_key(low)
+            if len(key) < 2:
+                continue
+            mentions.add(key)
+            if low in _NOT_NAMES or (part is title and title_case and initial):
+                continue
+            if initial and not (w.isupper() and len(w) > 1) and w not in capitalised_inside:
+                continue
+            entities.add(key)
+    return entities, mentions
+
+
+def _places(opening: str) -> set[str]:
+    """Names the opening (title and first sentences) places the event at: after in/at/near/on…,
+    before district/region/port…. A dateline is where the reporter filed from, not a place."""
+    out: set[str] = set()
+    for w, _, prev_word, next_word in _capitalised_names(opening):
+        low = w.lower().replace("'s", "").replace("’s", "")
+        if low in _NOT_NAMES or low in DEMONYM_WORDS:
+            continue
+        if prev_word in _LOCATIVE or next_word in _PLACE_NOUNS:
+            out.add(_entity_key(low))
+    return {p for p in out if len(p) >= 2}
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.strip(".,").lower() for t in _TOKEN.findall(text)]
+
+
+def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
+    """Counts of killed and injured the lead gives, and its other notable numbers."""
+    tokens = _tokens(lead)
+    killed, injured, numbers = set(), set(), set()
+    for i, tok in enumerate(tokens):
+        value = _number(tok)
+        if value is None:
+            continue
+        if not (1900 <= value <= 2100 and tok.isdigit()) and value > 2:
+            numbers.add(str(value))
+        around = tokens[i + 1:i + 5]
+        before = tokens[max(0, i - 2):i]
+        if any(t in _KILLED for t in around) or any(t in {"killing", "killed"} for t in before):
+            killed.add(value)
+        if any(t in _INJURED for t in around) or any(t in {"wounding", "injuring", "injured", "wounded"}
+                                                      for t in before):
+            injured.add(value)
+    return killed, injured, numbers
+
+
+def _day_named(tokens: list[str]) -> tuple[str, int, int] | None:
+    """The first day the text names as the event's: a date, "on <weekday>" or "<weekday>
+    morning/night", "yesterday" or "today" ("since Thursday" and "by Friday" are not)."""
+    for i, tok in enumerate(tokens):
+        prev = tokens[i - 1] if i else ""
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if tok in _MONTHS and after.isdigit() and 1 <= int(after) <= 31 and prev not in _NOT_EVENT_DAY:
+            return ("date", _MONTHS[tok], int(after))
+        if tok in _MONTHS and prev.isdigit() and 1 <= int(prev) <= 31 and \
+                (tokens[i - 2] if i > 1 else "") not in _NOT_EVENT_DAY:
+            return ("date", _MONTHS[tok], int(prev))
+        if tok in _WEEKDAYS and prev not in _NOT_EVENT_DAY and (prev in _WEEKDAY_EVENT or after in _DAY_PARTS):
+            return ("weekday", _WEEKDAYS[tok], 0)
+        if tok == "yesterday":
+            return ("relative", -1, 0)
+        if tok in ("today", "tonight"):
+            return ("relative", 0, 0)
+    return None
+
+
+def event_day(profile: Profile, when: datetime, zone: ZoneInfo) -> tuple[date, bool]:
+    """(the day the report is about, whether the text names it): a named weekday is the latest
+    such day up to the published day, a date without a year the nearest to it."""
+    local = when.astimezone(zone).date()
+    named = profile.day_named
+    if named is None:
+        return local, False
+    kind, a, b = named
+    if kind == "relative":
+        return local + timedelta(days=a), True
+    if kind == "weekday":
+        return local - timedelta(days=(local.weekday() - a) % 7), True
+    try:
+        named_day = min((date(local.year + k, a, b) for k in (-1, 0, 1)), key=lambda d: abs((d - local).days))
+    except ValueError:
+        return local, False
+    if named_day > local:          # a date ahead ("takes effect on March 25") is not what happened
+        return local, False
+    return named_day, True

@@ -1,0 +1,70 @@
+"""Stories and the profiles they are formed from: written in the feed's transaction, read to
+rebuild the story window at start-up and to list stories."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Iterator
+
+import sqlite_utils
+
+from ..records import StoredArticle, StoryRecord
+from .articles import stored_article
+from .times import iso, parse_time
+
+
+def story_record(row: dict) -> StoryRecord:
+    return StoryRecord(id=row["id"], first_seen=parse_time(row["first_seen"]), last_seen=parse_time(row["last_seen"]),
+                       lead=row["lead"], title=row["title"], reports=row["reports"], outlets=row["outlets"],
+                       topics=tuple(json.loads(row["topics"])), follow_up_of=row["follow_up_of"])
+
+
+class Stories:
+    """Mixed into Store: uses `self.db` (sqlite_utils.Database)."""
+
+    db: sqlite_utils.Database
+
+    def save_profiles(self, rows: list[tuple[str, str, dict]]) -> None:
+        """(article id, version, profile JSON) rows; inside a transaction."""
+        self.db.conn.executemany("INSERT OR REPLACE INTO profiles (article_id, version, data) VALUES (?, ?, ?)",
+                                 [(aid, version, json.dumps(data, separators=(",", ":"))) for aid, version, data in rows])
+
+    def window_rows(self, since: datetime) -> Iterator[dict]:
+        """Original articles stored since `since`, oldest first, with their stored profile (or
+        None): what the story stage compares new reports with."""
+        yield from self.db.query(
+            "SELECT a.id, a.story_id, a.feed, a.published, a.first_seen, a.title, p.version, p.data "
+            "FROM articles a LEFT JOIN profiles p ON p.article_id = a.id "
+            "WHERE a.first_seen >= ? AND a.duplicate_of IS NULL ORDER BY a.rowid", [iso(since)])
+
+    def story_reports(self, story_id: str) -> list[StoredArticle]:
+        """The original articles of a story, in the order they were stored."""
+        return [stored_article(r) for r in self.db.query(
+            "SELECT * FROM articles WHERE story_id = ? AND duplicate_of IS NULL ORDER BY rowid", [story_id])]
+
+    def save_story(self, story: StoryRecord) -> None:
+        """Insert or refresh a story; `follow_up_of` is kept as first recorded. Inside a transaction."""
+        self.db.conn.execute(
+            "INSERT INTO stories (id, first_seen, last_seen, lead, title, reports, outlets, topics, follow_up_of) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen, "
+            "lead = excluded.lead, title = excluded.title, reports = excluded.reports, outlets = excluded.outlets, "
+            "topics = excluded.topics",
+            (story.id, iso(story.first_seen), iso(story.last_seen), story.lead, story.title, story.reports,
+             story.outlets, json.dumps(list(story.topics)), story.follow_up_of))
+
+    def stories_by_id(self, ids: list[str]) -> dict[str, StoryRecord]:
+        out: dict[str, StoryRecord] = {}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            marks = ",".join("?" * len(part))
+            for r in self.db.query(f"SELECT * FROM stories WHERE id IN ({marks})", part):
+                out[r["id"]] = story_record(r)
+        return out
+
+    def stories_seen_between(self, start: datetime, end: datetime) -> list[StoryRecord]:
+        """Stories with a report stored in [start, end), latest first."""
+        return [story_record(r) for r in self.db.query(
+            "SELECT * FROM stories WHERE id IN (SELECT DISTINCT story_id FROM articles WHERE first_seen >= ? "
+            "AND first_seen < ? AND duplicate_of IS NULL) ORDER BY outlets DESC, last_seen DESC",
+            [iso(start), iso(end)])]
