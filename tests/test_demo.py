@@ -30,10 +30,16 @@ def test_demo_shows_flags_drops_the_seed_copy_and_reports_the_broken_feed(tmp_pa
     assert dropped["duplicate_of"] == "seeds/000_2ceace7d45a6ac80.txt"
     assert 0.8 < dropped["similarity"] < 1.0
     # the syndicated Geneva story is one story, the other outlet's copy under "also"
-    [story] = [a for a in digest["articles"] if a["also"]]
+    [story] = [a for a in digest["articles"] if "Geneva" in a["title"]]
     assert story["feed"] == "kyiv-ledger" and [c["feed"] for c in story["also"]] == ["baltic-wire"]
     assert sum("Geneva" in a["title"] for a in digest["articles"]) == 1
     assert "Also reported by" in json_file.with_suffix(".html").read_text()
+    # the NATO pledge, written up by each outlet in its own words: one story, two outlets
+    [pledge] = [a for a in digest["articles"] if "air-defence" in a["title"] or "four more" in a["title"]]
+    assert sorted(pledge["outlets"]) == ["baltic-wire", "kyiv-ledger"] and pledge["reports"] == 2
+    # a ceasefire story the same day as the Geneva talks, somewhere else: kept apart
+    truce = next(a for a in digest["articles"] if "Zaporizhzhia" in a["title"])
+    assert "ceasefire" in truce["topics"] and truce["story_id"] != story["story_id"] and truce["reports"] == 1
 
     [broken] = [f for f in digest["feeds"] if f["status"] == "error"]
     assert broken["name"] == "metro-daily" and "broken feed" in broken["error"]

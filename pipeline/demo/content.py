@@ -3,7 +3,9 @@
 Two outlets: the Kyiv Ledger (RSS 2.0) and Baltic Wire (Atom 1.0). Among them: articles with and
 without each default topic, a trap for naive matching ("Senator Donato"), a republished copy of
 seed 000 (its text is read from the seeds folder at start-up), a wire story syndicated by both
-outlets, and an article whose page is gone so the feed's own summary must be used.
+outlets, an event each outlet wrote up in its own words (grouped as one story), a ceasefire
+story on the same day as the Geneva talks that is another event (kept apart), and an article
+whose page is gone so the feed's own summary must be used.
 """
 
 LEDGER = "Kyiv Ledger"
@@ -14,7 +16,7 @@ ARTICLES: dict[str, tuple[str, str, str, list[str]]] = {
     "nato-air-defence-pledge": (LEDGER, "Allies pledge new air-defence systems at NATO meeting",
         "2026-11-23T06:10:00Z", [
         "Defence ministers meeting at NATO headquarters in Brussels pledged four additional "
-        "air-defence systems for Ukraine on Tuesday, along with interceptor missiles to keep the "
+        "air-defence systems for Ukraine on Monday, along with interceptor missiles to keep the "
         "existing batteries supplied through the winter.",
         "The alliance's secretary general said the package was the largest single commitment since "
         "the spring and that deliveries would begin within weeks. Officials declined to say which "
@@ -123,6 +125,27 @@ ARTICLES: dict[str, tuple[str, str, str, list[str]]] = {
         "Among the documents on display are maps annotated by negotiators, photographs of "
         "signing ceremonies and letters from soldiers describing the first quiet night.",
         "The exhibition runs until March and will travel to Warsaw and Tallinn next year.",
+    ]),
+    "brussels-air-defence": (WIRE, "NATO ministers promise Kyiv four more systems to shield its grid",
+        "2026-11-23T07:05:00Z", [
+        "BRUSSELS (Baltic Wire) — Ukraine will receive four more air-defence systems and a fresh "
+        "supply of interceptors, NATO defence ministers agreed in Brussels on Monday.",
+        "Diplomats described the commitment as the biggest since spring. Which allies will send the "
+        "launchers was not disclosed; the secretary general said only that the first would arrive "
+        "before the new year.",
+        "Kyiv's request was driven by last winter's blackouts, when drones and missiles knocked out "
+        "substations across the country and cut heating in several cities.",
+        "Ministers also weighed building interceptors in European factories to cut waiting times.",
+    ]),
+    "zaporizhzhia-local-truce": (WIRE, "Local truce lets engineers reach the Zaporizhzhia plant's power line",
+        "2026-11-23T08:40:00Z", [
+        "A local ceasefire held for six hours on Monday around the Zaporizhzhia nuclear power plant, "
+        "letting repair crews reach a damaged high-voltage line near Enerhodar, the plant's "
+        "operator said.",
+        "The truce was arranged through the international atomic energy agency, whose inspectors "
+        "accompanied the engineers. The line is one of two that keep the plant's cooling systems "
+        "supplied with outside power.",
+        "Shelling resumed in the area in the evening, local officials said. Nobody was hurt.",
     ]),
     "cyber-defence-centre": (WIRE, "NATO cyber centre in Tallinn trains teams to defend power grids",
         "2026-11-23T03:20:00Z", [

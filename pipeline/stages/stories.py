@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
@@ -84,6 +84,8 @@ class StoryIndex:
     df: Counter = field(default_factory=Counter)
     feeds_of: dict[str, set[str]] = field(default_factory=dict)   # story id -> its feeds
 
+    _vectors: list["_Vector | None"] = field(default_factory=list)
+
     def __len__(self) -> int:
         return len(self.members)
 
@@ -91,6 +93,7 @@ class StoryIndex:
         day, named = event_day(profile, when, self.zone)
         position = len(self.members)
         self.members.append(Member(article_id, story_id, feed, when, day, named, profile))
+        self._vectors.append(None)
         self.feeds_of.setdefault(story_id, set()).add(feed)
         for key in _keys(profile):
             self.postings.setdefault(key, []).append(position)
@@ -99,6 +102,14 @@ class StoryIndex:
     def _idf(self, key: str) -> float:
         return math.log(1 + (len(self.members) + 1) / (self.df.get(key, 0) + 1))
 
+    def _vector_of(self, position: int) -> "_Vector":
+        """A member's weighted vector, computed once and again only when the window has grown by
+        a quarter since (its weights follow the document frequencies, which drift slowly)."""
+        vector = self._vectors[position]
+        if vector is None or len(self.members) > 1.25 * vector.size + 8:
+            vector = self._vectors[position] = _vector(self.members[position].profile, self._idf, len(self.members))
+        return vector
+
     def assign(self, profile: Profile, when: datetime, feed: str | None = None) -> Assignment:
         """The story this report joins (or follows up), from the indexed articles."""
         day, named = event_day(profile, when, self.zone)
@@ -106,71 +117,74 @@ class StoryIndex:
         limit = max(5, COMMON_KEY * len(self.members))
         for key in _keys(profile):
             positions = self.postings.get(key, ())
-            if len(positions) > limit:
-                continue
-            for p in positions:
-                shared[p] += 1
+            if len(positions) <= limit:
+                shared.update(positions)
+        mine = _vector(profile, self._idf, len(self.members))
         by_story: dict[str, list[tuple[float, Member]]] = {}
         for position, _ in shared.most_common(CANDIDATES * 4):
             member = self.members[position]
             if abs(member.when - when) > WINDOW:
                 continue
-            by_story.setdefault(member.story_id, []).append((self.score(profile, member.profile), member))
+            score = _score(mine, self._vector_of(position), self._idf)
+            by_story.setdefault(member.story_id, []).append((score, member))
             if len(by_story) >= CANDIDATES:
                 break
         ranked = sorted(((max(s for s, _ in scored), sid, scored) for sid, scored in by_story.items()),
                         key=lambda x: -x[0])
-        best_follow: tuple[float, str, str] | None = None
+        follows: str | None = None
         closest: Assignment | None = None
         for score, story_id, scored in ranked:
-            if score < FOLLOW:
-                break
             top = max(scored, key=lambda x: x[0])[1]
             veto = next((v for _, m in scored if (v := conflict(profile, day, named, m))), None)
             same_outlet = veto is None and feed is not None and feed in self.feeds_of.get(story_id, ())
-            veto = f"outlet: {feed} has a report in it" if same_outlet else veto
             explained = self.explain(profile, top.profile, score, story_id)
-            if veto is None and score >= JOIN:
+            if veto is None and not same_outlet and score >= JOIN:
                 return explained
-            if closest is None:
-                closest = Assignment(None, None, score, explained.shared_terms, explained.shared_entities,
-                                     explained.shared_numbers, veto or f"score {score:.2f} < {JOIN}", story_id)
-            if veto and not same_outlet and best_follow is None and top.when < when and \
-                    _same_place(profile, top.profile):
-                best_follow = (score, story_id, veto)
-        if closest is not None and best_follow is not None:
-            return Assignment(None, best_follow[1], closest.score, closest.shared_terms, closest.shared_entities,
-                              closest.shared_numbers, closest.veto, closest.closest)
-        return closest or Assignment(None)
+            if closest is None:     # the most similar story, and what kept the report out of it
+                why = f"outlet: {feed} has a report in it" if same_outlet else veto or f"score {score:.2f} < {JOIN}"
+                closest = replace(explained, story_id=None, veto=why, closest=story_id)
+            if score < FOLLOW:
+                break
+            if veto and follows is None and top.when < when and _same_place(profile, top.profile):
+                follows = story_id
+        return replace(closest, follow_up_of=follows) if closest else Assignment(None)
 
     def score(self, a: Profile, b: Profile) -> float:
-        return TERM_WEIGHT * self._cosine(a.terms, b.terms) + ENTITY_WEIGHT * self._dice(a, b)
-
-    def _cosine(self, a: Mapping[str, int], b: Mapping[str, int]) -> float:
-        if len(a) > len(b):
-            a, b = b, a
-        idf = self._idf
-        dot = sum(n * b[t] * idf("t:" + t) ** 2 for t, n in a.items() if t in b)
-        if not dot:
-            return 0.0
-        na = math.sqrt(sum((n * idf("t:" + t)) ** 2 for t, n in a.items()))
-        nb = math.sqrt(sum((n * idf("t:" + t)) ** 2 for t, n in b.items()))
-        return dot / (na * nb)
-
-    def _dice(self, a: Profile, b: Profile) -> float:
-        idf = self._idf
-        keys_a = {"e:" + e for e in a.entities} | {"n:" + n for n in a.numbers}
-        keys_b = {"e:" + e for e in b.entities} | {"n:" + n for n in b.numbers}
-        both = sum(idf(k) for k in keys_a & keys_b)
-        if not both:
-            return 0.0
-        return 2 * both / (sum(idf(k) for k in keys_a) + sum(idf(k) for k in keys_b))
+        """TERM_WEIGHT x term cosine + ENTITY_WEIGHT x IDF-weighted Dice of names and numbers."""
+        size = len(self.members)
+        return _score(_vector(a, self._idf, size), _vector(b, self._idf, size), self._idf)
 
     def explain(self, a: Profile, b: Profile, score: float, story_id: str) -> Assignment:
         idf = self._idf
         terms = sorted(set(a.terms) & set(b.terms), key=lambda t: -idf("t:" + t))[:8]
         return Assignment(story_id, None, round(score, 3), tuple(terms),
                           tuple(sorted(a.entities & b.entities)), tuple(sorted(a.numbers & b.numbers)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Vector:
+    """A profile weighted for scoring: its terms, its name and number keys, and their norms."""
+
+    terms: Mapping[str, int]
+    keys: frozenset[str]                  # "e:<name>" and "n:<number>"
+    term_norm: float                      # Euclidean norm of the IDF-weighted term counts
+    key_sum: float                        # summed IDF of the keys
+    size: int                             # the window's size when the weights were taken
+
+
+def _vector(profile: Profile, idf, size: int) -> _Vector:
+    keys = frozenset(["e:" + e for e in profile.entities] + ["n:" + n for n in profile.numbers])
+    return _Vector(profile.terms, keys, math.sqrt(sum((n * idf("t:" + t)) ** 2 for t, n in profile.terms.items())),
+                   sum(idf(k) for k in keys), size)
+
+
+def _score(a: _Vector, b: _Vector, idf) -> float:
+    small, large = (a.terms, b.terms) if len(a.terms) <= len(b.terms) else (b.terms, a.terms)
+    dot = sum(n * large[t] * idf("t:" + t) ** 2 for t, n in small.items() if t in large)
+    cosine = dot / (a.term_norm * b.term_norm) if dot else 0.0
+    both = a.keys & b.keys
+    dice = 2 * sum(idf(k) for k in both) / (a.key_sum + b.key_sum) if both else 0.0
+    return TERM_WEIGHT * cosine + ENTITY_WEIGHT * dice
 
 
 def conflict(profile: Profile, day: date, named: bool, other: Member) -> str | None:
