@@ -1,6 +1,8 @@
 """Story clustering: quality on the labelled set, the signals compared, and cost at archive scale.
 
-    python -m bench stories [--archive 100000] [--new 1000] [--orders 20]
+    python -m bench stories [--set FILE] [--archive 100000] [--new 1000] [--orders 20]
+
+--set scores another labelled file in the same format (tests/data/stories/dev.txt says how).
 
 Quality: BCubed precision/recall/F1 of the story stage on tests/data/stories/dev.txt (reports in
 published order, and the worst of --orders shuffled arrival orders), the hard-negative pairs it
@@ -216,8 +218,9 @@ def run(argv: list[str] | None = None) -> dict:
     parser.add_argument("--archive", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=1_000)
     parser.add_argument("--orders", type=int, default=20)
+    parser.add_argument("--set", type=Path, default=None, help="a labelled file in the dev set's format")
     args = parser.parse_args(argv)
-    stories = load()
+    stories = load(args.set) if args.set else load()
     english = stories.english()
     q = quality(english, args.orders)
     table(f"Stories on the labelled set ({len(english.reports)} reports, {q['events']} events, "

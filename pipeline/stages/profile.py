@@ -128,6 +128,14 @@ DEMONYMS = {"russian": "russia", "ukrainian": "ukraine", "turkish": "turkey", "g
             "italian": "italy", "european": "europe", "eu": "europe", "moldovan": "moldova",
             "georgian": "georgia", "iranian": "iran", "israeli": "israel", "syrian": "syria"}
 DEMONYM_WORDS = frozenset(w for w in DEMONYMS if len(w) > 3)
+# One place, several spellings (Russian-era, German, transliterated Cyrillic): keyed as the
+# Ukrainian-based English spelling the region's news now uses.
+VARIANTS = {"kiev": "kyiv", "kiew": "kyiv", "kyjiw": "kyiv", "kharkov": "kharkiv", "charkiw": "kharkiv",
+            "odessa": "odesa", "nikolaev": "mykolaiv", "nikolayev": "mykolaiv", "zaporozhye": "zaporizhzhia",
+            "zaporozhe": "zaporizhzhia", "saporischschja": "zaporizhzhia", "dnepr": "dnipro",
+            "dnepropetrovsk": "dnipro", "lvov": "lviv", "lemberg": "lviv", "chernigov": "chernihiv",
+            "rovno": "rivne", "lugansk": "luhansk", "rossiia": "russia", "rossiya": "russia",
+            "russland": "russia", "ukraina": "ukraine", "moskva": "moscow", "moskau": "moscow"}
 
 
 def latin(word: str) -> str:
@@ -172,7 +180,7 @@ def _canonical_term(word: str) -> str:
 
 def _entity_key(word: str) -> str:
     key = latin(word)
-    key = DEMONYMS.get(key, key)
+    key = DEMONYMS.get(key, VARIANTS.get(key, key))
     return key[:ENTITY_KEY]
 
 
@@ -210,8 +218,8 @@ def _names(title: str, text: str) -> tuple[set[str], set[str]]:
             if len(key) < 2:
                 continue
             mentions.add(key)
-            if low in _NOT_NAMES or (part is title and title_case and initial):
-                continue
+            if low in _NOT_NAMES or (part is title and title_case and w not in capitalised_inside):
+                continue                    # a Title Case Headline capitalises every word
             if initial and not (w.isupper() and len(w) > 1) and w not in capitalised_inside:
                 continue
             entities.add(key)
@@ -246,8 +254,8 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
         if not (1900 <= value <= 2100 and tok.isdigit()) and value > 2:
             numbers.add(str(value))
         around = tokens[i + 1:i + 5]
-        before = tokens[max(0, i - 2):i]
-        if any(t in _KILLED for t in around) or any(t in {"killing", "killed"} for t in before):
+        before = tokens[max(0, i - 4):i]        # "killing at least three", "death toll rose to 7"
+        if any(t in _KILLED for t in around) or any(t in {"killing", "killed", "toll"} for t in before):
             killed.add(value)
         if any(t in _INJURED for t in around) or any(t in {"wounding", "injuring", "injured", "wounded"}
                                                       for t in before):
