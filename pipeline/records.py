@@ -226,6 +226,20 @@ class DayEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryReport:
+    """One report of a story, as much as keeping its story's row current needs (no text)."""
+
+    id: str
+    title: str
+    feed: str
+    text_source: str
+    published: datetime | None
+    first_seen: datetime
+    topics: tuple[str, ...]
+    text_length: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoryRecord:
     """A story as stored (storage's `stories` table, typed): the reports of one event."""
 

@@ -49,7 +49,7 @@ def refresh_story(store: Store, story_id: str, follow_up_of: str | None = None) 
     """Recompute a story's row from its reports (lead, counts, topics) and save it; inside the
     feed's transaction, after the article was inserted."""
     reports = store.story_reports(story_id)
-    lead = best_report(reports)
+    lead = best_report(reports, length=lambda r: r.text_length)
     record = StoryRecord(id=story_id, first_seen=min(r.first_seen for r in reports),
                          last_seen=max(r.first_seen for r in reports), lead=lead.id, title=lead.title,
                          reports=len(reports), outlets=len({r.feed for r in reports}),
@@ -107,7 +107,11 @@ class StoryDesk:
         """After the article's insert, inside the feed's transaction."""
         story_id = article.story_id or aid
         self.store.save_profiles([(aid, PROFILE_VERSION, article.profile.to_json())])
-        refresh_story(self.store, story_id, article.follow_up_of if story_id == aid else None)
+        if story_id == aid:        # a new story: itself, nothing to read back
+            self.store.save_story(StoryRecord(aid, now, now, aid, article.title, 1, 1, article.topics,
+                                              article.follow_up_of))
+        else:
+            refresh_story(self.store, story_id)
         self.index(now).add(aid, story_id, article.feed, report_time(article.published, now), article.profile)
 
 

@@ -248,10 +248,20 @@ def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone:
         id=lead.id, url=lead.url, title=lead.title, feed=lead.feed, published=lead.published,
         first_seen=lead.first_seen, topics=tuple(dict.fromkeys(t for r in [lead, *rest] for t in r.topics)),
         text=lead.text, matches=matches, text_source=lead.text_source, extraction_note=lead.extraction_note,
-        also=tuple(AlsoReported(r.url, r.feed, r.title, r.similarity) for r in rest), story_id=story_id,
+        also=tuple(AlsoReported(r.url, r.feed, r.title, _similarity(r, lead, story_id)) for r in rest),
+        story_id=story_id,
         outlets=tuple(dict.fromkeys(r.feed for r in [lead, *rest])),
         latest=max(report_time(r.published, r.first_seen) for r in reports),
         follow_up_of=StoryRef(followed.id, followed.title) if followed else None, continuing=continuing)
+
+
+def _similarity(report: StoredArticle, lead: StoredArticle, story_id: str) -> float | None:
+    """A report's shingle similarity within its story: its own (a copy of an earlier report), or,
+    for the report that started the story when the lead is a copy of it, the lead's (Jaccard is
+    symmetric). None for reports written independently."""
+    if report.similarity is None and report.id == story_id:
+        return lead.similarity
+    return report.similarity
 
 
 def _main_topic(story: DigestStory, order: list[str]) -> str:

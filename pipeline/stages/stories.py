@@ -43,7 +43,7 @@ TERM_WEIGHT, ENTITY_WEIGHT = 0.5, 0.5
 JOIN = 0.30                       # score at or above which a report joins a story
 FOLLOW = 0.25                     # a vetoed story this similar is linked as the one followed up
 CANDIDATES = 40                   # articles scored per report (the most shared keys first)
-COMMON_KEY = 0.2                  # keys in more than this share of the window do not find candidates
+COMMON_KEY = 0.05                  # keys in more than this share of the window do not find candidates
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +125,7 @@ class StoryIndex:
             member = self.members[position]
             if abs(member.when - when) > WINDOW:
                 continue
-            score = _score(mine, self._vector_of(position), self._idf)
+            score = _score(mine, self._vector_of(position))
             by_story.setdefault(member.story_id, []).append((score, member))
             if len(by_story) >= CANDIDATES:
                 break
@@ -152,7 +152,7 @@ class StoryIndex:
     def score(self, a: Profile, b: Profile) -> float:
         """TERM_WEIGHT x term cosine + ENTITY_WEIGHT x IDF-weighted Dice of names and numbers."""
         size = len(self.members)
-        return _score(_vector(a, self._idf, size), _vector(b, self._idf, size), self._idf)
+        return _score(_vector(a, self._idf, size), _vector(b, self._idf, size))
 
     def explain(self, a: Profile, b: Profile, score: float, story_id: str) -> Assignment:
         idf = self._idf
@@ -166,24 +166,29 @@ class _Vector:
     """A profile weighted for scoring: its terms, its name and number keys, and their norms."""
 
     terms: Mapping[str, int]
-    keys: frozenset[str]                  # "e:<name>" and "n:<number>"
+    squared: dict[str, float]             # term -> count x IDF², so a dot product is one lookup per term
+    keys: dict[str, float]                # "e:<name>" and "n:<number>" -> IDF
     term_norm: float                      # Euclidean norm of the IDF-weighted term counts
     key_sum: float                        # summed IDF of the keys
     size: int                             # the window's size when the weights were taken
 
 
 def _vector(profile: Profile, idf, size: int) -> _Vector:
-    keys = frozenset(["e:" + e for e in profile.entities] + ["n:" + n for n in profile.numbers])
-    return _Vector(profile.terms, keys, math.sqrt(sum((n * idf("t:" + t)) ** 2 for t, n in profile.terms.items())),
-                   sum(idf(k) for k in keys), size)
+    weights = {t: idf("t:" + t) for t in profile.terms}
+    keys = {k: idf(k) for k in ["e:" + e for e in profile.entities] + ["n:" + n for n in profile.numbers]}
+    return _Vector(profile.terms, {t: n * weights[t] ** 2 for t, n in profile.terms.items()}, keys,
+                   math.sqrt(sum((n * weights[t]) ** 2 for t, n in profile.terms.items())), sum(keys.values()), size)
 
 
-def _score(a: _Vector, b: _Vector, idf) -> float:
-    small, large = (a.terms, b.terms) if len(a.terms) <= len(b.terms) else (b.terms, a.terms)
-    dot = sum(n * large[t] * idf("t:" + t) ** 2 for t, n in small.items() if t in large)
-    cosine = dot / (a.term_norm * b.term_norm) if dot else 0.0
-    both = a.keys & b.keys
-    dice = 2 * sum(idf(k) for k in both) / (a.key_sum + b.key_sum) if both else 0.0
+def _score(mine: _Vector, theirs: _Vector) -> float:
+    """TERM_WEIGHT x cosine of IDF-weighted terms + ENTITY_WEIGHT x IDF-weighted Dice of names and
+    numbers, with the weights of the report being placed (`mine`)."""
+    terms = theirs.terms
+    dot = sum(w * terms[t] for t, w in mine.squared.items() if t in terms)
+    cosine = dot / (mine.term_norm * theirs.term_norm) if dot else 0.0
+    keys = theirs.keys
+    both = sum(w for k, w in mine.keys.items() if k in keys)
+    dice = 2 * both / (mine.key_sum + theirs.key_sum) if both else 0.0
     return TERM_WEIGHT * cosine + ENTITY_WEIGHT * dice
 
 
@@ -223,11 +228,11 @@ def report_time(published: datetime | None, first_seen: datetime) -> datetime:
     return published
 
 
-def best_report(reports: list):
+def best_report(reports: list, length=lambda r: len(r.text)):
     """The report a story is headed by: the earliest full text (a page, not the feed's summary),
     or, when none has one, the longest text. Takes anything with text_source, published,
-    first_seen, text and id (stored or digest articles)."""
+    first_seen and id, and `length` of its text (stored articles, digest articles, StoryReport)."""
     full = [r for r in reports if r.text_source == "page"]
     if full:
         return min(full, key=lambda r: (report_time(r.published, r.first_seen), r.first_seen, r.id))
-    return min(reports, key=lambda r: (-len(r.text), r.first_seen, r.id))
+    return min(reports, key=lambda r: (-length(r), r.first_seen, r.id))

@@ -9,8 +9,7 @@ from typing import Iterator
 
 import sqlite_utils
 
-from ..records import StoredArticle, StoryRecord
-from .articles import stored_article
+from ..records import StoryRecord, StoryReport
 from .times import iso, parse_time
 
 
@@ -38,10 +37,13 @@ class Stories:
             "FROM articles a LEFT JOIN profiles p ON p.article_id = a.id "
             "WHERE a.first_seen >= ? AND a.duplicate_of IS NULL ORDER BY a.rowid", [iso(since)])
 
-    def story_reports(self, story_id: str) -> list[StoredArticle]:
-        """The original articles of a story, in the order they were stored."""
-        return [stored_article(r) for r in self.db.query(
-            "SELECT * FROM articles WHERE story_id = ? AND duplicate_of IS NULL ORDER BY rowid", [story_id])]
+    def story_reports(self, story_id: str) -> list[StoryReport]:
+        """The original articles of a story, in the order they were stored (without their texts)."""
+        return [StoryReport(r["id"], r["title"], r["feed"], r["text_source"], parse_time(r["published"]),
+                            parse_time(r["first_seen"]), tuple(json.loads(r["topics"])), r["text_length"])
+                for r in self.db.query(
+                    "SELECT id, title, feed, text_source, published, first_seen, topics, length(text) AS text_length "
+                    "FROM articles WHERE story_id = ? AND duplicate_of IS NULL ORDER BY rowid", [story_id])]
 
     def save_story(self, story: StoryRecord) -> None:
         """Insert or refresh a story; `follow_up_of` is kept as first recorded. Inside a transaction."""
