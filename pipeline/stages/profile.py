@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from sys import intern
 from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
@@ -86,9 +87,9 @@ class Profile:
 
     @classmethod
     def from_json(cls, data: dict) -> "Profile":
-        return cls(terms=data["t"], entities=frozenset(data["e"]), mentions=frozenset(data["m"]),
-                   places=frozenset(data["p"]),
-                   killed=frozenset(data["k"]), injured=frozenset(data["i"]), numbers=frozenset(data["n"]),
+        return cls(terms={intern(t): n for t, n in data["t"].items()}, entities=_interned(data["e"]),
+                   mentions=_interned(data["m"]), places=_interned(data["p"]), killed=frozenset(data["k"]),
+                   injured=frozenset(data["i"]), numbers=_interned(data["n"]),
                    day_named=tuple(data["d"]) if data["d"] else None)
 
 
@@ -168,9 +169,16 @@ def profile_of(title: str, text: str) -> Profile:
     entities, mentions = _names(title, text)
     opening = title + ". " + " ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2])
     killed, injured, numbers = _figures(title + ". " + lead_text)
-    return Profile(terms=dict(terms), entities=frozenset(entities), mentions=frozenset(mentions),
-                   places=frozenset(_places(opening)), killed=frozenset(killed), injured=frozenset(injured),
-                   numbers=frozenset(numbers), day_named=_day_named(_tokens(title + ". " + lead_text)))
+    return Profile(terms={intern(t): n for t, n in terms.items()}, entities=_interned(entities),
+                   mentions=_interned(mentions), places=_interned(_places(opening)), killed=frozenset(killed),
+                   injured=frozenset(injured), numbers=_interned(numbers),
+                   day_named=_day_named(_tokens(title + ". " + lead_text)))
+
+
+def _interned(keys) -> frozenset[str]:
+    """Keys as shared string objects: thousands of profiles in the story window repeat the same
+    names and terms, and one copy of each is what keeps the window's memory small."""
+    return frozenset(intern(k) for k in keys)
 
 
 def _canonical_term(word: str) -> str:

@@ -33,7 +33,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Iterable, Mapping
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from .profile import Profile, event_day
@@ -119,7 +119,7 @@ class StoryIndex:
             positions = self.postings.get(key, ())
             if len(positions) <= limit:
                 shared.update(positions)
-        mine = _vector(profile, self._idf, len(self.members))
+        mine = _query(profile, self._idf, len(self.members))
         by_story: dict[str, list[tuple[float, Member]]] = {}
         for position, _ in shared.most_common(CANDIDATES * 4):
             member = self.members[position]
@@ -152,7 +152,7 @@ class StoryIndex:
     def score(self, a: Profile, b: Profile) -> float:
         """TERM_WEIGHT x term cosine + ENTITY_WEIGHT x IDF-weighted Dice of names and numbers."""
         size = len(self.members)
-        return _score(_vector(a, self._idf, size), _vector(b, self._idf, size))
+        return _score(_query(a, self._idf, size), _vector(b, self._idf, size))
 
     def explain(self, a: Profile, b: Profile, score: float, story_id: str) -> Assignment:
         idf = self._idf
@@ -165,30 +165,43 @@ class StoryIndex:
 class _Vector:
     """A profile weighted for scoring: its terms, its name and number keys, and their norms."""
 
-    terms: Mapping[str, int]
-    squared: dict[str, float]             # term -> count x IDF², so a dot product is one lookup per term
-    keys: dict[str, float]                # "e:<name>" and "n:<number>" -> IDF
+    profile: Profile
     term_norm: float                      # Euclidean norm of the IDF-weighted term counts
-    key_sum: float                        # summed IDF of the keys
+    key_sum: float                        # summed IDF of its names and numbers
     size: int                             # the window's size when the weights were taken
 
 
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """The report being placed, weighted once: a dot product is then one lookup per term."""
+
+    vector: _Vector
+    squared: dict[str, float]             # term -> count x IDF²
+    names: dict[str, float]               # name -> IDF
+    numbers: dict[str, float]             # number -> IDF
+
+
 def _vector(profile: Profile, idf, size: int) -> _Vector:
-    weights = {t: idf("t:" + t) for t in profile.terms}
-    keys = {k: idf(k) for k in ["e:" + e for e in profile.entities] + ["n:" + n for n in profile.numbers]}
-    return _Vector(profile.terms, {t: n * weights[t] ** 2 for t, n in profile.terms.items()}, keys,
-                   math.sqrt(sum((n * weights[t]) ** 2 for t, n in profile.terms.items())), sum(keys.values()), size)
+    terms = math.sqrt(sum((n * idf("t:" + t)) ** 2 for t, n in profile.terms.items()))
+    keys = sum(idf("e:" + e) for e in profile.entities) + sum(idf("n:" + n) for n in profile.numbers)
+    return _Vector(profile, terms, keys, size)
 
 
-def _score(mine: _Vector, theirs: _Vector) -> float:
+def _query(profile: Profile, idf, size: int) -> _Query:
+    return _Query(_vector(profile, idf, size), {t: n * idf("t:" + t) ** 2 for t, n in profile.terms.items()},
+                  {e: idf("e:" + e) for e in profile.entities}, {n: idf("n:" + n) for n in profile.numbers})
+
+
+def _score(mine: _Query, theirs: _Vector) -> float:
     """TERM_WEIGHT x cosine of IDF-weighted terms + ENTITY_WEIGHT x IDF-weighted Dice of names and
     numbers, with the weights of the report being placed (`mine`)."""
-    terms = theirs.terms
+    other = theirs.profile
+    terms = other.terms
     dot = sum(w * terms[t] for t, w in mine.squared.items() if t in terms)
-    cosine = dot / (mine.term_norm * theirs.term_norm) if dot else 0.0
-    keys = theirs.keys
-    both = sum(w for k, w in mine.keys.items() if k in keys)
-    dice = 2 * both / (mine.key_sum + theirs.key_sum) if both else 0.0
+    cosine = dot / (mine.vector.term_norm * theirs.term_norm) if dot else 0.0
+    names, numbers = other.entities, other.numbers
+    both = sum(w for e, w in mine.names.items() if e in names) + sum(w for n, w in mine.numbers.items() if n in numbers)
+    dice = 2 * both / (mine.vector.key_sum + theirs.key_sum) if both else 0.0
     return TERM_WEIGHT * cosine + ENTITY_WEIGHT * dice
 
 
