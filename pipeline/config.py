@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+from .channels import AlertingOptions, AlertRule, ChannelConfig, parse_channels
 from .errors import ConfigError
 from .options import (  # noqa: F401
     DEFAULT_BOILERPLATE,
@@ -107,6 +108,10 @@ class Config:
     email: EmailOptions
     feeds: tuple[FeedConfig, ...]
     topics: tuple[TopicRule, ...]
+    channels: tuple[ChannelConfig, ...] = ()
+    alerts: tuple[AlertRule, ...] = ()
+    alerting: AlertingOptions | None = None
+    base_url: str | None = None    # where the digest files are served ([digest] base_url)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -226,7 +231,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
     loc = _Locator(text)
     base = path.resolve().parent
 
-    known = set(OPTIONS) | {"feeds", "topics"}
+    known = set(OPTIONS) | {"feeds", "topics", "channels", "alerts"}
     for section in raw:
         if section not in known:
             fail(ConfigError(f"unknown section; known sections are: {', '.join(sorted(known))}",
@@ -282,7 +287,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
                                  file=file, line=locate(None), key=f"topics.{tid}"))
             found.append(TopicRule(id=tid, label=t["label"] or tid, terms=t["terms"],
                                    patterns=t["patterns"], exclude=t["exclude"],
-                                   case_sensitive=t["case_sensitive"]))
+                                   case_sensitive=t["case_sensitive"], alert=t["alert"]))
         topics = tuple(found)
 
     email = values["email"]
@@ -308,6 +313,10 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
     if email["enabled"] and not recipients:
         fail(ConfigError("email is enabled but has no [[email.recipients]]", file=file,
                          line=loc.line_of("email", "enabled"), key="email.enabled"))
+    channels, alerts = parse_channels(
+        raw, topic_ids, lambda item, keys, where, at: _check_table(item, keys, where, at, file, fail),
+        loc.line_of, file, fail)
+
     def resolve(p: str | None) -> Path | None:
         return None if p is None else (base / Path(p).expanduser()).resolve()
 
@@ -333,5 +342,9 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             recipients=tuple(recipients)),
         feeds=tuple(feeds),
         topics=topics,
+        channels=channels,
+        alerts=alerts,
+        alerting=AlertingOptions(**values["alerting"]),
+        base_url=values["digest"]["base_url"],
     )
 

@@ -159,6 +159,19 @@ def _private_networks(v: Any) -> bool | tuple[str, ...]:
     return tuple(v)
 
 
+def _quiet_hours(v: Any) -> str:
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-3]):([0-5]\d)", _str(v).strip())
+    if not m:
+        raise ValueError('expected "HH:MM-HH:MM", e.g. "22:00-07:00"')
+    return v.strip()
+
+
+def _receives(v: Any) -> str:
+    if v not in ("alerts", "digest"):
+        raise ValueError('expected "alerts" or "digest"')
+    return v
+
+
 def _http_url(v: Any) -> str:
     v = _str(v).strip()
     parts = urlsplit(v)
@@ -192,6 +205,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "formats": Option(_list(_format), ("html", "md", "json", "txt"), 'which files to write'),
         "timezone": Option(_timezone, "UTC", 'the digest day is a calendar day in this zone'),
         "templates": Option(_path, None, 'a folder whose templates override the built-in ones'),
+        "base_url": Option(_http_url, None, "where the digest files are served: chat digests link to the day's HTML"),
     },
     "fetch": {
         "timeout_seconds": Option(_number(0), 20.0, 'whole-request budget (connect + headers + body + redirects)'),
@@ -233,6 +247,18 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "timeout_seconds": Option(_number(0), 30.0, 'per SMTP operation'),
         "ca_file": Option(_path, None, 'a private relay\'s CA to trust (never "no verify")'),
         "recipients": Option(None, (), '`[[email.recipients]]` tables: address, topics'),  # RECIPIENT_KEYS
+    },
+    "alerting": {
+        "max_per_hour": Option(_int(1), 10, 'alerts per channel per hour; the overflow goes out as one batched message'),
+        "quiet_hours": Option(_quiet_hours, None, '"22:00-07:00" (digest zone): alerts wait, then go out batched'),
+        "outlets_update": Option(_int(2), 3, 'a story that alerted alerts once more when this many outlets report it'),
+        "spike_hours": Option(_number(0, 48), 3.0, 'spike rule: new stories of a topic over this many hours…'),
+        "spike_baseline_days": Option(_int(1, 90), 14, '…against the same hours of this many previous days'),
+        "spike_min_stories": Option(_int(1), 3, 'no spike below this many stories'),
+        "spike_p": Option(_number(0, 0.5), 0.001, 'Poisson tail probability at or below which it is a spike'),
+        "surge_outlets": Option(_int(2), 5, 'surge rule: a story reported by this many outlets…'),
+        "surge_hours": Option(_number(0), 2.0, '…within this many hours of its first report'),
+        "cooldown_hours": Option(_number(0), 6.0, 'a topic spikes at most once per this many hours'),
     },
 }
 
@@ -277,12 +303,29 @@ FEED_KEYS: dict[str, Option] = {
     "title": Option(_str, None),
 }
 
+CHANNEL_KEYS: dict[str, Option] = {
+    "name": Option(_str, None),
+    "url": Option(_str, None),                 # an Apprise URL; "{password}" stands for the secret
+    "password_env": Option(_str, None),
+    "topics": Option(_list(_str), ()),
+    "receives": Option(_list(_receives), ("alerts",)),
+}
+
+ALERT_KEYS: dict[str, Option] = {
+    "name": Option(_str, None),
+    "topics": Option(_list(_str), ()),
+    "terms": Option(_list(_str), ()),
+    "min_outlets": Option(_int(1), 1),
+    "channels": Option(_list(_str), ()),
+}
+
 TOPIC_KEYS: dict[str, Option] = {
     "label": Option(_str, None),
     "terms": Option(_list(_str), ()),
     "patterns": Option(_list(_regex), ()),
     "exclude": Option(_list(_str), ()),
     "case_sensitive": Option(_list(_str), ()),
+    "alert": Option(_bool, False),
 }
 
 

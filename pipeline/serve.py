@@ -87,10 +87,30 @@ class Service:
                      report.new_articles, len(report.failed_feeds))
             # the run knows whether anything the digest shows changed (new articles, feed health)
             self.digest_dirty = self.digest_dirty or self.pipeline.changed
+            self.notify(report.started)
         except Exception:  # a job must never kill the daemon; the run row says "failed"
             log.exception("run failed")
             self.digest_dirty = True
         self.deliver_if_due()
+
+    def notify(self, since: datetime | None = None) -> None:
+        """Alerts for the stories a run stored (`since` its start), the chat digest when due, and
+        every pending message whose retry time has come: in the same cycle."""
+        if not self.config.channels:
+            return
+        from .app.alerts import queue_alerts, queue_digests
+        from .app.notify import deliver_messages
+
+        now = utcnow()
+        try:
+            if since is not None:
+                queue_alerts(self.store, self.config, since, now)
+            queue_digests(self.store, self.config, now)
+            for d in deliver_messages(self.store, self.config, now):
+                for error in d.errors:
+                    log.warning("channel %s: %d pending: %s", d.channel, d.pending, error)
+        except Exception:
+            log.exception("alerts not sent")
 
     def deliver_if_due(self) -> None:
         """Every cycle: a due or pending email goes as soon as it can, not at tomorrow's send_at.
@@ -137,6 +157,7 @@ class Service:
             except Exception:
                 log.exception("digest files not written")
         self.deliver_if_due()
+        self.notify()
 
     def reload(self) -> None:
         try:

@@ -25,6 +25,7 @@ class TopicRule:
     patterns: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     case_sensitive: tuple[str, ...] = ()
+    alert: bool = False                  # a new story of this topic alerts the alert channels
 
 
 DEFAULT_TOPICS: tuple[TopicRule, ...] = (

@@ -19,7 +19,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
 VOCABULARY = {"pipeline", "pipeline.records", "pipeline.errors", "pipeline.config", "pipeline.options", "pipeline.clock",
               "pipeline.files",
-              "pipeline.sanitize", "pipeline.topics"}
+              "pipeline.sanitize", "pipeline.topics", "pipeline.channels"}
 HELPERS = {"pipeline.lock", "pipeline.logs", "pipeline.configedit", "pipeline.opml"}
 ALLOWED = {
     "vocabulary": {"vocabulary"},

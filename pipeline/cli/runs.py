@@ -63,6 +63,7 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
                        "whole and are checked next run; no email sent", err=True)
             sys.exit(128 + stop.signal)
         undelivered = _deliver(config, send_now=False)
+        _notify(config, report.started)
     if report.digest_error:
         click.echo(f"newsmon: {report.digest_error}", err=True)
     if undelivered:
@@ -137,6 +138,19 @@ def _progress():
         yield bar
     finally:
         bar.stop()
+
+
+def _notify(config: Config, since) -> None:
+    """Alerts and chat digests: queued, sent, one line per channel that did anything."""
+    from ..app.notify import notify_now
+
+    for d in notify_now(config, since):
+        if d.sent or d.batched:
+            click.echo(f"  channel {d.channel}: {d.sent} sent" + (f", {d.batched} batched" if d.batched else ""))
+        for error in d.errors:
+            click.echo(f"  channel {d.channel}: {d.pending} pending, retried next run: {error}", err=True)
+        if d.failed:
+            click.echo(f"  channel {d.channel}: {d.failed} NOT sent (permanent failure; see newsmon status)", err=True)
 
 
 def _deliver(config: Config, send_now: bool) -> int:

@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -18,7 +18,9 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (3, ""),                             # emails.recipient holds the bare, lower-cased address:
                                          # store.Store.open rewrites older rows (needs Python)
     (4, ""),                             # stories and profiles are new (SCHEMA creates them);
-)                                        # BACKFILL_STORIES makes a story of each stored group
+                                         # BACKFILL_STORIES makes a story of each stored group
+    (5, ""),                             # messages is new (SCHEMA creates it)
+)
 
 # Schema 4: every group of original articles sharing a story_id becomes a row of `stories`.
 BACKFILL_STORIES = """
@@ -117,6 +119,24 @@ CREATE TABLE IF NOT EXISTS stories (         -- the reports of one event (v4; st
     follow_up_of TEXT                        -- the earlier story it develops; NULL if none
 );
 CREATE INDEX IF NOT EXISTS stories_last_seen ON stories (last_seen);
+CREATE TABLE IF NOT EXISTS messages (        -- chat messages to channels, exactly once each (v5)
+    id          INTEGER PRIMARY KEY,
+    channel     TEXT NOT NULL,               -- [[channels]] name
+    kind        TEXT NOT NULL,               -- alert | update | spike | surge | digest | batch
+    key         TEXT NOT NULL,               -- what it is about: story id, topic and hour, day
+    title       TEXT NOT NULL,
+    body        TEXT NOT NULL,               -- the exact text, so a retry sends the same message
+    status      TEXT NOT NULL,               -- pending | sent | failed (permanent) | batched (went out
+                                             -- inside a batch message) | superseded (a batch that
+                                             -- failed; its alerts are batched again next time)
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_try    TEXT,                        -- a failed attempt is retried from then (backoff)
+    last_error  TEXT,
+    created     TEXT NOT NULL,
+    sent_at     TEXT,
+    UNIQUE (channel, kind, key)              -- the identity: stored before sending, so never twice
+);
+CREATE INDEX IF NOT EXISTS messages_status ON messages (status, channel);
 CREATE TABLE IF NOT EXISTS profiles (        -- what the story stage compares, per original (v4)
     article_id TEXT PRIMARY KEY,
     version    TEXT NOT NULL,                -- stories.PROFILE_VERSION; another is recomputed

@@ -20,6 +20,7 @@ from ..options import address_key
 from .articles import Articles
 from .emails import Emails
 from .feeds import Feeds
+from .messages import Messages
 from .runs import Runs
 from .schema import BACKFILL_STORIES, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from .search import Search
@@ -56,7 +57,7 @@ def _key_recipients(conn: sqlite3.Connection) -> None:
                  "WHERE instr(recipient, char(0)) > 0")
 
 
-class Store(Runs, Feeds, Articles, Emails, Search, Stories):
+class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
     def __init__(self, db: sqlite_utils.Database):

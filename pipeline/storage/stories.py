@@ -70,3 +70,29 @@ class Stories:
             "SELECT * FROM stories WHERE id IN (SELECT DISTINCT story_id FROM articles WHERE first_seen >= ? "
             "AND first_seen < ? AND duplicate_of IS NULL) ORDER BY outlets DESC, last_seen DESC",
             [iso(start), iso(end)])]
+
+    # --- for alerts
+
+    def stories_changed_since(self, since: datetime) -> list[StoryRecord]:
+        """Stories that got a report stored at or after `since` (a run's start)."""
+        return [story_record(r) for r in self.db.query(
+            "SELECT * FROM stories WHERE last_seen >= ? ORDER BY first_seen", [iso(since)])]
+
+    def story_feeds(self, story_id: str, until: datetime | None = None) -> list[str]:
+        """The feeds among a story's reports (stored up to `until`), in the order they reported."""
+        rows = self.db.execute(
+            "SELECT feed FROM articles WHERE story_id = ? AND duplicate_of IS NULL AND first_seen <= ? "
+            "GROUP BY feed ORDER BY min(rowid)", [story_id, iso(until) if until else "9999"]).fetchall()
+        return [r[0] for r in rows]
+
+    def story_texts(self, story_id: str) -> list[tuple[str, str, str | None]]:
+        """(title, text, url) of a story's reports, for rules that look for words."""
+        return self.db.execute("SELECT title, text, url FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+                               "ORDER BY rowid", [story_id]).fetchall()
+
+    def stories_with_topic(self, topic: str, start: datetime, end: datetime) -> int:
+        """Stories flagged under `topic` that began in [start, end): what a spike counts."""
+        return self.db.execute(
+            "SELECT count(*) FROM stories s WHERE s.first_seen >= ? AND s.first_seen < ? "
+            "AND EXISTS (SELECT 1 FROM json_each(s.topics) t WHERE t.value = ?)", [iso(start), iso(end), topic]
+        ).fetchone()[0]

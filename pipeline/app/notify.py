@@ -1,0 +1,166 @@
+"""Sending chat messages through Apprise, exactly once, never silently lost.
+
+Each pending message (stored by app/alerts.py or the daily digest) is sent, then marked sent; a
+crash between the two repeats that one message, with the same identity in its last line. A
+failure keeps it pending with a backoff (30 s doubling, at most an hour); a refusal that no retry
+can fix (HTTP 400, 401, 403, 404, 410, or a URL Apprise cannot read) marks it failed, with the
+setting to fix. Per channel, at most `[alerting] max_per_hour` messages go out in an hour: the
+overflow goes out as one batched message; in quiet hours alerts wait (the digest does not), and
+the hourly cap batches what piled up when they end.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from ..channels import ChannelConfig
+from ..config import Config
+from ..storage.messages import MessageRecord
+from ..storage.store import Store
+
+log = logging.getLogger("newsmon.notify")
+PERMANENT = {400, 401, 403, 404, 410}
+FIRST_RETRY = timedelta(seconds=30)
+MAX_RETRY = timedelta(hours=1)
+_STATUS = re.compile(r"error=(\d{3})")
+
+
+class NotifyError(Exception):
+    def __init__(self, message: str, permanent: bool):
+        super().__init__(message)
+        self.message, self.permanent = message, permanent
+
+
+def send(channel: ChannelConfig, title: str, body: str) -> None:
+    """One message to one channel through Apprise; raises NotifyError saying why it failed."""
+    import apprise
+
+    target = apprise.Apprise()
+    if not target.add(channel.apprise_url()):
+        raise NotifyError(f"channel {channel.name}: not an Apprise URL Apprise can use "
+                          f"(check [[channels]] {channel.name} url)", permanent=True)
+    with apprise.LogCapture(level=logging.INFO) as captured:
+        ok = target.notify(title=title, body=body)
+    if ok:
+        return
+    said = [line.split(" - ", 2)[-1] for line in captured.getvalue().splitlines() if " - WARNING - " in line
+            or " - ERROR - " in line]
+    reason = said[-1] if said else "the service did not accept it"
+    status = _STATUS.search(reason)
+    permanent = bool(status) and int(status.group(1)) in PERMANENT
+    hint = f" (check [[channels]] {channel.name} url" + (f" and {channel.password_env}" if channel.password_env
+                                                         else "") + ")" if permanent else ""
+    raise NotifyError(f"channel {channel.name}: {reason}{hint}", permanent)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    channel: str
+    sent: int = 0
+    batched: int = 0
+    pending: int = 0
+    failed: int = 0
+    errors: tuple[str, ...] = ()
+
+
+def deliver_messages(store: Store, config: Config, now: datetime, sender=send) -> list[Delivered]:
+    """Send what is pending and due, per channel; returns what happened."""
+    return [_deliver_channel(store, config, channel, now, sender) for channel in config.channels]
+
+
+def _deliver_channel(store: Store, config: Config, channel: ChannelConfig, now: datetime, sender) -> Delivered:
+    pending = [m for m in store.pending_messages(channel.name) if m.next_try is None or m.next_try <= now]
+    if not pending:
+        return Delivered(channel.name, pending=len(store.pending_messages(channel.name)))
+    quiet = _quiet(config, now)
+    if quiet:
+        pending = [m for m in pending if m.kind == "digest"]
+    room = config.alerting.max_per_hour - store.sent_since(channel.name, now - timedelta(hours=1))
+    alone, grouped = (pending, []) if room >= len(pending) else (pending[:max(room - 1, 0)], pending[max(room - 1, 0):])
+    if room <= 0:
+        alone, grouped = [], []
+    sent = failed = batched = 0
+    errors: list[str] = []
+    for message in alone:
+        outcome = _attempt(store, channel, message, message.title, message.body, now, sender)
+        sent += outcome == "sent"
+        failed += outcome == "failed"
+        if outcome not in ("sent", "failed"):
+            errors.append(outcome)
+            break                                # the channel is down: the rest wait for the retry
+    if grouped and not errors:
+        batched = _send_batch(store, channel, grouped, now, sender, errors)
+    left = len(store.pending_messages(channel.name))
+    return Delivered(channel.name, sent, batched, left, failed, tuple(errors))
+
+
+def _attempt(store: Store, channel: ChannelConfig, message: MessageRecord, title: str, body: str, now: datetime,
+             sender) -> str:
+    """Send one stored message; "sent", "failed", or the error of a failure worth retrying."""
+    try:
+        sender(channel, title, body)
+    except NotifyError as e:
+        if e.permanent:
+            with store.transaction():
+                store.mark_message(message.id, "failed", now, e.message)
+            log.error("%s: not sent and not retried: %s", message.kind, e.message)
+            return "failed"
+        wait = min(FIRST_RETRY * 2 ** message.attempts, MAX_RETRY)
+        with store.transaction():
+            store.mark_message(message.id, "pending", now, e.message, next_try=now + wait)
+        log.warning("%s: not sent, retried from %s: %s", message.kind, (now + wait).isoformat(timespec="seconds"),
+                    e.message)
+        return e.message
+    with store.transaction():
+        store.mark_message(message.id, "sent", now)
+    return "sent"
+
+
+def _send_batch(store: Store, channel: ChannelConfig, messages: list[MessageRecord], now: datetime, sender,
+                errors: list[str]) -> int:
+    """The overflow as one message: a line per alert. Stored like any other (kind "batch"), so it
+    too goes out once; its alerts are marked batched when it has."""
+    key = f"{now:%Y-%m-%dT%H:%M}:" + ",".join(str(m.id) for m in messages)[:200]
+    title = f"{len(messages)} more alerts"
+    body = "\n".join(f"- {m.title}" for m in messages) + f"\nnewsmon batch {key}"
+    with store.transaction():
+        store.queue_message(channel.name, "batch", key, title, body, now)
+    batch = next(m for m in store.pending_messages(channel.name) if m.kind == "batch" and m.key == key)
+    outcome = _attempt(store, channel, batch, title, body, now, sender)
+    if outcome != "sent":
+        if outcome != "failed":                 # the alerts stay pending; the batch is rebuilt next time
+            with store.transaction():
+                store.mark_message(batch.id, "superseded", now, outcome)
+            errors.append(outcome)
+        return 0
+    with store.transaction():
+        for m in messages:
+            store.mark_message(m.id, "batched", now)
+    return len(messages)
+
+
+def _quiet(config: Config, now: datetime) -> bool:
+    if not config.alerting.quiet_hours:
+        return False
+    start, end = (time.fromisoformat(part.zfill(5)) for part in config.alerting.quiet_hours.split("-"))
+    local = now.astimezone(config.zone).time()
+    return start <= local < end if start < end else (local >= start or local < end)
+
+
+def notify_now(config: Config, since: datetime, now: datetime | None = None, sender=send) -> list[Delivered]:
+    """After a run (`newsmon run`): queue the alerts its stories call for and the digest if due,
+    then send what is pending. Nothing happens without [[channels]]."""
+    from ..clock import utcnow
+    from .alerts import queue_alerts, queue_digests
+    from .archive import opened
+
+    if not config.channels:
+        return []
+    now = now or utcnow()
+    with opened(config) as store:
+        queue_alerts(store, config, since, now)
+        queue_digests(store, config, now)
+        return deliver_messages(store, config, now, sender)

@@ -1,0 +1,86 @@
+"""Chat messages: stored pending with their identity before they are sent, marked after."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlite_utils
+
+from .times import iso, parse_time
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """One stored message (storage's `messages` table, typed)."""
+
+    id: int
+    channel: str
+    kind: str
+    key: str
+    title: str
+    body: str
+    status: str
+    attempts: int
+    next_try: datetime | None
+    last_error: str | None
+    created: datetime
+    sent_at: datetime | None
+
+
+def _record(r: dict) -> MessageRecord:
+    return MessageRecord(r["id"], r["channel"], r["kind"], r["key"], r["title"], r["body"], r["status"],
+                         r["attempts"], parse_time(r["next_try"]), r["last_error"], parse_time(r["created"]),
+                         parse_time(r["sent_at"]))
+
+
+class Messages:
+    """Mixed into Store: uses `self.db` (sqlite_utils.Database)."""
+
+    db: sqlite_utils.Database
+
+    def queue_message(self, channel: str, kind: str, key: str, title: str, body: str, now: datetime) -> bool:
+        """Store a pending message; False when one with this identity exists (never queued twice)."""
+        cursor = self.db.conn.execute(
+            "INSERT OR IGNORE INTO messages (channel, kind, key, title, body, status, created) "
+            "VALUES (?, ?, ?, ?, ?, 'pending', ?)", (channel, kind, key, title, body, iso(now)))
+        return cursor.rowcount == 1
+
+    def message_exists(self, channel: str, kind: str, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM messages WHERE channel = ? AND kind = ? AND key = ?",
+                               [channel, kind, key]).fetchone() is not None
+
+    def last_message(self, channel: str, kind: str, key_prefix: str) -> MessageRecord | None:
+        row = next(self.db.query("SELECT * FROM messages WHERE channel = ? AND kind = ? AND key LIKE ? "
+                                 "ORDER BY created DESC LIMIT 1", [channel, kind, key_prefix + "%"]), None)
+        return _record(row) if row else None
+
+    def pending_messages(self, channel: str) -> list[MessageRecord]:
+        return [_record(r) for r in self.db.query(
+            "SELECT * FROM messages WHERE channel = ? AND status = 'pending' ORDER BY id", [channel])]
+
+    def sent_since(self, channel: str, since: datetime) -> int:
+        """Messages that went out to a channel since `since` (a batch counts once)."""
+        return self.db.execute("SELECT count(*) FROM messages WHERE channel = ? AND status = 'sent' AND sent_at >= ?",
+                               [channel, iso(since)]).fetchone()[0]
+
+    def mark_message(self, message_id: int, status: str, now: datetime, error: str | None = None,
+                     next_try: datetime | None = None) -> None:
+        """sent | batched | failed, or still pending with an error and when to retry."""
+        self.db.conn.execute(
+            "UPDATE messages SET status = ?, attempts = attempts + ?, last_error = ?, next_try = ?, "
+            "sent_at = CASE WHEN ? IN ('sent', 'batched') THEN ? ELSE sent_at END WHERE id = ?",
+            (status, 0 if status == "batched" else 1, error, iso(next_try), status, iso(now), message_id))
+
+    def messages_between(self, start: datetime, end: datetime) -> list[MessageRecord]:
+        """Messages created in [start, end) or still pending: what the day's digest lists."""
+        return [_record(r) for r in self.db.query(
+            "SELECT * FROM messages WHERE (created >= ? AND created < ?) OR status = 'pending' ORDER BY id",
+            [iso(start), iso(end)])]
+
+    def message_counts(self) -> dict[str, dict[str, int]]:
+        """channel -> status -> count, for `newsmon status`."""
+        out: dict[str, dict[str, int]] = {}
+        for r in self.db.query("SELECT channel, status, count(*) AS n FROM messages GROUP BY channel, status"):
+            out.setdefault(r["channel"], {})[r["status"]] = r["n"]
+        return out
