@@ -59,14 +59,16 @@ def parse_channels(raw: dict, topic_ids: set[str], check_table: Callable, locate
     """[[channels]] and [[alerts]], checked: names unique, topics and channels known, a secret's
     placeholder present."""
     channels: list[ChannelConfig] = []
+    seen: set[str] = set()
     for i, item in enumerate(_tables(raw, "channels", locate, file, fail)):
         where = f"channels[{i + 1}]"
         at = lambda k, i=i: locate("channels", k, i)  # noqa: E731
         c = check_table(item, CHANNEL_KEYS, where, at)
         problems = [(k, "missing; every [[channels]] needs a name and an Apprise url") for k in ("name", "url")
                     if c[k] is None]
-        if c["name"] in {x.name for x in channels}:
+        if c["name"] in seen:
             problems.append(("name", f"duplicate channel name {c['name']!r}"))
+        seen.add(c["name"])
         if c["url"] and "://" not in c["url"]:
             problems.append(("url", 'expected an Apprise URL such as "slack://…", "ntfys://ntfy.sh/topic" '
                                     'or "json://host/path"'))
@@ -78,7 +80,7 @@ def parse_channels(raw: dict, topic_ids: set[str], check_table: Callable, locate
         if not problems:
             channels.append(ChannelConfig(c["name"], c["url"], c["password_env"], c["topics"], c["receives"]))
     rules: list[AlertRule] = []
-    names = {c.name for c in channels}
+    names = seen - {None}
     for i, item in enumerate(_tables(raw, "alerts", locate, file, fail)):
         where = f"alerts[{i + 1}]"
         at = lambda k, i=i: locate("alerts", k, i)  # noqa: E731

@@ -252,3 +252,21 @@ class StoryRecord:
     outlets: int                          # distinct feeds among them
     topics: tuple[str, ...]               # every topic any of its reports is flagged under
     follow_up_of: str | None = None       # the earlier story it develops
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """One stored message (storage's `messages` table, typed)."""
+
+    id: int
+    channel: str
+    kind: str
+    key: str
+    title: str
+    body: str
+    status: str
+    attempts: int
+    next_try: datetime | None
+    last_error: str | None
+    created: datetime
+    sent_at: datetime | None

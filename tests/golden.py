@@ -3,7 +3,7 @@
 The input is built here through the Store, from records written for this test (no network, no
 clock): three outlets, a story told twice the same day, a story that continues from the day
 before, a follow-up of it, a copy of a seed, a flagged article per topic, a failing feed, a feed
-read with a warning and a feed event. After an intended change to
+read with a warning, a feed event, an alert sent and one still pending. After an intended change to
 the digest, regenerate the expected files and review their diff:
 
     .venv/bin/python tests/golden.py --update
@@ -103,6 +103,12 @@ def build(folder: Path):
                 store.save_feed(run_id, o, change, T)
             state = change.state
     store.finish_run(run_id, T, tuple(outcomes))
+    with store.transaction():
+        for n, (channel, status) in enumerate((("desk-slack", "sent"), ("duty-ntfy", "pending"))):
+            store.queue_message(channel, "alert", ids[2], "Alert: Truce holds around the power plant [Ceasefire]",
+                                "Truce holds around the power plant", T)
+            error = None if status == "sent" else "channel duty-ntfy: A Connection error occurred"
+            store.mark_message(n + 1, status, T, error, next_try=None if status == "sent" else T)
     return config, store
 
 

@@ -40,6 +40,13 @@ def extra_checks(config: Config) -> list[str]:
     return problems
 
 
+def valid_channel_url(channel) -> bool:
+    """Whether Apprise can read a channel's URL (its service, its fields), without sending."""
+    import apprise
+
+    return apprise.Apprise().add(channel.apprise_url())
+
+
 def probe(config: Config) -> tuple[list[str], bool]:
     """Fetch each feed once and connect to the mail server: (lines to show, anything failed)."""
     lines, failed = [], False
@@ -50,6 +57,18 @@ def probe(config: Config) -> tuple[list[str], bool]:
         else:
             lines.append(f"probe: feed {name}: ok — {result.feed.title or '(untitled)'}, {len(result.feed.entries)} "
                          f"items" + (f" (at {result.url})" if result.url != url else ""))
+    for channel in config.channels:
+        if channel.password_env and channel.password_env not in os.environ:
+            failed = True
+            lines.append(f"probe: channel {channel.name}: FAILED: environment variable {channel.password_env} "
+                         "is not set here")
+        elif valid_channel_url(channel):
+            lines.append(f"probe: channel {channel.name}: ok — Apprise reads its URL; nothing sent "
+                         f"(try `newsmon channels test {channel.name}`)")
+        else:
+            failed = True
+            lines.append(f"probe: channel {channel.name}: FAILED: Apprise cannot use this URL "
+                         f"(check [[channels]] {channel.name} url)")
     o = config.email
     if o.enabled:
         try:

@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 
 from ..channels import ChannelConfig
 from ..config import Config
-from ..storage.messages import MessageRecord
+from ..records import MessageRecord
 from ..storage.store import Store
 
 log = logging.getLogger("newsmon.notify")

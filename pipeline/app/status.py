@@ -47,6 +47,11 @@ def collect(config: Config, runs: int = 10, now: datetime | None = None) -> dict
                            "feeds_failed": r["feeds_failed"], "new_articles": r["new_articles"],
                            "duplicates": r["duplicates"], "error": r["error"]})
         sends = store.sends()
+        counts = store.message_counts()
+        errors = store.channel_errors() if counts else {}
+    channels = [{"name": c.name, "receives": list(c.receives), "topics": list(c.topics),
+                 **{s: counts.get(c.name, {}).get(s, 0) for s in ("pending", "sent", "failed", "batched")},
+                 "last_error": errors.get(c.name)} for c in config.channels]
     days: dict[str, list[str]] = {}
     if config.digest_dir.is_dir():
         for p in config.digest_dir.iterdir():
@@ -56,7 +61,7 @@ def collect(config: Config, runs: int = 10, now: datetime | None = None) -> dict
     digests = [{"date": d, "formats": sorted(days[d]), "path": str(config.digest_dir / f"{d}.html")}
                for d in sorted(days, reverse=True)]
     return {"generated": now.isoformat(timespec="seconds"), "database": str(config.database),
-            "feeds": feeds, "runs": recent, "digests": digests, "emails": sends}
+            "feeds": feeds, "runs": recent, "digests": digests, "emails": sends, "channels": channels}
 
 
 def text_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -90,4 +95,9 @@ def render_text(report: dict) -> str:
         out += ["", "Emails:"]
         out += [f"  {e['digest_date']}  {e['recipient']}  {e['status']}  {e.get('error') or ''}".rstrip()
                 for e in report["emails"][:20]]
+    if report["channels"]:
+        out += ["", "Channels:"]
+        out.append(text_table(["name", "receives", "pending", "sent", "batched", "failed", "last error"], [
+            [c["name"], ",".join(c["receives"]), str(c["pending"]), str(c["sent"]), str(c["batched"]), str(c["failed"]),
+             (c["last_error"] or "")[:70]] for c in report["channels"]]))
     return "\n".join(out)

@@ -143,8 +143,12 @@ def _progress():
 def _notify(config: Config, since) -> None:
     """Alerts and chat digests: queued, sent, one line per channel that did anything."""
     from ..app.notify import notify_now
+    from ..app.report import render_day
 
-    for d in notify_now(config, since):
+    deliveries = notify_now(config, since)
+    if any(d.sent or d.batched or d.failed or d.errors for d in deliveries):
+        render_day(config, None)             # the day's files list the alerts sent and pending
+    for d in deliveries:
         if d.sent or d.batched:
             click.echo(f"  channel {d.channel}: {d.sent} sent" + (f", {d.batched} batched" if d.batched else ""))
         for error in d.errors:

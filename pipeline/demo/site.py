@@ -172,6 +172,16 @@ url = "{base}/wire/atom.xml"
 [[feeds]]
 name = "metro-daily"
 url = "{base}/metro/rss.xml"
+
+# Alerts to a chat channel (any Apprise URL; see the README, "Channels and alerts"):
+# [[channels]]
+# name = "desk"
+# url = "ntfys://ntfy.sh/{{password}}"
+# password_env = "NEWSMON_NTFY_TOPIC"
+#
+# [[alerts]]
+# name = "ceasefire"
+# topics = ["ceasefire"]
 """
 
 

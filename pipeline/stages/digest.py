@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ..config import Config
-from ..records import DayEvent, FeedState, Match, StoredArticle, StoryRecord
+from ..records import DayEvent, FeedState, Match, MessageRecord, StoredArticle, StoryRecord
 from .flag import relevance
 from .health import status_of
 from .stories import best_report, report_time
@@ -36,6 +36,8 @@ class DigestInput:
                                          # stories they follow up
     continuing: frozenset[str] = frozenset()  # stories a reader had before this digest (an earlier
                                          # day, or an earlier email)
+    messages: list[MessageRecord] = field(default_factory=list)  # chat messages of the period, and
+                                         # any still pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,17 @@ class DigestStory:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertLine:
+    """A chat message of the day: what was sent where, and what is still waiting."""
+
+    channel: str
+    kind: str                            # alert | update | surge | spike
+    title: str
+    status: str                          # sent | batched | pending | failed
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class TopicSection:
     id: str
     label: str
@@ -159,6 +172,7 @@ class Digest:
     problems: tuple[str, ...] = field(default=())  # run-level problems (unreadable seed files, …)
     reports: int = 0                     # original articles in the stories
     labels: dict[str, str] = field(default_factory=dict)  # every topic id -> its label (badges)
+    alerts: tuple[AlertLine, ...] = field(default=())    # chat alerts of the period and any pending
     more_others: int = 0                 # unflagged stories left out of a capped edition
 
     @property
@@ -216,6 +230,7 @@ class Digest:
             "extraction_failures": [asdict(x) for x in self.extraction_failures],
             "events": [{"feed": e.feed, "at": _iso(e.at), "kind": e.kind, "detail": e.detail} for e in self.events],
             "problems": list(self.problems),
+            "alerts": [asdict(a) for a in self.alerts],
         }
 
 
@@ -336,6 +351,8 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
         more_others=max(0, len(others) - cap) if cap else 0,
         reports=len(shown_originals),
         labels=dict(all_labels),
+        alerts=tuple(AlertLine(m.channel, m.kind, m.title, m.status, m.last_error) for m in data.messages
+                     if m.kind in ("alert", "update", "surge", "spike") and not topics),
         duplicates=tuple(DroppedCopy(r.url, r.title, r.feed, r.duplicate_of, r.similarity)
                          for r in rows if r.duplicate_of is not None and not topics),
         feeds=feeds,

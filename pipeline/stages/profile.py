@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from anyascii import anyascii
 
-PROFILE_VERSION = "p1"
+PROFILE_VERSION = "p2"
 LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
 ENTITY_WORDS = 600                # names are read from this much of the text
 ENTITY_KEY = 5                    # letters of a name's Latin spelling that key it (declensions meet)
@@ -71,13 +71,18 @@ class Profile:
 
     terms: Mapping[str, int]                  # stemmed content word of title (x2) and lead -> count
     entities: frozenset[str]                  # name keys (ENTITY_KEY letters of the Latin spelling)
-    mentions: frozenset[str]                  # keys of every capitalised word (conflicts check these)
+    mentions: frozenset[str]                  # keys of the other capitalised words (not names): with
+                                              # the names, all a place conflict is checked against
     places: frozenset[str]                    # name keys the opening places the event at
     killed: frozenset[int] = frozenset()      # counts the lead gives for the dead
     injured: frozenset[int] = frozenset()     # and for the injured
     numbers: frozenset[str] = frozenset()     # other numbers of the lead (a shared figure is a fact)
     day_named: tuple[str, int, int] | None = None  # first day the lead names: ("date", month, day),
                                               # ("weekday", 0-6, 0) or ("relative", -1|0, 0)
+
+    def says(self, key: str) -> bool:
+        """Whether the text has this name at all (as a name or any capitalised word)."""
+        return key in self.entities or key in self.mentions
 
     def to_json(self) -> dict:
         return {"t": dict(self.terms), "e": sorted(self.entities), "m": sorted(self.mentions),
@@ -170,7 +175,8 @@ def profile_of(title: str, text: str) -> Profile:
     opening = title + ". " + " ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2])
     killed, injured, numbers = _figures(title + ". " + lead_text)
     return Profile(terms={intern(t): n for t, n in terms.items()}, entities=_interned(entities),
-                   mentions=_interned(mentions), places=_interned(_places(opening)), killed=frozenset(killed),
+                   mentions=_interned(mentions - entities), places=_interned(_places(opening)),
+                   killed=frozenset(killed),
                    injured=frozenset(injured), numbers=_interned(numbers),
                    day_named=_day_named(_tokens(title + ". " + lead_text)))
 

@@ -208,8 +208,8 @@ def _score(mine: _Query, theirs: _Vector) -> float:
 def conflict(profile: Profile, day: date, named: bool, other: Member) -> str | None:
     """The key fact on which two reports disagree, or None: what keeps two events apart."""
     theirs = other.profile
-    mine_only = profile.places - theirs.mentions
-    theirs_only = theirs.places - profile.mentions
+    mine_only = {p for p in profile.places if not theirs.says(p)}
+    theirs_only = {p for p in theirs.places if not profile.says(p)}
     if mine_only and theirs_only:
         return f"place: {', '.join(sorted(mine_only))} vs {', '.join(sorted(theirs_only))}"
     for what, a, b in (("killed", profile.killed, theirs.killed), ("injured", profile.injured, theirs.injured)):
@@ -224,7 +224,7 @@ def conflict(profile: Profile, day: date, named: bool, other: Member) -> str | N
 def _same_place(a: Profile, b: Profile) -> bool:
     """Whether one names as its place somewhere the other mentions: a new development there
     (a second strike on the same city) follows up; one somewhere else does not."""
-    return bool(a.places & b.mentions or b.places & a.mentions)
+    return any(b.says(p) for p in a.places) or any(a.says(p) for p in b.places)
 
 
 def _keys(profile: Profile) -> Iterable[str]:

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlite_utils
 
+from ..records import MessageRecord
 from .times import iso, parse_time
-
-
-@dataclass(frozen=True, slots=True)
-class MessageRecord:
-    """One stored message (storage's `messages` table, typed)."""
-
-    id: int
-    channel: str
-    kind: str
-    key: str
-    title: str
-    body: str
-    status: str
-    attempts: int
-    next_try: datetime | None
-    last_error: str | None
-    created: datetime
-    sent_at: datetime | None
 
 
 def _record(r: dict) -> MessageRecord:
@@ -77,6 +59,12 @@ class Messages:
         return [_record(r) for r in self.db.query(
             "SELECT * FROM messages WHERE (created >= ? AND created < ?) OR status = 'pending' ORDER BY id",
             [iso(start), iso(end)])]
+
+    def channel_errors(self) -> dict[str, str]:
+        """channel -> the latest error of a message still pending or failed."""
+        return {r["channel"]: r["last_error"] for r in self.db.query(
+            "SELECT channel, last_error FROM messages WHERE status IN ('pending', 'failed') "
+            "AND last_error IS NOT NULL ORDER BY id")}
 
     def message_counts(self) -> dict[str, dict[str, int]]:
         """channel -> status -> count, for `newsmon status`."""
