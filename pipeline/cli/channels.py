@@ -26,7 +26,12 @@ def channels() -> None:
 @click.argument("name")
 @handle_errors
 def channels_test(config_path: Path, name: str) -> None:
-    """Send a test message to channel NAME now (not stored; exit 1 if it was not accepted)."""
+    """Send a test message to channel NAME now (not stored; exit 1 if it was not accepted).
+
+    \b
+    Example:
+      newsmon channels test duty-phone --config config/newsmon.toml
+    """
     from ..app.notify import NotifyError, send
 
     config = load_config(config_path)
