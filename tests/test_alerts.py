@@ -312,3 +312,25 @@ def test_channels_test_and_probe(tmp_path, seeds_dir, receiver):
     assert failed.returncode == 1 and "error=404" in failed.stderr
     probe = newsmon("config", "check", "--probe", "--config", str(path))
     assert "probe: channel desk: ok" in probe.stdout and len(receiver.received) == 2   # the probe sends nothing
+
+
+def test_ntfy_channels_and_quiet_hours(site, tmp_path, seeds_dir, clock, receiver):
+    """The same alert through Apprise's ntfy:// scheme; in quiet hours it waits, then goes out."""
+    extra = f'''
+[[channels]]
+name = "duty"
+url = "ntfy://127.0.0.1:{receiver.port}/duty"
+
+[[alerts]]
+topics = ["ceasefire"]
+
+[alerting]
+quiet_hours = "09:00-11:00"
+'''
+    config = load_config(write_config(tmp_path, _site(site), extra=extra))
+    report = run_once(config, clock=clock, force=True)             # 08:00 UTC is 10:00 in Kyiv: quiet
+    assert notify_now(config, report.started, clock())[0].sent == 0 and receiver.received == []
+    clock.now += timedelta(hours=1, minutes=30)                     # 11:30 in Kyiv
+    assert notify_now(config, report.started, clock())[0].sent == 1
+    [message] = receiver.received
+    assert message["topic"] == "duty" and message["title"].startswith("Alert: Local ceasefire")

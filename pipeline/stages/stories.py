@@ -42,7 +42,7 @@ WINDOW = timedelta(hours=72)      # reports further apart (by published time) ar
 TERM_WEIGHT, ENTITY_WEIGHT = 0.5, 0.5
 JOIN = 0.30                       # score at or above which a report joins a story
 FOLLOW = 0.25                     # a vetoed story this similar is linked as the one followed up
-CANDIDATES = 40                   # articles scored per report (the most shared keys first)
+CANDIDATES = 20                   # stories compared per report, among the 2 x CANDIDATES articles sharing most keys
 COMMON_KEY = 0.05                  # keys in more than this share of the window do not find candidates
 
 
@@ -103,10 +103,10 @@ class StoryIndex:
         return math.log(1 + (len(self.members) + 1) / (self.df.get(key, 0) + 1))
 
     def _vector_of(self, position: int) -> "_Vector":
-        """A member's weighted vector, computed once and again only when the window has grown by
-        a quarter since (its weights follow the document frequencies, which drift slowly)."""
+        """A member's weighted vector, computed once and again only when the window has doubled
+        since (its weights follow the document frequencies, which drift slowly)."""
         vector = self._vectors[position]
-        if vector is None or len(self.members) > 1.25 * vector.size + 8:
+        if vector is None or len(self.members) > 2 * vector.size + 8:
             vector = self._vectors[position] = _vector(self.members[position].profile, self._idf, len(self.members))
         return vector
 
@@ -121,7 +121,7 @@ class StoryIndex:
                 shared.update(positions)
         mine = _query(profile, self._idf, len(self.members))
         by_story: dict[str, list[tuple[float, Member]]] = {}
-        for position, _ in shared.most_common(CANDIDATES * 4):
+        for position, _ in shared.most_common(CANDIDATES * 2):
             member = self.members[position]
             if abs(member.when - when) > WINDOW:
                 continue
@@ -137,12 +137,12 @@ class StoryIndex:
             top = max(scored, key=lambda x: x[0])[1]
             veto = next((v for _, m in scored if (v := conflict(profile, day, named, m))), None)
             same_outlet = veto is None and feed is not None and feed in self.feeds_of.get(story_id, ())
-            explained = self.explain(profile, top.profile, score, story_id)
             if veto is None and not same_outlet and score >= JOIN:
-                return explained
+                return self.explain(profile, top.profile, score, story_id)
             if closest is None:     # the most similar story, and what kept the report out of it
                 why = f"outlet: {feed} has a report in it" if same_outlet else veto or f"score {score:.2f} < {JOIN}"
-                closest = replace(explained, story_id=None, veto=why, closest=story_id)
+                closest = replace(self.explain(profile, top.profile, score, story_id), story_id=None, veto=why,
+                                  closest=story_id)
             if score < FOLLOW:
                 break
             if veto and follows is None and top.when < when and _same_place(profile, top.profile):
