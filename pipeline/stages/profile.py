@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from anyascii import anyascii
 
-PROFILE_VERSION = "p2"
+PROFILE_VERSION = "p3"
 LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
 ENTITY_WORDS = 600                # names are read from this much of the text
 ENTITY_KEY = 5                    # letters of a name's Latin spelling that key it (declensions meet)
@@ -229,9 +229,10 @@ def _names(title: str, text: str) -> tuple[set[str], set[str]]:
         for w, initial, _, _ in _capitalised_names(part):
             low = w.lower().replace("'s", "").replace("’s", "")
             key = _entity_key(low)
-            if len(key) < 2:
+            if len(key) < 2 or low in STOPWORDS:
                 continue
-            mentions.add(key)
+            if low not in _NOT_NAMES:
+                mentions.add(key)           # (a place is never a role word or a pronoun)
             if low in _NOT_NAMES or (part is title and title_case and w not in capitalised_inside):
                 continue                    # a Title Case Headline capitalises every word
             if initial and not (w.isupper() and len(w) > 1) and w not in capitalised_inside:
