@@ -68,6 +68,9 @@ def quality(stories: StorySet, orders: int) -> dict:
         first.setdefault(rep.event, predicted[rep.id])
     linked = sum(any(first[earlier] == follows.get(x.id) for x in reports if x.event == event)
                  for event, earlier in stories.follows.items())
+    event_of_story = {predicted[r.id]: r.event for r in reports}
+    wrong = sum(1 for r in reports if r.id in follows
+                and stories.follows.get(r.event) != event_of_story.get(follows[r.id]))
     worst = 1.0
     for seed in range(orders):
         rng = random.Random(seed)
@@ -77,7 +80,8 @@ def quality(stories: StorySet, orders: int) -> dict:
         if hard_merges(stories, shuffled):
             worst = -1.0
     return {"precision": p, "recall": r, "f1": f1, "hard_merges": hard_merges(stories, predicted),
-            "follow_ups_linked": f"{linked}/{len(stories.follows)}", "worst_order_f1": worst,
+            "follow_ups_linked": f"{linked}/{len(stories.follows)}", "follow_ups_wrong": wrong,
+            "worst_order_f1": worst,
             "stories": len(set(predicted.values())), "events": len(stories.events)}
 
 
@@ -229,6 +233,7 @@ def run(argv: list[str] | None = None) -> dict:
         ("BCubed F1", f"{q['f1']:.3f}"), ("stories formed", str(q["stories"])),
         ("hard-negative pairs merged", ", ".join(" + ".join(p) for p in q["hard_merges"]) or "none"),
         ("follow-ups linked", q["follow_ups_linked"]),
+        ("reports linked as a follow-up of another event", str(q["follow_ups_wrong"])),
         (f"worst F1 over {args.orders} arrival orders", "a hard merge" if q["worst_order_f1"] < 0
          else f"{q['worst_order_f1']:.3f}"),
         ("max within-event Jaccard (not copies)", f"{within_event_jaccard(stories, shingles):.3f}")])
@@ -237,7 +242,8 @@ def run(argv: list[str] | None = None) -> dict:
           f"over {args.orders} arrival orders)",
           [(name, f"{p:.3f} / {r:.3f} / {f1:.3f};  {worst:.3f}, {m}") for name, p, r, f1, worst, m in compared])
     lingual = cross_lingual(stories)
-    table("Cross-lingual (transliterated names; no embedding model)", lingual)
+    if lingual:
+        table("Cross-lingual (transliterated names; no embedding model)", lingual)
     c = cost(args.archive, args.new)
     table(f"Cost with {c['archive']:,} stored articles", [
         ("archive filled in", f"{c['fill_seconds']:.1f} s"),

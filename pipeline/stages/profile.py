@@ -36,6 +36,9 @@ _NUMBER_WORDS = {w: i for i, w in enumerate(
 _KILLED = {"killed", "dead", "died", "killing", "deaths", "death", "kill", "kills", "lives"}
 _INJURED = {"injured", "wounded", "hurt", "injuring", "wounding", "injuries", "wounds"}
 _LOCATIVE = {"in", "at", "near", "on", "over", "outside", "into", "across"}
+# what is struck is where it happened: "drones hit Kharkiv", "Russia shelled Kherson"
+_STRUCK = {"hit", "hits", "struck", "strikes", "strike", "attacked", "attacks", "attack", "shelled", "shells",
+           "targeted", "targets", "bombed", "pounded", "hitting", "striking", "attacking", "shelling", "targeting"}
 _WEEKDAY_EVENT = {"on", "into", "to"}            # "on Monday", "overnight into Saturday"
 _DAY_PARTS = {"morning", "afternoon", "evening", "night"}
 _NOT_EVENT_DAY = {"since", "until", "by", "from", "before", "after", "till", "next", "last"}
@@ -249,7 +252,7 @@ def _places(opening: str) -> set[str]:
         low = w.lower().replace("'s", "").replace("’s", "")
         if low in _NOT_NAMES or low in DEMONYM_WORDS:
             continue
-        if prev_word in _LOCATIVE or next_word in _PLACE_NOUNS:
+        if prev_word in _LOCATIVE or prev_word in _STRUCK or next_word in _PLACE_NOUNS:
             out.add(_entity_key(low))
     return {p for p in out if len(p) >= 2}
 

@@ -23,8 +23,8 @@ its reports (precision first: a desk forgives a missed grouping, not two events 
   which the duplicate index groups): an outlet's recurring formats (episodes, briefings, "day
   N" lists) look alike without being one event.
 A report vetoed from an earlier story it resembles (score >= FOLLOW) starts a new story that
-follows it up when the two share a place (talks resuming in Istanbul, a second night of strikes
-on Kharkiv).
+follows it up when the two share a place, or neither names one (talks ending in Istanbul, a second
+night of strikes on Kharkiv, a bill's second reading): see `_develops`.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class StoryIndex:
                                   closest=story_id)
             if score < FOLLOW:
                 break
-            if veto and follows is None and top.when < when and _same_place(profile, top.profile):
+            if veto and follows is None and top.when < when and _develops(veto, profile, top.profile):
                 follows = story_id
         return replace(closest, follow_up_of=follows) if closest else Assignment(None)
 
@@ -221,9 +221,15 @@ def conflict(profile: Profile, day: date, named: bool, other: Member) -> str | N
     return None
 
 
-def _same_place(a: Profile, b: Profile) -> bool:
-    """Whether one names as its place somewhere the other mentions: a new development there
-    (a second strike on the same city) follows up; one somewhere else does not."""
+def _develops(veto: str, a: Profile, b: Profile) -> bool:
+    """Whether a report kept out of a story by `veto` is a new development of it. Kept out by
+    the day or the figures: when one names as its place somewhere the other mentions, or neither
+    names a place (a vote, a statement). Kept out by the place: only when both name one place
+    too (another district of the same city)."""
+    if veto.startswith("place"):
+        return bool(a.places & b.places)
+    if not a.places and not b.places:
+        return True
     return any(b.says(p) for p in a.places) or any(a.says(p) for p in b.places)
 
 
