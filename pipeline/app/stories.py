@@ -96,7 +96,12 @@ class StoryDesk:
         article = replace(article, profile=profile)
         if article.story_id is not None:
             return article
-        found = self.index(now).assign(profile, report_time(article.published, now), article.feed)
+        try:
+            found = self.index(now).assign(profile, report_time(article.published, now), article.feed)
+        except Exception:        # the story stage may miss a grouping, never lose an article
+            log.warning("article %s: not compared with stories (a new story of its own)", article.url or article.title,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
+            return article
         if found.story_id or found.follow_up_of:
             log.debug("article %s: %s story %s (score %.2f; shared %s)", article.url or article.title,
                       "joins" if found.story_id else "follows up", found.story_id or found.follow_up_of,

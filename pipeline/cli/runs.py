@@ -145,7 +145,11 @@ def _notify(config: Config, since) -> None:
     from ..app.notify import notify_now
     from ..app.report import render_day
 
-    deliveries = notify_now(config, since)
+    try:
+        deliveries = notify_now(config, since)
+    except Exception as e:          # the run is stored and its email went: alerts retry next run
+        click.echo(f"  channels: alerts not processed ({type(e).__name__}: {e}); retried next run", err=True)
+        return
     if any(d.sent or d.batched or d.failed or d.errors for d in deliveries):
         render_day(config, None)             # the day's files list the alerts sent and pending
     for d in deliveries:

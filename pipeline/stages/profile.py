@@ -157,7 +157,7 @@ def _number(token: str) -> int | None:
     if low in _NUMBER_WORDS:
         return _NUMBER_WORDS[low]
     digits = token.replace(",", "")
-    if digits.isdigit() and len(digits) < 10:
+    if digits.isdecimal() and len(digits) < 10:
         return int(digits)
     return None
 
@@ -269,7 +269,7 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
         value = _number(tok)
         if value is None:
             continue
-        if not (1900 <= value <= 2100 and tok.isdigit()) and value > 2:
+        if not (1900 <= value <= 2100 and tok.isdecimal()) and value > 2:
             numbers.add(str(value))
         around = tokens[i + 1:i + 5]
         before = tokens[max(0, i - 4):i]        # "killing at least three", "death toll rose to 7"
@@ -287,9 +287,9 @@ def _day_named(tokens: list[str]) -> tuple[str, int, int] | None:
     for i, tok in enumerate(tokens):
         prev = tokens[i - 1] if i else ""
         after = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if tok in _MONTHS and after.isdigit() and 1 <= int(after) <= 31 and prev not in _NOT_EVENT_DAY:
+        if tok in _MONTHS and after.isdecimal() and 1 <= int(after) <= 31 and prev not in _NOT_EVENT_DAY:
             return ("date", _MONTHS[tok], int(after))
-        if tok in _MONTHS and prev.isdigit() and 1 <= int(prev) <= 31 and \
+        if tok in _MONTHS and prev.isdecimal() and 1 <= int(prev) <= 31 and \
                 (tokens[i - 2] if i > 1 else "") not in _NOT_EVENT_DAY:
             return ("date", _MONTHS[tok], int(prev))
         if tok in _WEEKDAYS and prev not in _NOT_EVENT_DAY and (prev in _WEEKDAY_EVENT or after in _DAY_PARTS):
