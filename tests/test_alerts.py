@@ -334,3 +334,50 @@ quiet_hours = "09:00-11:00"
     assert notify_now(config, report.started, clock())[0].sent == 1
     [message] = receiver.received
     assert message["topic"] == "duty" and message["title"].startswith("Alert: Local ceasefire")
+
+
+def test_a_story_alerts_once_then_once_more_when_more_outlets_report_it(tmp_path, seeds_dir):
+    config = load_config(write_config(tmp_path, [], extra=_channels("json://127.0.0.1:9/hook")))
+    store = _store_with(config, [("s", NOW - timedelta(hours=1), ("ceasefire",), ["a", "b"])])
+    try:
+        queue_alerts(store, config, NOW - timedelta(hours=2), NOW)
+        assert rows(config, "SELECT kind FROM messages") == [("alert",)]
+        store.db["articles"].insert({"id": "s-2", "identity": "url:https://x.example/s-2", "feed": "c",
+                                     "url": "https://x.example/s-2", "title": "Story s", "first_seen": NOW.isoformat(),
+                                     "text": "Text.", "text_source": "page", "fingerprint": "s-2", "story_id": "s",
+                                     "topics": '["ceasefire"]'})
+        store.db.execute("UPDATE stories SET last_seen = ?, outlets = 3, reports = 3 WHERE id = 's'", [NOW.isoformat()])
+        for _ in range(2):                                          # a third outlet: one update, not two
+            queue_alerts(store, config, NOW - timedelta(minutes=1), NOW)
+    finally:
+        store.close()
+    assert rows(config, "SELECT kind, title FROM messages ORDER BY id") == [
+        ("alert", "Alert: Story s [Ceasefire]"), ("update", "Now 3 outlets: Story s [Ceasefire]")]
+
+
+def test_a_channel_gets_the_previous_days_digest_once_from_send_at(site, tmp_path, seeds_dir, clock, receiver):
+    extra = f'''
+[digest]
+base_url = "https://news.example.org/digests/"
+
+[[channels]]
+name = "team"
+url = "{receiver.url}"
+receives = ["digest"]
+'''
+    path = write_config(tmp_path, _site(site), extra=extra)
+    text = path.read_text().replace('[digest]\ndirectory = "reports"\nformats = ["html", "md", "json", "txt"]\n'
+                                    'timezone = "Europe/Kyiv"\n', "")
+    path.write_text(text.replace('[digest]\nbase_url', '[digest]\ndirectory = "reports"\ntimezone = "Europe/Kyiv"\nbase_url'))
+    config = load_config(path)
+    report = run_once(config, clock=clock, force=True)              # stories of 2026-11-23
+    assert notify_now(config, report.started, clock())[0].sent == 0  # the day is not over
+    clock.now = datetime(2026, 11, 24, 5, 30, tzinfo=timezone.utc)   # 07:30 in Kyiv, after send_at
+    assert notify_now(config, report.started, clock())[0].sent == 1
+    notify_now(config, report.started, clock())
+    [message] = receiver.received
+    assert message["title"] == "News digest 2026-11-23: 1 story"
+    assert rows(config, "SELECT key, status FROM messages ORDER BY id") == [("2026-11-22", "skipped"),
+                                                                          ("2026-11-23", "sent")]
+    assert "- Local ceasefire lets engineers reach the plant (1 outlet) http" in message["message"]
+    assert "Full digest: https://news.example.org/digests/2026-11-23.html" in message["message"]

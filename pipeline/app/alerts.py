@@ -141,7 +141,7 @@ def _story_message(what: str, story: StoryRecord, feeds: list[str], labels: dict
 def queue_digests(store: Store, config: Config, now: datetime) -> int:
     """Each channel that receives the digest gets the previous day's, once, from `[email]
     send_at`: the top stories per topic with links, and the HTML digest's link when `[digest]
-    base_url` is set."""
+    base_url` is set. A day without stories is recorded as skipped unless `[email] send_empty`."""
     from ..stages.flag import TopicMatcher
     from .report import digest_for
 
@@ -166,8 +166,12 @@ def queue_digests(store: Store, config: Config, now: datetime) -> int:
                     lines.append(f"  {section.more} more in the full digest")
         if config.base_url:
             lines.append(f"Full digest: {config.base_url.rstrip('/')}/{day}.html")
-        title = f"News digest {day}: {len(digest.articles)} stories"
+        n = len(digest.articles)
+        title = f"News digest {day}: {n} {'story' if n == 1 else 'stories'}"
         with store.transaction():
             queued += store.queue_message(channel.name, "digest", day.isoformat(), title,
                                           "\n".join(lines or ["No new stories."]) + f"\nnewsmon digest {day}", now)
+            if not n and not config.email.send_empty:     # as the email: an empty day is not sent
+                message = store.last_message(channel.name, "digest", day.isoformat())
+                store.mark_message(message.id, "skipped", now)
     return queued

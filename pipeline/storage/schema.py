@@ -128,7 +128,8 @@ CREATE TABLE IF NOT EXISTS messages (        -- chat messages to channels, exact
     body        TEXT NOT NULL,               -- the exact text, so a retry sends the same message
     status      TEXT NOT NULL,               -- pending | sent | failed (permanent) | batched (went out
                                              -- inside a batch message) | superseded (a batch that
-                                             -- failed; its alerts are batched again next time)
+                                             -- failed; its alerts are batched again next time) |
+                                             -- skipped (a digest of a day without stories)
     attempts    INTEGER NOT NULL DEFAULT 0,
     next_try    TEXT,                        -- a failed attempt is retried from then (backoff)
     last_error  TEXT,
