@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from anyascii import anyascii
 
-PROFILE_VERSION = "p3"
+PROFILE_VERSION = "p4"
 LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
-ENTITY_WORDS = 600                # names are read from this much of the text
+ENTITY_WORDS = 250                # names are read from this much of the text (the event is told early;
+                                  # later names are background, and memory grows with each kept)
 ENTITY_KEY = 5                    # letters of a name's Latin spelling that key it (declensions meet)
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“«])")
