@@ -15,6 +15,8 @@ def test_demo_shows_flags_drops_the_seed_copy_and_reports_the_broken_feed(tmp_pa
                                        "--seeds", str(seeds_dir)])
     assert result.exit_code == 0, result.output
     assert "second run: 0 new articles" in result.output
+    assert ("kyiv-ledger, baltic-wire: Allies pledge new air-defence systems at NATO meeting; "
+            "NATO ministers promise Kyiv four more systems") in result.output     # two outlets, one story
 
     [json_file] = reports.glob("*.json")
     digest = json.loads(json_file.read_text())

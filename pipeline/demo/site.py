@@ -213,6 +213,14 @@ def run_demo(reports: Path, data: Path, seeds: Path) -> None:
         click.echo(f"            {f.name}: {f.error}")
     statuses = ", ".join(f"{f.name} {f.status}" for f in second.feeds)
     click.echo(f"second run: {second.new_articles} new articles ({statuses})")
+    from ..app.stories import day_stories
+
+    stories = day_stories(config, first.started.astimezone(config.zone).date(), now=first.finished)
+    click.echo(f"stories:    {len(stories)}; told by more than one outlet:")
+    for s in stories:
+        if len(s.outlets) > 1:
+            titles = "; ".join(dict.fromkeys([s.title] + [c.title for c in s.also]))
+            click.echo(f"            {', '.join(s.outlets)}: {titles}")
     click.echo("digest files:")
     for p in first.digest_files:
         click.echo(f"  {p}")
