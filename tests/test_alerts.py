@@ -381,3 +381,25 @@ receives = ["digest"]
                                                                           ("2026-11-23", "sent")]
     assert "- Local ceasefire lets engineers reach the plant (1 outlet) http" in message["message"]
     assert "Full digest: https://news.example.org/digests/2026-11-23.html" in message["message"]
+
+
+def test_a_batch_that_failed_is_retried_once_even_within_the_same_minute(site, tmp_path, seeds_dir, clock, receiver):
+    """The overflow batch failed (service down); the next cycle, in the same minute, finds the same
+    batch identity stored: it waits for its retry time, then goes out once with its alerts."""
+    stories = [(f"s{i}", f"Ceasefire holds in town number {i}", [
+        f"A local ceasefire held in Town{i} on Monday, officials of the Town{i} council said.",
+        "Repairs began."]) for i in range(4)]
+    config = load_config(write_config(tmp_path, _site(site, stories),
+                                      extra="fetch_pages = false\n" + _channels(receiver.url)
+                                      + "\n[alerting]\nmax_per_hour = 1\nspike_min_stories = 100\n"))  # alerts only
+    report = run_once(config, clock=clock, force=True)
+    receiver.status = 503                                           # the batch is refused, for now
+    [first] = notify_now(config, report.started, clock())
+    assert first.batched == 0 and first.errors and first.pending == 4
+    [again] = notify_now(config, report.started, clock())           # the same minute: no crash, no send
+    assert again.batched == 0 and len(receiver.received) == 1
+    receiver.status = 200
+    clock.now += timedelta(minutes=1)
+    [later] = notify_now(config, report.started, clock())
+    assert later.batched == 4 and len(receiver.received) == 2 and receiver.received[1]["title"] == "4 more alerts"
+    assert rows(config, "SELECT kind, status FROM messages WHERE kind = 'batch'") == [("batch", "sent")]

@@ -153,7 +153,7 @@ def queue_digests(store: Store, config: Config, now: datetime) -> int:
     labels = TopicMatcher(config.topics).labels
     queued = 0
     for channel in channels:
-        if store.message_exists(channel.name, "digest", day.isoformat()):
+        if store.message(channel.name, "digest", day.isoformat()) is not None:
             continue
         digest = digest_for(store, config, day, labels, now, topics=channel.topics, cap=5)
         lines = []
@@ -168,10 +168,9 @@ def queue_digests(store: Store, config: Config, now: datetime) -> int:
             lines.append(f"Full digest: {config.base_url.rstrip('/')}/{day}.html")
         n = len(digest.articles)
         title = f"News digest {day}: {n} {'story' if n == 1 else 'stories'}"
+        skipped = not n and not config.email.send_empty    # as the email: an empty day is not sent
         with store.transaction():
             queued += store.queue_message(channel.name, "digest", day.isoformat(), title,
-                                          "\n".join(lines or ["No new stories."]) + f"\nnewsmon digest {day}", now)
-            if not n and not config.email.send_empty:     # as the email: an empty day is not sent
-                message = store.last_message(channel.name, "digest", day.isoformat())
-                store.mark_message(message.id, "skipped", now)
+                                          "\n".join(lines or ["No new stories."]) + f"\nnewsmon digest {day}", now,
+                                          status="skipped" if skipped else "pending")
     return queued

@@ -11,6 +11,7 @@ the hourly cap batches what piled up when they end.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -71,10 +72,16 @@ def deliver_messages(store: Store, config: Config, now: datetime, sender=send) -
     return [_deliver_channel(store, config, channel, now, sender) for channel in config.channels]
 
 
+def _waiting(store: Store, channel: ChannelConfig) -> list[MessageRecord]:
+    """The channel's pending messages; a pending batch is sent only by _send_batch, with its alerts."""
+    return [m for m in store.pending_messages(channel.name) if m.kind != "batch"]
+
+
 def _deliver_channel(store: Store, config: Config, channel: ChannelConfig, now: datetime, sender) -> Delivered:
-    pending = [m for m in store.pending_messages(channel.name) if m.next_try is None or m.next_try <= now]
+    waiting = _waiting(store, channel)
+    pending = [m for m in waiting if m.next_try is None or m.next_try <= now]
     if not pending:
-        return Delivered(channel.name, pending=len(store.pending_messages(channel.name)))
+        return Delivered(channel.name, pending=len(waiting))
     quiet = _quiet(config, now)
     if quiet:
         pending = [m for m in pending if m.kind == "digest"]
@@ -85,7 +92,7 @@ def _deliver_channel(store: Store, config: Config, channel: ChannelConfig, now: 
     sent = failed = batched = 0
     errors: list[str] = []
     for message in alone:
-        outcome = _attempt(store, channel, message, message.title, message.body, now, sender)
+        outcome = _attempt(store, channel, message, now, sender)
         sent += outcome == "sent"
         failed += outcome == "failed"
         if outcome not in ("sent", "failed"):
@@ -93,15 +100,13 @@ def _deliver_channel(store: Store, config: Config, channel: ChannelConfig, now: 
             break                                # the channel is down: the rest wait for the retry
     if grouped and not errors:
         batched = _send_batch(store, channel, grouped, now, sender, errors)
-    left = len(store.pending_messages(channel.name))
-    return Delivered(channel.name, sent, batched, left, failed, tuple(errors))
+    return Delivered(channel.name, sent, batched, len(_waiting(store, channel)), failed, tuple(errors))
 
 
-def _attempt(store: Store, channel: ChannelConfig, message: MessageRecord, title: str, body: str, now: datetime,
-             sender) -> str:
+def _attempt(store: Store, channel: ChannelConfig, message: MessageRecord, now: datetime, sender) -> str:
     """Send one stored message; "sent", "failed", or the error of a failure worth retrying."""
     try:
-        sender(channel, title, body)
+        sender(channel, message.title, message.body)
     except NotifyError as e:
         if e.permanent:
             with store.transaction():
@@ -121,25 +126,35 @@ def _attempt(store: Store, channel: ChannelConfig, message: MessageRecord, title
 
 def _send_batch(store: Store, channel: ChannelConfig, messages: list[MessageRecord], now: datetime, sender,
                 errors: list[str]) -> int:
-    """The overflow as one message: a line per alert. Stored like any other (kind "batch"), so it
-    too goes out once; its alerts are marked batched when it has."""
-    key = f"{now:%Y-%m-%dT%H:%M}:" + ",".join(str(m.id) for m in messages)[:200]
+    """The overflow as one message: a line per alert. Stored like any other (kind "batch", keyed
+    by the alerts it carries), so it too goes out once: a batch that failed is retried, after its
+    backoff, while it carries the same alerts, and superseded by a new one when more arrive; its
+    alerts are marked batched when it has gone out (failed, when the channel refused it for good)."""
+    ids = ",".join(str(m.id) for m in messages)
+    key = f"{len(messages)}:{hashlib.sha1(ids.encode()).hexdigest()[:16]}"
     title = f"{len(messages)} more alerts"
     body = "\n".join(f"- {m.title}" for m in messages) + f"\nnewsmon batch {key}"
     with store.transaction():
         store.queue_message(channel.name, "batch", key, title, body, now)
-    batch = next(m for m in store.pending_messages(channel.name) if m.kind == "batch" and m.key == key)
-    outcome = _attempt(store, channel, batch, title, body, now, sender)
-    if outcome != "sent":
-        if outcome != "failed":                 # the alerts stay pending; the batch is rebuilt next time
-            with store.transaction():
-                store.mark_message(batch.id, "superseded", now, outcome)
-            errors.append(outcome)
+        for old in store.pending_messages(channel.name):
+            if old.kind == "batch" and old.key != key:
+                store.mark_message(old.id, "superseded", now, "replaced by a batch of more alerts")
+    batch = store.message(channel.name, "batch", key)
+    if batch.status != "pending" or (batch.next_try is not None and batch.next_try > now):
         return 0
-    with store.transaction():
-        for m in messages:
-            store.mark_message(m.id, "batched", now)
-    return len(messages)
+    outcome = _attempt(store, channel, batch, now, sender)
+    if outcome == "sent":
+        with store.transaction():
+            for m in messages:
+                store.mark_message(m.id, "batched", now)
+        return len(messages)
+    if outcome == "failed":
+        with store.transaction():
+            for m in messages:
+                store.mark_message(m.id, "failed", now, f"in a batch the channel refused: {batch.key}")
+    else:
+        errors.append(outcome)
+    return 0
 
 
 def _quiet(config: Config, now: datetime) -> bool:

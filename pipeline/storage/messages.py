@@ -21,16 +21,20 @@ class Messages:
 
     db: sqlite_utils.Database
 
-    def queue_message(self, channel: str, kind: str, key: str, title: str, body: str, now: datetime) -> bool:
-        """Store a pending message; False when one with this identity exists (never queued twice)."""
+    def queue_message(self, channel: str, kind: str, key: str, title: str, body: str, now: datetime,
+                      status: str = "pending") -> bool:
+        """Store a message (pending, unless told otherwise); False when one with this identity
+        exists (never queued twice)."""
         cursor = self.db.conn.execute(
             "INSERT OR IGNORE INTO messages (channel, kind, key, title, body, status, created) "
-            "VALUES (?, ?, ?, ?, ?, 'pending', ?)", (channel, kind, key, title, body, iso(now)))
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", (channel, kind, key, title, body, status, iso(now)))
         return cursor.rowcount == 1
 
-    def message_exists(self, channel: str, kind: str, key: str) -> bool:
-        return self.db.execute("SELECT 1 FROM messages WHERE channel = ? AND kind = ? AND key = ?",
-                               [channel, kind, key]).fetchone() is not None
+    def message(self, channel: str, kind: str, key: str) -> MessageRecord | None:
+        """The message with this identity, whatever its status."""
+        row = next(self.db.query("SELECT * FROM messages WHERE channel = ? AND kind = ? AND key = ?",
+                                 [channel, kind, key]), None)
+        return _record(row) if row else None
 
     def last_message(self, channel: str, kind: str, key_prefix: str) -> MessageRecord | None:
         row = next(self.db.query("SELECT * FROM messages WHERE channel = ? AND kind = ? AND key LIKE ? "

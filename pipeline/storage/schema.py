@@ -127,8 +127,8 @@ CREATE TABLE IF NOT EXISTS messages (        -- chat messages to channels, exact
     title       TEXT NOT NULL,
     body        TEXT NOT NULL,               -- the exact text, so a retry sends the same message
     status      TEXT NOT NULL,               -- pending | sent | failed (permanent) | batched (went out
-                                             -- inside a batch message) | superseded (a batch that
-                                             -- failed; its alerts are batched again next time) |
+                                             -- inside a batch message) | superseded (a batch
+                                             -- replaced by one carrying more alerts) |
                                              -- skipped (a digest of a day without stories)
     attempts    INTEGER NOT NULL DEFAULT 0,
     next_try    TEXT,                        -- a failed attempt is retried from then (backoff)
