@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from ..channels import AlertRule, ChannelConfig
 from ..config import Config
 from ..records import StoryRecord
+from ..stages.render import counted
 from ..storage.store import Store
 
 
@@ -37,22 +38,22 @@ def queue_alerts(store: Store, config: Config, since: datetime, now: datetime) -
     with store.transaction():
         for story in store.stories_changed_since(since):
             feeds = store.story_feeds(story.id)
-            text = _Texts(store, story.id)
+            text, url = _Texts(store, story.id), store.url_of(story.lead)     # the link: its best report
             for rule in rules:
                 if not _matches(rule, story, text):
                     continue
                 for channel in _targets(channels, rule, story):
                     new = store.queue_message(channel.name, "alert", story.id, *_story_message(
-                        "Alert", story, feeds, labels, text.url, rule.name), now)
+                        "Alert", story, feeds, labels, url, rule.name), now)
                     queued += new
                     if not new and len(feeds) >= options.outlets_update:   # a later report brought it there
                         queued += store.queue_message(channel.name, "update", story.id, *_story_message(
-                            f"Now {len(feeds)} outlets", story, feeds, labels, text.url, rule.name), now)
+                            f"Now {len(feeds)} outlets", story, feeds, labels, url, rule.name), now)
             early = store.story_feeds(story.id, until=story.first_seen + timedelta(hours=options.surge_hours))
             if len(early) >= options.surge_outlets:
                 for channel in _targets(channels, None, story):
                     queued += store.queue_message(channel.name, "surge", story.id, *_story_message(
-                        f"{len(early)} outlets in {options.surge_hours:g} h", story, early, labels, text.url,
+                        f"{len(early)} outlets in {options.surge_hours:g} h", story, early, labels, url,
                         "surge"), now)
         queued += _queue_spikes(store, config, channels, labels, now)
     return queued
@@ -94,20 +95,16 @@ def _queue_spikes(store: Store, config: Config, channels: list[ChannelConfig], l
 
 
 class _Texts:
-    """A story's titles and texts, read only when a rule looks for words (or a link is needed)."""
+    """A story's titles and texts, read only when a rule looks for words."""
 
     def __init__(self, store: Store, story_id: str):
         self.store, self.story_id, self._rows = store, story_id, None
 
     @property
-    def rows(self) -> list[tuple[str, str, str | None]]:
+    def rows(self) -> list[tuple[str, str]]:
         if self._rows is None:
             self._rows = self.store.story_texts(self.story_id)
         return self._rows
-
-    @property
-    def url(self) -> str | None:
-        return next((url for _, _, url in self.rows if url), None)
 
 
 def _matches(rule: AlertRule, story: StoryRecord, text: _Texts) -> bool:
@@ -117,7 +114,7 @@ def _matches(rule: AlertRule, story: StoryRecord, text: _Texts) -> bool:
         return False
     if rule.terms:
         words = [t.casefold() for t in rule.terms]
-        return any(w in (title + "\n" + body).casefold() for title, body, _ in text.rows for w in words)
+        return any(w in (title + "\n" + body).casefold() for title, body in text.rows for w in words)
     return True
 
 
@@ -131,7 +128,7 @@ def _story_message(what: str, story: StoryRecord, feeds: list[str], labels: dict
     """(title, body) of a message about a story; the body ends with its identity."""
     topics = ", ".join(labels.get(t, t) for t in story.topics)
     title = f"{what}: {story.title}" + (f" [{topics}]" if topics else "")
-    lines = [story.title, f"{len(feeds)} outlet{'s' if len(feeds) != 1 else ''}: {', '.join(feeds)}"]
+    lines = [story.title, f"{counted(len(feeds), 'outlet')}: {', '.join(feeds)}"]
     if url:
         lines.append(url)
     lines.append(f"newsmon {rule} story {story.id}")
@@ -160,14 +157,14 @@ def queue_digests(store: Store, config: Config, now: datetime) -> int:
         for section in digest.topics:
             if section.articles:
                 lines.append(f"{section.label} ({section.stories}):")
-                lines += [f"- {s.title} ({len(s.outlets)} outlet{'s' if len(s.outlets) != 1 else ''}) {s.url or ''}".rstrip()
+                lines += [f"- {s.title} ({counted(len(s.outlets), 'outlet')}) {s.url or ''}".rstrip()
                           for s in section.articles]
                 if section.more:
                     lines.append(f"  {section.more} more in the full digest")
         if config.base_url:
             lines.append(f"Full digest: {config.base_url.rstrip('/')}/{day}.html")
         n = len(digest.articles)
-        title = f"News digest {day}: {n} {'story' if n == 1 else 'stories'}"
+        title = f"News digest {day}: {counted(n, 'story')}"
         skipped = not n and not config.email.send_empty    # as the email: an empty day is not sent
         with store.transaction():
             queued += store.queue_message(channel.name, "digest", day.isoformat(), title,

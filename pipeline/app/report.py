@@ -33,7 +33,7 @@ def read_input(store: Store, period: tuple[datetime, datetime],
     # earlier cut), or, for a day's files, from an earlier day
     joined = [sid for sid in story_ids if any(r.story_id == sid and r.id != sid for r in rows)]
     if rowids:
-        continuing = frozenset(store.leads_before(joined, rowids[0])) if joined else frozenset()
+        continuing = frozenset(store.stories_started_by(joined, rowids[0])) if joined else frozenset()
     else:
         continuing = frozenset(sid for sid in joined if sid in stories and stories[sid].first_seen < start)
     return DigestInput(period=period, rows=rows, matches=store.matches_for(originals),

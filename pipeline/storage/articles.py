@@ -71,15 +71,15 @@ class Articles:
             row = self.db.execute("SELECT max(rowid) FROM articles WHERE first_seen < ?", [iso(before)]).fetchone()
         return row[0] or 0
 
-    def leads_before(self, story_ids: list[str], rowid: int) -> dict[str, StoredArticle]:
-        """Of these story ids, the stories whose lead article was stored at or before `rowid`
-        (so a reader has had it already): story id -> its lead."""
-        out: dict[str, StoredArticle] = {}
+    def stories_started_by(self, story_ids: list[str], rowid: int) -> set[str]:
+        """Of these story ids, those whose first article (the story's id) was stored at or before
+        `rowid`: a reader of that cut has had the story already."""
+        out: set[str] = set()
         for chunk in range(0, len(story_ids), 500):
             part = story_ids[chunk:chunk + 500]
             marks = ",".join("?" * len(part))
-            for r in self.db.query(f"SELECT * FROM articles WHERE id IN ({marks}) AND rowid <= ?", part + [rowid]):
-                out[r["id"]] = stored_article(r)
+            out.update(r[0] for r in self.db.execute(f"SELECT id FROM articles WHERE id IN ({marks}) AND rowid <= ?",
+                                                     part + [rowid]))
         return out
 
     def matches_for(self, ids: list[str]) -> dict[str, list[Match]]:

@@ -64,13 +64,6 @@ class Stories:
                 out[r["id"]] = story_record(r)
         return out
 
-    def stories_seen_between(self, start: datetime, end: datetime) -> list[StoryRecord]:
-        """Stories with a report stored in [start, end), latest first."""
-        return [story_record(r) for r in self.db.query(
-            "SELECT * FROM stories WHERE id IN (SELECT DISTINCT story_id FROM articles WHERE first_seen >= ? "
-            "AND first_seen < ? AND duplicate_of IS NULL) ORDER BY outlets DESC, last_seen DESC",
-            [iso(start), iso(end)])]
-
     # --- for alerts
 
     def stories_changed_since(self, since: datetime) -> list[StoryRecord]:
@@ -85,10 +78,14 @@ class Stories:
             "GROUP BY feed ORDER BY min(rowid)", [story_id, iso(until) if until else "9999"]).fetchall()
         return [r[0] for r in rows]
 
-    def story_texts(self, story_id: str) -> list[tuple[str, str, str | None]]:
-        """(title, text, url) of a story's reports, for rules that look for words."""
-        return self.db.execute("SELECT title, text, url FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+    def story_texts(self, story_id: str) -> list[tuple[str, str]]:
+        """(title, text) of a story's reports, for rules that look for words."""
+        return self.db.execute("SELECT title, text FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
                                "ORDER BY rowid", [story_id]).fetchall()
+
+    def url_of(self, article_id: str) -> str | None:
+        row = self.db.execute("SELECT url FROM articles WHERE id = ?", [article_id]).fetchone()
+        return row[0] if row else None
 
     def stories_with_topic(self, topic: str, start: datetime, end: datetime) -> int:
         """Stories flagged under `topic` that began in [start, end): what a spike counts."""
