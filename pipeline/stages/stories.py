@@ -83,7 +83,6 @@ class StoryIndex:
     postings: dict[str, list[int]] = field(default_factory=dict)
     df: Counter = field(default_factory=Counter)
     feeds_of: dict[str, set[str]] = field(default_factory=dict)   # story id -> its feeds
-
     _vectors: list["_Vector | None"] = field(default_factory=list)
 
     def __len__(self) -> int:
