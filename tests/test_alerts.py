@@ -32,6 +32,7 @@ class Receiver:
 
     def __init__(self, port: int = 0):
         self.received: list[dict] = []
+        self.paths: list[str] = []
         self.status = 200
         self.on_post = None
         self.port = port
@@ -44,6 +45,7 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 outer.received.append(json.loads(body))
+                outer.paths.append(self.path)
                 if outer.on_post:
                     outer.on_post()
                 self.send_response(outer.status)
@@ -403,3 +405,19 @@ def test_a_batch_that_failed_is_retried_once_even_within_the_same_minute(site, t
     [later] = notify_now(config, report.started, clock())
     assert later.batched == 4 and len(receiver.received) == 2 and receiver.received[1]["title"] == "4 more alerts"
     assert rows(config, "SELECT kind, status FROM messages WHERE kind = 'batch'") == [("batch", "sent")]
+
+
+def test_the_secret_comes_from_the_environment_never_the_file(tmp_path, seeds_dir, receiver):
+    path = write_config(tmp_path, [], extra=f'''
+[[channels]]
+name = "desk"
+url = "json://127.0.0.1:{receiver.port}/{{password}}"
+password_env = "NEWSMON_TEST_HOOK_SECRET"
+''')
+    env = {**os.environ, "NEWSMON_TEST_HOOK_SECRET": "s3cret-hook"}
+    done = subprocess.run([sys.executable, "-m", "pipeline", "channels", "test", "desk", "--config", str(path)],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0 and receiver.paths == ["/s3cret-hook"]
+    assert "s3cret" not in path.read_text()
+    unset = newsmon("config", "check", "--probe", "--config", str(path))
+    assert "environment variable NEWSMON_TEST_HOOK_SECRET is not set here" in unset.stdout
