@@ -29,7 +29,7 @@ import numpy as np
 from ..clock import utcnow
 from ..config import Config, FeedConfig
 from ..errors import DigestWriteError, FetchError, HTTPStatusError, StoreError
-from ..records import Article, FeedEntry, FeedOutcome, RunReport
+from ..records import Article, FeedEntry, FeedOutcome, FeedState, RunReport
 from ..stages.articles import make_article
 from ..stages.clean import compile_boilerplate, one_line
 from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed
@@ -79,6 +79,7 @@ class Pipeline:
         self.should_stop = should_stop
         self.problems: list[str] = []
         self._index: DuplicateIndex | None = None
+        self._states: dict[str, FeedState] = {}     # each feed as this run found it, then as it left it
         self.run_id = 0
         self.stopped = False
         self.changed = False
@@ -117,10 +118,10 @@ class Pipeline:
     def due_feeds(self, force: bool = False, only: set[str] | None = None) -> list[FeedConfig]:
         """Enabled feeds whose check is due (all of them with force), minus those gone (410)."""
         now, due = self.clock(), []
-        for feed in self.config.feeds:
-            if not feed.enabled or (only is not None and feed.name not in only):
-                continue
-            state = self.store.ensure_feed(feed.name, feed.url)
+        wanted = [f for f in self.config.feeds if f.enabled and (only is None or f.name in only)]
+        states = self.store.ensure_feeds([(f.name, f.url) for f in wanted])
+        for feed in wanted:
+            state = states[feed.name]
             if state.disabled:
                 continue
             if force or is_due(state.next_due, now, self.config.interval(feed)):
@@ -133,6 +134,7 @@ class Pipeline:
         started = self.clock()
         self.changed = False                 # anything the digest shows: set by _record
         self.run_id = self.store.start_run(started)
+        self._states = self.store.ensure_feeds([(f.name, f.url) for f in feeds])   # as the run found them
         self.on_start(len(feeds))
         self.walls.clear()
         error, status = None, None
@@ -198,9 +200,8 @@ class Pipeline:
         minutes = self.config.fetch.run_deadline_minutes
         log.warning("feed %s: run deadline (%g min) reached before it finished", feed.name, minutes,
                     extra={"feed": feed.name, "url": feed.url})
-        state = self.store.ensure_feed(feed.name, feed.url)
         return self._record(feed, FeedOutcome(
-            feed.name, state.url, "error",
+            feed.name, self._states[feed.name].url, "error",
             error=f"run deadline reached ({minutes:g} min); checked again next run"), [])
 
     async def _feed_guarded(self, feed: FeedConfig, fetcher: Fetcher) -> FeedOutcome | None:
@@ -215,15 +216,14 @@ class Pipeline:
             log.warning("feed %s: could not be processed: %s", feed.name, message,
                         extra={"feed": feed.name, "url": feed.url})
             log.debug("feed %s: traceback", feed.name, exc_info=True)
-            state = self.store.ensure_feed(feed.name, feed.url)
-            return self._record(feed, FeedOutcome(feed.name, state.url, "error",
+            return self._record(feed, FeedOutcome(feed.name, self._states[feed.name].url, "error",
                                                   error=f"could not process the feed ({message})"), [])
 
     async def _feed(self, feed: FeedConfig, fetcher: Fetcher) -> FeedOutcome | None:
         """One feed, start to commit. None when a stop was asked before it got anywhere."""
         if self.should_stop():
             return None
-        state = self.store.ensure_feed(feed.name, feed.url)
+        state = self._states[feed.name]
         url = state.url
         try:
             response = await fetcher.get(url, etag=state.etag, last_modified=state.last_modified,
@@ -332,9 +332,10 @@ class Pipeline:
                                                       for a, _ in stored))
             fetch = self.config.fetch
             policy = HealthPolicy(self.config.interval(feed), fetch.backoff_cap_minutes, fetch.failing_after)
-            previous = self.store.feed_state(feed.name)   # every caller ensured the row beforehand
+            previous = self._states[feed.name]            # read when the run started
             change = transition(previous, outcome, now, policy)
             self.store.save_feed(self.run_id, outcome, change, now)
+        self._states[feed.name] = change.state
         self.changed = self.changed or bool(stored) or bool(change.events) or _health_shown(previous) != \
             _health_shown(change.state)
         for article, sig in stored:

@@ -31,7 +31,8 @@ def read_input(store: Store, period: tuple[datetime, datetime],
     stories.update(store.stories_by_id(followed))
     # continuing: a reader had the story before: from an earlier email (its first report is in an
     # earlier cut), or, for a day's files, from an earlier day
-    joined = [sid for sid in story_ids if any(r.story_id == sid and r.id != sid for r in rows)]
+    told = set(story_ids)
+    joined = sorted({r.story_id for r in rows if r.story_id in told and r.id != r.story_id})
     if rowids:
         continuing = frozenset(store.stories_started_by(joined, rowids[0])) if joined else frozenset()
     else:

@@ -84,7 +84,10 @@ def html_to_text(fragment: str) -> str:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (etree.ParserError, ValueError):
         return re.sub(r"<[^>]*>", " ", fragment)
-    for bad in root.xpath("//script|//style|//noscript|//comment()|//processing-instruction()"):
+    # what a reader never sees as text: code, styles, and frames (whose content is raw text to
+    # an HTML parser: "<b>" would come out as written)
+    for bad in root.xpath("//script|//style|//noscript|//iframe|//noembed|//noframes|//template"
+                          "|//comment()|//processing-instruction()"):
         bad.drop_tree()                  # drop_tree keeps the tail: text after a comment stays
     parts: list[str] = []
     # iterative, not recursive: a hostile fragment nested thousands deep must not overflow the stack

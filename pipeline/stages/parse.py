@@ -292,11 +292,17 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
             return parsed_json
         if response.body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
             raise NotAFeed(response.url, "JSON, but not a JSON Feed (no jsonfeed.org version and items)")
+    # the base feedparser resolves links against; kept, though it costs ~0.3 ms a feed, because
+    # feedparser resolves Atom ids against it too, and a stored id is an item's identity
     headers.setdefault("content-location", response.url)
     body, headers, encoding_note = fix_encoding(defuse_char_refs(_trim_prolog(response.body)), headers)
     try:
+        # feedparser's own HTML sanitiser and relative-URI rewriting work on markup newsmon never
+        # shows: every content and title becomes plain text (clean.html_to_text drops scripts,
+        # styles and frames) and every link is resolved and checked by urls.http_url. Off, a feed
+        # parses in about half the time (2,213 corpus feeds: 8.1 s -> 4.5 s).
         parsed = feedparser.parse(io.BytesIO(body), response_headers=headers,
-                                  resolve_relative_uris=True, sanitize_html=True)
+                                  resolve_relative_uris=False, sanitize_html=False)
     except Exception as e:  # feedparser itself raised on something in the body
         raise NotAFeed(response.url, f"unreadable feed ({type(e).__name__}: {one_line(str(e))[:200]})") from None
     if not parsed.entries and not parsed.get("version"):
