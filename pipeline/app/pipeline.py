@@ -169,7 +169,7 @@ class Pipeline:
             log.info("digest unchanged (no new article, no feed health change): not rewritten")
             write_digest = False
         try:       # the files are one output, the email another: neither may stop the other
-            from .report import write_for_day      # (jinja2: loaded only when a digest is written)
+            from .report import write_for_day  # (jinja2: loaded only when a digest is written)
             files = [] if not write_digest else write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
                                   problems=tuple(self.problems))
         except DigestWriteError as e:
@@ -230,6 +230,7 @@ class Pipeline:
             return None
         state = self._states[feed.name]
         url = state.url
+        fetch_pages = self.config.extract.fetch_pages if feed.fetch_pages is None else feed.fetch_pages
         try:
             response = await fetcher.get(url, etag=state.etag, last_modified=state.last_modified,
                                          accept=FEED_ACCEPT)
@@ -240,8 +241,11 @@ class Pipeline:
                                       last_modified=state.last_modified, moved_to=response.moved_to,
                                       warning=state.warning)
                 return self._record(feed, outcome, [])
-            parsed = await self.workers.parse(feed.name, response, self.config.fetch.max_items_per_feed,
-                                              self.clock())
+            # a feed read for the first time without pages: every entry is new and keeps its own
+            # text, so the parsing job analyses the texts too
+            first_reading = not fetch_pages and state.items_seen == 0
+            parsed, read_texts = await self.workers.parse(feed.name, response, self.config.fetch.max_items_per_feed,
+                                                          self.clock(), analyse=first_reading)
         except FetchError as e:
             http = e if isinstance(e, HTTPStatusError) else None
             log.warning("feed %s (%s): %s", feed.name, url, e.message, extra={"feed": feed.name, "url": url})
@@ -254,13 +258,13 @@ class Pipeline:
 
         skipped: Counter[str] = Counter()
         fresh = fresh_entries(self.store, parsed.entries, skipped)
-        fetch_pages = self.config.extract.fetch_pages if feed.fetch_pages is None else feed.fetch_pages
         shared = shared_pages(parsed.entries) if fetch_pages else set()
         with_page = [fetch_pages and canonical_url(entry.link) not in shared for entry, _ in fresh]
-        # the items that keep their feed's text are analysed in one worker job for the feed
-        own = [entry for (entry, _), page in zip(fresh, with_page) if not page]
+        feed_texts = {id(e): text for e, text in zip(parsed.entries, read_texts) if text is not None}
+        # the other items that keep their feed's text are analysed in one worker job for the feed
+        own = [entry for (entry, _), page in zip(fresh, with_page) if not page and id(entry) not in feed_texts]
         analysed = await self.workers.analyse_feed_texts([(e.content_html, e.title) for e in own]) if own else []
-        feed_texts = {id(e): text for e, text in zip(own, analysed)}
+        feed_texts.update((id(e), text) for e, text in zip(own, analysed))
         built = await asyncio.gather(*(self._article_guarded(
             entry, identity, page, fetcher, skipped, feed_texts.get(id(entry)))
             for (entry, identity), page in zip(fresh, with_page)))

@@ -92,20 +92,21 @@ class StoryDesk:
     def place(self, article, now: datetime):
         """The article with its story (None: it starts one) and follow-up decided. A same-day copy
         found by the duplicate index keeps its original's story."""
-        profile = article.profile or profile_of(article.title, article.text)
-        article = replace(article, profile=profile)
+        if article.profile is None:
+            article = replace(article, profile=profile_of(article.title, article.text))
         if article.story_id is not None:
             return article
         try:
-            found = self.index(now).assign(profile, report_time(article.published, now), article.feed)
+            found = self.index(now).assign(article.profile, report_time(article.published, now), article.feed)
         except Exception:        # the story stage may miss a grouping, never lose an article
             log.warning("article %s: not compared with stories (a new story of its own)", article.url or article.title,
                         exc_info=log.isEnabledFor(logging.DEBUG))
             return article
-        if found.story_id or found.follow_up_of:
-            log.debug("article %s: %s story %s (score %.2f; shared %s)", article.url or article.title,
-                      "joins" if found.story_id else "follows up", found.story_id or found.follow_up_of,
-                      found.score, ", ".join(found.shared_entities + found.shared_terms))
+        if not (found.story_id or found.follow_up_of):
+            return article       # a story of its own (the common case: no copy to make)
+        log.debug("article %s: %s story %s (score %.2f; shared %s)", article.url or article.title,
+                  "joins" if found.story_id else "follows up", found.story_id or found.follow_up_of,
+                  found.score, ", ".join(found.shared_entities + found.shared_terms))
         return replace(article, story_id=found.story_id, follow_up_of=found.follow_up_of)
 
     def record(self, article, aid: str, now: datetime) -> None:

@@ -24,6 +24,7 @@ import zlib
 from collections import defaultdict
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -44,7 +45,7 @@ def refused_address_reason(address: str, allowed: tuple[str, ...] = ()) -> str |
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    if any(ip in ipaddress.ip_network(net, strict=False) for net in allowed):
+    if any(ip in net for net in _networks(allowed)):
         return None
     if ip.is_loopback:
         return "loopback"
@@ -59,6 +60,12 @@ def refused_address_reason(address: str, allowed: tuple[str, ...] = ()) -> str |
     if ip.is_private or ip.is_reserved or not ip.is_global:
         return "private"
     return None
+
+
+@lru_cache(maxsize=64)
+def _networks(allowed: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The allowed ranges, parsed once (not at every request and every resolved address)."""
+    return tuple(ipaddress.ip_network(net, strict=False) for net in allowed)
 
 
 class AddressRefused(OSError):

@@ -294,7 +294,7 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
     # the base feedparser resolves links against; kept, though it costs ~0.3 ms a feed, because
     # feedparser resolves Atom ids against it too, and a stored id is an item's identity
     headers.setdefault("content-location", response.url)
-    import feedparser     # here, not at the top: the parent process never parses (workers do)
+    import feedparser  # here, not at the top: the parent process never parses (workers do)
     body, headers, encoding_note = fix_encoding(defuse_char_refs(_trim_prolog(response.body)), headers)
     try:
         # feedparser's own HTML sanitiser and relative-URI rewriting work on markup newsmon never

@@ -74,10 +74,16 @@ class Workers:
             future.cancel()          # a running job's worker is stopped too
             raise
 
-    async def parse(self, feed_name: str, response: Response, max_items: int, now: datetime) -> ParsedFeed:
-        """parse.parse_feed in a worker. Raises NotAFeed for anything that went wrong there."""
+    async def parse(self, feed_name: str, response: Response, max_items: int, now: datetime,
+                    analyse: bool = False) -> tuple[ParsedFeed, tuple[PageText | None, ...]]:
+        """parse.parse_feed in a worker. Raises NotAFeed for anything that went wrong there.
+
+        With `analyse`, the same job also analyses every entry's own text (None where that
+        failed), for the caller that knows all of them will be stored with it: a feed read for
+        the first time without pages. One job instead of two per feed."""
         try:
-            return await self._run(_parse, (feed_name, response, max_items, now), PARSE_TIMEOUT_SECONDS)
+            return await self._run(_parse, (feed_name, response, max_items, now, analyse),
+                                   PARSE_TIMEOUT_SECONDS + (self.options.timeout_seconds * 3 if analyse else 0))
         except NotAFeed:
             raise
         except (FutureTimeout, TimeoutError):
@@ -127,5 +133,8 @@ class Workers:
         return await self._run(analyse_feed_text, (content_html, title), self.options.timeout_seconds * 3)
 
 
-def _parse(feed_name: str, response: Response, max_items: int, now: datetime) -> ParsedFeed:
-    return parse_feed(feed_name, response, max_items=max_items, now=now)
+def _parse(feed_name: str, response: Response, max_items: int, now: datetime,
+           analyse: bool) -> tuple[ParsedFeed, tuple[PageText | None, ...]]:
+    parsed = parse_feed(feed_name, response, max_items=max_items, now=now)
+    texts = analyse_feed_texts([(e.content_html, e.title) for e in parsed.entries]) if analyse else []
+    return parsed, tuple(texts)

@@ -19,6 +19,10 @@ def story_record(row: dict) -> StoryRecord:
                        topics=tuple(json.loads(row["topics"])), follow_up_of=row["follow_up_of"])
 
 
+# made once: json.dumps with any non-default argument builds a new encoder on every call
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 class Stories:
     """Mixed into Store: uses `self.db` (sqlite_utils.Database)."""
 
@@ -27,7 +31,7 @@ class Stories:
     def save_profiles(self, rows: list[tuple[str, str, dict]]) -> None:
         """(article id, version, profile JSON) rows; inside a transaction."""
         self.db.conn.executemany("INSERT OR REPLACE INTO profiles (article_id, version, data) VALUES (?, ?, ?)",
-                                 [(aid, version, json.dumps(data, separators=(",", ":"))) for aid, version, data in rows])
+                                 [(aid, version, _compact(data)) for aid, version, data in rows])
 
     def window_rows(self, since: datetime) -> Iterator[dict]:
         """Original articles stored since `since`, oldest first, with their stored profile (or
