@@ -69,3 +69,9 @@ def test_escaped_control_and_bidi_characters_cannot_come_back_after_the_sanitise
 
     text = clean_text("bold &#x202e; and &#x1b;[2J and &#8238; here", compile_boilerplate([]))
     assert text == "bold and [2J and here"
+
+
+def test_html_to_text_drops_what_a_reader_never_sees_as_text():
+    # a frame's content is raw text to an HTML parser: it would come out with its tags as written
+    html = "<p>Safe</p><iframe src='x'> <b>fallback</b></iframe><noembed><i>no</i></noembed><style>p{}</style>"
+    assert html_to_text(html) == "Safe"

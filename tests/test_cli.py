@@ -282,3 +282,18 @@ def test_every_command_meets_bad_input_with_one_line_and_a_documented_exit_code(
         config.write_text('[storage]\ndatabase = "d.db"\n')
         result = runner.invoke(main, [*args, "--config", str(config)], catch_exceptions=False)
         assert result.exit_code == 2 and words in result.stderr, (args, result.output)
+
+
+def test_operator_commands_load_only_what_they_use(site, tmp_path, seeds_dir):
+    """`status` and `feeds list` read the database: no HTTP client, parser, extractor, template
+    engine, worker pool or chat library is imported for them (seen with -X importtime)."""
+    path = write_config(tmp_path, list(serve_world(site).items()))
+    assert newsmon("run", "--config", str(path)).returncode == 0
+    heavy = {"aiohttp", "trafilatura", "feedparser", "jinja2", "pebble", "apprise", "lxml"}
+    for command in (["status"], ["feeds", "list"]):
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "pipeline", *command, "--config", str(path)],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr[-2000:]
+        loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+        assert "pipeline.storage.store" in loaded            # the check sees our own imports
+        assert not loaded & heavy, f"{command}: {sorted(loaded & heavy)}"

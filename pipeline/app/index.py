@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from ..records import Article
 from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, signature
 from ..storage.store import Store
 
@@ -28,3 +33,16 @@ def open_index(store: Store) -> DuplicateIndex:
             store.save_signatures(recomputed)
     index.load(items, fingerprints, blobs)
     return index
+
+
+def dedup_against(index: DuplicateIndex, article: Article, sig, now: datetime, zone: ZoneInfo) -> Article:
+    """A copy of a seed or of an earlier day's article is a duplicate (left out of the digest);
+    a copy of an article from the same digest day (in `zone`) joins that article's story."""
+    found = index.nearest(article.text, article.fingerprint, sig)
+    if found is None:
+        return article
+    target = found.target
+    if target.kind == "seed" or (
+            datetime.fromisoformat(target.first_seen).astimezone(zone).date() < now.astimezone(zone).date()):
+        return replace(article, duplicate_of=target.ref, similarity=found.similarity)
+    return replace(article, story_id=target.story_id, similarity=found.similarity)

@@ -36,12 +36,12 @@ from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed
 from ..stages.extract import PageText, worker_count
 from ..stages.fetch import Fetcher
 from ..stages.flag import TopicMatcher
-from ..stages.health import HealthPolicy, is_due, transition
+from ..stages.health import HealthPolicy, is_due, shown_in_digest, transition
 from ..stages.parse import skip_notes
 from ..stages.urls import canonical_url, host_of
 from ..stages.workers import Workers
 from ..storage.store import Store, article_id, guard, iso
-from .index import open_index
+from .index import dedup_against, open_index
 from .seeds import sync_seeds
 from .selection import fresh_entries, shared_pages
 from .stories import StoryDesk
@@ -326,7 +326,7 @@ class Pipeline:
         with self.stories.forgetting_on_error(), self.store.transaction():
             for article in articles:
                 sig = None if article.minhash is None else np.frombuffer(article.minhash, dtype=np.uint32)
-                article = self._dedup(index, article, sig, now)
+                article = dedup_against(index, article, sig, now, self.config.zone)
                 if article.duplicate_of is not None:
                     article = replace(article, matches=())   # a copy is not reported, so not flagged
                 else:
@@ -345,8 +345,8 @@ class Pipeline:
             change = transition(previous, outcome, now, policy)
             self.store.save_feed(self.run_id, outcome, change, now)
         self._states[feed.name] = change.state
-        self.changed = self.changed or bool(stored) or bool(change.events) or _health_shown(previous) != \
-            _health_shown(change.state)
+        self.changed = self.changed or bool(stored) or bool(change.events) or shown_in_digest(previous) != \
+            shown_in_digest(change.state)
         for article, sig in stored:
             if article.duplicate_of is None:
                 aid = article_id(article.identity)
@@ -357,19 +357,6 @@ class Pipeline:
                  extra={"feed": outcome.name, "url": outcome.url})
         self.on_feed_done(outcome)
         return outcome
-
-    def _dedup(self, index: DuplicateIndex, article: Article, sig, now: datetime) -> Article:
-        """A copy of a seed or of an earlier day's article is a duplicate (left out of the
-        digest); a copy of an article from the same digest day joins that article's story."""
-        found = index.nearest(article.text, article.fingerprint, sig)
-        if found is None:
-            return article
-        target = found.target
-        zone = self.config.zone
-        if target.kind == "seed" or (
-                datetime.fromisoformat(target.first_seen).astimezone(zone).date() < now.astimezone(zone).date()):
-            return replace(article, duplicate_of=target.ref, similarity=found.similarity)
-        return replace(article, story_id=target.story_id, similarity=found.similarity)
 
     async def _article(self, entry: FeedEntry, identity: str | None, fetch_page: bool,
                        fetcher: Fetcher | None, feed_text: PageText | None = None) -> Article:
@@ -402,12 +389,6 @@ class Pipeline:
             log.info("article %s: %s; using the feed's own text", entry.link or entry.title, note,
                      extra={"feed": entry.feed, "url": entry.link})
         return make_article(entry, identity, feed_text, "feed", note, url)
-
-
-def _health_shown(state) -> tuple:
-    """What the digest's health section shows of a feed (its times aside)."""
-    return (state.status == "error", state.consecutive_failures, state.last_error, state.warning, state.disabled,
-            state.url)
 
 
 def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: bool = False,

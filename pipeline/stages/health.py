@@ -96,3 +96,10 @@ def status_of(state: FeedState, now: datetime, failing_after: int, stale_after_d
     if since and since < now - timedelta(days=stale_after_days):
         return "stale"
     return "ok"
+
+
+def shown_in_digest(state: FeedState) -> tuple:
+    """What the digest's health section shows of a feed (its times aside): when it changes, the
+    day's digest is written again."""
+    return (state.status == "error", state.consecutive_failures, state.last_error, state.warning, state.disabled,
+            state.url)
