@@ -142,6 +142,8 @@ def _progress():
 
 def _notify(config: Config, since) -> None:
     """Alerts and chat digests: queued, sent, one line per channel that did anything."""
+    if not config.channels:
+        return                               # (nothing to load: no chat library, no templates)
     from ..app.notify import notify_now
     from ..app.report import render_day
 
@@ -163,12 +165,12 @@ def _notify(config: Config, since) -> None:
 
 def _deliver(config: Config, send_now: bool) -> int:
     """Send the due email(s); prints one line per recipient; returns how many were not delivered."""
-    from ..app.deliver import deliver_now
-
     if not config.email.enabled:
         if send_now:
             raise click.UsageError("email is not enabled: set [email] enabled = true and its recipients")
         return 0
+    from ..app.deliver import deliver_now
+
     failed = 0
     for o in deliver_now(config, send_now=send_now):
         if o.status in ("pending", "failed"):

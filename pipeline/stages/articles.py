@@ -5,12 +5,8 @@ from __future__ import annotations
 from ..records import Article, FeedEntry
 from .clean import fingerprint
 from .dedup import identity_of
-from .extract import PageText
+from .extract import MIN_WORDS_FOR_CONTENT_ID, PageText
 from .urls import canonical_url
-
-# Texts shorter than this many words fingerprint together with their URL: two summaries that
-# both say "Read the full story" must not be taken for the same article.
-MIN_WORDS_FOR_CONTENT_ID = 25
 
 
 def make_article(entry: FeedEntry, identity: str | None, text: PageText, source: str,
@@ -18,7 +14,9 @@ def make_article(entry: FeedEntry, identity: str | None, text: PageText, source:
     """The Article for an entry, from its analysed text; `identity` None: known by its text."""
     canonical = canonical_url(url or entry.link)
     url = canonical or url
-    if len(text.text.split()) >= MIN_WORDS_FOR_CONTENT_ID:
+    if text.fingerprint is not None:     # long enough: known by its text (taken in the worker)
+        fp = text.fingerprint
+    elif len(text.text.split()) >= MIN_WORDS_FOR_CONTENT_ID:
         fp = fingerprint(text.text)
     else:
         fp = fingerprint(f"{canonical or ''}\n{entry.title}\n{text.text}")

@@ -17,10 +17,14 @@ from dataclasses import dataclass
 from ..config import ExtractOptions
 from ..records import Match
 from ..topics import TopicRule
-from .clean import clean_text, compile_boilerplate, drop_headline, html_to_text
+from .clean import clean_text, compile_boilerplate, drop_headline, fingerprint, html_to_text
 from .dedup import signature
 from .flag import TopicMatcher
 from .profile import Profile, profile_of
+
+# Texts shorter than this many words fingerprint together with their URL (articles.make_article):
+# two summaries that both say "Read the full story" must not be taken for the same article.
+MIN_WORDS_FOR_CONTENT_ID = 25
 
 _BINARY_MAGIC = (b"%PDF", b"PK\x03\x04", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b",
                  b"OggS", b"ID3", b"RIFF", b"\x00\x00\x01\x00")
@@ -34,6 +38,8 @@ class PageText:
     signature: bytes | None         # MinHash signature (dedup.signature), None for short texts
     matches: tuple[Match, ...]      # topic matches over the title and this text
     profile: Profile | None = None  # what the story stage compares (stories.profile_of)
+    fingerprint: str | None = None  # clean.fingerprint of the text when it is long enough to be
+                                    # known by its text alone (MIN_WORDS_FOR_CONTENT_ID words)
 
 
 class _Worker:
@@ -69,7 +75,8 @@ def analyse(text: str, title: str, headline_repeated: bool = False) -> PageText:
         text = drop_headline(text, title)
     sig = signature(text)
     return PageText(text, None if sig is None else sig.tobytes(), _Worker.matcher.match(title, text),
-                    profile_of(title, text))
+                    profile_of(title, text),
+                    fingerprint(text) if len(text.split()) >= MIN_WORDS_FOR_CONTENT_ID else None)
 
 
 def extract_page(html: bytes, url: str | None, title: str) -> PageText | None:

@@ -224,13 +224,14 @@ def _names(title: str, text: str) -> tuple[set[str], set[str]]:
     """(entities, mentions): names the text is about, and every capitalised word it has, which
     is what a place conflict is checked against (a name the text says at all, however)."""
     body = " ".join(text.split()[:ENTITY_WORDS])
-    capitalised_inside = {w for w, initial, _, _ in _capitalised_names(body) if not initial}
+    in_body = list(_capitalised_names(body))          # read once: the costliest step of a profile
+    capitalised_inside = {w for w, initial, _, _ in in_body if not initial}
     title_words = title.split()
     title_case = bool(title_words) and sum(w[:1].isupper() for w in title_words) > 0.6 * len(title_words)
     entities: set[str] = set()
     mentions: set[str] = set()
-    for part in (body, title):
-        for w, initial, _, _ in _capitalised_names(part):
+    for part, names in ((body, in_body), (title, _capitalised_names(title))):
+        for w, initial, _, _ in names:
             low = w.lower().replace("'s", "").replace("’s", "")
             key = _entity_key(low)
             if len(key) < 2 or low in STOPWORDS:
