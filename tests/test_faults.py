@@ -57,6 +57,9 @@ def test_a_run_killed_half_way_leaves_no_partial_rows_and_the_next_run_completes
     proc.wait(timeout=10)
 
     assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    query(db, "INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")   # raises if corrupt
+    assert query(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'story'")[0][0] == \
+        query(db, "SELECT count(*) FROM articles")[0][0]           # every stored article searchable
     per_feed = dict(query(db, "SELECT feed, count(*) FROM articles GROUP BY feed"))
     assert 1 <= len(per_feed) < 6, per_feed                    # killed half-way…
     assert set(per_feed.values()) == {3}                        # …but no feed half-stored

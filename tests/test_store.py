@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timezone
 
 import pytest
 
+from pipeline.records import Article
 from pipeline.storage.store import Store
 
 
@@ -64,3 +66,63 @@ def test_flush_commits_what_is_pending(store):
         assert seen_by_another_process(store) == []
         store.flush()
         assert seen_by_another_process(store) == ["feed a"]
+
+
+def article(n: int, title: str) -> Article:
+    return Article(identity=f"guid:{n}", feed="f", guid=str(n), url=f"https://e.example/{n}",
+                   canonical_url=f"https://e.example/{n}", title=title, published=None,
+                   text=f"{title}, as the report says.", text_source="feed", extraction_note=None,
+                   fingerprint=f"{n:064x}", minhash=None, matches=())
+
+
+def fts_ok(store: Store) -> bool:
+    try:
+        store.db.conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+        return True
+    except sqlite3.DatabaseError:
+        return False
+
+
+def test_new_articles_are_searchable_at_commit_and_a_failed_feed_leaves_no_trace(store):
+    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    run = store.start_run(now)
+    with store.grouped(60):
+        with store.transaction():
+            store.insert_article(article(1, "Harbour cranes restored"), now, run)
+        with pytest.raises(ValueError), store.transaction():
+            store.insert_article(article(2, "Harbour ferry delayed"), now, run)
+            raise ValueError("the feed broke after its insert")
+        with store.transaction():
+            store.insert_article(article(3, "Granary reopened"), now, run)
+    found = [t for (t,) in store.db.conn.execute(
+        "SELECT a.title FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+        "WHERE articles_fts MATCH 'harbour OR granary' ORDER BY a.rowid")]
+    assert found == ["Harbour cranes restored", "Granary reopened"]
+    assert fts_ok(store)
+    aid = store.db.conn.execute("SELECT id FROM articles WHERE title = 'Granary reopened'").fetchone()[0]
+    with store.transaction():
+        store.replace_matches(aid, ())                       # an update re-indexes the row
+    assert fts_ok(store)
+
+
+def test_rows_written_outside_a_run_are_indexed_by_the_trigger_even_in_an_old_database(tmp_path):
+    from pipeline.storage.store import SCHEMA_VERSION
+    Store.open(tmp_path / "n.db").close()
+    with sqlite3.connect(tmp_path / "n.db") as c:                 # as newsmon 5 left it
+        c.execute("DROP TRIGGER articles_ai")
+        c.execute("CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN "
+                  "INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text); END")
+        c.execute("PRAGMA user_version = 5")
+    store = Store.open(tmp_path / "n.db")
+    try:
+        assert store.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        with store.transaction():        # by another tool: no run_id
+            store.db.conn.execute("INSERT INTO articles (id, identity, feed, title, text, first_seen, text_source, "
+                                  "fingerprint, topics) VALUES ('x', 'url:x', 'f', 'Dam inspected', 'Text.', "
+                                  "'2026-11-23', 'page', 'fp', '[]')")
+        with store.transaction():        # and later updated: the update trigger finds it indexed
+            store.db.conn.execute("UPDATE articles SET title = 'Dam inspected twice' WHERE id = 'x'")
+        assert fts_ok(store)
+        assert store.db.conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'twice'").fetchone() == (1,)
+    finally:
+        store.close()

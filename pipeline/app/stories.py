@@ -97,7 +97,8 @@ class StoryDesk:
         if article.story_id is not None:
             return article
         try:
-            found = self.index(now).assign(article.profile, report_time(article.published, now), article.feed)
+            found = self.index(now).assign(article.profile, report_time(article.published, now), article.feed,
+                                           explain=False)
         except Exception:        # the story stage may miss a grouping, never lose an article
             log.warning("article %s: not compared with stories (a new story of its own)", article.url or article.title,
                         exc_info=log.isEnabledFor(logging.DEBUG))

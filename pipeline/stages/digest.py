@@ -11,7 +11,7 @@ shapes data: app/report.py reads it from the store, render.py writes it out.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -215,23 +215,29 @@ class Digest:
                 "text_source": a.text_source,
                 "matches": [{"topic": m.topic, "term": m.term, "field": m.field, "matched": m.matched,
                              "sentence": m.sentence} for m in a.matches],
-                "also": [asdict(x) for x in a.also],
+                "also": [_flat(x) for x in a.also],
                 "story_id": a.story_id, "outlets": list(a.outlets), "reports": a.reports,
-                "follow_up_of": asdict(a.follow_up_of) if a.follow_up_of else None,
-                "continuing": asdict(a.continuing) if a.continuing else None,
+                "follow_up_of": _flat(a.follow_up_of) if a.follow_up_of else None,
+                "continuing": _flat(a.continuing) if a.continuing else None,
             } for a in self.articles],
-            "duplicates": [asdict(x) for x in self.duplicates],
+            "duplicates": [_flat(x) for x in self.duplicates],
             "feeds": [{"name": f.name, "url": f.url, "status": f.status, "health": f.health,
                        "error": f.error, "error_since": f.error_since,
                        "consecutive_failures": f.consecutive_failures, "last_success": f.last_success,
                        "last_new_item": f.last_new_item, "next_due": f.next_due, "new": f.new,
                        "warning": f.warning}
                       for f in self.feeds],
-            "extraction_failures": [asdict(x) for x in self.extraction_failures],
+            "extraction_failures": [_flat(x) for x in self.extraction_failures],
             "events": [{"feed": e.feed, "at": _iso(e.at), "kind": e.kind, "detail": e.detail} for e in self.events],
             "problems": list(self.problems),
-            "alerts": [asdict(a) for a in self.alerts],
+            "alerts": [_flat(a) for a in self.alerts],
         }
+
+
+def _flat(record) -> dict:
+    """A flat record (no records inside) as a dict: dataclasses.asdict deep-copies every value,
+    a tenth of a second for a 5,000-article day."""
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
 
 
 def _iso(when: datetime | None) -> str | None:

@@ -14,7 +14,14 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    PackageLoader,
+    select_autoescape,
+)
 from markupsafe import Markup, escape
 
 from ..config import Config
@@ -73,6 +80,26 @@ def highlight(sentence: str, words: list[str] | str, markup: str = "html") -> st
     return Markup(result) if markup == "html" else _MD_LINE_START.sub(r"\1\\\2", result)
 
 
+class _QuietBytecodeCache(FileSystemBytecodeCache):
+    """Compiled templates kept between runs, in jinja2's private per-user temporary folder
+    (keyed on each template's source, so an edited template is compiled again): compiling the
+    digest templates was ~0.2 s of every run that wrote a digest. A cache that cannot be written
+    is skipped, never an error."""
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    try:
+        return _QuietBytecodeCache()
+    except (OSError, RuntimeError):      # no safe temporary folder: compile every time
+        return None
+
+
 @lru_cache(maxsize=8)
 def environment(templates_dir: Path | None) -> Environment:
     """One environment per templates folder for the life of the process: jinja2 compiles each
@@ -81,7 +108,7 @@ def environment(templates_dir: Path | None) -> Environment:
     loaders = [PackageLoader("pipeline", "templates")]
     if templates_dir is not None:
         loaders.insert(0, FileSystemLoader(str(templates_dir)))
-    env = Environment(loader=ChoiceLoader(loaders),
+    env = Environment(loader=ChoiceLoader(loaders), bytecode_cache=_bytecode_cache(),
                       autoescape=select_autoescape(enabled_extensions=("html", "html.j2"),
                                                    default_for_string=False),
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)

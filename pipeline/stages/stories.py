@@ -109,8 +109,10 @@ class StoryIndex:
             vector = self._vectors[position] = _vector(self.members[position].profile, self._idf, len(self.members))
         return vector
 
-    def assign(self, profile: Profile, when: datetime, feed: str | None = None) -> Assignment:
-        """The story this report joins (or follows up), from the indexed articles."""
+    def assign(self, profile: Profile, when: datetime, feed: str | None = None, explain: bool = True) -> Assignment:
+        """The story this report joins (or follows up), from the indexed articles. Without
+        `explain`, a report that joins nothing is not told what it shares with the closest story
+        (a run needs only the decision; `newsmon dedup check` shows the why)."""
         day, named = event_day(profile, when, self.zone)
         shared: Counter[int] = Counter()
         limit = max(5, COMMON_KEY * len(self.members))
@@ -140,8 +142,8 @@ class StoryIndex:
                 return self.explain(profile, top.profile, score, story_id)
             if closest is None:     # the most similar story, and what kept the report out of it
                 why = f"outlet: {feed} has a report in it" if same_outlet else veto or f"score {score:.2f} < {JOIN}"
-                closest = replace(self.explain(profile, top.profile, score, story_id), story_id=None, veto=why,
-                                  closest=story_id)
+                shared = self.explain(profile, top.profile, score, story_id) if explain else Assignment(None)
+                closest = replace(shared, story_id=None, score=round(score, 3), veto=why, closest=story_id)
             if score < FOLLOW:
                 break
             if veto and follows is None and top.when < when and _develops(veto, profile, top.profile):

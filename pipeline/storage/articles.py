@@ -47,6 +47,9 @@ class Articles:
             json.dumps(list(article.topics)), run_id))
         if cursor.rowcount == 0:
             return False
+        self._unindexed.append(cursor.lastrowid)
+        if not self.db.conn.in_transaction:      # (inserted alone: indexed at once)
+            self.index_for_search()
         if signature is not None and article.duplicate_of is None:
             self.save_signatures([(aid, signature[0], signature[1])])
         self._insert_matches(aid, article.matches)
@@ -106,8 +109,20 @@ class Articles:
                                "ORDER BY first_seen", [iso(start)]):
             yield stored_article(r)
 
+    def index_for_search(self) -> None:
+        """Add the articles inserted since the last call to the full-text index: one statement for
+        a feed's articles, where a trigger per row cost ~8x as much (54 µs an article). The Store
+        calls it before every commit or savepoint release, so the index never lags a commit."""
+        if self._unindexed:
+            rowids, self._unindexed = self._unindexed, []
+            for start in range(0, len(rowids), 500):
+                part = rowids[start:start + 500]
+                self.db.conn.execute("INSERT INTO articles_fts (rowid, title, text) SELECT rowid, title, text "
+                                     f"FROM articles WHERE rowid IN ({','.join('?' * len(part))})", part)
+
     def replace_matches(self, aid: str, matches) -> None:
         """New topic matches for a stored article; call inside a transaction."""
+        self.index_for_search()     # (the update trigger re-indexes the row: it must be in the index)
         self.db.execute("DELETE FROM matches WHERE article_id = ?", [aid])
         self._insert_matches(aid, matches)
         topics = list(dict.fromkeys(m.topic for m in matches))

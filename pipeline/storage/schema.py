@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -20,7 +20,16 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (4, ""),                             # stories and profiles are new (SCHEMA creates them);
                                          # BACKFILL_STORIES makes a story of each stored group
     (5, ""),                             # messages is new (SCHEMA creates it)
+    (6, ""),                             # the search index's insert trigger fires only for rows
+                                         # inserted outside a run (INDEX_UNLESS_RUN, set by
+                                         # Store.open); a run indexes its own in one statement
 )
+
+# Schema 6: the full-text index's insert trigger, for rows without a run (by hand, another tool).
+INDEX_UNLESS_RUN = """
+CREATE TRIGGER articles_ai AFTER INSERT ON articles WHEN new.run_id IS NULL BEGIN
+    INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+END"""
 
 # Schema 4: every group of original articles sharing a story_id becomes a row of `stories`.
 BACKFILL_STORIES = """
