@@ -168,6 +168,8 @@ class Pipeline:
         if write_digest and not self.changed and self._todays_files_exist():
             log.info("digest unchanged (no new article, no feed health change): not rewritten")
             write_digest = False
+        if write_digest:
+            self.close()     # the workers go before the digest is built: both at once were the peak
         try:       # the files are one output, the email another: neither may stop the other
             from .report import write_for_day  # (jinja2: loaded only when a digest is written)
             files = [] if not write_digest else write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
