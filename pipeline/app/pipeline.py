@@ -105,7 +105,9 @@ class Pipeline:
     @property
     def workers(self) -> Workers:
         if self._workers is None:
-            self._workers = Workers(self.config.extract, self.config.boilerplate, self.config.topics)
+            pages = any(self.config.extract.fetch_pages if f.fetch_pages is None else f.fetch_pages
+                        for f in self.config.feeds)
+            self._workers = Workers(self.config.extract, self.config.boilerplate, self.config.topics, pages=pages)
         return self._workers
 
     def close(self) -> None:

@@ -44,10 +44,15 @@ PARSE_TIMEOUT_SECONDS = 60.0
 class Workers:
     """The process pool and the policy for what reaches it."""
 
-    def __init__(self, options: ExtractOptions, boilerplate: tuple[str, ...], topics: tuple[TopicRule, ...]):
+    def __init__(self, options: ExtractOptions, boilerplate: tuple[str, ...], topics: tuple[TopicRule, ...],
+                 pages: bool = True):
+        """`pages`: whether any page will be extracted. Without, the forkserver does not load
+        trafilatura (a third of a second before the first feed could be parsed); a worker that
+        meets a page after all loads it then."""
         self.options = options
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["trafilatura", "feedparser", "pipeline.stages.extract", "pipeline.stages.parse"])
+        preload = ["feedparser", "pipeline.stages.extract", "pipeline.stages.parse"]
+        context.set_forkserver_preload((["trafilatura"] if pages else []) + preload)
         self._pool = ProcessPool(max_workers=worker_count(options), max_tasks=500, initializer=_init_worker,
                                  initargs=(options.memory_mb, tuple(boilerplate), tuple(topics)),
                                  context=context)
