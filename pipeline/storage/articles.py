@@ -47,9 +47,10 @@ class Articles:
             json.dumps(list(article.topics)), run_id))
         if cursor.rowcount == 0:
             return False
-        self._unindexed.append(cursor.lastrowid)
-        if not self.db.conn.in_transaction:      # (inserted alone: indexed at once)
-            self.index_for_search()
+        if run_id is not None:      # (a row without a run is indexed by the trigger: schema.INDEX_UNLESS_RUN)
+            self._unindexed.append(cursor.lastrowid)
+            if not self.db.conn.in_transaction:      # (inserted alone: indexed at once)
+                self.index_for_search()
         if signature is not None and article.duplicate_of is None:
             self.save_signatures([(aid, signature[0], signature[1])])
         self._insert_matches(aid, article.matches)
