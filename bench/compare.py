@@ -7,7 +7,7 @@ Both run as subprocesses against the same loopback feed farm (50 ms latency), in
 rounds on fresh databases; each figure is the median wall time. Reported:
 - feeds only (no article pages): the first run and the no-op rerun (every feed answers 304) at
   `--feeds`, each as a ratio newsmon / script (below 1: newsmon is faster);
-- full text: `--text-feeds` x `--items` real pages (the trafilatura evaluation set, generated
+- full text (median of `--rounds` rounds too): `--text-feeds` x `--items` real pages (the trafilatura evaluation set, generated
   pages without it), newsmon against the script with a multiprocessing Pool(2), and against the
   machine's ceiling: two bare trafilatura processes on the same pages, no network, no storage;
 - scaling: the first run at each `--scaling` size with the cost per feed (flat = linear).
@@ -63,6 +63,7 @@ def ceiling(pages: list[bytes]) -> float:
 def full_text(tmp: Path, feeds: int, items: int) -> dict[str, float]:
     """Articles per second, first run with every item's page: newsmon, the script, the ceiling."""
     use_corpus = CORPUS_PAGES.is_dir()
+    tmp.mkdir(parents=True, exist_ok=True)
     farm = Farm(feeds, items, 0.05, 250, CORPUS_PAGES if use_corpus else None)
     try:
         config = write_config(tmp / "text", farm.urls(), True, 32)
@@ -117,7 +118,11 @@ def run(argv: list[str]) -> None:
             finally:
                 farm.stop()
         figures["scaling"] = scaling
-        text = full_text(Path(tmp), args.text_feeds, args.items) if args.text_feeds else None
+        text = None
+        if args.text_feeds:      # the noisiest figure here (±20% run to run): a median of rounds too
+            runs = [full_text(Path(tmp) / f"t{n}", args.text_feeds, args.items) for n in range(args.rounds)]
+            text = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            text["ratios_to_script"] = [r["newsmon"] / r["script"] for r in runs]
         figures["full_text"] = text
     rows = [
         (f"first run, {args.feeds} feeds x {args.items}", f"newsmon {med['newsmon_first']:.2f} s, script "
