@@ -126,6 +126,10 @@ class Config:
         """Minutes between two checks of a feed."""
         return feed.interval_minutes or self.fetch.interval_minutes
 
+    def fetches_pages(self, feed: FeedConfig) -> bool:
+        """Whether a feed's items are read from their pages ([extract] fetch_pages, or the feed's own)."""
+        return self.extract.fetch_pages if feed.fetch_pages is None else feed.fetch_pages
+
 
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 

@@ -105,9 +105,8 @@ class Pipeline:
     @property
     def workers(self) -> Workers:
         if self._workers is None:
-            pages = any(self.config.extract.fetch_pages if f.fetch_pages is None else f.fetch_pages
-                        for f in self.config.feeds)
-            self._workers = Workers(self.config.extract, self.config.boilerplate, self.config.topics, pages=pages)
+            self._workers = Workers(self.config.extract, self.config.boilerplate, self.config.topics,
+                                    pages=any(self.config.fetches_pages(f) for f in self.config.feeds))
         return self._workers
 
     def close(self) -> None:
@@ -234,7 +233,7 @@ class Pipeline:
             return None
         state = self._states[feed.name]
         url = state.url
-        fetch_pages = self.config.extract.fetch_pages if feed.fetch_pages is None else feed.fetch_pages
+        fetch_pages = self.config.fetches_pages(feed)
         try:
             response = await fetcher.get(url, etag=state.etag, last_modified=state.last_modified,
                                          accept=FEED_ACCEPT)
