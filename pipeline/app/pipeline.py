@@ -138,6 +138,8 @@ class Pipeline:
         self.changed = False                 # anything the digest shows: set by _record
         self.run_id = self.store.start_run(started)
         self._states = self.store.ensure_feeds([(f.name, f.url) for f in feeds])   # as the run found them
+        if any(state.first_checked is None for state in self._states.values()):
+            self.workers.start()             # a feed never checked will most likely be parsed
         self.on_start(len(feeds))
         self.walls.clear()
         error, status = None, None

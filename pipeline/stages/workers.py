@@ -9,8 +9,8 @@ Each job has a time limit, after which its worker is killed and replaced, and ea
 address-space cap, so a 50,000-item feed or a pathological page costs that one feed or article an
 error, while the event loop keeps every other feed's requests on time. Workers come from a
 forkserver that has feedparser and trafilatura imported already, so a replaced worker starts in
-milliseconds and never inherits the event loop's threads. The pool starts on first use: a run in
-which every feed answers 304 never starts it.
+milliseconds and never inherits the event loop's threads. The pool starts on first use, so a run in
+which every feed answers 304 never starts it, or at once for a run with a feed never checked yet.
 """
 
 from __future__ import annotations
@@ -56,6 +56,12 @@ class Workers:
         self._pool = ProcessPool(max_workers=worker_count(options), max_tasks=500, initializer=_init_worker,
                                  initargs=(options.memory_mb, tuple(boilerplate), tuple(topics)),
                                  context=context)
+
+    def start(self) -> None:
+        """Start the workers now, not when the first job comes: for a run that will certainly
+        parse (a feed never checked), so that the forkserver and workers start while the first
+        requests are in flight (~0.4 s) instead of after the first response."""
+        self._pool.schedule(_ready)
 
     def close(self, wait: bool = True) -> None:
         """Stop the workers: after the jobs in hand (`wait`), or at once (a stop was asked)."""
@@ -136,6 +142,10 @@ class Workers:
     async def analyse_feed_text(self, content_html: str, title: str) -> PageText:
         """The feed's own text, cleaned, signed and flagged in a worker. Raises on failure."""
         return await self._run(analyse_feed_text, (content_html, title), self.options.timeout_seconds * 3)
+
+
+def _ready() -> None:
+    """A job that does nothing: what starts the pool (Workers.start)."""
 
 
 def _parse(feed_name: str, response: Response, max_items: int, now: datetime,
