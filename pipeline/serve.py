@@ -98,15 +98,10 @@ class Service:
         every pending message whose retry time has come: in the same cycle."""
         if not self.config.channels:
             return
-        from .app.alerts import queue_alerts, queue_digests
-        from .app.notify import deliver_messages
+        from .app.notify import notify
 
-        now = utcnow()
         try:
-            if since is not None:
-                queue_alerts(self.store, self.config, since, now)
-            queue_digests(self.store, self.config, now)
-            for d in deliver_messages(self.store, self.config, now):
+            for d in notify(self.store, self.config, since, utcnow()):
                 for error in d.errors:
                     log.warning("channel %s: %d pending: %s", d.channel, d.pending, error)
         except Exception:

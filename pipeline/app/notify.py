@@ -165,17 +165,23 @@ def _quiet(config: Config, now: datetime) -> bool:
     return start <= local < end if start < end else (local >= start or local < end)
 
 
-def notify_now(config: Config, since: datetime, now: datetime | None = None, sender=send) -> list[Delivered]:
-    """After a run (`newsmon run`): queue the alerts its stories call for and the digest if due,
-    then send what is pending. Nothing happens without [[channels]]."""
-    from ..clock import utcnow
+def notify(store: Store, config: Config, since: datetime | None, now: datetime, sender=send) -> list[Delivered]:
+    """Queue the alerts the stories stored since `since` call for (none without it) and the chat
+    digest if due, then send what is pending: what a run and every daemon cycle do."""
     from .alerts import queue_alerts, queue_digests
+
+    if since is not None:
+        queue_alerts(store, config, since, now)
+    queue_digests(store, config, now)
+    return deliver_messages(store, config, now, sender)
+
+
+def notify_now(config: Config, since: datetime, now: datetime | None = None, sender=send) -> list[Delivered]:
+    """After a run (`newsmon run`), on the configured database. Nothing happens without [[channels]]."""
+    from ..clock import utcnow
     from .archive import opened
 
     if not config.channels:
         return []
-    now = now or utcnow()
     with opened(config) as store:
-        queue_alerts(store, config, since, now)
-        queue_digests(store, config, now)
-        return deliver_messages(store, config, now, sender)
+        return notify(store, config, since, now or utcnow(), sender)
