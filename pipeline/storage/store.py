@@ -98,7 +98,7 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages):
                 db["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True,
                                           tokenize="unicode61 remove_diacritics 2")
             # schema 6: the articles a run inserts are indexed by their unit, in one statement
-            # (Articles.index_for_search: a trigger per row cost ~8x as much); rows written any
+            # (Articles.index_for_search: a trigger per row cost ~5x as much); rows written any
             # other way (by hand, another tool) still by the trigger, so the index never misses one
             trigger = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_ai'").fetchone()
             if trigger is None or "run_id IS NULL" not in trigger[0]:
