@@ -28,10 +28,6 @@ class Feeds:
         values["items_seen"] = values.get("items_seen") or 0
         return FeedState(**values)
 
-    def feed_state(self, name: str) -> FeedState | None:
-        rows = list(self.db.query("SELECT * FROM feeds WHERE name = ?", [name]))
-        return self._feed(rows[0]) if rows else None
-
     def feeds(self) -> list[FeedState]:
         return [self._feed(r) for r in self.db.query("SELECT * FROM feeds ORDER BY name")]
 
