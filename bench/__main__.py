@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["topics", "dedup", "stories", "pipeline", "daemon", "compare"]
+BENCHMARKS = ["topics", "dedup", "stories", "extraction", "pipeline", "daemon", "compare"]
 
 
 def main(argv: list[str]) -> None:

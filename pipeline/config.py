@@ -57,6 +57,7 @@ class ExtractOptions:
     memory_mb: int                 # address-space cap of each extraction worker
     workers: int                   # extraction processes; 0 = one per core
     min_chars: int                 # page text shorter than this falls back to the feed's content
+    thorough: bool                 # every page gets trafilatura's full pass, not the fast one first
 
 
 @dataclass(frozen=True, slots=True)

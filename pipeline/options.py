@@ -230,6 +230,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "memory_mb": Option(_int(64), 1024, 'address-space cap of each worker process'),
         "workers": Option(_int(0), 0, 'worker processes (0 = one per core)'),
         "min_chars": Option(_int(0), 200, "shorter page text falls back to the feed's text"),
+        "thorough": Option(_bool, False, "true: every page gets trafilatura's full pass (~1.5x the CPU); false: the fast pass, the full one when it finds under 500 characters"),
     },
     "clean": {"boilerplate": Option(_list(_regex), DEFAULT_BOILERPLATE, 'regexes; a whole line that matches one is dropped')},
     "email": {

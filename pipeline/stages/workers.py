@@ -54,7 +54,7 @@ class Workers:
         preload = ["feedparser", "pipeline.stages.extract", "pipeline.stages.parse"]
         context.set_forkserver_preload((["trafilatura"] if pages else []) + preload)
         self._pool = ProcessPool(max_workers=worker_count(options), max_tasks=500, initializer=_init_worker,
-                                 initargs=(options.memory_mb, tuple(boilerplate), tuple(topics)),
+                                 initargs=(options.memory_mb, tuple(boilerplate), tuple(topics), options.thorough),
                                  context=context)
 
     def start(self) -> None:
