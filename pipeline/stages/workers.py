@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import threading
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait as wait_for
 from datetime import datetime
 
 from pebble import ProcessExpired, ProcessPool
@@ -53,6 +56,7 @@ class Workers:
         context = multiprocessing.get_context("forkserver")
         preload = ["feedparser", "pipeline.stages.extract", "pipeline.stages.parse"]
         context.set_forkserver_preload((["trafilatura"] if pages else []) + preload)
+        self._starting: Future | None = None       # set by start(): done once the pool runs
         self._pool = ProcessPool(max_workers=worker_count(options), max_tasks=500, initializer=_init_worker,
                                  initargs=(options.memory_mb, tuple(boilerplate), tuple(topics), options.thorough),
                                  context=context)
@@ -60,11 +64,33 @@ class Workers:
     def start(self) -> None:
         """Start the workers now, not when the first job comes: for a run that will certainly
         parse (a feed never checked), so that the forkserver and workers start while the first
-        requests are in flight (~0.4 s) instead of after the first response."""
-        self._pool.schedule(_ready)
+        requests are in flight instead of after the first response. In a thread: the pool's first
+        job blocks its caller until the forkserver has imported the parsers (~0.3 s), which the
+        event loop must not wait for (every request of the run would start that much later)."""
+        if self._starting is not None:
+            return
+        starting = self._starting = Future()
+
+        def start_pool() -> None:
+            try:
+                self._pool.schedule(_ready)
+            except BaseException as e:
+                starting.set_exception(e)
+            else:
+                starting.set_result(None)
+
+        threading.Thread(target=start_pool, daemon=True, name="newsmon-workers-start").start()
+
+    async def _started(self) -> None:
+        """Wait, without blocking the loop, for a start in progress: the pool must not be started
+        twice, which a job scheduled meanwhile would do."""
+        if self._starting is not None and not self._starting.done():
+            await asyncio.wrap_future(self._starting)
 
     def close(self, wait: bool = True) -> None:
         """Stop the workers: after the jobs in hand (`wait`), or at once (a stop was asked)."""
+        if self._starting is not None:
+            wait_for([self._starting])
         self._pool.close()
         if wait:
             self._pool.join(timeout=10)
@@ -78,6 +104,7 @@ class Workers:
         self.close()
 
     async def _run(self, fn, args: tuple, timeout: float):
+        await self._started()
         future = self._pool.schedule(fn, args=args, timeout=timeout)
         try:
             return await asyncio.wrap_future(future)
