@@ -1,4 +1,5 @@
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,63 @@ def test_item_cap_takes_the_first_entries():
     feed = parse_feed("f", Response("http://x.example/f", 200, {}, b'<rss version="2.0"><channel>' + items + b"</channel></rss>"),
                       max_items=10, now=NOW)
     assert [e.title for e in feed.entries] == [f"n{i}" for i in range(10)]
+
+
+BASES = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
+<entry><id>e1</id><title>Relative id</title><link href="p/1"/></entry>
+<entry xml:base="http://mirror.example/sub/"><id>e2</id><title>Own base</title><link href="p/2"/></entry>
+<entry><id>tag:a.example,2026:3</id><title>Tag id</title><link href="http://a.example/3"/></entry>
+</feed>"""
+
+
+@pytest.mark.parametrize("headers, base", [
+    ({"content-type": "application/atom+xml"}, "http://feeds.example/"),
+    ({"content-type": "application/atom+xml", "content-location": "http://cdn.example/x/atom"}, "http://cdn.example/x/"),
+])
+def test_ids_and_links_resolve_against_the_document_base_and_xml_base(headers, base):
+    """Stored ids are identities: relative ones resolve as feedparser resolves them (against the
+    server's Content-Location, else the feed URL; an entry's xml:base wins), and an RSS guid that
+    says isPermaLink="false" stays as written. Parsing twice shows the memoised URL joins
+    (parse._feedparser) keep every document's own base."""
+    for _ in range(2):
+        first, second, third = parse(BASES, headers).entries
+        assert (first.guid, first.link) == (base + "e1", base + "p/1")
+        assert (second.guid, second.link) == ("http://mirror.example/sub/e2", "http://mirror.example/sub/p/2")
+        assert third.guid == "tag:a.example,2026:3"
+    rss = RSS.replace(b"<guid>g1</guid>", b'<guid isPermaLink="false">g1</guid>')
+    assert parse(rss).entries[0].guid == "g1"
+
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "feedparser"
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpora/feedparser is absent")
+def test_memoised_url_joins_change_no_entry_of_the_corpus_feeds():
+    import feedparser.mixin
+
+    from pipeline.stages.parse import _feedparser
+
+    def read_all():
+        out = []
+        for path in sorted(p for p in CORPUS.rglob("*.xml")):
+            try:
+                feed = parse(path.read_bytes(), {"content-type": "application/xml"},
+                             url=f"http://feeds.example/{path.parent.name}/{path.name}")
+                out.append([(e.guid, e.link, e.title) for e in feed.entries])
+            except NotAFeed as e:
+                out.append(str(e))
+        return out
+
+    _feedparser()
+    memoised = read_all()
+    names = ("make_safe_absolute_uri", "_urljoin")
+    originals = {name: getattr(feedparser.mixin, name) for name in names}
+    assert all(hasattr(f, "cache_info") for f in originals.values())
+    try:
+        for name, function in originals.items():
+            setattr(feedparser.mixin, name, function.__wrapped__)
+        plain = read_all()
+    finally:
+        for name, function in originals.items():
+            setattr(feedparser.mixin, name, function)
+    assert len(plain) > 1000 and memoised == plain

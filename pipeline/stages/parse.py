@@ -29,6 +29,7 @@ import re
 import xml.sax
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 import charset_normalizer
 
@@ -157,6 +158,24 @@ def _when(entry, now: datetime) -> datetime | None:
             if _plausible(when, now):
                 return when
     return None
+
+
+@lru_cache(maxsize=1)
+def _feedparser():
+    """feedparser, imported here rather than at the top (the parent process never parses: the
+    workers do), with its two URL joins memoised. Given a base, it joins the base with itself at
+    every element start to track xml:base (mixin.unknown_starttag), a fifth of its time on a plain
+    feed (2.2 -> 1.7 ms for 5 items). Both are pure functions of their strings (the accepted URI
+    schemes are a module constant), so the cache changes no result: the 2,207 corpus feeds parse
+    to the same entries, field by field, with and without it."""
+    import feedparser
+    import feedparser.mixin
+
+    for name in ("make_safe_absolute_uri", "_urljoin"):
+        function = getattr(feedparser.mixin, name)
+        if not hasattr(function, "cache_info"):
+            setattr(feedparser.mixin, name, lru_cache(maxsize=4096)(function))
+    return feedparser
 
 
 def _link(entry, base: str) -> str | None:
@@ -291,10 +310,10 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
             return parsed_json
         if response.body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
             raise NotAFeed(response.url, "JSON, but not a JSON Feed (no jsonfeed.org version and items)")
-    # the base feedparser resolves links against; kept, though it costs ~0.3 ms a feed, because
-    # feedparser resolves Atom ids against it too, and a stored id is an item's identity
+    # the base feedparser resolves links against: kept, because it resolves ids against it too
+    # (RSS guids but those with isPermaLink="false", Atom ids), and a stored id is an identity
     headers.setdefault("content-location", response.url)
-    import feedparser  # here, not at the top: the parent process never parses (workers do)
+    feedparser = _feedparser()
     body, headers, encoding_note = fix_encoding(defuse_char_refs(_trim_prolog(response.body)), headers)
     try:
         # feedparser's own HTML sanitiser and relative-URI rewriting work on markup newsmon never
