@@ -286,10 +286,11 @@ def test_every_command_meets_bad_input_with_one_line_and_a_documented_exit_code(
 
 def test_operator_commands_load_only_what_they_use(site, tmp_path, seeds_dir):
     """`status` and `feeds list` read the database: no HTTP client, parser, extractor, template
-    engine, worker pool or chat library is imported for them (seen with -X importtime)."""
+    engine, worker pool or chat library is imported for them, nor sqlite-utils with the numpy it
+    loads (seen with -X importtime)."""
     path = write_config(tmp_path, list(serve_world(site).items()))
     assert newsmon("run", "--config", str(path)).returncode == 0
-    heavy = {"aiohttp", "trafilatura", "feedparser", "jinja2", "pebble", "apprise", "lxml"}
+    heavy = {"aiohttp", "trafilatura", "feedparser", "jinja2", "pebble", "apprise", "lxml", "sqlite_utils", "numpy"}
     for command in (["status"], ["feeds", "list"]):
         done = subprocess.run([sys.executable, "-X", "importtime", "-m", "pipeline", *command, "--config", str(path)],
                               capture_output=True, text=True, timeout=60)

@@ -6,9 +6,8 @@ import json
 from datetime import datetime
 from typing import Iterator
 
-import sqlite_utils
-
 from ..records import Article, Match, StoredArticle
+from .connected import Connected
 from .times import article_id, iso, parse_time
 
 
@@ -19,10 +18,8 @@ def stored_article(row: dict) -> StoredArticle:
     return StoredArticle(**values)
 
 
-class Articles:
-    """Mixed into Store: uses `self.db` (sqlite_utils.Database) and `self.transaction()`."""
-
-    db: sqlite_utils.Database
+class Articles(Connected):
+    """Mixed into Store: uses `self.transaction()`."""
 
     # articles
 
@@ -39,7 +36,7 @@ class Articles:
         Plain SQL here rather than sqlite-utils' insert: this is the hot path of a run, and
         the table's shape is fixed by SCHEMA above."""
         aid = article_id(article.identity)
-        cursor = self.db.conn.execute(self._INSERT_ARTICLE, (
+        cursor = self.conn.execute(self._INSERT_ARTICLE, (
             aid, article.identity, article.feed, article.guid, article.url, article.canonical_url,
             article.title, iso(article.published), iso(first_seen), article.text, article.text_source,
             article.extraction_note, article.fingerprint, article.duplicate_of,
@@ -49,7 +46,7 @@ class Articles:
             return False
         if run_id is not None:      # (a row without a run is indexed by the trigger: schema.INDEX_UNLESS_RUN)
             self._unindexed.append(cursor.lastrowid)
-            if not self.db.conn.in_transaction:      # (inserted alone: indexed at once)
+            if not self.conn.in_transaction:      # (inserted alone: indexed at once)
                 self.index_for_search()
         if signature is not None and article.duplicate_of is None:
             self.save_signatures([(aid, signature[0], signature[1])])
@@ -59,20 +56,20 @@ class Articles:
     # --- reading, for the digest and status
 
     def articles_between(self, start: datetime, end: datetime) -> list[StoredArticle]:
-        return [stored_article(r) for r in self.db.query(
+        return [stored_article(r) for r in self.query(
             "SELECT * FROM articles WHERE first_seen >= ? AND first_seen < ? ORDER BY first_seen, id",
             [iso(start), iso(end)])]
 
     def articles_by_rowid(self, after: int, upto: int) -> list[StoredArticle]:
-        return [stored_article(r) for r in self.db.query(
+        return [stored_article(r) for r in self.query(
             "SELECT * FROM articles WHERE rowid > ? AND rowid <= ? ORDER BY first_seen, id", [after, upto])]
 
     def last_rowid(self, before: datetime | None = None) -> int:
         """The highest article rowid (stored before `before`, when given); 0 for none."""
         if before is None:
-            row = self.db.execute("SELECT max(rowid) FROM articles").fetchone()
+            row = self.conn.execute("SELECT max(rowid) FROM articles").fetchone()
         else:
-            row = self.db.execute("SELECT max(rowid) FROM articles WHERE first_seen < ?", [iso(before)]).fetchone()
+            row = self.conn.execute("SELECT max(rowid) FROM articles WHERE first_seen < ?", [iso(before)]).fetchone()
         return row[0] or 0
 
     def stories_started_by(self, story_ids: list[str], rowid: int) -> set[str]:
@@ -82,7 +79,7 @@ class Articles:
         for chunk in range(0, len(story_ids), 500):
             part = story_ids[chunk:chunk + 500]
             marks = ",".join("?" * len(part))
-            out.update(r[0] for r in self.db.execute(f"SELECT id FROM articles WHERE id IN ({marks}) AND rowid <= ?",
+            out.update(r[0] for r in self.conn.execute(f"SELECT id FROM articles WHERE id IN ({marks}) AND rowid <= ?",
                                                      part + [rowid]))
         return out
 
@@ -91,7 +88,7 @@ class Articles:
         for chunk in range(0, len(ids), 500):
             part = ids[chunk:chunk + 500]
             marks = ",".join("?" * len(part))
-            for r in self.db.query(f'SELECT * FROM matches WHERE article_id IN ({marks}) '
+            for r in self.query(f'SELECT * FROM matches WHERE article_id IN ({marks}) '
                                    f'ORDER BY article_id, field DESC, start', part):
                 out[r["article_id"]].append(Match(topic=r["topic"], term=r["term"], field=r["field"],
                                                   start=r["start"], end=r["end"], matched=r["matched"],
@@ -99,14 +96,14 @@ class Articles:
         return out
 
     def topic_counts(self, start: datetime, end: datetime) -> dict[str, int]:
-        rows = self.db.query(
+        rows = self.query(
             "SELECT m.topic, count(DISTINCT a.id) AS n FROM articles a JOIN matches m ON m.article_id = a.id "
             "WHERE a.first_seen >= ? AND a.first_seen < ? AND a.duplicate_of IS NULL GROUP BY m.topic",
             [iso(start), iso(end)])
         return {r["topic"]: r["n"] for r in rows}
 
     def originals_since(self, start: datetime) -> Iterator[StoredArticle]:
-        for r in self.db.query("SELECT * FROM articles WHERE first_seen >= ? AND duplicate_of IS NULL "
+        for r in self.query("SELECT * FROM articles WHERE first_seen >= ? AND duplicate_of IS NULL "
                                "ORDER BY first_seen", [iso(start)]):
             yield stored_article(r)
 
@@ -118,19 +115,19 @@ class Articles:
             rowids, self._unindexed = self._unindexed, []
             for start in range(0, len(rowids), 500):
                 part = rowids[start:start + 500]
-                self.db.conn.execute("INSERT INTO articles_fts (rowid, title, text) SELECT rowid, title, text "
+                self.conn.execute("INSERT INTO articles_fts (rowid, title, text) SELECT rowid, title, text "
                                      f"FROM articles WHERE rowid IN ({','.join('?' * len(part))})", part)
 
     def replace_matches(self, aid: str, matches) -> None:
         """New topic matches for a stored article; call inside a transaction."""
         self.index_for_search()     # (the update trigger re-indexes the row: it must be in the index)
-        self.db.execute("DELETE FROM matches WHERE article_id = ?", [aid])
+        self.conn.execute("DELETE FROM matches WHERE article_id = ?", [aid])
         self._insert_matches(aid, matches)
         topics = list(dict.fromkeys(m.topic for m in matches))
-        self.db.execute("UPDATE articles SET topics = ? WHERE id = ?", [json.dumps(topics), aid])
+        self.conn.execute("UPDATE articles SET topics = ? WHERE id = ?", [json.dumps(topics), aid])
 
     def _insert_matches(self, aid: str, matches) -> None:
-        self.db.conn.executemany(
+        self.conn.executemany(
             'INSERT INTO matches (article_id, topic, term, field, start, "end", matched, sentence) '
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(aid, m.topic, m.term, m.field, m.start, m.end, m.matched, m.sentence) for m in matches])

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from ..records import EmailRecord
+from .connected import Connected
 from .times import parse_time
 
 
-class Emails:
-    """Mixed into Store: uses `self.db` (sqlite_utils.Database) and `self.transaction()`."""
-
-    db: sqlite_utils.Database
+class Emails(Connected):
+    """Mixed into Store: uses `self.transaction()`."""
 
     # emails
 
     def emails_for(self, recipient: str) -> list[EmailRecord]:
-        rows = self.db.query("SELECT * FROM emails WHERE recipient = ? ORDER BY digest_date, id", [recipient])
+        rows = self.query("SELECT * FROM emails WHERE recipient = ? ORDER BY digest_date, id", [recipient])
         fields = EmailRecord.__dataclass_fields__
         return [EmailRecord(**{**{k: r[k] for k in fields},
                                "period_start": parse_time(r["period_start"]), "period_end": parse_time(r["period_end"]),
@@ -31,6 +28,6 @@ class Emails:
             self.db["emails"].update(email_id, fields)
 
     def sends(self, limit: int = 50) -> list[dict]:
-        return list(self.db.query(
+        return list(self.query(
             "SELECT digest_date, recipient, status, late, articles, attempts, last_error AS error, sent_at, "
             "message_id FROM emails ORDER BY digest_date DESC, id DESC LIMIT ?", [limit]))

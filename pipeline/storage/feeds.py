@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlite_utils
-
 from ..records import DayEvent, FeedChange, FeedOutcome, FeedState
 from ..sanitize import one_line
+from .connected import Connected
 from .times import iso, parse_time
 
 
-class Feeds:
-    """Mixed into Store: uses `self.db` (sqlite_utils.Database) and `self.transaction()`."""
-
-    db: sqlite_utils.Database
+class Feeds(Connected):
+    """Mixed into Store: uses `self.transaction()`."""
 
     # feeds
 
@@ -29,7 +26,7 @@ class Feeds:
         return FeedState(**values)
 
     def feeds(self) -> list[FeedState]:
-        return [self._feed(r) for r in self.db.query("SELECT * FROM feeds ORDER BY name")]
+        return [self._feed(r) for r in self.query("SELECT * FROM feeds ORDER BY name")]
 
     def ensure_feed(self, name: str, url: str) -> FeedState:
         """The stored state of a configured feed; a changed config URL starts it afresh
@@ -44,7 +41,7 @@ class Feeds:
                  if name not in stored or stored[name]["configured_url"] != url]
         if fresh:
             with self.transaction():
-                self.db.conn.executemany(
+                self.conn.executemany(
                     "INSERT INTO feeds (name, url, configured_url, consecutive_failures) VALUES (?, ?, ?, 0) "
                     "ON CONFLICT (name) DO UPDATE SET url = excluded.url, configured_url = excluded.url, "
                     "etag = NULL, last_modified = NULL, disabled = NULL, next_due = NULL, "
@@ -56,15 +53,16 @@ class Feeds:
         rows: dict[str, dict] = {}
         for start in range(0, len(names), 500):
             part = names[start:start + 500]
-            rows.update((r["name"], r) for r in self.db.query(
+            rows.update((r["name"], r) for r in self.query(
                 f"SELECT * FROM feeds WHERE name IN ({','.join('?' * len(part))})", part))
         return rows
 
     def add_event(self, feed: str, at: datetime, kind: str, detail: str) -> None:
-        self.db["feed_events"].insert({"feed": feed, "at": iso(at), "kind": kind, "detail": detail})
+        self.conn.execute("INSERT INTO feed_events (feed, at, kind, detail) VALUES (?, ?, ?, ?)",
+                          (feed, iso(at), kind, detail))
 
     def events_between(self, start: datetime, end: datetime) -> list[DayEvent]:
-        return [DayEvent(r["feed"], parse_time(r["at"]), r["kind"], r["detail"]) for r in self.db.query(
+        return [DayEvent(r["feed"], parse_time(r["at"]), r["kind"], r["detail"]) for r in self.query(
             "SELECT * FROM feed_events WHERE at >= ? AND at < ? ORDER BY at, id", [iso(start), iso(end)])]
 
     def known(self, identities: list[str], canonicals: list[str]) -> set[str]:
@@ -74,7 +72,7 @@ class Feeds:
             for start in range(0, len(values), 500):
                 part = values[start:start + 500]
                 marks = ",".join("?" * len(part))
-                found.update(r[0] for r in self.db.execute(
+                found.update(r[0] for r in self.conn.execute(
                     f"SELECT {column} FROM articles WHERE {column} IN ({marks})", part))
         return found
 
@@ -84,7 +82,7 @@ class Feeds:
         for start in range(0, len(identities), 500):
             part = identities[start:start + 500]
             marks = ",".join("?" * len(part))
-            out.update(self.db.execute(f"SELECT identity, title FROM articles WHERE identity IN ({marks})", part))
+            out.update(self.conn.execute(f"SELECT identity, title FROM articles WHERE identity IN ({marks})", part))
         return out
 
     def save_feed(self, run_id: int, outcome: FeedOutcome, change: FeedChange, now: datetime) -> None:
@@ -95,11 +93,11 @@ class Feeds:
         values = [iso(getattr(state, c)) if c in self._FEED_TIMES else getattr(state, c) for c in columns]
         values = [one_line(v) if isinstance(v, str) and c in ("title", "last_error", "warning", "url") else v
                   for c, v in zip(columns, values)]
-        self.db.execute(f"UPDATE feeds SET {', '.join(f'{c} = ?' for c in columns)} WHERE name = ?",
+        self.conn.execute(f"UPDATE feeds SET {', '.join(f'{c} = ?' for c in columns)} WHERE name = ?",
                         values + [state.name])
         for event in change.events:
             self.add_event(state.name, now, event.kind, one_line(event.detail))
-        self.db.execute(
+        self.conn.execute(
             "INSERT OR REPLACE INTO run_feeds (run_id, feed, status, error, new, duplicates, extraction_failures, "
             "warning) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, outcome.name, outcome.status, outcome.error and one_line(outcome.error), outcome.new,
@@ -112,19 +110,19 @@ class Feeds:
         for start in range(0, len(values), 500):
             part = values[start:start + 500]
             marks = ",".join("?" * len(part))
-            out.extend(self.db.execute(
+            out.extend(self.conn.execute(
                 f"SELECT fingerprint, coalesce(canonical_url, url) FROM articles WHERE fingerprint IN ({marks}) "
                 "AND text_source = 'page' AND first_seen >= ?", part + [iso(since)]).fetchall())
         return [(fp, url) for fp, url in out if url]
 
     def known_walls(self, keys: set[tuple[str, str]], since: datetime) -> set[tuple[str, str]]:
         """Which (host, fingerprint) pairs were found to be walls since `since`."""
-        rows = self.db.execute("SELECT host, fingerprint FROM walls WHERE last_seen >= ?", [iso(since)])
+        rows = self.conn.execute("SELECT host, fingerprint FROM walls WHERE last_seen >= ?", [iso(since)])
         return {(h, f) for h, f in rows} & keys
 
     def remember_walls(self, keys: set[tuple[str, str]], now: datetime) -> None:
         """Call inside a transaction."""
-        self.db.conn.executemany(
+        self.conn.executemany(
             "INSERT INTO walls (host, fingerprint, last_seen) VALUES (?, ?, ?) "
             "ON CONFLICT (host, fingerprint) DO UPDATE SET last_seen = excluded.last_seen",
             [(h, f, iso(now)) for h, f in keys])

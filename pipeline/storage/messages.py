@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlite_utils
-
 from ..records import MessageRecord
+from .connected import Connected
 from .times import iso, parse_time
 
 
@@ -16,63 +15,61 @@ def _record(r: dict) -> MessageRecord:
                          parse_time(r["sent_at"]))
 
 
-class Messages:
-    """Mixed into Store: uses `self.db` (sqlite_utils.Database)."""
-
-    db: sqlite_utils.Database
+class Messages(Connected):
+    """Mixed into Store."""
 
     def queue_message(self, channel: str, kind: str, key: str, title: str, body: str, now: datetime,
                       status: str = "pending") -> bool:
         """Store a message (pending, unless told otherwise); False when one with this identity
         exists (never queued twice)."""
-        cursor = self.db.conn.execute(
+        cursor = self.conn.execute(
             "INSERT OR IGNORE INTO messages (channel, kind, key, title, body, status, created) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)", (channel, kind, key, title, body, status, iso(now)))
         return cursor.rowcount == 1
 
     def message(self, channel: str, kind: str, key: str) -> MessageRecord | None:
         """The message with this identity, whatever its status."""
-        row = next(self.db.query("SELECT * FROM messages WHERE channel = ? AND kind = ? AND key = ?",
+        row = next(self.query("SELECT * FROM messages WHERE channel = ? AND kind = ? AND key = ?",
                                  [channel, kind, key]), None)
         return _record(row) if row else None
 
     def last_message(self, channel: str, kind: str, key_prefix: str) -> MessageRecord | None:
-        row = next(self.db.query("SELECT * FROM messages WHERE channel = ? AND kind = ? AND key LIKE ? "
+        row = next(self.query("SELECT * FROM messages WHERE channel = ? AND kind = ? AND key LIKE ? "
                                  "ORDER BY created DESC LIMIT 1", [channel, kind, key_prefix + "%"]), None)
         return _record(row) if row else None
 
     def pending_messages(self, channel: str) -> list[MessageRecord]:
-        return [_record(r) for r in self.db.query(
+        return [_record(r) for r in self.query(
             "SELECT * FROM messages WHERE channel = ? AND status = 'pending' ORDER BY id", [channel])]
 
     def sent_since(self, channel: str, since: datetime) -> int:
         """Messages that went out to a channel since `since` (a batch counts once)."""
-        return self.db.execute("SELECT count(*) FROM messages WHERE channel = ? AND status = 'sent' AND sent_at >= ?",
+        return self.conn.execute("SELECT count(*) FROM messages WHERE channel = ? AND status = 'sent' AND sent_at >= ?",
                                [channel, iso(since)]).fetchone()[0]
 
     def mark_message(self, message_id: int, status: str, now: datetime, error: str | None = None,
                      next_try: datetime | None = None) -> None:
         """sent | batched | failed, or still pending with an error and when to retry."""
-        self.db.conn.execute(
+        self.conn.execute(
             "UPDATE messages SET status = ?, attempts = attempts + ?, last_error = ?, next_try = ?, "
             "sent_at = CASE WHEN ? IN ('sent', 'batched') THEN ? ELSE sent_at END WHERE id = ?",
             (status, 0 if status == "batched" else 1, error, iso(next_try), status, iso(now), message_id))
 
     def messages_between(self, start: datetime, end: datetime) -> list[MessageRecord]:
         """Messages created in [start, end) or still pending: what the day's digest lists."""
-        return [_record(r) for r in self.db.query(
+        return [_record(r) for r in self.query(
             "SELECT * FROM messages WHERE (created >= ? AND created < ?) OR status = 'pending' ORDER BY id",
             [iso(start), iso(end)])]
 
     def channel_errors(self) -> dict[str, str]:
         """channel -> the latest error of a message still pending or failed."""
-        return {r["channel"]: r["last_error"] for r in self.db.query(
+        return {r["channel"]: r["last_error"] for r in self.query(
             "SELECT channel, last_error FROM messages WHERE status IN ('pending', 'failed') "
             "AND last_error IS NOT NULL ORDER BY id")}
 
     def message_counts(self) -> dict[str, dict[str, int]]:
         """channel -> status -> count, for `newsmon status`."""
         out: dict[str, dict[str, int]] = {}
-        for r in self.db.query("SELECT channel, status, count(*) AS n FROM messages GROUP BY channel, status"):
+        for r in self.query("SELECT channel, status, count(*) AS n FROM messages GROUP BY channel, status"):
             out.setdefault(r["channel"], {})[r["status"]] = r["n"]
         return out

@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterator
 
-import sqlite_utils
-
+from .connected import Connected
 from .times import iso
 
 
-class Search:
-    """Mixed into Store: uses `self.db` (sqlite_utils.Database) and `self.transaction()`."""
-
-    db: sqlite_utils.Database
+class Search(Connected):
+    """Mixed into Store: uses `self.transaction()`."""
 
     # archive: search and export
 
@@ -40,7 +37,7 @@ class Search:
                "bm25(articles_fts, 5.0, 1.0) AS rank "
                "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
                f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?")
-        return list(self.db.query(sql, args + [limit]))
+        return list(self.query(sql, args + [limit]))
 
     def export_rows(self, since: datetime | None = None, include_duplicates: bool = False) -> Iterator[dict]:
         where = ["first_seen >= ?"] if since else []
@@ -49,7 +46,7 @@ class Search:
         sql = ("SELECT id, first_seen, published, feed, title, url, topics, duplicate_of, story_id, similarity, "
                "text_source, extraction_note, text FROM articles"
                + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY first_seen, id")
-        yield from self.db.query(sql, [iso(since)] if since else [])
+        yield from self.query(sql, [iso(since)] if since else [])
 
     def recent_runs(self, limit: int = 10) -> list[dict]:
-        return list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
+        return list(self.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))

@@ -15,11 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import sqlite_utils
-
 from ..errors import StoreError
 from ..options import address_key
 from .articles import Articles
+from .connected import Connected
 from .emails import Emails
 from .feeds import Feeds
 from .messages import Messages
@@ -59,11 +58,11 @@ def _key_recipients(conn: sqlite3.Connection) -> None:
                  "WHERE instr(recipient, char(0)) > 0")
 
 
-class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages):
+class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Connected):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
-    def __init__(self, db: sqlite_utils.Database):
-        self.db = db
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
         self._group_seconds: float | None = None   # set while grouped(): see there
         self._group_began = 0.0
         self._depth = 0                             # units (savepoints) open in the group
@@ -91,11 +90,11 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages):
                 conn.execute(BACKFILL_STORIES)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")          # (executescript would commit first, outside the transaction)
-            db = sqlite_utils.Database(conn)
-            if not db["articles_fts"].exists():
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone() is None:
                 # full-text search over title and text: new articles are added by their unit
                 # (Articles.index_for_search), updates and deletes by triggers
-                db["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True,
+                import sqlite_utils
+                sqlite_utils.Database(conn)["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True,
                                           tokenize="unicode61 remove_diacritics 2")
             # schema 6: the articles a run inserts are indexed by their unit, in one statement
             # (Articles.index_for_search: a trigger per row cost ~5x as much); rows written any
@@ -107,17 +106,17 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages):
             raise StoreError(f"{path}: cannot open the database: {e}") from None
         except OSError as e:
             raise StoreError(f"{path}: cannot create the database folder: {e}") from None
-        return cls(db)
+        return cls(conn)
 
     def close(self) -> None:
         self.flush()
-        self.db.conn.close()
+        self.conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator["Store"]:
         """One unit of writes, all or nothing. Inside `grouped()` it is a savepoint of the group's
         transaction (rolled back alone on error), committed with the others by `flush()`."""
-        conn = self.db.conn
+        conn = self.conn
         if self._group_seconds is None:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -169,8 +168,8 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages):
         try:
             yield self
         except sqlite3.Error:
-            if self.db.conn.in_transaction:
-                self.db.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         finally:
             self._group_seconds = None
@@ -178,6 +177,6 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages):
 
     def flush(self, older_than: float = 0.0) -> None:
         """Commit the group's transaction when no unit is open in it and it is `older_than` s old."""
-        conn = self.db.conn
+        conn = self.conn
         if self._depth == 0 and conn.in_transaction and time.monotonic() - self._group_began >= older_than:
             conn.execute("COMMIT")
