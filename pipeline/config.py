@@ -7,6 +7,7 @@ expected. Relative paths resolve against the folder of the config file.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -58,6 +59,11 @@ class ExtractOptions:
     workers: int                   # extraction processes; 0 = one per core
     min_chars: int                 # page text shorter than this falls back to the feed's content
     thorough: bool                 # every page gets trafilatura's full pass, not the fast one first
+
+    @property
+    def processes(self) -> int:
+        """Extraction processes: `workers`, or one per core."""
+        return self.workers or os.cpu_count() or 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +123,11 @@ class Config:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Topic id -> the label the digest and messages show."""
+        return {t.id: t.label for t in self.topics}
 
     @property
     def send_at(self) -> tuple[int, int]:

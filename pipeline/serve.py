@@ -116,7 +116,7 @@ class Service:
         from .app.deliver import deliver_due
 
         try:
-            outcomes = deliver_due(self.store, self.config, utcnow(), self.pipeline.matcher.labels)
+            outcomes = deliver_due(self.store, self.config, utcnow(), self.config.labels)
         except Exception:
             log.exception("delivery failed")
             outcomes = []
@@ -145,7 +145,7 @@ class Service:
         if self.digest_dirty or day != self.digest_day:
             self.digest_dirty, self.digest_day = False, day
             try:          # the files and the email are independent outputs
-                write_for_day(self.store, self.config, now, self.pipeline.matcher.labels)
+                write_for_day(self.store, self.config, now, self.config.labels)
                 log.debug("digest files for %s rewritten", day)
             except DigestWriteError as e:
                 log.error("%s", e)

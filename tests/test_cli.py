@@ -298,3 +298,19 @@ def test_operator_commands_load_only_what_they_use(site, tmp_path, seeds_dir):
         loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
         assert "pipeline.storage.store" in loaded            # the check sees our own imports
         assert not loaded & heavy, f"{command}: {sorted(loaded & heavy)}"
+
+
+def test_a_run_with_nothing_new_loads_no_parsing_extraction_or_digest_stack(site, tmp_path, seeds_dir):
+    """The run cron starts every 15 minutes mostly finds every feed unchanged (304): it loads the
+    HTTP client and the database, not the parser, the extractor, numpy and the duplicate index,
+    the worker pool or the templates (seen with -X importtime)."""
+    path = write_config(tmp_path, list(serve_world(site).items()), extra="fetch_pages = false\n")
+    assert newsmon("run", "--config", str(path)).returncode in (0, 3)
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "pipeline", "run", "--force",
+                           "--config", str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode in (0, 3) and "0 new articles" in done.stdout, done.stdout + done.stderr[-2000:]
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert {"aiohttp", "pipeline.app.pipeline"} <= loaded
+    heavy = {"numpy", "rensa", "sqlite_utils", "feedparser", "trafilatura", "lxml", "charset_normalizer", "pebble",
+             "jinja2", "pipeline.stages.dedup", "pipeline.stages.workers"}
+    assert not loaded & heavy, sorted(loaded & heavy)

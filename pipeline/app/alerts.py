@@ -31,7 +31,7 @@ def queue_alerts(store: Store, config: Config, since: datetime, now: datetime) -
     channels = [c for c in config.channels if "alerts" in c.receives]
     if not channels:
         return 0
-    labels = {t.id: t.label for t in config.topics}
+    labels = config.labels
     rules = list(config.alerts) + [AlertRule(f"topic {t.id}", (t.id,), (), 1, ()) for t in config.topics if t.alert]
     options = config.alerting
     queued = 0
@@ -139,7 +139,6 @@ def queue_digests(store: Store, config: Config, now: datetime) -> int:
     """Each channel that receives the digest gets the previous day's, once, from `[email]
     send_at`: the top stories per topic with links, and the HTML digest's link when `[digest]
     base_url` is set. A day without stories is recorded as skipped unless `[email] send_empty`."""
-    from ..stages.flag import TopicMatcher
     from .report import digest_for
 
     channels = [c for c in config.channels if "digest" in c.receives]
@@ -147,7 +146,7 @@ def queue_digests(store: Store, config: Config, now: datetime) -> int:
     if not channels or (local.hour, local.minute) < config.send_at:
         return 0
     day = local.date() - timedelta(days=1)
-    labels = TopicMatcher(config.topics).labels
+    labels = config.labels
     queued = 0
     for channel in channels:
         if store.message(channel.name, "digest", day.isoformat()) is not None:

@@ -270,8 +270,7 @@ def _send_stored(store: Store, mailer: Mailer, options: EmailOptions, row: dict)
 def deliver_now(config: Config, *, send_now: bool, now: datetime | None = None) -> list[SendOutcome]:
     """deliver_due on the configured database, as `newsmon run` and `digest --send` do."""
     from ..clock import utcnow
-    from ..stages.flag import TopicMatcher
     from .archive import opened
 
     with opened(config) as store:
-        return deliver_due(store, config, now or utcnow(), TopicMatcher(config.topics).labels, send_now=send_now)
+        return deliver_due(store, config, now or utcnow(), config.labels, send_now=send_now)

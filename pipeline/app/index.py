@@ -1,4 +1,7 @@
-"""The duplicate index over the stored seeds and original articles, built at start-up."""
+"""The duplicate index over the stored seeds and original articles, built at start-up.
+
+The orchestrator imports this module with the first new article: it brings numpy and the
+MinHash library, which a run whose feeds all answer 304 never needs."""
 
 from __future__ import annotations
 
@@ -6,9 +9,13 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from ..records import Article
 from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, signature
-from ..storage.store import Store
+from ..storage.store import Store, iso
+
+__all__ = ["SIGNATURE_VERSION", "dedup_against", "open_index", "remember", "signature_of"]
 
 
 def open_index(store: Store) -> DuplicateIndex:
@@ -46,3 +53,14 @@ def dedup_against(index: DuplicateIndex, article: Article, sig, now: datetime, z
             datetime.fromisoformat(target.first_seen).astimezone(zone).date() < now.astimezone(zone).date()):
         return replace(article, duplicate_of=target.ref, similarity=found.similarity)
     return replace(article, story_id=target.story_id, similarity=found.similarity)
+
+
+def signature_of(article: Article) -> np.ndarray | None:
+    """The article's MinHash signature as the index holds it (a worker sends it as bytes)."""
+    return None if article.minhash is None else np.frombuffer(article.minhash, dtype=np.uint32)
+
+
+def remember(index: DuplicateIndex, article: Article, aid: str, now: datetime, sig: np.ndarray | None) -> None:
+    """An original article just stored: later ones of the run are compared with it too."""
+    index.add(Indexed(aid, article.url or article.identity, "article", iso(now), article.story_id or aid),
+              article.fingerprint, sig)

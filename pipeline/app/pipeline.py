@@ -22,30 +22,27 @@ import sqlite3
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime
-from typing import Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Callable
 
 from ..clock import utcnow
 from ..config import Config, FeedConfig
 from ..errors import DigestWriteError, FetchError, HTTPStatusError, StoreError
 from ..records import Article, FeedEntry, FeedOutcome, FeedState, RunReport
-from ..stages.articles import make_article
 from ..stages.clean import compile_boilerplate, one_line
-from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed
-from ..stages.extract import PageText, worker_count
 from ..stages.fetch import Fetcher
-from ..stages.flag import TopicMatcher
 from ..stages.health import HealthPolicy, is_due, shown_in_digest, transition
 from ..stages.parse import skip_notes
 from ..stages.urls import canonical_url, host_of
-from ..stages.workers import Workers
-from ..storage.store import Store, article_id, guard, iso
-from .index import dedup_against, open_index
+from ..storage.store import Store, article_id, guard
 from .seeds import sync_seeds
 from .selection import fresh_entries, shared_pages
 from .stories import StoryDesk
 from .walls import Walls
+
+if TYPE_CHECKING:       # (loaded when first needed: see Pipeline.index, .workers, _record, _article)
+    from ..stages.dedup import DuplicateIndex
+    from ..stages.extract import PageText
+    from ..stages.workers import Workers
 
 log = logging.getLogger("newsmon")
 
@@ -76,7 +73,6 @@ class Pipeline:
         self.config, self.store, self.clock = config, store, clock
         self.on_start = on_start or (lambda total: None)
         self.boilerplate = compile_boilerplate(config.boilerplate)
-        self.matcher = TopicMatcher(config.topics)
         self.on_feed_done = on_feed_done or (lambda outcome: None)
         self.should_stop = should_stop
         self.problems: list[str] = []
@@ -99,12 +95,14 @@ class Pipeline:
         which nothing new arrives (every feed 304) never loads it (2.45 s at 100,000 articles).
         Call it outside a transaction: loading may save recomputed signatures."""
         if self._index is None:
+            from .index import open_index  # (numpy and MinHash: only once something is new)
             self._index = open_index(self.store)
         return self._index
 
     @property
     def workers(self) -> Workers:
         if self._workers is None:
+            from ..stages.workers import Workers  # (the pool library: only once something is parsed)
             self._workers = Workers(self.config.extract, self.config.boilerplate, self.config.topics,
                                     pages=any(self.config.fetches_pages(f) for f in self.config.feeds))
         return self._workers
@@ -146,7 +144,7 @@ class Pipeline:
         outcomes: list[FeedOutcome] = []
         try:
             # sized from the config: the pool itself starts only when a page needs it
-            self._page_slots = asyncio.Semaphore(worker_count(self.config.extract) * PAGES_PER_WORKER)
+            self._page_slots = asyncio.Semaphore(self.config.extract.processes * PAGES_PER_WORKER)
             async with Fetcher(self.config.fetch) as fetcher:
                 with self.store.grouped(GROUP_COMMIT_SECONDS):
                     tasks = {asyncio.create_task(self._feed_guarded(f, fetcher)): f for f in feeds}
@@ -174,9 +172,10 @@ class Pipeline:
         if write_digest:
             self.close()     # the workers go before the digest is built: both at once were the peak
         try:       # the files are one output, the email another: neither may stop the other
-            from .report import write_for_day  # (jinja2: loaded only when a digest is written)
-            files = [] if not write_digest else write_for_day(self.store, self.config, self.clock(), self.matcher.labels,
-                                  problems=tuple(self.problems))
+            if write_digest:
+                from .report import write_for_day  # (jinja2: loaded only when a digest is written)
+                files = write_for_day(self.store, self.config, self.clock(), self.config.labels,
+                                      problems=tuple(self.problems))
         except DigestWriteError as e:
             digest_error = str(e)
             log.error("%s", e)
@@ -327,16 +326,17 @@ class Pipeline:
         stored: list[tuple[Article, object]] = []
         index = self.index if articles else None    # loaded (if at all) before the transaction
         if articles:
+            from . import index as dedup  # (imported with the index, above)
             self.stories.index(now)
         with self.stories.forgetting_on_error(), self.store.transaction():
             for article in articles:
-                sig = None if article.minhash is None else np.frombuffer(article.minhash, dtype=np.uint32)
-                article = dedup_against(index, article, sig, now, self.config.zone)
+                sig = dedup.signature_of(article)
+                article = dedup.dedup_against(index, article, sig, now, self.config.zone)
                 if article.duplicate_of is not None:
                     article = replace(article, matches=())   # a copy is not reported, so not flagged
                 else:
                     article = self.stories.place(article, now)
-                if self.store.insert_article(article, now, self.run_id, (SIGNATURE_VERSION, article.minhash)):
+                if self.store.insert_article(article, now, self.run_id, (dedup.SIGNATURE_VERSION, article.minhash)):
                     stored.append((article, sig))
                     if article.duplicate_of is None:
                         self.stories.record(article, article_id(article.identity), now)
@@ -354,9 +354,7 @@ class Pipeline:
             shown_in_digest(change.state)
         for article, sig in stored:
             if article.duplicate_of is None:
-                aid = article_id(article.identity)
-                index.add(Indexed(aid, article.url or article.identity, "article", iso(now),
-                                       article.story_id or aid), article.fingerprint, sig)
+                dedup.remember(index, article, article_id(article.identity), now, sig)
         log.info("feed %s (%s): %s, %d new, %d duplicates", outcome.name, outcome.url, outcome.status,
                  outcome.new - outcome.duplicates, outcome.duplicates,
                  extra={"feed": outcome.name, "url": outcome.url})
@@ -365,6 +363,7 @@ class Pipeline:
 
     async def _article(self, entry: FeedEntry, identity: str | None, fetch_page: bool,
                        fetcher: Fetcher | None, feed_text: PageText | None = None) -> Article:
+        from ..stages.articles import make_article  # (with the text stack: only for new items)
         note, url, page = None, entry.link, None
         if fetch_page and not entry.link:
             note = "no article link in the feed"

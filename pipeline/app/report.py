@@ -72,8 +72,7 @@ def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str,
 def render_day(config: Config, day: date | None, now: datetime | None = None) -> list[Path]:
     """Re-render one day's files from the database (`newsmon digest`)."""
     from ..clock import utcnow
-    from ..stages.flag import TopicMatcher
     from .archive import opened
 
     with opened(config) as store:
-        return write_for_day(store, config, now or utcnow(), TopicMatcher(config.topics).labels, day=day)
+        return write_for_day(store, config, now or utcnow(), config.labels, day=day)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from ..records import FeedEntry
-from ..stages.dedup import identity_of
+from ..stages.identity import identity_of
 from ..stages.urls import canonical_url
 from ..storage.store import Store
 

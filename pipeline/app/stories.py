@@ -127,11 +127,10 @@ def day_stories(config, day: date, topic: str | None = None, now: datetime | Non
     each with every report. `topic` narrows them to one topic id."""
     from ..clock import utcnow
     from ..errors import UsageError
-    from ..stages.flag import TopicMatcher
     from .archive import opened
     from .report import digest_for
 
-    labels = TopicMatcher(config.topics).labels
+    labels = config.labels
     if topic is not None and topic not in labels:
         raise UsageError(f"unknown topic {topic!r}; known: {', '.join(labels)}")
     with opened(config) as store:

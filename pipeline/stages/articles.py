@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..records import Article, FeedEntry
 from .clean import fingerprint
-from .dedup import identity_of
 from .extract import MIN_WORDS_FOR_CONTENT_ID, PageText
+from .identity import identity_of
 from .urls import canonical_url
 
 

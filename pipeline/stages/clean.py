@@ -14,9 +14,6 @@ import re
 import unicodedata
 from typing import Iterable
 
-import lxml.html
-from lxml import etree
-
 from ..sanitize import one_line, sanitize  # noqa: F401  (re-exported for the stages)
 
 # HTML tag names, so a stray "<h2 Implications" goes while "a <b and c" in prose stays.
@@ -80,6 +77,9 @@ def html_to_text(fragment: str) -> str:
     if "<" not in fragment:
         import html
         return html.unescape(fragment)
+    import lxml.html  # here: the parent process cleans plain text (seeds, boilerplate) but no HTML
+    from lxml import etree
+
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (etree.ParserError, ValueError):

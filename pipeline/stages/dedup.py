@@ -41,14 +41,6 @@ MINHASH_SEED = 20261123
 SIGNATURE_VERSION = f"rensa-r{rensa.RMinHash.ALGORITHM_VERSION}-{NUM_PERM}-{MINHASH_SEED}"
 _WORD = re.compile(r"\w+")
 
-def identity_of(feed: str, guid: str | None, canonical: str | None, fingerprint: str | None) -> str:
-    if guid:
-        return f"guid:{feed}:{guid}"
-    if canonical:
-        return f"url:{canonical}"
-    return f"hash:{fingerprint}"
-
-
 @dataclass(frozen=True, slots=True)
 class Indexed:
     """What an indexed text is, for deciding what a match means."""

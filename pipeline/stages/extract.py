@@ -14,7 +14,6 @@ import re
 import resource
 from dataclasses import dataclass
 
-from ..config import ExtractOptions
 from ..records import Match
 from ..topics import TopicRule
 from .clean import clean_text, compile_boilerplate, drop_headline, fingerprint, html_to_text
@@ -138,8 +137,3 @@ def sniff_not_html(body: bytes, content_type: str | None) -> str | None:
                                "text/xml", ""):
         return f"not a web page ({ctype})"
     return None
-
-
-def worker_count(options: ExtractOptions) -> int:
-    """Extraction processes: [extract] workers, or one per core."""
-    return options.workers or os.cpu_count() or 1

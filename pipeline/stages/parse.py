@@ -31,8 +31,6 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
-import charset_normalizer
-
 from ..errors import NotAFeed
 from ..records import FeedEntry, ParsedFeed, Response
 from .clean import html_to_text, one_line, sanitize
@@ -84,6 +82,8 @@ _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 def guess_encoding(body: bytes) -> str | None:
     """The encoding of undeclared or wrongly declared bytes: windows-1252 when it reads them as
     cleanly as the best candidate (the web's default for legacy bytes), else the best candidate."""
+    import charset_normalizer  # here: only bytes that declare no usable encoding need it
+
     results = charset_normalizer.from_bytes(body)
     best = results.best()
     if best is None:

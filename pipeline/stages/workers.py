@@ -36,7 +36,6 @@ from .extract import (
     analyse_feed_texts,
     extract_page,
     sniff_not_html,
-    worker_count,
 )
 from .parse import parse_feed
 
@@ -57,7 +56,7 @@ class Workers:
         preload = ["feedparser", "pipeline.stages.extract", "pipeline.stages.parse"]
         context.set_forkserver_preload((["trafilatura"] if pages else []) + preload)
         self._starting: Future | None = None       # set by start(): done once the pool runs
-        self._pool = ProcessPool(max_workers=worker_count(options), max_tasks=500, initializer=_init_worker,
+        self._pool = ProcessPool(max_workers=options.processes, max_tasks=500, initializer=_init_worker,
                                  initargs=(options.memory_mb, tuple(boilerplate), tuple(topics), options.thorough),
                                  context=context)
 
