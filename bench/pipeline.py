@@ -98,7 +98,8 @@ def newsmon_run(config: Path, *extra: str) -> dict:
     return {"seconds": seconds, "peak_rss_mb": peak[0], "stdout": out}
 
 
-def write_config(folder: Path, feeds: list[tuple[str, str]], fetch_pages: bool, concurrency: int) -> Path:
+def write_config(folder: Path, feeds: list[tuple[str, str]], fetch_pages: bool, concurrency: int,
+                 thorough: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     text = textwrap.dedent(f"""\
         [storage]
@@ -115,6 +116,7 @@ def write_config(folder: Path, feeds: list[tuple[str, str]], fetch_pages: bool, 
         max_items_per_feed = 1000
         [extract]
         fetch_pages = {"true" if fetch_pages else "false"}
+        thorough = {"true" if thorough else "false"}
         """)
     text += "".join(f'[[feeds]]\nname = "{n}"\nurl = "{u}"\n' for n, u in feeds)
     path = folder / "newsmon.toml"
