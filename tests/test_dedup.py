@@ -17,11 +17,11 @@ from pipeline.stages.dedup import (
     DuplicateIndex,
     Indexed,
     canonical_url,
-    identity_of,
     jaccard,
     shingles,
     signature,
 )
+from pipeline.stages.identity import identity_of
 
 BOILERPLATE = compile_boilerplate(DEFAULT_BOILERPLATE)
 SEED_000 = clean_text((SEEDS / "000_2ceace7d45a6ac80.txt").read_text(), BOILERPLATE)
