@@ -1,6 +1,6 @@
 """Extraction quality and speed on real pages with ground truth, newsmon against plain trafilatura.
 
-    python -m bench extraction [--workers 2]
+    python -m bench extraction [--workers 2] [--thresholds 0 1000 2000]
 
 Two sets from ../shared/corpora (skipped when absent):
 - the article-extraction benchmark (external/aeb): 181 news pages and the hand-checked
@@ -87,12 +87,13 @@ def tev_score(expected: list[tuple[list[str], list[str]]], texts: list[str | Non
     return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
 
 
-def _newsmon(pages: list[bytes], thorough: bool) -> tuple[list[str | None], float]:
-    from pipeline.stages.extract import _init_worker, extract_page
+def _newsmon(pages: list[bytes], thorough: bool, fast_enough: int | None = None) -> tuple[list[str | None], float]:
+    from pipeline.stages.extract import FAST_PASS_MIN_CHARS, _init_worker, extract_page
 
     _init_worker(4096, (), (), thorough)
+    enough = FAST_PASS_MIN_CHARS if fast_enough is None else fast_enough
     start = time.process_time()
-    texts = [(page.text if (page := extract_page(html, None, "")) else None) for html in pages]
+    texts = [(page.text if (page := extract_page(html, None, "", enough)) else None) for html in pages]
     return texts, time.process_time() - start
 
 
@@ -106,13 +107,20 @@ def _plain(pages: list[bytes]) -> tuple[list[str | None], float]:
 
 def _run(job: tuple[str, list[bytes]]) -> tuple[list[str | None], float]:
     name, pages = job
-    return _plain(pages) if name == "plain" else _newsmon(pages, thorough=name == "thorough")
+    if name == "plain":
+        return _plain(pages)
+    if name.startswith("fast pass under "):          # "fast pass under N": the full pass below N chars
+        return _newsmon(pages, False, int(name.rsplit(" ", 1)[1]))
+    return _newsmon(pages, thorough=name == "thorough")
 
 
-def extract_all(pages: list[bytes], workers: int = 2) -> dict[str, tuple[list[str | None], float]]:
-    """Each extractor's texts for `pages` and its CPU ms per page, the three in parallel processes."""
-    names = ["newsmon", "thorough", "plain"]
-    with ProcessPoolExecutor(workers) as pool:
+def extract_all(pages: list[bytes], workers: int = 2,
+                thresholds: tuple[int, ...] = ()) -> dict[str, tuple[list[str | None], float]]:
+    """Each extractor's texts for `pages` and its CPU ms per page, in parallel processes: newsmon,
+    newsmon thorough, plain trafilatura, and newsmon with other fast-pass thresholds (0: the fast
+    pass alone)."""
+    names = ["newsmon", "thorough", "plain"] + [f"fast pass under {n}" for n in thresholds]
+    with ProcessPoolExecutor(workers, max_tasks_per_child=1) as pool:   # a fresh process each (its memory cap)
         done = list(pool.map(_run, [(name, pages) for name in names]))
     return {name: (texts, cpu * 1000 / max(1, len(pages))) for name, (texts, cpu) in zip(names, done)}
 
@@ -120,6 +128,8 @@ def extract_all(pages: list[bytes], workers: int = 2) -> dict[str, tuple[list[st
 def run(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench extraction")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--thresholds", type=int, nargs="*", default=[],
+                        help="also newsmon with the full pass below these sizes (0: the fast pass alone)")
     args = parser.parse_args(argv)
     figures, rows = {}, []
     sets = []
@@ -133,7 +143,7 @@ def run(argv: list[str]) -> None:
         print("extraction: ../shared/corpora is absent; nothing to measure")
         return
     for name, pages, score in sets:
-        results = extract_all(pages, args.workers)
+        results = extract_all(pages, args.workers, tuple(args.thresholds))
         figures[name] = {who: {**score(texts), "ms_per_page": ms} for who, (texts, ms) in results.items()}
         for who, f in figures[name].items():
             rows.append((f"{name} ({len(pages)} pages): {who}",

@@ -70,19 +70,20 @@ def _init_worker(megabytes: int, boilerplate: tuple[str, ...], topics: tuple[Top
     _Worker.thorough = thorough
 
 
-def extract_main_text(html: bytes, url: str | None, thorough: bool = False) -> str | None:
+def extract_main_text(html: bytes, url: str | None, thorough: bool = False,
+                      fast_enough: int = FAST_PASS_MIN_CHARS) -> str | None:
     """trafilatura's main text, or None. The one extraction call (the benchmarks' raw loops too).
 
     The fast pass first; the full pass, which also runs readability and jusText and keeps the
-    best, when the fast one finds less than FAST_PASS_MIN_CHARS, or always with `thorough`
-    (`[extract] thorough`)."""
+    best, when the fast one finds less than `fast_enough` characters, or always with `thorough`
+    (`[extract] thorough`). (`fast_enough` is there for `python -m bench extraction`.)"""
     import trafilatura
 
     options = dict(url=url, output_format="txt", include_comments=False, include_tables=True,
                    deduplicate=False, with_metadata=False)
     if not thorough:
         text = trafilatura.extract(html, fast=True, **options)
-        if text is not None and len(text) >= FAST_PASS_MIN_CHARS:
+        if text is not None and len(text) >= fast_enough:
             return text
     return trafilatura.extract(html, **options)
 
@@ -99,10 +100,10 @@ def analyse(text: str, title: str, headline_repeated: bool = False) -> PageText:
                     fingerprint(text) if len(text.split()) >= MIN_WORDS_FOR_CONTENT_ID else None)
 
 
-def extract_page(html: bytes, url: str | None, title: str) -> PageText | None:
+def extract_page(html: bytes, url: str | None, title: str, fast_enough: int = FAST_PASS_MIN_CHARS) -> PageText | None:
     """Runs in a worker: extract, then analyse there too, so the parent process (network and
     database) stays light and every core does the CPU work."""
-    raw = extract_main_text(html, url, _Worker.thorough)
+    raw = extract_main_text(html, url, _Worker.thorough, fast_enough)
     if raw is None or not raw.strip():
         return None
     return analyse(raw, title, headline_repeated=True)
