@@ -80,7 +80,7 @@ class Articles(Connected):
             part = story_ids[chunk:chunk + 500]
             marks = ",".join("?" * len(part))
             out.update(r[0] for r in self.conn.execute(f"SELECT id FROM articles WHERE id IN ({marks}) AND rowid <= ?",
-                                                     part + [rowid]))
+                                                       part + [rowid]))
         return out
 
     def matches_for(self, ids: list[str]) -> dict[str, list[Match]]:
@@ -89,7 +89,7 @@ class Articles(Connected):
             part = ids[chunk:chunk + 500]
             marks = ",".join("?" * len(part))
             for r in self.query(f'SELECT * FROM matches WHERE article_id IN ({marks}) '
-                                   f'ORDER BY article_id, field DESC, start', part):
+                                f'ORDER BY article_id, field DESC, start', part):
                 out[r["article_id"]].append(Match(topic=r["topic"], term=r["term"], field=r["field"],
                                                   start=r["start"], end=r["end"], matched=r["matched"],
                                                   sentence=r["sentence"]))
@@ -104,7 +104,7 @@ class Articles(Connected):
 
     def originals_since(self, start: datetime) -> Iterator[StoredArticle]:
         for r in self.query("SELECT * FROM articles WHERE first_seen >= ? AND duplicate_of IS NULL "
-                               "ORDER BY first_seen", [iso(start)]):
+                            "ORDER BY first_seen", [iso(start)]):
             yield stored_article(r)
 
     def index_for_search(self) -> None:
@@ -116,7 +116,7 @@ class Articles(Connected):
             for start in range(0, len(rowids), 500):
                 part = rowids[start:start + 500]
                 self.conn.execute("INSERT INTO articles_fts (rowid, title, text) SELECT rowid, title, text "
-                                     f"FROM articles WHERE rowid IN ({','.join('?' * len(part))})", part)
+                                  f"FROM articles WHERE rowid IN ({','.join('?' * len(part))})", part)
 
     def replace_matches(self, aid: str, matches) -> None:
         """New topic matches for a stored article; call inside a transaction."""

@@ -94,7 +94,7 @@ class Feeds(Connected):
         values = [one_line(v) if isinstance(v, str) and c in ("title", "last_error", "warning", "url") else v
                   for c, v in zip(columns, values)]
         self.conn.execute(f"UPDATE feeds SET {', '.join(f'{c} = ?' for c in columns)} WHERE name = ?",
-                        values + [state.name])
+                          values + [state.name])
         for event in change.events:
             self.add_event(state.name, now, event.kind, one_line(event.detail))
         self.conn.execute(

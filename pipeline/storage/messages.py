@@ -30,12 +30,12 @@ class Messages(Connected):
     def message(self, channel: str, kind: str, key: str) -> MessageRecord | None:
         """The message with this identity, whatever its status."""
         row = next(self.query("SELECT * FROM messages WHERE channel = ? AND kind = ? AND key = ?",
-                                 [channel, kind, key]), None)
+                              [channel, kind, key]), None)
         return _record(row) if row else None
 
     def last_message(self, channel: str, kind: str, key_prefix: str) -> MessageRecord | None:
         row = next(self.query("SELECT * FROM messages WHERE channel = ? AND kind = ? AND key LIKE ? "
-                                 "ORDER BY created DESC LIMIT 1", [channel, kind, key_prefix + "%"]), None)
+                              "ORDER BY created DESC LIMIT 1", [channel, kind, key_prefix + "%"]), None)
         return _record(row) if row else None
 
     def pending_messages(self, channel: str) -> list[MessageRecord]:
@@ -45,7 +45,7 @@ class Messages(Connected):
     def sent_since(self, channel: str, since: datetime) -> int:
         """Messages that went out to a channel since `since` (a batch counts once)."""
         return self.conn.execute("SELECT count(*) FROM messages WHERE channel = ? AND status = 'sent' AND sent_at >= ?",
-                               [channel, iso(since)]).fetchone()[0]
+                                 [channel, iso(since)]).fetchone()[0]
 
     def mark_message(self, message_id: int, status: str, now: datetime, error: str | None = None,
                      next_try: datetime | None = None) -> None:

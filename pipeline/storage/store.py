@@ -93,9 +93,11 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Connected)
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone() is None:
                 # full-text search over title and text: new articles are added by their unit
                 # (Articles.index_for_search), updates and deletes by triggers
-                import sqlite_utils
-                sqlite_utils.Database(conn)["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True,
-                                          tokenize="unicode61 remove_diacritics 2")
+                import sqlite_utils  # (here: a new database only; every other start goes without it)
+
+                articles = sqlite_utils.Database(conn)["articles"]
+                articles.enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True,
+                                    tokenize="unicode61 remove_diacritics 2")
             # schema 6: the articles a run inserts are indexed by their unit, in one statement
             # (Articles.index_for_search: a trigger per row cost ~5x as much); rows written any
             # other way (by hand, another tool) still by the trigger, so the index never misses one

@@ -28,7 +28,7 @@ class Stories(Connected):
     def save_profiles(self, rows: list[tuple[str, str, dict]]) -> None:
         """(article id, version, profile JSON) rows; inside a transaction."""
         self.conn.executemany("INSERT OR REPLACE INTO profiles (article_id, version, data) VALUES (?, ?, ?)",
-                                 [(aid, version, _compact(data)) for aid, version, data in rows])
+                              [(aid, version, _compact(data)) for aid, version, data in rows])
 
     def window_rows(self, since: datetime) -> Iterator[dict]:
         """Original articles stored since `since`, oldest first, with their stored profile (or
@@ -82,7 +82,7 @@ class Stories(Connected):
     def story_texts(self, story_id: str) -> list[tuple[str, str]]:
         """(title, text) of a story's reports, for rules that look for words."""
         return self.conn.execute("SELECT title, text FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
-                               "ORDER BY rowid", [story_id]).fetchall()
+                                 "ORDER BY rowid", [story_id]).fetchall()
 
     def url_of(self, article_id: str) -> str | None:
         row = self.conn.execute("SELECT url FROM articles WHERE id = ?", [article_id]).fetchone()
