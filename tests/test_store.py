@@ -33,6 +33,20 @@ def write(store: Store, value: str, fail: bool = False) -> None:
             raise ValueError("this feed broke half-way")
 
 
+def test_a_group_keeps_its_savepoints_journal_in_memory_and_gives_the_setting_back(store):
+    """Within a run's group each feed's savepoint journals in memory (a feed's pages at most);
+    after it, a long sort (digest, export) may spill to temporary files again."""
+    temp_store = lambda: store.conn.execute("PRAGMA temp_store").fetchone()[0]  # noqa: E731
+    before = temp_store()
+    with store.grouped(60):
+        write(store, "feed a")
+        assert temp_store() == 2                # MEMORY
+    assert temp_store() == before != 2
+    with pytest.raises(ValueError), store.grouped(60):
+        write(store, "feed b", fail=True)
+    assert temp_store() == before and seen_by_another_process(store) == ["feed a"]
+
+
 def test_a_grouped_unit_that_fails_is_rolled_back_alone(store):
     with store.grouped(60):
         write(store, "feed a")
