@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from pipeline.stages.flag import TopicMatcher
-from pipeline.topics import DEFAULT_TOPICS
+from pipeline.topics import DEFAULT_TOPICS, TopicRule
 
 from .common import save, table
 
@@ -32,10 +32,11 @@ def load_labelled(path: Path = LABELLED) -> list[tuple[set[str], str]]:
     return rows
 
 
-def evaluate(matcher: TopicMatcher, rows: list[tuple[set[str], str]]) -> dict[str, dict]:
-    """Per topic: true/false positives, false negatives, precision, recall, and the misses."""
+def evaluate(rules: tuple[TopicRule, ...], rows: list[tuple[set[str], str]]) -> dict[str, dict]:
+    """Per topic of `rules`: true/false positives, false negatives, precision, recall, and the misses."""
+    matcher = TopicMatcher(rules)
     out = {}
-    for topic in matcher.labels:
+    for topic in (r.id for r in rules):
         tp = fp = fn = 0
         errors = []
         for labels, sentence in rows:
@@ -75,7 +76,7 @@ def run(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     rows = load_labelled()
     matcher = TopicMatcher(DEFAULT_TOPICS)
-    scores = evaluate(matcher, rows)
+    scores = evaluate(DEFAULT_TOPICS, rows)
     table(f"Default topic rules on {len(rows)} labelled sentences", [
         (t, f"precision {s['precision']:.3f}  recall {s['recall']:.3f}  (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
         for t, s in scores.items()])

@@ -115,7 +115,7 @@ def build(folder: Path):
 def rendered(folder: Path) -> dict[str, str]:
     config, store = build(folder)
     try:
-        digest = digest_for(store, config, DAY, TopicMatcher(config.topics).labels, T + timedelta(hours=2))
+        digest = digest_for(store, config, DAY, config.labels, T + timedelta(hours=2))
     finally:
         store.close()
     return {fmt: render(digest, fmt) for fmt in FORMATS}

@@ -14,7 +14,6 @@ from world import serve_world
 from pipeline.app.deliver import deliver_due
 from pipeline.app.pipeline import run_once
 from pipeline.demo.site import FeedItem, article_page, rss_feed
-from pipeline.stages.flag import TopicMatcher
 from pipeline.storage.store import Store
 
 
@@ -41,7 +40,7 @@ address = "All Hands <all@example.org>"
 def deliver(config, clock, **kw):
     store = Store.open(config.database)
     try:
-        return deliver_due(store, config, clock(), TopicMatcher(config.topics).labels, **kw)
+        return deliver_due(store, config, clock(), config.labels, **kw)
     finally:
         store.close()
 
@@ -385,7 +384,7 @@ def test_the_daily_email_goes_out_every_day_across_dst_changes(tmp_path, seeds_d
         end = now + timedelta(days=days)
         sent_at: dict[str, list] = {}
         trigger, previous = digest_trigger(config, start=now), None   # the daemon's own schedule
-        store, labels = Store.open(config.database), TopicMatcher(config.topics).labels
+        store, labels = Store.open(config.database), config.labels
         while now < end:
             for o in deliver_due(store, config, now, labels):
                 if o.status == "sent" and o.attempted and o.recipient == "desk@example.org":

@@ -1,7 +1,6 @@
 """The default rules on the project's labelled set: every mention found, no trap flagged."""
 
 from bench.topics import LABELLED, evaluate, load_labelled
-from pipeline.stages.flag import TopicMatcher
 from pipeline.topics import DEFAULT_TOPICS
 
 
@@ -14,7 +13,7 @@ def test_labelled_set_is_large_and_covers_every_topic_and_trap():
 
 
 def test_default_rules_have_precision_and_recall_of_one():
-    scores = evaluate(TopicMatcher(DEFAULT_TOPICS), load_labelled(LABELLED))
+    scores = evaluate(DEFAULT_TOPICS, load_labelled(LABELLED))
     for topic, s in scores.items():
         assert s["errors"] == [], topic
         assert s["precision"] == 1.0 and s["recall"] == 1.0

@@ -46,7 +46,6 @@ class TopicMatcher:
     """
 
     def __init__(self, rules: tuple[TopicRule, ...]):
-        self.labels = {r.id: r.label for r in rules}
         # (topic, term, regex telling whether a surface form is this term)
         self._terms: list[tuple[str, str, re.Pattern, bool]] = []
         bodies = []
