@@ -87,13 +87,12 @@ def tev_score(expected: list[tuple[list[str], list[str]]], texts: list[str | Non
     return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
 
 
-def _newsmon(pages: list[bytes], thorough: bool, fast_enough: int | None = None) -> tuple[list[str | None], float]:
-    from pipeline.stages.extract import FAST_PASS_MIN_CHARS, _init_worker, extract_page
+def _newsmon(pages: list[bytes], thorough: bool, fast_enough: int) -> tuple[list[str | None], float]:
+    from pipeline.stages.extract import _init_worker, extract_page
 
     _init_worker(4096, (), (), thorough)
-    enough = FAST_PASS_MIN_CHARS if fast_enough is None else fast_enough
     start = time.process_time()
-    texts = [(page.text if (page := extract_page(html, None, "", enough)) else None) for html in pages]
+    texts = [(page.text if (page := extract_page(html, None, "", fast_enough)) else None) for html in pages]
     return texts, time.process_time() - start
 
 
@@ -105,13 +104,10 @@ def _plain(pages: list[bytes]) -> tuple[list[str | None], float]:
     return texts, time.process_time() - start
 
 
-def _run(job: tuple[str, list[bytes]]) -> tuple[list[str | None], float]:
-    name, pages = job
-    if name == "plain":
-        return _plain(pages)
-    if name.startswith("fast pass under "):          # "fast pass under N": the full pass below N chars
-        return _newsmon(pages, False, int(name.rsplit(" ", 1)[1]))
-    return _newsmon(pages, thorough=name == "thorough")
+def _run(job: tuple[list[bytes], bool | None, int]) -> tuple[list[str | None], float]:
+    """One extractor over `pages`: plain trafilatura when `thorough` is None, else newsmon's."""
+    pages, thorough, fast_enough = job
+    return _plain(pages) if thorough is None else _newsmon(pages, thorough, fast_enough)
 
 
 def extract_all(pages: list[bytes], workers: int = 2,
@@ -119,10 +115,14 @@ def extract_all(pages: list[bytes], workers: int = 2,
     """Each extractor's texts for `pages` and its CPU ms per page, in parallel processes: newsmon,
     newsmon thorough, plain trafilatura, and newsmon with other fast-pass thresholds (0: the fast
     pass alone)."""
-    names = ["newsmon", "thorough", "plain"] + [f"fast pass under {n}" for n in thresholds]
+    from pipeline.stages.extract import FAST_PASS_MIN_CHARS
+
+    jobs = {"newsmon": (False, FAST_PASS_MIN_CHARS), "thorough": (True, FAST_PASS_MIN_CHARS),
+            "plain": (None, 0)}
+    jobs.update({f"fast pass under {n}": (False, n) for n in thresholds})
     with ProcessPoolExecutor(workers, max_tasks_per_child=1) as pool:   # a fresh process each (its memory cap)
-        done = list(pool.map(_run, [(name, pages) for name in names]))
-    return {name: (texts, cpu * 1000 / max(1, len(pages))) for name, (texts, cpu) in zip(names, done)}
+        done = list(pool.map(_run, [(pages, thorough, enough) for thorough, enough in jobs.values()]))
+    return {name: (texts, cpu * 1000 / max(1, len(pages))) for name, (texts, cpu) in zip(jobs, done)}
 
 
 def run(argv: list[str]) -> None:
