@@ -13,7 +13,7 @@ from world import serve_world
 from pipeline.app.pipeline import run_once
 from pipeline.demo.server import Page
 from pipeline.records import FeedEvent, FeedOutcome, FeedState
-from pipeline.stages.health import HealthPolicy, backoff_minutes, is_due, next_due, status_of, transition
+from pipeline.stages.health import HealthPolicy, backoff_minutes, is_due, next_due, scheduled, status_of, transition
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 
@@ -26,9 +26,39 @@ def test_backoff_doubles_up_to_the_cap_and_honours_retry_after():
 
 
 def test_due_has_a_little_slack_for_timers():
-    assert is_due(None, NOW, 15)
-    assert is_due(NOW + timedelta(seconds=30), NOW, 15)
-    assert not is_due(NOW + timedelta(minutes=5), NOW, 15)
+    policy = HealthPolicy(15, 240, 3)
+    assert is_due(FeedState("f", "u", "u"), NOW, policy)
+    assert is_due(FeedState("f", "u", "u", next_due=NOW + timedelta(seconds=30)), NOW, policy)
+    assert not is_due(FeedState("f", "u", "u", next_due=NOW + timedelta(minutes=5)), NOW, policy)
+
+
+# (stored next_due from now, consecutive failures) -> due now? The policy never schedules further
+# ahead than the interval (15) or, while failing, the cap (240): a time beyond that was written
+# while the clock ran ahead, and must not silence the feed until the clock catches up.
+SCHEDULES = [
+    ("healthy, interval ahead: waits", timedelta(minutes=15), 0, False),
+    ("healthy, beyond the interval: clock stepped back", timedelta(minutes=16), 0, True),
+    ("healthy, 30 days ahead", timedelta(days=30), 0, True),
+    ("failing, at the cap: waits", timedelta(minutes=240), 5, False),
+    ("failing, beyond the cap", timedelta(minutes=241), 5, True),
+    ("failing, 30 days ahead", timedelta(days=30), 1, True),
+]
+
+
+@pytest.mark.parametrize("ahead, failures, due", [s[1:] for s in SCHEDULES], ids=[s[0] for s in SCHEDULES])
+def test_a_stored_time_beyond_the_longest_wait_is_due(ahead, failures, due):
+    state = FeedState("f", "u", "u", next_due=NOW + ahead, consecutive_failures=failures)
+    assert is_due(state, NOW, POLICY) is due
+    assert scheduled(state, NOW, POLICY) == (NOW if due else NOW + ahead)
+
+
+def test_every_wait_the_policy_sets_is_trusted():
+    """The bound agrees with next_due: nothing transition schedules is mistaken for a clock step."""
+    for failures in range(8):
+        for retry_after in (None, 60, 7200, 10 ** 9):
+            at = next_due(NOW, 15, failures, 240, retry_after if failures else None)
+            state = FeedState("f", "u", "u", next_due=at, consecutive_failures=failures)
+            assert scheduled(state, NOW, POLICY) == at
 
 
 def test_status_labels():
@@ -146,3 +176,29 @@ def test_permanent_redirect_updates_the_url_and_is_reported_once(site, make_conf
     digest = json.loads((config.digest_dir / "2026-11-23.json").read_text())
     assert [(e["kind"], e["feed"]) for e in digest["events"]] == [("moved", "daily-a")]
     assert digest["feeds"][0]["url"] == feeds["daily-a"]
+
+
+def test_a_run_while_the_clock_ran_ahead_does_not_silence_the_feeds(site, tmp_path, seeds_dir):
+    """A run made while the system clock was 30 days ahead stores checks due in 30 days. Once the
+    clock is right again, `newsmon run` (cron, a subprocess on the real clock) fetches every feed
+    at once and `status` shows them due within their interval, not in a month."""
+    from conftest import Clock, newsmon, write_config
+
+    from pipeline.config import load_config
+
+    feeds = serve_world(site)
+    path = write_config(tmp_path, list(feeds.items()))
+    config = load_config(path)
+    ahead = Clock(datetime.now(timezone.utc) + timedelta(days=30))
+    run_once(config, clock=ahead)
+    assert datetime.fromisoformat(_feed_row(config, "daily-a")["next_due"]) > ahead.now
+    hits = {name: site.hits(url.removeprefix(site.base)) for name, url in feeds.items()}
+
+    done = newsmon("run", "--config", str(path))
+    assert done.returncode == 0, done.stderr
+    assert all(site.hits(url.removeprefix(site.base)) == hits[name] + 1 for name, url in feeds.items())
+
+    status = newsmon("status", "--json", "--config", str(path))
+    now = datetime.now(timezone.utc)
+    for feed in json.loads(status.stdout)["feeds"]:
+        assert now < datetime.fromisoformat(feed["next_due"]) <= now + timedelta(minutes=15), feed

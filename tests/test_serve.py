@@ -158,6 +158,28 @@ def test_feed_edits_reach_the_running_daemon(site, tmp_path, seeds_dir):
         proc.wait(timeout=30)
 
 
+def test_the_daemon_fetches_feeds_a_run_scheduled_while_the_clock_ran_ahead(site, tmp_path, seeds_dir):
+    """A run 30 days ahead of the real clock left every feed due in 30 days (15-minute interval).
+    The daemon started on the right clock fetches them within seconds, not in a month."""
+    from datetime import datetime, timedelta, timezone
+
+    from conftest import Clock
+
+    from pipeline.app.pipeline import run_once
+    from pipeline.config import load_config
+
+    feeds = serve_world(site)
+    path = write_config(tmp_path, list(feeds.items()))
+    run_once(load_config(path), clock=Clock(datetime.now(timezone.utc) + timedelta(days=30)))
+    hits = site.hits("/a/rss.xml")
+    proc = start(path)
+    try:
+        assert wait_for(lambda: site.hits("/a/rss.xml") > hits, 20), "the daemon waits for the wrong clock"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
 _LOGS: dict[int, list[str]] = {}
 
 

@@ -30,7 +30,7 @@ from ..errors import DigestWriteError, FetchError, HTTPStatusError, StoreError
 from ..records import Article, FeedEntry, FeedOutcome, FeedState, RunReport
 from ..stages.clean import compile_boilerplate, one_line
 from ..stages.fetch import Fetcher
-from ..stages.health import HealthPolicy, is_due, shown_in_digest, transition
+from ..stages.health import is_due, policy_for, shown_in_digest, transition
 from ..stages.parse import skip_notes
 from ..stages.urls import canonical_url, host_of
 from ..storage.store import Store, article_id, guard
@@ -125,7 +125,7 @@ class Pipeline:
             state = states[feed.name]
             if state.disabled:
                 continue
-            if force or is_due(state.next_due, now, self.config.interval(feed)):
+            if force or is_due(state, now, policy_for(self.config, feed)):
                 due.append(feed)
         return due
 
@@ -344,10 +344,8 @@ class Pipeline:
                               duplicates=sum(a.duplicate_of is not None for a, _ in stored),
                               extraction_failures=sum(a.text_source == "feed" and a.extraction_note is not None
                                                       for a, _ in stored))
-            fetch = self.config.fetch
-            policy = HealthPolicy(self.config.interval(feed), fetch.backoff_cap_minutes, fetch.failing_after)
             previous = self._states[feed.name]            # read when the run started
-            change = transition(previous, outcome, now, policy)
+            change = transition(previous, outcome, now, policy_for(self.config, feed))
             self.store.save_feed(self.run_id, outcome, change, now)
         self._states[feed.name] = change.state
         self.changed = self.changed or bool(stored) or bool(change.events) or shown_in_digest(previous) != \

@@ -8,7 +8,7 @@ from datetime import datetime
 from ..clock import utcnow
 from ..config import Config
 from ..sanitize import one_line
-from ..stages.health import status_of
+from ..stages.health import policy_for, scheduled, status_of
 from ..storage.store import iso
 from .archive import opened
 
@@ -34,7 +34,7 @@ def collect(config: Config, runs: int = 10, now: datetime | None = None) -> dict
                 "error_since": iso(state.error_since) if state else None,
                 "last_success": iso(state.last_success) if state else None,
                 "last_new_item": iso(state.last_new_item) if state else None,
-                "next_due": iso(state.next_due) if state else None,
+                "next_due": iso(scheduled(state, now, policy_for(config, f))) if state else None,
                 "items_seen": state.items_seen if state else 0,
             })
         recent = []

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from ..config import Config, FeedConfig
 from ..records import FeedChange, FeedEvent, FeedOutcome, FeedState
 
 
@@ -39,18 +40,40 @@ def next_due(now: datetime, interval: float, failures: int, cap: float,
     return now + wait
 
 
-def is_due(next_due_at: datetime | None, now: datetime, interval: float) -> bool:
-    if next_due_at is None:
-        return True
-    slack = timedelta(seconds=min(60.0, interval * 60 * 0.1))
-    return next_due_at <= now + slack
-
-
 @dataclass(frozen=True, slots=True)
 class HealthPolicy:
     interval_minutes: float               # the feed's interval
     backoff_cap_minutes: float            # failing feeds are retried at most this far apart
     failing_after: int                    # consecutive failures before "failing" is reported
+
+
+def policy_for(config: Config, feed: FeedConfig) -> HealthPolicy:
+    fetch = config.fetch
+    return HealthPolicy(config.interval(feed), fetch.backoff_cap_minutes, fetch.failing_after)
+
+
+def longest_wait(failures: int, policy: HealthPolicy) -> timedelta:
+    """The furthest ahead `next_due` schedules a check: the interval, or while failing the cap
+    (which also bounds Retry-After)."""
+    if failures <= 0:
+        return timedelta(minutes=policy.interval_minutes)
+    return timedelta(minutes=max(policy.interval_minutes, policy.backoff_cap_minutes))
+
+
+def scheduled(state: FeedState, now: datetime, policy: HealthPolicy) -> datetime | None:
+    """When the feed is checked next, as far as the stored time can be trusted: one beyond the
+    longest wait from now is not the policy's (see the module docstring) and means now."""
+    if state.next_due is not None and state.next_due > now + longest_wait(state.consecutive_failures, policy):
+        return now
+    return state.next_due
+
+
+def is_due(state: FeedState, now: datetime, policy: HealthPolicy) -> bool:
+    at = scheduled(state, now, policy)
+    if at is None:
+        return True
+    slack = timedelta(seconds=min(60.0, policy.interval_minutes * 60 * 0.1))
+    return at <= now + slack
 
 
 def transition(previous: FeedState, outcome: FeedOutcome, now: datetime, policy: HealthPolicy) -> FeedChange:
