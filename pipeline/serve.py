@@ -17,6 +17,10 @@
   15 s, doubling up to an hour; SIGUSR1 (what `newsmon digest --send` sends to a running daemon)
   tries it at once.
 The daemon holds the run lock for its whole life, so a cron `newsmon run` beside it exits 75.
+The lock file names the daemon's pid, which is how `feeds add/disable…` and `digest --send` find
+it: so the handlers are installed before the pid is published. A signal that comes while the
+daemon is still starting (reading thousands of seed files) is remembered and acted on once it
+serves, never the default action that would kill it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import logging
 import signal
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -57,12 +62,32 @@ def digest_trigger(config: Config, start: datetime | None = None) -> IntervalTri
     return IntervalTrigger(minutes=1, start_date=start, timezone=config.zone)
 
 
+@dataclass(frozen=True)
+class Signals:
+    """What the daemon has been asked by signal, set by the handlers and read by its loop."""
+
+    stopping: threading.Event = field(default_factory=threading.Event)       # SIGTERM, SIGINT
+    reload_asked: threading.Event = field(default_factory=threading.Event)   # SIGHUP
+    send_asked: threading.Event = field(default_factory=threading.Event)     # SIGUSR1
+
+    def install(self) -> "Signals":
+        """Handlers that only set a flag (safe at any moment, even mid-start-up)."""
+        def on_stop(signum, frame):
+            log.info("%s: stopping after the feeds in flight", signal.Signals(signum).name)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, on_stop)
+        signal.signal(signal.SIGINT, on_stop)
+        signal.signal(signal.SIGHUP, lambda signum, frame: self.reload_asked.set())
+        signal.signal(signal.SIGUSR1, lambda signum, frame: self.send_asked.set())  # `digest --send`
+        return self
+
+
 class Service:
-    def __init__(self, config_path: Path, config: Config):
+    def __init__(self, config_path: Path, config: Config, signals: Signals | None = None):
         self.config_path, self.config = config_path, config
-        self.stopping = threading.Event()
-        self.reload_asked = threading.Event()
-        self.send_asked = threading.Event()
+        signals = signals or Signals()
+        self.stopping, self.reload_asked, self.send_asked = signals.stopping, signals.reload_asked, signals.send_asked
         self.digest_dirty, self.digest_day = True, None   # files to rewrite at the next minute
         self.mail_retry_at = 0.0            # monotonic time before which a failed email is not retried
         self.mail_failures = 0
@@ -189,20 +214,6 @@ class Service:
                                name="digest and email when due")
 
     def serve(self) -> int:
-        def on_stop(signum, frame):
-            log.info("%s: stopping after the feeds in flight", signal.Signals(signum).name)
-            self.stopping.set()
-
-        def on_hup(signum, frame):
-            self.reload_asked.set()
-
-        def on_usr1(signum, frame):           # `newsmon digest --send` beside the daemon
-            self.send_asked.set()
-
-        signal.signal(signal.SIGTERM, on_stop)
-        signal.signal(signal.SIGINT, on_stop)
-        signal.signal(signal.SIGHUP, on_hup)
-        signal.signal(signal.SIGUSR1, on_usr1)
         log.info("serving %d feeds from %s", len(self.config.feeds), self.config_path)
         self.scheduler.start(paused=True)
         self.scheduler.add_job(self.run_feeds, id="startup", name="start-up cycle")
@@ -225,6 +236,7 @@ class Service:
 
 
 def serve(config_path: Path) -> int:
+    signals = Signals().install()        # before run_lock publishes the pid (module docstring)
     config = load_config(config_path)
     with run_lock(config.database, role="serve"):
-        return Service(config_path, config).serve()
+        return Service(config_path, config, signals).serve()

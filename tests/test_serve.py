@@ -197,3 +197,49 @@ def _log_so_far(proc) -> str:
             break
         lines.append(chunk.decode(errors="replace"))
     return "".join(lines)
+
+
+def _many_seeds(seeds_dir: Path, count: int = 3000) -> None:
+    """Seed files enough that the daemon's start-up (reading and cleaning them) takes seconds."""
+    text = next(seeds_dir.glob("*.txt")).read_text()
+    for n in range(count):
+        (seeds_dir / f"bulk_{n:05d}.txt").write_text(f"Item {n}.\n{text}")
+
+
+def _pid_published(path: Path, proc) -> bool:
+    lock = path.parent / "data" / "newsmon.db.lock"
+    return lock.exists() and lock.read_text().startswith(f"{proc.pid} serve")
+
+
+def test_signals_while_the_daemon_starts_are_handled_not_fatal(site, tmp_path, seeds_dir):
+    """`feeds disable` (SIGHUP) or `digest --send` (SIGUSR1) may come the moment the pid is in the
+    lock file, while the daemon still reads 3,000 seed files: it survives both and serves; SIGTERM
+    in the same window stops it cleanly (exit 0)."""
+    feeds = serve_world(site)
+    path = write_config(tmp_path, list(feeds.items()))
+    path.write_text(path.read_text().replace("[fetch]\n", "[fetch]\ninterval_minutes = 0.02\n"))
+    _many_seeds(seeds_dir)
+    proc = start(path)
+    try:
+        assert wait_for(lambda: _pid_published(path, proc), 30)
+        proc.send_signal(signal.SIGHUP)
+        proc.send_signal(signal.SIGUSR1)
+        assert "serving" not in _log_so_far(proc), "the signals came too late to test the start-up window"
+        assert wait_for(lambda: site.hits("/a/rss.xml") >= 2, 30), f"daemon died: {proc.poll()}"
+        assert wait_for(lambda: "config reloaded from" in _log_so_far(proc), 10)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    proc = start(path)                          # the same window, SIGTERM: a clean stop
+    try:
+        assert wait_for(lambda: _pid_published(path, proc), 30)
+        proc.send_signal(signal.SIGTERM)
+        assert "serving" not in _log_so_far(proc)
+        assert proc.wait(timeout=30) == 0
+        assert "stopped" in _log_so_far(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

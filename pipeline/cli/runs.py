@@ -229,7 +229,8 @@ def serve(config_path: Path) -> None:
     """Run as a daemon: fetch each feed at its interval, send the digest at send_at.
 
     Runs one full cycle at start-up, then follows the schedule. SIGTERM or SIGINT stops it
-    cleanly (exit 0); SIGHUP reloads the config (a bad one is logged and the old one kept).
+    cleanly (exit 0); SIGHUP reloads the config (a bad one is logged and the old one kept);
+    SIGUSR1 sends a due or pending email now. A signal during start-up is acted on once it serves.
 
     \b
     Example:
