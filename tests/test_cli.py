@@ -225,6 +225,51 @@ def test_an_empty_day_still_gets_a_digest_and_templates_can_be_overridden(tmp_pa
     assert "No new articles." in (tmp_path / "reports" / "2026-01-05.txt").read_text()
 
 
+def _custom_templates(path, folder, files: dict[str, str]) -> None:
+    (folder / "brand").mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / "brand" / name).write_text(text)
+    if 'templates = "brand"' not in path.read_text():
+        path.write_text(path.read_text().replace("[digest]\n", '[digest]\ntemplates = "brand"\n'))
+
+
+def test_config_check_compiles_the_custom_templates(tmp_path, seeds_dir):
+    """A template that does not compile is a config problem: file, line and jinja2's reason, exit 2;
+    a partial the templates include is compiled too."""
+    path = write_config(tmp_path, [("a", "https://a.example/feed")])
+    _custom_templates(path, tmp_path, {"digest.md.j2": "# {{ d.date }}\n{% include 'parts/line.j2' %}\n",
+                                       "digest.html": "<h1>{{ d.date }}</h1>\n\n<p>{{ d.date|shout }}</p>\n"})
+    (tmp_path / "brand" / "parts").mkdir()
+    (tmp_path / "brand" / "parts" / "line.j2").write_text("{% for a in d.articles %}\n{{ a.title }\n")
+    check = newsmon("config", "check", "--config", str(path))
+    assert check.returncode == 2, check.stdout + check.stderr
+    brand = tmp_path / "brand"
+    assert f"digest template {brand / 'digest.html'}, line 3: No filter named 'shout'." in check.stdout
+    assert f"digest template {brand / 'parts' / 'line.j2'}, line 2: unexpected '}}'" in check.stdout
+    assert "digest.md.j2" not in check.stdout                      # the one that compiles is not blamed
+
+    _custom_templates(path, tmp_path, {"digest.html": "<h1>{{ d.date }}</h1>\n",
+                                       "parts/line.j2": "{{ d.articles|length }} stories\n"})
+    fixed = newsmon("config", "check", "--config", str(path))
+    assert fixed.returncode == 0, fixed.stdout
+
+
+def test_a_broken_template_fails_the_run_even_when_nothing_new_arrives(site, tmp_path, seeds_dir):
+    """The digest is not rewritten when nothing changed, but a custom template broken since is
+    still reported: one line naming it, exit 5, not a silent 0 until the next news."""
+    feeds = serve_world(site)
+    path = write_config(tmp_path, list(feeds.items()))
+    _custom_templates(path, tmp_path, {"digest.txt.j2": "{{ d.date }}: {{ d.articles|length }} stories\n"})
+    first = newsmon("run", "--config", str(path))
+    assert first.returncode == 0, first.stderr
+    _custom_templates(path, tmp_path, {"digest.txt.j2": "{{ d.date }}:\n{% if d.articles %}{{ d.articles|length }}\n"})
+    again = newsmon("run", "--config", str(path))          # every feed not due yet: nothing new
+    assert "0 new articles" in again.stdout or "no feed due" in again.stdout.lower(), again.stdout
+    assert again.returncode == 5, again.stderr
+    assert f"newsmon: digest template {tmp_path / 'brand' / 'digest.txt.j2'}, line 2: Unexpected end of template" in again.stderr
+    assert "check [digest] templates" in again.stderr
+
+
 DOCUMENTED_EXIT_CODES = {1, 2, 3, 4, 5, 75}
 BAD_CONFIGS = {
     "missing": None,

@@ -32,6 +32,10 @@ def extra_checks(config: Config) -> list[str]:
             problems.append(f"{label} {folder} cannot be created or written")
     if config.templates_dir and not config.templates_dir.is_dir():
         problems.append(f"[digest] templates {config.templates_dir} does not exist")
+    elif config.templates_dir:
+        from .report import template_problems  # (jinja2: only with a custom folder)
+
+        problems.extend(template_problems(config))
     e = config.email
     if e.enabled and e.password_env and e.password_env not in os.environ:
         problems.append(f"[email] password_env: environment variable {e.password_env} is not set here")

@@ -14,7 +14,7 @@ import jinja2
 from ..config import Config
 from ..errors import DigestWriteError
 from ..stages.digest import Digest, DigestInput, build_digest, day_bounds
-from ..stages.render import write_digest
+from ..stages.render import template_errors, write_digest
 from ..storage.store import Store
 
 
@@ -64,9 +64,22 @@ def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str,
         raise DigestWriteError(f"digest files not written to {config.digest_dir}: {e.strerror or e} "
                                "(check [digest] directory: it must be a writable folder)") from None
     except jinja2.TemplateError as e:
-        where = f"{getattr(e, 'filename', None) or getattr(e, 'name', None) or 'a template'}"
-        line = f", line {e.lineno}" if getattr(e, "lineno", None) else ""
-        raise DigestWriteError(f"digest template {where}{line}: {e.message or e} (check [digest] templates)") from None
+        raise DigestWriteError(template_message(e)) from None
+
+
+def template_message(e: jinja2.TemplateError) -> str:
+    """One line naming the template file, its line and what jinja2 found wrong."""
+    where = f"{getattr(e, 'filename', None) or getattr(e, 'name', None) or 'a template'}"
+    line = f", line {e.lineno}" if getattr(e, "lineno", None) else ""
+    return f"digest template {where}{line}: {e.message or e} (check [digest] templates)"
+
+
+def template_problems(config: Config) -> list[str]:
+    """The custom templates that do not compile, one line each (none without a custom folder:
+    the built-in templates are tested)."""
+    if config.templates_dir is None:
+        return []
+    return [template_message(e) for e in template_errors(config.templates_dir)]
 
 
 def render_day(config: Config, day: date | None, now: datetime | None = None) -> list[Path]:

@@ -20,6 +20,7 @@ from jinja2 import (
     FileSystemBytecodeCache,
     FileSystemLoader,
     PackageLoader,
+    TemplateError,
     select_autoescape,
 )
 from markupsafe import Markup, escape
@@ -150,6 +151,30 @@ def local_time(value: datetime | str | None, zone: str) -> str:
         return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return str(value)
+
+
+# Every template newsmon loads itself: the digest files, the email (text and HTML) and the index.
+TEMPLATES = ("digest.html", "digest.md.j2", "digest.txt.j2", "index.html")
+_TEMPLATE_SUFFIXES = (".html", ".j2", ".jinja", ".jinja2")
+
+
+def template_errors(templates_dir: Path | None) -> list[TemplateError]:
+    """Compile every template a digest may load (the built-in ones or their overrides, and any other
+    template in the custom folder, such as a partial they include) without rendering: what is
+    wrong, as jinja2 says it (file and line), so a broken template is reported the day it is
+    saved, not the next time something new arrives."""
+    env = environment(templates_dir)
+    names = set(TEMPLATES)
+    if templates_dir is not None and templates_dir.is_dir():
+        names.update(n for n in FileSystemLoader(str(templates_dir)).list_templates()
+                     if n.endswith(_TEMPLATE_SUFFIXES))
+    errors = []
+    for name in sorted(names):
+        try:
+            env.get_template(name)
+        except TemplateError as e:
+            errors.append(e)
+    return errors
 
 
 def render(digest: Digest, fmt: str, templates_dir: Path | None = None) -> str:
