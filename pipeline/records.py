@@ -208,11 +208,12 @@ class EmailRecord:
     rowid_upto: int
     status: str                           # pending | sent | failed | skipped | superseded
     late: bool
-    articles: int
+    articles: int                         # the stories it lists (the digest's entries; the column's old name)
     attempts: int
     data_started: bool                    # handed to the server: it may have been delivered
     last_error: str | None
     message: bytes                        # the exact bytes, so a retry sends the same message
+    sent_at: datetime | None = None       # when the server accepted it
 
 
 @dataclass(frozen=True, slots=True)

@@ -435,3 +435,35 @@ def test_a_story_already_emailed_comes_back_marked_continuing_never_as_news(site
         assert "Stories: 1 (1 continuing) from 1 new article" in body
         assert body.count("* Oslo meeting on air defence") == 1
         assert "Continuing: 1 new report since 2026-11-23" in body
+
+
+def test_digest_send_twice_says_already_sent_and_counts_stories(site, tmp_path, seeds_dir):
+    """`digest --send` run again finds the email sent: it says when, to whom, and that nothing went
+    again (one message per recipient in the server), and the count it shows is the stories the
+    email lists, the digest's entries, not articles."""
+    import json
+    import re
+
+    from conftest import newsmon, write_config
+
+    from pipeline.config import load_config
+
+    feeds = serve_world(site)
+    with SMTPServer() as smtp:
+        path = write_config(tmp_path, list(feeds.items()), extra=email_section(smtp.port))
+        config = load_config(path)
+        run_once(config)                                   # today's articles, on the real clock
+        first = newsmon("digest", "--send", "--config", str(path))
+        assert first.returncode == 0, first.stderr
+        day = next((tmp_path / "reports").glob("*.json")).stem
+        stories = len(json.loads((tmp_path / "reports" / f"{day}.json").read_text())["articles"])
+        assert f"email to All Hands <all@example.org> for {day}: sent, {stories} stories" in first.stdout
+        assert len(smtp.inbox.messages) == 2
+
+        again = newsmon("digest", "--send", "--config", str(path))
+        assert again.returncode == 0, again.stderr
+        assert len(smtp.inbox.messages) == 2                         # nothing went again
+        line = next(x for x in again.stdout.splitlines() if "All Hands" in x)
+        assert re.fullmatch(rf"  email to All Hands <all@example.org> for {day}: already sent at "
+                            rf"{day} \d\d:\d\d EET, {stories} stories; not sent again", line), line
+        assert ": sent," not in again.stdout and "articles" not in again.stdout

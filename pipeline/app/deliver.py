@@ -49,10 +49,11 @@ class SendOutcome:
     recipient: str
     digest_date: str
     status: str                    # sent | skipped | pending | failed | not_due
-    articles: int = 0
+    stories: int = 0               # the stories the email lists (each with its reports)
     error: str | None = None
     late: bool = False
     attempted: bool = False        # sent (or tried) in this call, not found sent already
+    sent_at: datetime | None = None   # when the server accepted it (in this call or before)
 
 
 def subject_for(digest: Digest) -> str:
@@ -211,7 +212,8 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
     day = today.isoformat()
     current = next((r for r in rows if r.digest_date == day), None)
     if current is not None and current.status in ("sent", "skipped"):
-        return SendOutcome(recipient.address, day, current.status, current.articles)
+        return SendOutcome(recipient.address, day, current.status, current.articles, late=current.late,
+                           sent_at=current.sent_at)
 
     # earlier days' unsent emails: retry those that may have reached the server, drop the rest
     for old in rows:
@@ -263,8 +265,10 @@ def _send_stored(store: Store, mailer: Mailer, options: EmailOptions, row: dict)
                            data_started=1 if e.delivered_unknown else 0, attempts=row.attempts + 1)
         return SendOutcome(row.recipient, row.digest_date, "failed" if e.permanent else "pending",
                            row.articles, str(e), row.late)
-    store.update_email(row.id, status="sent", sent_at=iso(datetime.now(timezone.utc)), last_error=None)
-    return SendOutcome(row.recipient, row.digest_date, "sent", row.articles, late=row.late, attempted=True)
+    sent_at = datetime.now(timezone.utc)
+    store.update_email(row.id, status="sent", sent_at=iso(sent_at), last_error=None)
+    return SendOutcome(row.recipient, row.digest_date, "sent", row.articles, late=row.late, attempted=True,
+                       sent_at=sent_at)
 
 
 def deliver_now(config: Config, *, send_now: bool, now: datetime | None = None) -> list[SendOutcome]:

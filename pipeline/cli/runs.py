@@ -177,9 +177,20 @@ def _deliver(config: Config, send_now: bool) -> int:
             failed += 1
             click.echo(f"  email to {o.recipient} for {o.digest_date} NOT delivered ({o.status}): {o.error}", err=True)
         elif o.status != "not_due":
-            late = " (late)" if o.late else ""
-            click.echo(f"  email to {o.recipient} for {o.digest_date}: {o.status}{late}, {o.articles} articles")
+            click.echo(f"  email to {o.recipient} for {o.digest_date}: {_sent_line(o, config)}")
     return failed
+
+
+def _sent_line(o, config: Config) -> str:
+    """What became of an email: sent now, or found sent (or skipped) by an earlier call, which
+    must not read as if it had just gone again."""
+    late, stories = " (late)" if o.late else "", f"{o.stories} {'story' if o.stories == 1 else 'stories'}"
+    if o.status == "sent" and not o.attempted:
+        when = f" at {o.sent_at.astimezone(config.zone):%Y-%m-%d %H:%M %Z}" if o.sent_at else ""
+        return f"already sent{when}{late}, {stories}; not sent again"
+    if o.status == "skipped":
+        return f"skipped{late}: nothing new to send"
+    return f"{o.status}{late}, {stories}"
 
 
 @click.command()

@@ -17,6 +17,7 @@ class Emails(Connected):
         fields = EmailRecord.__dataclass_fields__
         return [EmailRecord(**{**{k: r[k] for k in fields},
                                "period_start": parse_time(r["period_start"]), "period_end": parse_time(r["period_end"]),
+                               "sent_at": parse_time(r["sent_at"]),
                                "late": bool(r["late"]), "data_started": bool(r["data_started"])}) for r in rows]
 
     def add_email(self, row: dict) -> int:
