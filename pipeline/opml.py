@@ -17,6 +17,7 @@ matched by their URL, so an outline spread over several lines counts once.)
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,8 +30,11 @@ from .errors import OPMLError
 
 _BARE_AMP = re.compile(rb"&(?!#\d+;|#x[0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
 _XMLURL_LINE = re.compile(r"xmlurl\s*=", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[,/]")          # what a `category` attribute splits on
+NEWSMON_NS = "urn:newsmon:opml"            # newsmon's own attributes, which other readers ignore
+_TAGS = f"{{{NEWSMON_NS}}}tags"             # a feed's tags exactly, in order (a JSON list)
 _ATTRS = ("text", "title", "xmlUrl", "xmlurl", "htmlUrl", "htmlurl", "type", "description", "category",
-          "language", "version")
+          "language", "version", "newsmon:tags")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,17 @@ def _attribute(line: str, name: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
+def _exact_tags(outline) -> tuple[str, ...] | None:
+    """newsmon's own record of a feed's tags, when the file is a newsmon export that holds one."""
+    try:
+        tags = json.loads(outline.get(_TAGS) or "null")
+    except ValueError:
+        return None
+    if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+        return tuple(t.strip() for t in tags if t.strip())
+    return None
+
+
 def _categories(outline) -> tuple[str, ...]:
     own = tuple(part.strip() for cat in (outline.get("category") or "").split(",")
                 for part in cat.strip("/").split("/") if part.strip())
@@ -98,8 +113,10 @@ def parse_opml(data: bytes) -> OPMLReading:
             if outline.sourceline:
                 path_at[outline.sourceline] = categories
             if url:
-                found.append(OutlineFeed(label or url, url, tuple(dict.fromkeys(categories + _categories(outline))),
-                                         outline.sourceline))
+                tags = _exact_tags(outline)
+                if tags is None:
+                    tags = tuple(dict.fromkeys(categories + _categories(outline)))
+                found.append(OutlineFeed(label or url, url, tags, outline.sourceline))
             else:
                 walk(outline, categories + ((label,) if label else ()))
 
@@ -127,23 +144,36 @@ def parse_opml(data: bytes) -> OPMLReading:
 
 
 def to_opml(feeds: tuple[FeedConfig, ...], titles: dict[str, str], now: datetime | None = None) -> bytes:
-    """OPML 2.0: each feed's original title (as imported, else the feed's own), every tag as a
-    category (the first also as the folder)."""
-    root = etree.Element("opml", version="2.0")
+    """OPML 2.0: each feed's original title (as imported, else the feed's own), its first tag as
+    its folder and the others as categories. A `category` attribute is a comma-separated list of
+    slash-separated paths, with no escape, so a tag holding a comma or a slash ("Politics,
+    Europe") cannot be one: such a tag is a folder the feed is listed in as well (Feedly's way,
+    which other readers read whole). Every listing also carries the tags exactly, in order, in
+    `newsmon:tags`, which newsmon's own import prefers (folder order cannot say which tag came
+    first)."""
+    root = etree.Element("opml", version="2.0", nsmap={"newsmon": NEWSMON_NS})
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = "newsmon feeds"
     etree.SubElement(head, "dateCreated").text = format_datetime(now or datetime.now(timezone.utc), usegmt=True)
     body = etree.SubElement(root, "body")
     groups: dict[str, etree._Element] = {}
+
+    def folder(tag: str) -> etree._Element:
+        if tag not in groups:
+            groups[tag] = etree.SubElement(body, "outline", text=tag, title=tag)
+        return groups[tag]
+
     for feed in feeds:
-        parent = body
-        if feed.tags:
-            if feed.tags[0] not in groups:
-                groups[feed.tags[0]] = etree.SubElement(body, "outline", text=feed.tags[0], title=feed.tags[0])
-            parent = groups[feed.tags[0]]
         title = feed.title or titles.get(feed.name) or feed.name
         attrs = {"type": "rss", "text": title, "title": title, "xmlUrl": feed.url}
-        if len(feed.tags) > 1:
-            attrs["category"] = ",".join(feed.tags[1:])
-        etree.SubElement(parent, "outline", **attrs)
+        exact = {_TAGS: json.dumps(list(feed.tags), ensure_ascii=False)} if feed.tags else {}
+        others = feed.tags[1:]
+        categories = [t for t in others if not _SEPARATORS.search(t)]
+        if categories:
+            attrs["category"] = ",".join(categories)
+        etree.SubElement(folder(feed.tags[0]) if feed.tags else body, "outline", attrs | exact)
+        for tag in others:
+            if _SEPARATORS.search(tag):
+                etree.SubElement(folder(tag), "outline", {"type": "rss", "text": title, "title": title,
+                                                          "xmlUrl": feed.url} | exact)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -287,3 +287,34 @@ def test_concurrent_feed_edits_all_survive(tmp_path, seeds_dir):
         t.join(timeout=30)
     listed = json.loads(newsmon("feeds", "list", "--json", "--config", str(path)).stdout)
     assert [f["enabled"] for f in listed] == [False] * 5
+
+
+def test_opml_round_trip_keeps_tags_with_commas_and_slashes_whole(tmp_path, seeds_dir):
+    """A tag is one tag whatever it holds: "Politics, Europe" is not "Politics" and "Europe" after
+    `feeds export` then `feeds import`, whether it was the feed's folder or one of its other tags,
+    and other readers (which know nothing of newsmon's own attribute) read it whole as well."""
+    import re
+
+    tags = {"brussels": ["Politics, Europe"], "desk": ["news", "Politics, Europe", "Ukraine/Russia", "daily"]}
+    source = tmp_path / "source"
+    source.mkdir()
+    path = write_config(source, [(name, f"https://{name}.example/feed.xml") for name in tags])
+    text = path.read_text()
+    for name, values in tags.items():
+        text = text.replace(f'name = "{name}"\n', f'name = "{name}"\ntags = {json.dumps(values)}\n')
+    path.write_text(text)
+    exported = newsmon("feeds", "export", str(tmp_path / "feeds.opml"), "--config", str(path))
+    assert exported.returncode == 0, exported.stderr
+
+    fresh = write_config(tmp_path, [])
+    done = newsmon("feeds", "import", str(tmp_path / "feeds.opml"), "--config", str(fresh))
+    assert done.returncode == 0, done.stderr
+    listed = {f["url"]: f["tags"] for f in json.loads(newsmon("feeds", "list", "--json", "--config", str(fresh)).stdout)}
+    assert listed == {f"https://{name}.example/feed.xml": values for name, values in tags.items()}
+
+    plain = re.sub(rb' newsmon:tags="[^"]*"', b"", (tmp_path / "feeds.opml").read_bytes())   # another reader's view
+    assert b"newsmon:tags" not in plain.split(b"<body>")[1]
+    seen: dict[str, set[str]] = {}
+    for o in parse_opml(plain).feeds:
+        seen.setdefault(o.url, set()).update(o.tags)
+    assert seen == {f"https://{name}.example/feed.xml": set(values) for name, values in tags.items()}
