@@ -140,3 +140,24 @@ def test_rows_written_outside_a_run_are_indexed_by_the_trigger_even_in_an_old_da
         assert store.db.conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'twice'").fetchone() == (1,)
     finally:
         store.close()
+
+
+def test_the_readme_describes_the_schema_a_new_database_has(tmp_path):
+    """The README's database section is a promise: its `user_version` is the schema's, and its
+    table lists exactly the tables a new database file holds (FTS5's own shadow tables aside)."""
+    import re
+    from pathlib import Path
+
+    from pipeline.storage.schema import SCHEMA_VERSION
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("\n## The database\n", 1)[1].split("\n## ", 1)[0]
+    [said] = re.findall(r"`PRAGMA user_version` = (\d+)", section)
+    documented = set(re.findall(r"^\| ([a-z_]+) \|", section, re.MULTILINE)) - {"table"}
+    Store.open(tmp_path / "n.db").close()
+    with sqlite3.connect(tmp_path / "n.db") as c:
+        version = c.execute("PRAGMA user_version").fetchone()[0]
+        tables = {name for (name,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                  if not name.startswith(("sqlite_", "articles_fts_"))}
+    assert int(said) == SCHEMA_VERSION == version
+    assert documented == tables
