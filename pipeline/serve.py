@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Callable
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -60,6 +61,24 @@ def feed_tick_seconds(config: Config) -> float:
 def digest_trigger(config: Config, start: datetime | None = None) -> IntervalTrigger:
     """When the digest job runs: every minute (it sends only once the email is due)."""
     return IntervalTrigger(minutes=1, start_date=start, timezone=config.zone)
+
+
+class WallClockWatch:
+    """Notices a step of the system clock (NTP correcting a wrong RTC, a VM restored from a
+    snapshot): the wall clock moves against the monotonic one. APScheduler 3 keeps its run times
+    in wall time, so after a step back its jobs would wait until the clock caught up (30 days
+    back: 30 days without a fetch); the daemon then schedules them again from the new time."""
+
+    def __init__(self, wall: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
+                 tolerance_seconds: float = 5.0):
+        self.wall, self.monotonic, self.tolerance = wall, monotonic, tolerance_seconds
+        self.offset = wall() - monotonic()
+
+    def stepped(self) -> float:
+        """How far the wall clock jumped since the last call; 0.0 within the tolerance (slewing)."""
+        offset = self.wall() - self.monotonic()
+        step, self.offset = offset - self.offset, offset
+        return step if abs(step) > self.tolerance else 0.0
 
 
 @dataclass(frozen=True)
@@ -213,6 +232,12 @@ class Service:
         self.scheduler.add_job(self.digest_job, digest_trigger(self.config), id="digest",
                                name="digest and email when due")
 
+    def clock_stepped(self, step: float) -> None:
+        """Schedule the jobs again from the new wall time (see WallClockWatch); on the worker, like
+        a reload, so never beside a job that reschedules."""
+        log.warning("the system clock stepped by %+.0f s: jobs rescheduled from the new time", step)
+        self.scheduler.add_job(self._schedule, id="reschedule", name="clock step", replace_existing=True)
+
     def serve(self) -> int:
         log.info("serving %d feeds from %s", len(self.config.feeds), self.config_path)
         self.scheduler.start(paused=True)
@@ -220,7 +245,11 @@ class Service:
         self._schedule()
         self.scheduler.add_job(self.digest_job, id="startup-digest", name="start-up digest check")
         self.scheduler.resume()
+        watch = WallClockWatch()
         while not self.stopping.wait(0.5):
+            step = watch.stepped()
+            if step:
+                self.clock_stepped(step)
             if self.reload_asked.is_set():
                 self.reload_asked.clear()
                 self.scheduler.add_job(self.reload, id="reload", replace_existing=True)

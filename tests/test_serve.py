@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import write_config
 from world import serve_world
 
@@ -243,3 +244,60 @@ def test_signals_while_the_daemon_starts_are_handled_not_fatal(site, tmp_path, s
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+class _Settable:
+    def __init__(self, value: float):
+        self.value = value
+
+    def __call__(self) -> float:
+        return self.value
+
+
+def test_a_step_of_the_wall_clock_is_told_from_its_drift():
+    from pipeline.serve import WallClockWatch
+
+    wall, mono = _Settable(1_000_000.0), _Settable(50.0)
+    watch = WallClockWatch(wall, mono)
+    wall.value += 0.5
+    mono.value += 0.5
+    assert watch.stepped() == 0.0                         # time passing is no step
+    wall.value += 0.5 + 0.2
+    mono.value += 0.5
+    assert watch.stepped() == 0.0                         # NTP slewing, within the tolerance
+    wall.value -= 30 * 86400
+    assert watch.stepped() == pytest.approx(-30 * 86400)  # stepped back 30 days: told once
+    assert watch.stepped() == 0.0
+
+
+def test_a_clock_step_while_serving_brings_the_jobs_back_to_the_new_time(site, tmp_path, seeds_dir):
+    """APScheduler keeps run times in wall time: after the clock stepped back 30 days its jobs sit
+    30 days ahead (as they are set here). The daemon's answer to the step puts every job back
+    within its period of the new time, so feeds are fetched again within seconds."""
+    from datetime import datetime, timedelta
+
+    from pipeline.config import load_config
+    from pipeline.serve import Service, feed_tick_seconds
+
+    path = write_config(tmp_path, list(serve_world(site).items()))
+    service = Service(path, load_config(path))
+    service.scheduler.start(paused=True)
+    try:
+        service._schedule()
+        later = datetime.now(service.config.zone) + timedelta(days=30)
+        for job in service.scheduler.get_jobs():
+            job.modify(next_run_time=later)             # where a step back leaves them
+        service.scheduler.resume()
+        service.clock_stepped(-30 * 86400.0)
+        limit = timedelta(seconds=feed_tick_seconds(service.config) + 60)
+
+        def back_in_time() -> bool:
+            jobs = {j.id: j.next_run_time for j in service.scheduler.get_jobs()}
+            now = datetime.now(service.config.zone)
+            return {"feeds", "digest"} <= set(jobs) and all(jobs[i] <= now + limit for i in ("feeds", "digest"))
+        assert wait_for(back_in_time, 10), [(j.id, j.next_run_time) for j in service.scheduler.get_jobs()]
+    finally:
+        service.stopping.set()
+        service.scheduler.shutdown(wait=True)
+        service.pipeline.close()
+        service.store.close()
