@@ -212,6 +212,16 @@ class Service:
         self.pipeline = Pipeline(config, self.store, should_stop=self.stopping.is_set).prepare()
         self._schedule()
         log.info("config reloaded from %s: %d feeds", self.config_path, len(config.feeds))
+        self.check_templates()
+
+    def check_templates(self) -> None:
+        """A custom template that does not compile is logged when the config is (re)loaded, not
+        only once news makes the digest render (the start-up digest job reports it at start)."""
+        if self.config.templates_dir:
+            from .app.report import template_problems
+
+            for problem in template_problems(self.config):
+                log.error("%s", problem)
 
     # --- schedule
 

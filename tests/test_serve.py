@@ -301,3 +301,23 @@ def test_a_clock_step_while_serving_brings_the_jobs_back_to_the_new_time(site, t
         service.scheduler.shutdown(wait=True)
         service.pipeline.close()
         service.store.close()
+
+
+def test_a_template_broken_while_serving_is_reported_at_the_reload(site, tmp_path, seeds_dir):
+    """Nothing new arrives, so the digest is not rendered again; yet a custom template broken
+    since is logged (file, line) as soon as the daemon is told to reload, not at the next news."""
+    feeds = serve_world(site)
+    path = write_config(tmp_path, list(feeds.items()))
+    path.write_text(path.read_text().replace("[digest]\n", '[digest]\ntemplates = "brand"\n'))
+    (tmp_path / "brand").mkdir()
+    template = tmp_path / "brand" / "digest.txt.j2"
+    template.write_text("{{ d.date }}: {{ d.articles|length }} stories\n")
+    proc = start(path)
+    try:
+        assert wait_for(lambda: any((tmp_path / "reports").glob("*.txt")), 30)
+        template.write_text("{{ d.date }}:\n{% if d.articles %}\n")
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: f"digest template {template}, line 2" in _log_so_far(proc), 15)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
