@@ -193,6 +193,9 @@ def test_a_run_while_the_clock_ran_ahead_does_not_silence_the_feeds(site, tmp_pa
     run_once(config, clock=ahead)
     assert datetime.fromisoformat(_feed_row(config, "daily-a")["next_due"]) > ahead.now
     hits = {name: site.hits(url.removeprefix(site.base)) for name, url in feeds.items()}
+    before = datetime.now(timezone.utc)
+    for feed in json.loads(newsmon("status", "--json", "--config", str(path)).stdout)["feeds"]:
+        assert before - timedelta(minutes=1) < datetime.fromisoformat(feed["next_due"]) <= datetime.now(timezone.utc)
 
     done = newsmon("run", "--config", str(path))
     assert done.returncode == 0, done.stderr
