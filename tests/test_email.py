@@ -248,7 +248,7 @@ def test_an_empty_period_is_skipped_unless_send_empty(world_config, clock):
         assert "No new articles." in msg.get_body(("plain",)).get_content()
 
 
-@pytest.mark.parametrize("breakage", ["not-a-folder", "read-only", "bad-template"])
+@pytest.mark.parametrize("breakage", ["not-a-folder", "read-only", "bad-template", "bad-email-template"])
 def test_a_digest_that_cannot_be_written_still_lets_the_email_go(site, tmp_path, seeds_dir, breakage):
     """The files and the email are independent outputs: one line for the files, exit 5, the
     email rendered from the database and sent."""
@@ -270,9 +270,10 @@ def test_a_digest_that_cannot_be_written_still_lets_the_email_go(site, tmp_path,
         elif breakage == "read-only":
             reports.mkdir()
             reports.chmod(0o500)
-        else:
+        else:                 # the email's own template (text part) or only the files' (Markdown)
             (tmp_path / "templates").mkdir()
-            (tmp_path / "templates" / "digest.md.j2").write_text("{% for x in %}broken")
+            name = "digest.txt.j2" if breakage == "bad-email-template" else "digest.md.j2"
+            (tmp_path / "templates" / name).write_text("{% for x in %}broken")
             path.write_text(path.read_text().replace("[digest]\n", '[digest]\ntemplates = "templates"\n'))
         done = subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", str(path)],
                               capture_output=True, text=True, timeout=120)

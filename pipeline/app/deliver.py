@@ -30,6 +30,8 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
 
+from jinja2 import TemplateError
+
 from ..config import Config, EmailOptions, Recipient
 from ..errors import MailError, StoreError
 from ..options import address_key
@@ -82,9 +84,22 @@ def compose(digest: Digest, options: EmailOptions, recipient: str, now: datetime
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(render(digest, "txt", templates_dir))
-    msg.add_alternative(render(digest, "html", templates_dir), subtype="html")
+    msg.set_content(_part(digest, "txt", templates_dir))
+    msg.add_alternative(_part(digest, "html", templates_dir), subtype="html")
     return message_id, msg.as_bytes()
+
+
+def _part(digest: Digest, fmt: str, templates_dir) -> str:
+    """One part of the email from the custom template, or from the built-in one when the custom
+    one fails: the digest files and the email are independent outputs, so a broken template
+    costs the email its look, never the email (the run still reports the template: exit 5)."""
+    try:
+        return render(digest, fmt, templates_dir)
+    except TemplateError as e:
+        if templates_dir is None:
+            raise
+        log.warning("email %s part: custom template failed (%s); the built-in one was used", fmt, e)
+        return render(digest, fmt, None)
 
 
 class Mailer:
