@@ -28,6 +28,7 @@ from ..clock import utcnow
 from ..config import Config, FeedConfig
 from ..errors import DigestWriteError, FetchError, HTTPStatusError, StoreError
 from ..records import Article, FeedEntry, FeedOutcome, FeedState, RunReport
+from ..stages.backlog import backlog_of
 from ..stages.clean import compile_boilerplate, one_line
 from ..stages.fetch import Fetcher
 from ..stages.health import HealthPolicy, is_due, shown_in_digest, transition
@@ -321,8 +322,12 @@ class Pipeline:
                      "(the feed's text was used)" for host, n in walled.items()]
 
     def _record(self, feed: FeedConfig, outcome: FeedOutcome, articles: list[Article]) -> FeedOutcome:
-        """Dedup, flag and store one feed's articles with its health, in one transaction."""
+        """Dedup, flag and store one feed's articles with its health, in one transaction. Its
+        backlog (stages/backlog.py: a first reading, items older than max_age_days) is marked."""
         now = self.clock()
+        first_reading = self._states[feed.name].last_success is None     # never read before: a baseline
+        articles = [replace(a, backlog=backlog_of(a.published, first_reading, now, self.config.fetch.max_age_days))
+                    for a in articles]
         stored: list[tuple[Article, object]] = []
         index = self.index if articles else None    # loaded (if at all) before the transaction
         if articles:

@@ -174,6 +174,7 @@ class Digest:
     labels: dict[str, str] = field(default_factory=dict)  # every topic id -> its label (badges)
     alerts: tuple[AlertLine, ...] = field(default=())    # chat alerts of the period and any pending
     more_others: int = 0                 # unflagged stories left out of a capped edition
+    backlog: tuple[str, ...] = field(default=())  # what was stored but is not news (stages/backlog.py)
 
     @property
     def continuing(self) -> tuple[DigestStory, ...]:
@@ -230,6 +231,7 @@ class Digest:
             "extraction_failures": [_flat(x) for x in self.extraction_failures],
             "events": [{"feed": e.feed, "at": _iso(e.at), "kind": e.kind, "detail": e.detail} for e in self.events],
             "problems": list(self.problems),
+            "backlog": list(self.backlog),
             "alerts": [_flat(a) for a in self.alerts],
         }
 
@@ -308,7 +310,7 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
     zone = config.zone
     start, end = data.period
     rows = data.rows
-    originals = [r for r in rows if r.duplicate_of is None]
+    originals = [r for r in rows if r.duplicate_of is None and r.backlog != "old"]    # old: not news
     groups: dict[str, list[StoredArticle]] = {}
     for r in originals:
         groups.setdefault(r.story_id or r.id, []).append(r)
@@ -366,6 +368,22 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
                                   for r in shown_originals if r.text_source == "feed" and r.extraction_note),
         events=tuple(data.events),
         problems=tuple(problems),
+        backlog=() if topics else backlog_lines(rows, config.fetch.max_age_days),
     )
+
+
+def backlog_lines(rows: list[StoredArticle], max_age_days: float) -> tuple[str, ...]:
+    """What the period stored that is not news (stages/backlog.py), said in a line each."""
+    first = [r for r in rows if r.backlog == "first" and r.duplicate_of is None]
+    old = sum(r.backlog == "old" and r.duplicate_of is None for r in rows)
+    lines = []
+    if first:
+        feeds = len({r.feed for r in first})
+        lines.append(f"first reading of {feeds} feed{'s' if feeds != 1 else ''}: {len(first)} earlier "
+                     f"item{'s' if len(first) != 1 else ''} stored (a baseline: no alerts)")
+    if old:
+        lines.append(f"{old} item{'s' if old != 1 else ''} published more than {max_age_days:g} days earlier "
+                     "stored, not listed as news (newsmon search finds them)")
+    return tuple(lines)
 
 
