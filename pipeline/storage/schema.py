@@ -23,14 +23,17 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (6, ""),                             # the search index's insert trigger fires only for rows
                                          # inserted outside a run (INDEX_UNLESS_RUN, set by
                                          # Store.open); a run indexes its own in one statement
-    (7, """
-        ALTER TABLE articles ADD COLUMN backlog TEXT;
-        CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY, rowid_upto INTEGER NOT NULL, at TEXT NOT NULL);
-        INSERT OR IGNORE INTO marks (name, rowid_upto, at)
-            SELECT 'alerts', coalesce(max(rowid), 0), strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') FROM articles;
-    """),                                # articles.backlog and marks are new; what an older
-                                         # newsmon stored was evaluated by its own alert rule
+    (7, ""),                             # marks is new (SCHEMA creates it); articles.backlog is
+                                         # added by Store.open when missing (needs Python), and
+                                         # the alert pass's mark set to the newest article: what
+                                         # an older newsmon stored, its own rule evaluated
 )
+
+# Schema 7: the alert pass starts after what an older newsmon stored (it evaluated those itself).
+MARK_EXISTING = """
+INSERT OR IGNORE INTO marks (name, rowid_upto, at)
+SELECT 'alerts', coalesce(max(rowid), 0), strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') FROM articles
+"""
 
 # Schema 6: the full-text index's insert trigger, for rows without a run (by hand, another tool).
 INDEX_UNLESS_RUN = """
