@@ -83,6 +83,15 @@ class Articles(Connected):
                                                        part + [rowid]))
         return out
 
+    def titles_by_id(self, ids: list[str]) -> dict[str, str]:
+        """Article id -> its title (a story's id is its first report's)."""
+        out: dict[str, str] = {}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            marks = ",".join("?" * len(part))
+            out.update(self.conn.execute(f"SELECT id, title FROM articles WHERE id IN ({marks})", part).fetchall())
+        return out
+
     def matches_for(self, ids: list[str]) -> dict[str, list[Match]]:
         out: dict[str, list[Match]] = {i: [] for i in ids}
         for chunk in range(0, len(ids), 500):
