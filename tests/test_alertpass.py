@@ -277,3 +277,27 @@ def test_the_schema_7_migration_counts_what_an_older_newsmon_stored_as_evaluated
         store.close()
     assert rows(config, "SELECT backlog FROM articles") == [(None,)]
     assert rows(config, "PRAGMA user_version") == [(7,)]
+
+
+def test_a_channel_added_later_starts_from_then_not_from_the_stored_history(site, tmp_path, seeds_dir, clock,
+                                                                              receiver):
+    """Runs without a channel for alerts move the mark themselves: adding a channel does not send
+    the stories already stored as alerts; the next story is alerted."""
+    feeds = _site(site)
+    story = site.routes["/w.xml"]
+    site.routes["/w.xml"] = rss_feed("W", site.base, [])
+    path = write_config(tmp_path, feeds, extra="fetch_pages = false\n")
+    run_once(load_config(path), clock=clock, force=True)                  # the baseline
+    site.routes["/w.xml"] = story
+    run_once(load_config(path), clock=clock, force=True)                  # news, but nobody to tell
+    assert rows(load_config(path), "SELECT rowid_upto FROM marks") == [(1,)]
+    path.write_text(path.read_text() + _channels(receiver.url))
+    config = load_config(path)
+    assert notify_now(config, clock())[0].sent == 0 and receiver.received == []
+    site.routes["/later"] = article_page("Ceasefire agreed for the river crossing", "Wire", "2026-11-23", TRUCE)
+    site.routes["/w.xml"] = rss_feed("W", site.base, [FeedItem("Ceasefire agreed for the river crossing",
+                                                               site.url("/later"), "later", "2026-11-23T07:00:00Z",
+                                                               "Officials agreed a ceasefire for the river crossing.")])
+    run_once(config, clock=clock, force=True)
+    notify_now(config, clock())
+    assert [m["title"] for m in receiver.received] == ["Alert: Ceasefire agreed for the river crossing [Ceasefire]"]

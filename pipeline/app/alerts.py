@@ -32,9 +32,9 @@ from ..records import StoryRecord
 from ..stages.clean import one_line
 from ..stages.render import counted
 from ..storage.store import Store
+from ..storage.stories import ALERT_PASS
 
 log = logging.getLogger("newsmon.alerts")
-ALERT_PASS = "alerts"      # the name of its mark (storage: marks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +58,20 @@ def queue_alerts(store: Store, config: Config, now: datetime) -> AlertPass:
     having its identity. Each story, rule and topic is evaluated in its own fault boundary: one
     that raises is logged and named in `errors`, the others go on, and the mark stays (that range
     is evaluated again next pass). Reports stored more than `[fetch] max_age_days` ago are not
-    evaluated: a channel added to an old database does not bring its history as alerts.
+    evaluated. Without a channel for alerts the mark just moves (runs move it too: the pipeline's
+    `_nobody_to_alert`): a channel added later starts from then, not from the stored history. A
+    pass with nothing stored since the last one does nothing, spikes included (a spike is new
+    stories arriving).
     """
     channels = [c for c in config.channels if "alerts" in c.receives]
-    upto = store.last_rowid()
-    if not channels:
-        return AlertPass(0, upto, False)
     rules = list(config.alerts) + [AlertRule(f"topic {t.id}", (t.id,), (), 1, ()) for t in config.topics if t.alert]
     errors: list[str] = []
     queued = 0
     with store.transaction():
-        after = store.mark(ALERT_PASS)
+        after, upto = store.mark(ALERT_PASS), store.last_rowid()
+        if upto <= after or not channels:
+            store.advance_mark(ALERT_PASS, upto, now)
+            return AlertPass(0, upto, True)
         since = now - timedelta(days=config.fetch.max_age_days)
         for story_id in store.stories_reported(after, upto, since):
             queued += _guarded(errors, f"story {story_id}",

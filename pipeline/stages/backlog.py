@@ -12,7 +12,11 @@ An item without a date is taken as news: feeds that omit dates are not punished 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
+
+from ..config import FetchOptions
+from ..records import Article
 
 
 def backlog_of(published: datetime | None, first_reading: bool, now: datetime, max_age_days: float) -> str | None:
@@ -21,3 +25,8 @@ def backlog_of(published: datetime | None, first_reading: bool, now: datetime, m
     if published is not None and published < now - timedelta(days=max_age_days):
         return "old"
     return "first" if first_reading else None
+
+
+def mark_backlog(articles: list[Article], first_reading: bool, now: datetime, fetch: FetchOptions) -> list[Article]:
+    """The feed's articles, each with its backlog mark (None: news)."""
+    return [replace(a, backlog=backlog_of(a.published, first_reading, now, fetch.max_age_days)) for a in articles]

@@ -18,6 +18,8 @@ def story_record(row: dict) -> StoryRecord:
                        topics=tuple(json.loads(row["topics"])), follow_up_of=row["follow_up_of"])
 
 
+ALERT_PASS = "alerts"      # the alert pass's mark (table marks): app/alerts.py moves it
+
 # made once: json.dumps with any non-default argument builds a new encoder on every call
 _compact = json.JSONEncoder(separators=(",", ":")).encode
 
