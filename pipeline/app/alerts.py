@@ -70,7 +70,8 @@ def queue_alerts(store: Store, config: Config, now: datetime) -> AlertPass:
     with store.transaction():
         after, upto = store.mark(ALERT_PASS), store.last_rowid()
         if upto <= after or not channels:
-            store.advance_mark(ALERT_PASS, upto, now)
+            if upto > after:                  # (nothing written when nothing is new: the daemon asks every minute)
+                store.advance_mark(ALERT_PASS, upto, now)
             return AlertPass(0, upto, True)
         since = now - timedelta(days=config.fetch.max_age_days)
         for story_id in store.stories_reported(after, upto, since):
