@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -75,7 +76,7 @@ def queue_alerts(store: Store, config: Config, now: datetime) -> AlertPass:
             return AlertPass(0, upto, True)
         since = now - timedelta(days=config.fetch.max_age_days)
         for story_id in store.stories_reported(after, upto, since):
-            queued += _guarded(errors, f"story {story_id}",
+            queued += _guarded(store, errors, f"story {story_id}",
                                lambda sid=story_id: _queue_story(store, config, channels, rules, sid, now, errors))
         advanced = not errors
         queued += _queue_spikes(store, config, channels, config.labels, now, errors)
@@ -84,11 +85,15 @@ def queue_alerts(store: Store, config: Config, now: datetime) -> AlertPass:
     return AlertPass(queued, upto, advanced, tuple(errors))
 
 
-def _guarded(errors: list[str], what: str, evaluate: Callable[[], int]) -> int:
-    """A fault boundary: what `evaluate` queued, or 0 and its error noted and logged."""
+def _guarded(store: Store, errors: list[str], what: str, evaluate: Callable[[], int]) -> int:
+    """A fault boundary: what `evaluate` queued, or 0 and its error noted and logged. A database
+    error that ended the pass's transaction (disk full, read-only file) is the pass's, not one
+    story's: it goes up, and the pass is repeated whole. One in a row (malformed JSON) stays here."""
     try:
         return evaluate()
-    except Exception as e:       # (the database's own errors too: the pass's transaction decides)
+    except Exception as e:
+        if isinstance(e, sqlite3.Error) and not store.conn.in_transaction:
+            raise
         message = one_line(f"{what}: {type(e).__name__}: {e}")[:500]
         log.error("alerts: %s; evaluated again next pass", message)
         log.debug("alerts: %s: traceback", what, exc_info=True)
@@ -119,7 +124,7 @@ def _queue_story(store: Store, config: Config, channels: list[ChannelConfig], ru
                     f"Now {len(feeds)} outlets", story, feeds, labels, url, rule.name), now)
         return queued
 
-    queued = sum(_guarded(errors, f"rule {rule.name} on story {story.id}", lambda r=rule: by_rule(r))
+    queued = sum(_guarded(store, errors, f"rule {rule.name} on story {story.id}", lambda r=rule: by_rule(r))
                  for rule in rules)
     early = store.story_feeds(story.id, until=story.first_seen + timedelta(hours=options.surge_hours))
     if len(early) >= options.surge_outlets:
@@ -194,7 +199,7 @@ def _queue_spikes(store: Store, config: Config, channels: list[ChannelConfig], l
                                           body + f"\nnewsmon spike {topic}", now)
         return queued
 
-    return sum(_guarded(errors, f"spike of topic {topic}", lambda t=topic, lb=label: by_topic(t, lb))
+    return sum(_guarded(store, errors, f"spike of topic {topic}", lambda t=topic, lb=label: by_topic(t, lb))
                for topic, label in labels.items())
 
 
