@@ -175,7 +175,7 @@ def test_the_poisson_tail_agrees_with_the_direct_sum_where_that_is_exact(count, 
 
 def test_past_the_hourly_cap_the_chat_digest_still_arrives_whole(site, tmp_path, seeds_dir, clock, receiver):
     """Alerts used the channel's hour (max_per_hour = 2: one alone, the rest batched); the digest,
-    due minutes later, is its own message with its stories, not a line of a batch."""
+    due minutes later and in quiet hours, is its own message with its stories, not a line of a batch."""
     stories = [(f"s{i}", f"Ceasefire holds in town number {i}", [
         f"A local ceasefire held in Town{i} on Monday, officials of the Town{i} council said.",
         "Repairs began."]) for i in range(3)]
@@ -183,7 +183,8 @@ def test_past_the_hourly_cap_the_chat_digest_still_arrives_whole(site, tmp_path,
     items = site.routes["/w.xml"]
     site.routes["/w.xml"] = rss_feed("W", site.base, [])
     config = load_config(write_config(tmp_path, feeds, extra="fetch_pages = false\n" + _channels(receiver.url).replace(
-        'receives = ["alerts"]', 'receives = ["alerts", "digest"]') + "\n[alerting]\nmax_per_hour = 2\n"))
+        'receives = ["alerts"]', 'receives = ["alerts", "digest"]')
+        + '\n[alerting]\nmax_per_hour = 2\nquiet_hours = "07:00-08:00"\n'))
     run_once(config, clock=clock, force=True)                       # the baseline
     site.routes["/w.xml"] = items
     run_once(config, clock=clock, force=True)                       # three stories of 2026-11-23
@@ -191,7 +192,7 @@ def test_past_the_hourly_cap_the_chat_digest_still_arrives_whole(site, tmp_path,
     notify_now(config, clock())
     assert [m["title"] for m in receiver.received] == [
         "Alert: Ceasefire holds in town number 0 [Ceasefire]", "2 more alerts"]     # the hour's cap is used
-    clock.now = datetime(2026, 11, 24, 5, 10, tzinfo=timezone.utc)  # 07:10 in Kyiv: due, within the hour
+    clock.now = datetime(2026, 11, 24, 5, 10, tzinfo=timezone.utc)  # 07:10 in Kyiv: due, within the hour, quiet
     [delivered] = notify_now(config, clock())
     assert delivered.sent == 1 and delivered.batched == 0 and len(receiver.received) == 3
     digest = receiver.received[-1]
