@@ -43,6 +43,7 @@ class FetchOptions:
     per_host_delay_seconds: float  # minimum gap between two requests to one host
     user_agent: str
     max_items_per_feed: int        # entries taken from one feed in one run (newest first)
+    max_age_days: float            # an item published earlier than this is stored but is not news
     interval_minutes: float        # how often a feed is due (per-feed override in [[feeds]])
     backoff_cap_minutes: float     # failing feeds are retried at most this far apart
     failing_after: int             # consecutive failures before a feed is listed as failing

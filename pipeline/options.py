@@ -216,6 +216,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "per_host_delay_seconds": Option(_number(-1), 0.25, 'minimum gap between two requests to one host'),
         "user_agent": Option(_str, "newsmon/0.1 (+https://github.com/newsmon/newsmon)", 'sent with every request'),
         "max_items_per_feed": Option(_int(1), 200, 'entries taken from one feed per run (the newest, by date)'),
+        "max_age_days": Option(_number(0), 7.0, 'items published earlier are stored and searchable, but are not news (no alert, not new in the digest)'),
         "interval_minutes": Option(_number(0), 15.0, 'how often a feed is checked (per feed: `interval_minutes`)'),
         "backoff_cap_minutes": Option(_number(0), 240.0, 'failing feeds are retried at most this far apart'),
         "failing_after": Option(_int(1), 3, 'consecutive failures before a feed is listed as failing'),

@@ -81,6 +81,8 @@ class Article:
     matches: tuple[Match, ...] = ()
     profile: object | None = None         # stories.Profile: what the story stage compares
     follow_up_of: str | None = None       # the earlier story this one develops (set by the story stage)
+    backlog: str | None = None            # stored but not news: "first" (its feed's first reading) or
+                                          # "old" (published more than [fetch] max_age_days earlier)
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -192,6 +194,7 @@ class StoredArticle:
     story_id: str | None
     similarity: float | None
     topics: tuple[str, ...]
+    backlog: str | None = None            # stored but not news: "first" | "old" (stages/backlog.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,21 +131,21 @@ class Service:
                      report.new_articles, len(report.failed_feeds))
             # the run knows whether anything the digest shows changed (new articles, feed health)
             self.digest_dirty = self.digest_dirty or self.pipeline.changed
-            self.notify(report.started)
+            self.notify()
         except Exception:  # a job must never kill the daemon; the run row says "failed"
             log.exception("run failed")
             self.digest_dirty = True
         self.deliver_if_due()
 
-    def notify(self, since: datetime | None = None) -> None:
-        """Alerts for the stories a run stored (`since` its start), the chat digest when due, and
-        every pending message whose retry time has come: in the same cycle."""
+    def notify(self) -> None:
+        """Alerts for the stories stored since the last alert pass (app/alerts.py), the chat
+        digest when due, and every pending message whose retry time has come: in the same cycle."""
         if not self.config.channels:
             return
         from .app.notify import notify
 
         try:
-            for d in notify(self.store, self.config, since, utcnow()):
+            for d in notify(self.store, self.config, utcnow()):
                 for error in d.errors:
                     log.warning("channel %s: %d pending: %s", d.channel, d.pending, error)
         except Exception:

@@ -405,9 +405,10 @@ def test_the_daily_email_goes_out_every_day_across_dst_changes(tmp_path, seeds_d
         assert len(smtp.inbox.messages) == 2 * len(expected)
 
 
-def test_a_story_already_emailed_comes_back_marked_continuing_never_as_news(site, make_config, clock):
-    """A copy that arrives after the day's email joins the morning story; the next email shows the
-    story once, marked "continuing" with its new report, and counts it apart from new stories."""
+def test_a_near_copy_after_the_email_comes_under_updates_never_as_a_story_again(site, make_config, clock):
+    """A near-copy (Jaccard ~0.89) that arrives after the day's email joins the morning story as a
+    report of it; the next email lists it under "Updates to stories already sent", as "also
+    reported by", with the story as the reader had it: not headed again, its text not repeated."""
     from world import NATO_STORY
 
     story = NATO_STORY + ["The ministers will meet again in February to review deliveries."]
@@ -434,8 +435,13 @@ def test_a_story_already_emailed_comes_back_marked_continuing_never_as_news(site
         body = second.get_body(("plain",)).get_content()
         assert second["Subject"].startswith("News digest 2026-11-24: 0 new stories, 1 continuing")
         assert "Stories: 1 (1 continuing) from 1 new article" in body
-        assert body.count("* Oslo meeting on air defence") == 1
-        assert "Continuing: 1 new report since 2026-11-23" in body
+        body = body.replace("\r\n", "\n")
+        assert "* Oslo meeting on air defence" not in body and "* Ministers meet in Oslo" not in body
+        assert ("== Updates to stories already sent (1) ==\n- Ministers meet in Oslo (since 2026-11-23)\n"
+                f"  also reported by w: Oslo meeting on air defence <{copy_url}>") in body
+        assert NATO_STORY[0] not in body and "> " not in body                 # no text told again
+        html = second.get_body(("html",)).get_content()
+        assert "Updates to stories already sent" in html and NATO_STORY[0] not in html
 
 
 def test_digest_send_twice_says_already_sent_and_counts_stories(site, tmp_path, seeds_dir):

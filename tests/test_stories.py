@@ -209,7 +209,8 @@ def test_two_outlets_one_story_and_a_same_night_strike_elsewhere_kept_apart(site
     assert joined[0][0] in {sid for _, sid in before}
     assert rows(config, "SELECT outlets, reports FROM stories WHERE id = ?", joined[0]) == [(3, 3)]
     [story] = json.loads((config.digest_dir / "2026-11-24.json").read_text())["articles"]
-    assert story["continuing"] == {"new_reports": 1, "since": "2026-11-23"}
+    assert story["continuing"] == {"new_reports": 1, "since": "2026-11-23",
+                                   "title": rows(config, "SELECT title FROM articles WHERE id = ?", joined[0])[0][0]}
     assert "continuing, 1 new since 2026-11-23" in (config.digest_dir / "2026-11-24.md").read_text()
 
 

@@ -4,9 +4,10 @@ Each pending message (stored by app/alerts.py or the daily digest) is sent, then
 crash between the two repeats that one message, with the same identity in its last line. A
 failure keeps it pending with a backoff (30 s doubling, at most an hour); a refusal that no retry
 can fix (HTTP 400, 401, 403, 404, 410, or a URL Apprise cannot read) marks it failed, with the
-setting to fix. Per channel, at most `[alerting] max_per_hour` messages go out in an hour: the
-overflow goes out as one batched message; in quiet hours alerts wait (the digest does not), and
-the hourly cap batches what piled up when they end.
+setting to fix. Per channel, at most `[alerting] max_per_hour` alerts go out in an hour: the
+overflow goes out as one batched message; in quiet hours alerts wait, and the hourly cap batches
+what piled up when they end. The chat digest is never batched: it is its own message, outside
+the cap and quiet hours, sent before the channel's alerts and not counted against the cap.
 """
 
 from __future__ import annotations
@@ -68,8 +69,19 @@ class Delivered:
 
 
 def deliver_messages(store: Store, config: Config, now: datetime, sender=send) -> list[Delivered]:
-    """Send what is pending and due, per channel; returns what happened."""
-    return [_deliver_channel(store, config, channel, now, sender) for channel in config.channels]
+    """Send what is pending and due, per channel, each in its own fault boundary (one channel
+    that raises never keeps the others' messages back); returns what happened."""
+    return [_deliver_guarded(store, config, channel, now, sender) for channel in config.channels]
+
+
+def _deliver_guarded(store: Store, config: Config, channel: ChannelConfig, now: datetime, sender) -> Delivered:
+    try:
+        return _deliver_channel(store, config, channel, now, sender)
+    except Exception as e:
+        error = f"channel {channel.name}: {type(e).__name__}: {e}"
+        log.error("%s; its messages stay pending", error)
+        log.debug("channel %s: traceback", channel.name, exc_info=True)
+        return Delivered(channel.name, pending=len(_waiting(store, channel)), errors=(error,))
 
 
 def _waiting(store: Store, channel: ChannelConfig) -> list[MessageRecord]:
@@ -78,20 +90,21 @@ def _waiting(store: Store, channel: ChannelConfig) -> list[MessageRecord]:
 
 
 def _deliver_channel(store: Store, config: Config, channel: ChannelConfig, now: datetime, sender) -> Delivered:
+    """The channel's digests first, each its own message whatever the hour and the cap; then its
+    alerts, within quiet hours and the hourly cap (the overflow as one batch)."""
     waiting = _waiting(store, channel)
     pending = [m for m in waiting if m.next_try is None or m.next_try <= now]
     if not pending:
         return Delivered(channel.name, pending=len(waiting))
-    quiet = _quiet(config, now)
-    if quiet:
-        pending = [m for m in pending if m.kind == "digest"]
-    room = config.alerting.max_per_hour - store.sent_since(channel.name, now - timedelta(hours=1))
+    digests = [m for m in pending if m.kind == "digest"]
+    pending = [] if _quiet(config, now) else [m for m in pending if m.kind != "digest"]
+    room = config.alerting.max_per_hour - store.sent_since(channel.name, now - timedelta(hours=1), but="digest")
     alone, grouped = (pending, []) if room >= len(pending) else (pending[:max(room - 1, 0)], pending[max(room - 1, 0):])
     if room <= 0:
         alone, grouped = [], []
     sent = failed = batched = 0
     errors: list[str] = []
-    for message in alone:
+    for message in digests + alone:
         outcome = _attempt(store, channel, message, now, sender)
         sent += outcome == "sent"
         failed += outcome == "failed"
@@ -165,18 +178,22 @@ def _quiet(config: Config, now: datetime) -> bool:
     return start <= local < end if start < end else (local >= start or local < end)
 
 
-def notify(store: Store, config: Config, since: datetime | None, now: datetime, sender=send) -> list[Delivered]:
-    """Queue the alerts the stories stored since `since` call for (none without it) and the chat
-    digest if due, then send what is pending: what a run and every daemon cycle do."""
+def notify(store: Store, config: Config, now: datetime, sender=send) -> list[Delivered]:
+    """Queue the alerts the stories stored since the last alert pass call for (app/alerts.py:
+    whatever run stored them, even one that was stopped) and the chat digest if due, then send
+    what is pending: what a run and every daemon cycle do. A failed alert pass is logged and
+    repeated next time; it never keeps the digest or pending messages from going out."""
     from .alerts import queue_alerts, queue_digests
 
-    if since is not None:
-        queue_alerts(store, config, since, now)
+    try:
+        queue_alerts(store, config, now)
+    except Exception:                    # (its own boundaries caught stories, rules and topics)
+        log.exception("alert pass failed; evaluated again next pass")
     queue_digests(store, config, now)
     return deliver_messages(store, config, now, sender)
 
 
-def notify_now(config: Config, since: datetime, now: datetime | None = None, sender=send) -> list[Delivered]:
+def notify_now(config: Config, now: datetime | None = None, sender=send) -> list[Delivered]:
     """After a run (`newsmon run`), on the configured database. Nothing happens without [[channels]]."""
     from ..clock import utcnow
     from .archive import opened
@@ -184,4 +201,4 @@ def notify_now(config: Config, since: datetime, now: datetime | None = None, sen
     if not config.channels:
         return []
     with opened(config) as store:
-        return notify(store, config, since, now or utcnow(), sender)
+        return notify(store, config, now or utcnow(), sender)

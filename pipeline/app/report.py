@@ -40,7 +40,8 @@ def read_input(store: Store, period: tuple[datetime, datetime],
     return DigestInput(period=period, rows=rows, matches=store.matches_for(originals),
                        previous_week=store.topic_counts(start - timedelta(days=7), start),
                        feeds=store.feeds(), events=store.events_between(start, end), stories=stories,
-                       continuing=continuing, messages=store.messages_between(start, end))
+                       continuing=continuing, messages=store.messages_between(start, end),
+                       told=store.titles_by_id(sorted(continuing)) if continuing else {})
 
 
 def digest_for(store: Store, config: Config, day: date, labels: dict[str, str], generated: datetime,
@@ -49,7 +50,8 @@ def digest_for(store: Store, config: Config, day: date, labels: dict[str, str], 
                late: bool = False, cap: int | None = None) -> Digest:
     """The digest of calendar day `day` (or of an email's `period`/`rowids`, titled `day`)."""
     data = read_input(store, period or day_bounds(day, config.zone), rowids)
-    return build_digest(data, config, day, labels, generated, problems, topics=topics, late=late, cap=cap)
+    return build_digest(data, config, day, labels, generated, problems, topics=topics, late=late, cap=cap,
+                        updates_apart=rowids is not None)     # an email: what was sent is not news again
 
 
 def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str, str],

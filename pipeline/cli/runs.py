@@ -63,7 +63,7 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
                        "whole and are checked next run; no email sent", err=True)
             sys.exit(128 + stop.signal)
         undelivered = _deliver(config, send_now=False)
-        _notify(config, report.started)
+        _notify(config)
     if report.digest_error:
         click.echo(f"newsmon: {report.digest_error}", err=True)
     if undelivered:
@@ -140,15 +140,16 @@ def _progress():
         bar.stop()
 
 
-def _notify(config: Config, since) -> None:
-    """Alerts and chat digests: queued, sent, one line per channel that did anything."""
+def _notify(config: Config) -> None:
+    """Alerts (for every story stored since the last alert pass, this run's and any a stopped
+    run left) and chat digests: queued, sent, one line per channel that did anything."""
     if not config.channels:
         return                               # (nothing to load: no chat library, no templates)
     from ..app.notify import notify_now
     from ..app.report import render_day
 
     try:
-        deliveries = notify_now(config, since)
+        deliveries = notify_now(config)
     except Exception as e:          # the run is stored and its email went: alerts retry next run
         click.echo(f"  channels: alerts not processed ({type(e).__name__}: {e}); retried next run", err=True)
         return

@@ -160,6 +160,7 @@ timezone = "Europe/Kyiv"
 timeout_seconds = 10
 allow_private_networks = true   # the demo server is on 127.0.0.1
 per_host_delay_seconds = 0.02   # one local "host" serves both outlets
+max_age_days = 36500            # the sample news carries fixed 2026 dates: news whenever it runs
 
 [[feeds]]
 name = "kyiv-ledger"

@@ -38,6 +38,8 @@ class DigestInput:
                                          # day, or an earlier email)
     messages: list[MessageRecord] = field(default_factory=list)  # chat messages of the period, and
                                          # any still pending
+    told: dict[str, str] = field(default_factory=dict)  # continuing story -> the title of its
+                                         # first report (what the reader had)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class Continuing:
 
     new_reports: int
     since: str                           # the day (digest zone) of its first report
+    title: str = ""                      # the story as the reader first had it (its first report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,9 @@ class Digest:
     labels: dict[str, str] = field(default_factory=dict)  # every topic id -> its label (badges)
     alerts: tuple[AlertLine, ...] = field(default=())    # chat alerts of the period and any pending
     more_others: int = 0                 # unflagged stories left out of a capped edition
+    updates: tuple[DigestStory, ...] = field(default=())  # an email's stories the reader already
+                                         # had: "Updates to stories already sent", not news again
+    backlog: tuple[str, ...] = field(default=())  # what was stored but is not news (stages/backlog.py)
 
     @property
     def continuing(self) -> tuple[DigestStory, ...]:
@@ -230,6 +236,7 @@ class Digest:
             "extraction_failures": [_flat(x) for x in self.extraction_failures],
             "events": [{"feed": e.feed, "at": _iso(e.at), "kind": e.kind, "detail": e.detail} for e in self.events],
             "problems": list(self.problems),
+            "backlog": list(self.backlog),
             "alerts": [_flat(a) for a in self.alerts],
         }
 
@@ -264,7 +271,8 @@ def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone:
     followed = data.stories.get(record.follow_up_of) if record and record.follow_up_of else None
     continuing = None
     if story_id in data.continuing and record is not None:
-        continuing = Continuing(len(reports), record.first_seen.astimezone(zone).date().isoformat())
+        continuing = Continuing(len(reports), record.first_seen.astimezone(zone).date().isoformat(),
+                                data.told.get(story_id, record.title))
     return DigestStory(
         id=lead.id, url=lead.url, title=lead.title, feed=lead.feed, published=lead.published,
         first_seen=lead.first_seen, topics=tuple(dict.fromkeys(t for r in [lead, *rest] for t in r.topics)),
@@ -298,17 +306,20 @@ def _ranked(stories: list[DigestStory]) -> list[DigestStory]:
 
 def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str, str],
                  generated: datetime, problems: tuple[str, ...] = (), *,
-                 topics: tuple[str, ...] = (), late: bool = False, cap: int | None = None) -> Digest:
+                 topics: tuple[str, ...] = (), late: bool = False, cap: int | None = None,
+                 updates_apart: bool = False) -> Digest:
     """The digest of calendar day `day`, or of an email's period titled `day`, from what
     app/report.py read for it (`data`).
 
     `topics` narrows it to those topic ids (a team's email): only their stories, no others.
     `cap` keeps the best `cap` stories per topic (the email), counting the rest in `more`.
+    `updates_apart` (the email): a story the reader already had is not listed as a story again,
+    headed by its new report, but under `updates`: its new reports as "also reported by".
     """
     zone = config.zone
     start, end = data.period
     rows = data.rows
-    originals = [r for r in rows if r.duplicate_of is None]
+    originals = [r for r in rows if r.duplicate_of is None and r.backlog != "old"]    # old: not news
     groups: dict[str, list[StoredArticle]] = {}
     for r in originals:
         groups.setdefault(r.story_id or r.id, []).append(r)
@@ -319,17 +330,19 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
         labels = {t: label for t, label in labels.items() if t in topics}
     order = list(labels)
     main = {s.story_id: _main_topic(s, order) for s in stories if set(s.topics) & set(order)}
+    updates = [s for s in stories if updates_apart and s.continuing]
+    told = {s.story_id for s in updates}
 
     previous = data.previous_week
     sections = []
     shown_originals = [r for s in stories for r in groups[s.story_id]]
     for topic_id, label in labels.items():
-        listed = [s for s in stories if main.get(s.story_id) == topic_id]
+        listed = [s for s in stories if main.get(s.story_id) == topic_id and s.story_id not in told]
         sections.append(TopicSection(
             topic_id, label, sum(topic_id in r.topics for r in shown_originals), previous.get(topic_id, 0),
             tuple(listed[:cap] if cap else listed), stories=sum(topic_id in s.topics for s in stories),
             more=max(0, len(listed) - cap) if cap else 0))
-    others = [s for s in stories if s.story_id not in main]
+    others = [s for s in stories if s.story_id not in main and s.story_id not in told]
 
     new_per_feed: dict[str, int] = {}
     for r in shown_originals:
@@ -355,6 +368,7 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
         topics=tuple(sections),
         others=tuple(others[:cap] if cap else others),
         more_others=max(0, len(others) - cap) if cap else 0,
+        updates=tuple(updates),
         reports=len(shown_originals),
         labels=dict(all_labels),
         alerts=tuple(AlertLine(m.channel, m.kind, m.title, m.status, m.last_error) for m in data.messages
@@ -366,6 +380,22 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
                                   for r in shown_originals if r.text_source == "feed" and r.extraction_note),
         events=tuple(data.events),
         problems=tuple(problems),
+        backlog=() if topics else backlog_lines(rows, config.fetch.max_age_days),
     )
+
+
+def backlog_lines(rows: list[StoredArticle], max_age_days: float) -> tuple[str, ...]:
+    """What the period stored that is not news (stages/backlog.py), said in a line each."""
+    first = [r for r in rows if r.backlog == "first" and r.duplicate_of is None]
+    old = sum(r.backlog == "old" and r.duplicate_of is None for r in rows)
+    lines = []
+    if first:
+        feeds = len({r.feed for r in first})
+        lines.append(f"first reading of {feeds} feed{'s' if feeds != 1 else ''}: {len(first)} earlier "
+                     f"item{'s' if len(first) != 1 else ''} stored (a baseline: no alerts)")
+    if old:
+        lines.append(f"{old} item{'s' if old != 1 else ''} published more than {max_age_days:g} days earlier "
+                     "stored, not listed as news (newsmon search finds them)")
+    return tuple(lines)
 
 

@@ -42,10 +42,11 @@ class Messages(Connected):
         return [_record(r) for r in self.query(
             "SELECT * FROM messages WHERE channel = ? AND status = 'pending' ORDER BY id", [channel])]
 
-    def sent_since(self, channel: str, since: datetime) -> int:
-        """Messages that went out to a channel since `since` (a batch counts once)."""
-        return self.conn.execute("SELECT count(*) FROM messages WHERE channel = ? AND status = 'sent' AND sent_at >= ?",
-                                 [channel, iso(since)]).fetchone()[0]
+    def sent_since(self, channel: str, since: datetime, but: str | None = None) -> int:
+        """Messages that went out to a channel since `since` (a batch counts once), those of
+        kind `but` left out."""
+        return self.conn.execute("SELECT count(*) FROM messages WHERE channel = ? AND status = 'sent' AND sent_at >= ? "
+                                 "AND kind IS NOT ?", [channel, iso(since), but]).fetchone()[0]
 
     def mark_message(self, message_id: int, status: str, now: datetime, error: str | None = None,
                      next_try: datetime | None = None) -> None:

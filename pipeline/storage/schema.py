@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -23,7 +23,17 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (6, ""),                             # the search index's insert trigger fires only for rows
                                          # inserted outside a run (INDEX_UNLESS_RUN, set by
                                          # Store.open); a run indexes its own in one statement
+    (7, ""),                             # marks is new (SCHEMA creates it); articles.backlog is
+                                         # added by Store.open when missing (needs Python), and
+                                         # the alert pass's mark set to the newest article: what
+                                         # an older newsmon stored, its own rule evaluated
 )
+
+# Schema 7: the alert pass starts after what an older newsmon stored (it evaluated those itself).
+MARK_EXISTING = """
+INSERT OR IGNORE INTO marks (name, rowid_upto, at)
+SELECT 'alerts', coalesce(max(rowid), 0), strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') FROM articles
+"""
 
 # Schema 6: the full-text index's insert trigger, for rows without a run (by hand, another tool).
 INDEX_UNLESS_RUN = """
@@ -97,7 +107,10 @@ CREATE TABLE IF NOT EXISTS articles (
                                              -- when it started one
     similarity      REAL,                    -- shingle Jaccard to what it duplicates/groups with
     topics          TEXT NOT NULL DEFAULT '[]',  -- JSON array of topic ids
-    run_id          INTEGER
+    run_id          INTEGER,
+    backlog         TEXT                     -- stored but not news (v7): 'first' (its feed's first
+                                             -- reading) | 'old' (published more than [fetch]
+                                             -- max_age_days before it was stored); NULL = news
 );
 CREATE INDEX IF NOT EXISTS articles_first_seen ON articles (first_seen);
 CREATE INDEX IF NOT EXISTS articles_canonical_url ON articles (canonical_url);
@@ -147,6 +160,11 @@ CREATE TABLE IF NOT EXISTS messages (        -- chat messages to channels, exact
     UNIQUE (channel, kind, key)              -- the identity: stored before sending, so never twice
 );
 CREATE INDEX IF NOT EXISTS messages_status ON messages (status, channel);
+CREATE TABLE IF NOT EXISTS marks (           -- how far a pass over the articles has got (v7)
+    name       TEXT PRIMARY KEY,             -- the pass: 'alerts'
+    rowid_upto INTEGER NOT NULL,             -- articles with rowid <= this were evaluated by it
+    at         TEXT NOT NULL                 -- when it last advanced
+);
 CREATE TABLE IF NOT EXISTS profiles (        -- what the story stage compares, per original (v4)
     article_id TEXT PRIMARY KEY,
     version    TEXT NOT NULL,                -- stories.PROFILE_VERSION; another is recomputed

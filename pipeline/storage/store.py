@@ -23,7 +23,7 @@ from .emails import Emails
 from .feeds import Feeds
 from .messages import Messages
 from .runs import Runs
-from .schema import BACKFILL_STORIES, INDEX_UNLESS_RUN, MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from .schema import BACKFILL_STORIES, INDEX_UNLESS_RUN, MARK_EXISTING, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from .search import Search
 from .stories import Stories
 from .times import article_id, iso, parse_time  # noqa: F401  (the storage's public helpers)
@@ -58,6 +58,14 @@ def _key_recipients(conn: sqlite3.Connection) -> None:
                  "WHERE instr(recipient, char(0)) > 0")
 
 
+def _add_backlog(conn: sqlite3.Connection) -> None:
+    """Schema 7: articles.backlog (NULL: every stored article stays news), unless a file
+    already has it; the alert pass's mark after the articles an older newsmon evaluated."""
+    if not any(r[1] == "backlog" for r in conn.execute("PRAGMA table_info(articles)")):
+        conn.execute("ALTER TABLE articles ADD COLUMN backlog TEXT")
+    conn.execute(MARK_EXISTING)
+
+
 class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Connected):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
@@ -88,6 +96,8 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Connected)
                 _key_recipients(conn)
             if 0 < version < 4:
                 conn.execute(BACKFILL_STORIES)
+            if 0 < version < 7:
+                _add_backlog(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")          # (executescript would commit first, outside the transaction)
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone() is None:

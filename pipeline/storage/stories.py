@@ -18,6 +18,8 @@ def story_record(row: dict) -> StoryRecord:
                        topics=tuple(json.loads(row["topics"])), follow_up_of=row["follow_up_of"])
 
 
+ALERT_PASS = "alerts"      # the alert pass's mark (table marks): app/alerts.py moves it
+
 # made once: json.dumps with any non-default argument builds a new encoder on every call
 _compact = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -67,10 +69,24 @@ class Stories(Connected):
 
     # --- for alerts
 
-    def stories_changed_since(self, since: datetime) -> list[StoryRecord]:
-        """Stories that got a report stored at or after `since` (a run's start)."""
-        return [story_record(r) for r in self.query(
-            "SELECT * FROM stories WHERE last_seen >= ? ORDER BY first_seen", [iso(since)])]
+    def mark(self, name: str) -> int:
+        """How far the pass `name` has got: articles with rowid <= this were evaluated (0: none)."""
+        row = self.conn.execute("SELECT rowid_upto FROM marks WHERE name = ?", [name]).fetchone()
+        return row[0] if row else 0
+
+    def advance_mark(self, name: str, rowid: int, now: datetime) -> None:
+        """Inside the pass's transaction: the mark moves with what the pass wrote, or not at all."""
+        self.conn.execute("INSERT INTO marks (name, rowid_upto, at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                          "SET rowid_upto = max(rowid_upto, excluded.rowid_upto), at = excluded.at",
+                          [name, rowid, iso(now)])
+
+    def stories_reported(self, after: int, upto: int, since: datetime) -> list[str]:
+        """Stories that got a report that is news (not backlog) with rowid in (after, upto],
+        stored at or after `since`, in the order of their first such report."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT story_id FROM articles WHERE rowid > ? AND rowid <= ? AND duplicate_of IS NULL "
+            "AND story_id IS NOT NULL AND backlog IS NULL AND first_seen >= ? GROUP BY story_id ORDER BY min(rowid)",
+            [after, upto, iso(since)]).fetchall()]
 
     def story_feeds(self, story_id: str, until: datetime | None = None) -> list[str]:
         """The feeds among a story's reports (stored up to `until`), in the order they reported."""
@@ -89,8 +105,17 @@ class Stories(Connected):
         return row[0] if row else None
 
     def stories_with_topic(self, topic: str, start: datetime, end: datetime) -> int:
-        """Stories flagged under `topic` that began in [start, end): what a spike counts."""
+        """Stories flagged under `topic` that began in [start, end) with a report that is news
+        (a story begun by backlog, articles.backlog, is no arrival): what a spike counts."""
         return self.conn.execute(
             "SELECT count(*) FROM stories s WHERE s.first_seen >= ? AND s.first_seen < ? "
-            "AND EXISTS (SELECT 1 FROM json_each(s.topics) t WHERE t.value = ?)", [iso(start), iso(end), topic]
-        ).fetchone()[0]
+            "AND EXISTS (SELECT 1 FROM json_each(s.topics) t WHERE t.value = ?) "
+            "AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = s.id AND a.backlog IS NOT NULL)",
+            [iso(start), iso(end), topic]).fetchone()[0]
+
+    def first_story_with_topic(self, topic: str) -> datetime | None:
+        """When the first story flagged under `topic` was stored: how much history a spike has."""
+        row = self.conn.execute(
+            "SELECT min(s.first_seen) FROM stories s WHERE EXISTS (SELECT 1 FROM json_each(s.topics) t "
+            "WHERE t.value = ?)", [topic]).fetchone()
+        return parse_time(row[0]) if row and row[0] else None
