@@ -42,9 +42,9 @@ def extra_checks(config: Config) -> list[str]:
 
 def valid_channel_url(channel) -> bool:
     """Whether Apprise can read a channel's URL (its service, its fields), without sending."""
-    import apprise
+    from .notify import apprise_target
 
-    return apprise.Apprise().add(channel.apprise_url())
+    return apprise_target(channel) is not None
 
 
 def probe(config: Config) -> tuple[list[str], bool]:

@@ -16,10 +16,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from urllib.parse import unquote
 
-from ..channels import ChannelConfig
+from ..channels import ChannelConfig, inert
 from ..config import Config
 from ..records import MessageRecord
+from ..sanitize import SECRETS, one_line
 from ..storage.store import Store
 
 log = logging.getLogger("newsmon.notify")
@@ -36,25 +38,59 @@ class NotifyError(Exception):
 
 
 def send(channel: ChannelConfig, title: str, body: str) -> None:
-    """One message to one channel through Apprise; raises NotifyError saying why it failed."""
+    """One message to one channel through Apprise; raises NotifyError saying why it failed.
+
+    This is where a service's text enters newsmon (the reasons Apprise logs, its exceptions): it
+    goes through the sanitiser here, once, so escapes, bidi marks and any configured secret are
+    gone before it reaches a log line, the run's output, the database or a digest. What goes out
+    is made inert for the service first (channels.inert)."""
     import apprise
 
-    target = apprise.Apprise()
-    if not target.add(channel.apprise_url()):
+    with apprise.LogCapture(level=logging.INFO) as captured:
+        try:
+            target = apprise_target(channel)
+            ok = target is not None and target.notify(
+                title=inert(title, channel.scheme, title=True), body=inert(body, channel.scheme),
+                body_format=apprise.NotifyFormat.TEXT)
+        except Exception as e:                   # Apprise's own failure: the message waits for a retry
+            raise NotifyError(f"channel {channel.name}: {one_line(f'{type(e).__name__}: {e}')}", False) from None
+    if target is None:
         raise NotifyError(f"channel {channel.name}: not an Apprise URL Apprise can use "
                           f"(check [[channels]] {channel.name} url)", permanent=True)
-    with apprise.LogCapture(level=logging.INFO) as captured:
-        ok = target.notify(title=title, body=body)
     if ok:
         return
     said = [line.split(" - ", 2)[-1] for line in captured.getvalue().splitlines() if " - WARNING - " in line
             or " - ERROR - " in line]
-    reason = said[-1] if said else "the service did not accept it"
+    reason = one_line(said[-1]) if said else "the service did not accept it"
     status = _STATUS.search(reason)
     permanent = bool(status) and int(status.group(1)) in PERMANENT
     hint = f" (check [[channels]] {channel.name} url" + (f" and {channel.password_env}" if channel.password_env
                                                          else "") + ")" if permanent else ""
     raise NotifyError(f"channel {channel.name}: {reason}{hint}", permanent)
+
+
+def apprise_target(channel: ChannelConfig):
+    """The channel as an Apprise object (None if Apprise cannot read its URL). The parts of the
+    URL Apprise itself hides in its privacy form (Slack's and Discord's webhook tokens, a
+    Telegram bot token…) are registered as secrets first, before Apprise can quote them."""
+    import apprise
+
+    url = channel.apprise_url()
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if not plugin:
+        return None
+    SECRETS.add(*_private_parts(plugin.url(privacy=False), plugin.url(privacy=True)))
+    target = apprise.Apprise()
+    return target if target.add(plugin) else None
+
+
+_URL_PARTS = re.compile(r"[/:@?&=#,]+")
+
+
+def _private_parts(plain: str, private: str) -> list[str]:
+    """The parts of a URL that its privacy form does not show."""
+    shown = set(_URL_PARTS.split(private))
+    return [unquote(part) for part in _URL_PARTS.split(plain) if part and part not in shown]
 
 
 @dataclass(frozen=True, slots=True)
