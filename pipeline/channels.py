@@ -14,6 +14,7 @@ the URL's scheme.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from dataclasses import dataclass
@@ -90,14 +91,16 @@ def inert(text: str, scheme: str, title: bool = False) -> str:
     link under other words, no formatting. Slack: `&`, `<`, `>` as entities (in a title Apprise
     does it itself); Discord, Mattermost, Rocket.Chat, Zulip, Teams…: Markdown syntax
     backslash-escaped outside URLs, `@everyone`-style mentions broken by a zero-width space;
-    Matrix: mentions (`@room`) broken; Telegram, email and the HTML services: nothing to do here,
-    Apprise escapes plain text for HTML itself; JSON, ntfy, form and XML webhooks carry text."""
+    Matrix: mentions (`@room`) broken; Telegram: HTML-escaped (Apprise posts text with
+    parse_mode HTML as it is); JSON, ntfy, form and XML webhooks carry text as it is."""
     if scheme in ("slack", "slacks"):
         return text if title else text.translate(_SLACK)
     if scheme in _MARKDOWN_SCHEMES:
         return _MENTION.sub("@" + _ZERO_WIDTH, _outside_urls(text, lambda part: _MARKDOWN.sub(r"\\\1", part)))
     if scheme in ("matrix", "matrixs"):
         return _MENTION.sub("@" + _ZERO_WIDTH, text)
+    if scheme in ("tgram",):                 # sent with parse_mode HTML as it is, title included
+        return html.escape(text, quote=False)
     return text
 
 
