@@ -296,13 +296,13 @@ def test_a_url_that_apprise_cannot_read_is_not_printed_with_its_secret(tmp_path,
     path = write_config(tmp_path, [], extra='''
 [[channels]]
 name = "desk"
-url = "slack://{password}"
+url = "json://newsmon:{password}@/hook"
 password_env = "NEWSMON_TEST_SECRET"
 ''')
     runner = CliRunner()
     for args in (("channels", "test", "desk"), ("config", "check", "--probe")):
         result = runner.invoke(main, [*args, "--config", str(path)])
-        assert result.exit_code != 0
+        assert result.exit_code != 0 and "Unparseable JSON URL json://newsmon:***@/hook" in result.output
         assert not leaks("Zq8/k+Tw==", {"output": result.output})
 
 
