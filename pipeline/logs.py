@@ -34,7 +34,7 @@ class JSONFormatter(logging.Formatter):
             if hasattr(record, key):
                 event[key] = getattr(record, key)
         if record.exc_info:
-            event["exception"] = self.formatException(record.exc_info)
+            event["exception"] = sanitize(self.formatException(record.exc_info))
         return json.dumps(event, ensure_ascii=False)
 
 

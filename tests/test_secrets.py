@@ -315,3 +315,44 @@ def test_a_secret_only_apprise_knows_is_masked_once_apprise_is_given_the_url(mon
     with pytest.raises(NotifyError) as raised:
         send(channel, "t", "b")
     assert "WebhookTokenZ9q8" not in raised.value.message and "WebhookTokenZ9q8" in SECRETS
+
+
+def test_a_mail_server_quoting_the_smtp_password_does_not_show_it(tmp_path, monkeypatch):
+    """[email] password_env is a secret too: a server whose refusal quotes the password (and
+    carries terminal escapes) is shown with both gone, by `config check --probe`."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+    from smtp import Inbox, free_port
+
+    password = "Zq8/k+Tw==smtp"
+    monkeypatch.setenv("NEWSMON_SMTP_PASSWORD", password)
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        said = auth_data.password.decode()
+        return AuthResult(success=False, handled=False, message=f"535 5.7.8 wrong password {said} {HOSTILE}")
+
+    port = free_port()
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port, authenticator=authenticate,
+                            auth_required=True, auth_require_tls=False)
+    controller.start()
+    try:
+        (tmp_path / "seeds").mkdir()
+        path = write_config(tmp_path, [], extra=f'''
+[email]
+enabled = true
+host = "127.0.0.1"
+port = {port}
+security = "none"
+username = "newsmon"
+password_env = "NEWSMON_SMTP_PASSWORD"
+from = "newsmon@example.org"
+
+[[email.recipients]]
+address = "desk@example.org"
+''')
+        result = CliRunner().invoke(main, ["config", "check", "--probe", "--config", str(path)])
+    finally:
+        controller.stop()
+    assert result.exit_code == 2 and "refused the login (535 5.7.8 wrong password ***" in result.output
+    assert not leaks(password, {"output": result.output})
+    assert not shows_terminal_text({"output": result.output})

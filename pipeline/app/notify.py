@@ -32,7 +32,12 @@ _STATUS = re.compile(r"error=(\d{3})")
 
 
 class NotifyError(Exception):
+    """Why a message did not go out. The message carries a chat service's own words (Apprise's
+    reasons quote its replies): sanitised here, once, with the configured secrets masked, before
+    it can reach a log line, the run's output, the database or a digest."""
+
     def __init__(self, message: str, permanent: bool):
+        message = one_line(message)
         super().__init__(message)
         self.message, self.permanent = message, permanent
 
@@ -40,10 +45,9 @@ class NotifyError(Exception):
 def send(channel: ChannelConfig, title: str, body: str) -> None:
     """One message to one channel through Apprise; raises NotifyError saying why it failed.
 
-    This is where a service's text enters newsmon (the reasons Apprise logs, its exceptions): it
-    goes through the sanitiser here, once, so escapes, bidi marks and any configured secret are
-    gone before it reaches a log line, the run's output, the database or a digest. What goes out
-    is made inert for the service first (channels.inert)."""
+    This is where a service's text enters newsmon (the reasons Apprise logs, its exceptions): all
+    of it leaves as a NotifyError, which sanitises it. What goes out is made inert for the
+    service first (channels.inert)."""
     import apprise
 
     with apprise.LogCapture(level=logging.INFO) as captured:
@@ -53,7 +57,7 @@ def send(channel: ChannelConfig, title: str, body: str) -> None:
                 title=inert(title, channel.scheme, title=True), body=inert(body, channel.scheme),
                 body_format=apprise.NotifyFormat.TEXT)
         except Exception as e:                   # Apprise's own failure: the message waits for a retry
-            raise NotifyError(f"channel {channel.name}: {one_line(f'{type(e).__name__}: {e}')}", False) from None
+            raise NotifyError(f"channel {channel.name}: {type(e).__name__}: {e}", False) from None
     if target is None:
         raise NotifyError(f"channel {channel.name}: not an Apprise URL Apprise can use "
                           f"(check [[channels]] {channel.name} url)", permanent=True)
@@ -61,7 +65,7 @@ def send(channel: ChannelConfig, title: str, body: str) -> None:
         return
     said = [line.split(" - ", 2)[-1] for line in captured.getvalue().splitlines() if " - WARNING - " in line
             or " - ERROR - " in line]
-    reason = one_line(said[-1]) if said else "the service did not accept it"
+    reason = said[-1] if said else "the service did not accept it"
     status = _STATUS.search(reason)
     permanent = bool(status) and int(status.group(1)) in PERMANENT
     hint = f" (check [[channels]] {channel.name} url" + (f" and {channel.password_env}" if channel.password_env
