@@ -356,3 +356,20 @@ address = "desk@example.org"
     assert result.exit_code == 2 and "refused the login (535 5.7.8 wrong password ***" in result.output
     assert not leaks(password, {"output": result.output})
     assert not shows_terminal_text({"output": result.output})
+
+
+def test_config_check_refuses_a_secret_too_short_to_mask(tmp_path, monkeypatch):
+    """A 3-character secret cannot be masked without masking ordinary text: `config check` says so."""
+    monkeypatch.setenv("NEWSMON_TEST_SECRET", "abc")
+    (tmp_path / "seeds").mkdir()
+    path = write_config(tmp_path, [], extra='''
+[[channels]]
+name = "desk"
+url = "ntfy://127.0.0.1:9/{password}"
+password_env = "NEWSMON_TEST_SECRET"
+''')
+    result = CliRunner().invoke(main, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 2
+    assert "[[channels]] desk password_env: the value of NEWSMON_TEST_SECRET is shorter than 4" in result.output
+    monkeypatch.setenv("NEWSMON_TEST_SECRET", "abcd")
+    assert CliRunner().invoke(main, ["config", "check", "--config", str(path)]).exit_code == 0
