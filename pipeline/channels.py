@@ -40,6 +40,14 @@ class ChannelConfig:
         """The service, as Apprise knows it ("slack", "discord", "ntfys"…)."""
         return self.url.partition("://")[0].lower()
 
+    @property
+    def dialect(self) -> str:
+        """What the service parses in the text it is sent, for `inert`: its scheme, except Slack's
+        Block Kit mode (`blocks=yes`), whose plain_text blocks parse nothing."""
+        if self.scheme in ("slack", "slacks") and _BLOCKS.search(self.url.partition("?")[2]):
+            return "text"
+        return self.scheme
+
     def secret(self) -> str | None:
         """The value behind `password_env` (registered with SECRETS: it is masked wherever shown)."""
         value = os.environ.get(self.password_env, "") if self.password_env else None
@@ -73,6 +81,7 @@ class ChannelConfig:
         return tuple(v for v in found if v)
 
 
+_BLOCKS = re.compile(r"(?:^|&)blocks=(?:yes|true|1|on|enable)", re.IGNORECASE)
 # Query parameters whose value is a secret ("?token=", "?pass=", "apikey", "access_token"…).
 _SECRET_KEY = re.compile(r"token|pass|secret|key|auth|sig|code|pwd|cred", re.IGNORECASE)
 
@@ -87,7 +96,7 @@ _MARKDOWN_SCHEMES = {"discord", "mmost", "mmosts", "rocket", "rockets", "zulip",
 
 
 def inert(text: str, scheme: str, title: bool = False) -> str:
-    """`text` escaped so that the service at `scheme` shows it as written: no mention pings, no
+    """`text` escaped so that the service at `scheme` (a channel's dialect) shows it as written: no mention pings, no
     link under other words, no formatting. Slack: `&`, `<`, `>` as entities (in a title Apprise
     does it itself); Discord, Mattermost, Rocket.Chat, Zulip, Teams…: Markdown syntax
     backslash-escaped outside URLs, `@everyone`-style mentions broken by a zero-width space;

@@ -74,6 +74,13 @@ def test_slack_gets_entities_so_no_channel_ping_and_no_disguised_link(internet):
     assert payload["mrkdwn"] is False                                    # **now** is not bold
 
 
+def test_slack_block_kit_gets_the_text_as_written_in_plain_text_blocks(internet):
+    payload = _sent(internet, "slack://T1ABCDEFG/B1ABCDEFG/abcdefghijklmnopqrstuvwx?blocks=yes")
+    header, section = payload["attachments"][0]["blocks"][:2]
+    assert header["text"] == {"type": "plain_text", "text": "Alert: " + HOSTILE, "emoji": True}
+    assert section["text"] == {"type": "plain_text", "text": HOSTILE}     # parsed by nothing: shown as is
+
+
 def test_discord_gets_no_mention_and_no_markdown(internet):
     payload = _sent(internet, "discord://4815162342/abcdefghijklmnopqrstuvwxyz")
     content = payload["content"]

@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -223,11 +224,15 @@ def stored_run(tmp_path_factory):
     return folder
 
 
+# Secrets as an operator might set them: any characters but controls and line breaks, no
+# surrounding space; not made only of what dates and numbers are made of ("2026-11-23T08:00"
+# is in every digest whether or not it is someone's password).
 SECRET_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
-                      min_size=6, max_size=24).filter(lambda s: s.strip() == s and len(set(s)) > 2)
+                      min_size=6, max_size=24).filter(
+    lambda s: s.strip() == s and len(set(s)) > 2 and not re.fullmatch(r"[\d\s:.,+\-/TZ]*", s))
 
 
-@settings(max_examples=12 if os.environ.get("NEWSMON_FUZZ_PROFILE") != "fuzz" else 200, deadline=None,
+@settings(max_examples=20 if os.environ.get("NEWSMON_FUZZ_PROFILE") != "fuzz" else 200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(secret=st.one_of(st.sampled_from(["Zq8/k+Tw==", "pa#ss", "p@ss:w%rd", "hunter2-xyzzy"]), SECRET_TEXT),
        answer=st.sampled_from([401, 500, None]))

@@ -54,7 +54,7 @@ def send(channel: ChannelConfig, title: str, body: str) -> None:
         try:
             target = apprise_target(channel)
             ok = target is not None and target.notify(
-                title=inert(title, channel.scheme, title=True), body=inert(body, channel.scheme),
+                title=inert(title, channel.dialect, title=True), body=inert(body, channel.dialect),
                 body_format=apprise.NotifyFormat.TEXT)
         except Exception as e:                   # Apprise's own failure: the message waits for a retry
             raise NotifyError(f"channel {channel.name}: {type(e).__name__}: {e}", False) from None
