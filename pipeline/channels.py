@@ -82,8 +82,9 @@ class ChannelConfig:
 
 
 _BLOCKS = re.compile(r"(?:^|&)blocks=(?:yes|true|1|on|enable)", re.IGNORECASE)
-# Query parameters whose value is a secret ("?token=", "?pass=", "apikey", "access_token"…).
-_SECRET_KEY = re.compile(r"token|pass|secret|key|auth|sig|code|pwd|cred", re.IGNORECASE)
+# Query parameters whose value is a secret ("?token=", "?pass=", "apikey", "access_token"…); not
+# "auth", whose values in Apprise URLs are modes ("auth=basic"), words that would be masked everywhere.
+_SECRET_KEY = re.compile(r"token|pass|secret|key|sig|pwd|cred", re.IGNORECASE)
 
 # What each family of services reads as markup in plain text.
 _SLACK = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})      # <!channel>, <url|text>, <@U1>
@@ -96,8 +97,8 @@ _MARKDOWN_SCHEMES = {"discord", "mmost", "mmosts", "rocket", "rockets", "zulip",
 
 
 def inert(text: str, scheme: str, title: bool = False) -> str:
-    """`text` escaped so that the service at `scheme` (a channel's dialect) shows it as written: no mention pings, no
-    link under other words, no formatting. Slack: `&`, `<`, `>` as entities (in a title Apprise
+    """`text` escaped so that the service at `scheme` (a channel's dialect) shows it as written:
+    no mention pings, no link under other words, no formatting. Slack: `&`, `<`, `>` as entities (in a title Apprise
     does it itself); Discord, Mattermost, Rocket.Chat, Zulip, Teams…: Markdown syntax
     backslash-escaped outside URLs, `@everyone`-style mentions broken by a zero-width space;
     Matrix: mentions (`@room`) broken; Telegram: HTML-escaped (Apprise posts text with
