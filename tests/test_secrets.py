@@ -289,8 +289,28 @@ def test_the_cli_never_shows_a_secret_nor_a_services_terminal_text(site, tmp_pat
     config = load_config(config_path)
     outputs.update(files_of(config))
     assert any(name.endswith(".md") for name in outputs) and any(name.endswith(".db") for name in outputs)
-    assert not leaks(secret, outputs) and not leaks(TOPIC, outputs)
+    assert not leaks(secret, outputs) and not leaks(TOPIC, outputs) and not leaks("Tk-abc12", outputs)
     assert not shows_terminal_text(outputs)
+
+
+def test_loading_the_config_registers_every_secret_it_names(tmp_path, monkeypatch):
+    """What the config names as secret is masked from the moment it is loaded: each password_env
+    value (channels and [email]), a URL's password, a token-like query value; not a mode word."""
+    monkeypatch.setenv("NEWSMON_TEST_SECRET", "from-the-environment")
+    monkeypatch.setenv("NEWSMON_SMTP_PASSWORD", "smtp-password-1")
+    (tmp_path / "seeds").mkdir()
+    load_config(write_config(tmp_path, [], extra='''
+[email]
+password_env = "NEWSMON_SMTP_PASSWORD"
+
+[[channels]]
+name = "desk"
+url = "ntfy://newsmon:written-in-the-file@127.0.0.1/{password}?auth=basic&apikey=key-in-the-query"
+password_env = "NEWSMON_TEST_SECRET"
+'''))
+    for secret in ("from-the-environment", "smtp-password-1", "written-in-the-file", "key-in-the-query"):
+        assert secret in SECRETS and quote(secret, safe="") in SECRETS
+    assert "basic" not in SECRETS and "newsmon" not in SECRETS
 
 
 def test_a_url_that_apprise_cannot_read_is_not_printed_with_its_secret(tmp_path, monkeypatch):
