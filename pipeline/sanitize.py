@@ -9,6 +9,7 @@ message a library (Apprise, smtplib) gives back. The same pass masks the configu
 from __future__ import annotations
 
 import re
+import threading
 
 # Terminal escape sequences (7-bit and 8-bit CSI, OSC, other ESC sequences). An OSC that is never
 # terminated runs to the end of the line, as a terminal would swallow it.
@@ -52,24 +53,28 @@ class Secrets:
     Apprise itself hides in its privacy URL). It only grows, which is the safe direction: a secret
     replaced by a reload, or met by another config in the same process (tests, the daemon's
     reload), stays masked. `clear()` exists for tests. The state is one immutable tuple replaced
-    whole, so a reader on another thread sees the old set or the new one, never half of either.
+    whole, so a reader on another thread sees the old set or the new one, never half of either;
+    writers take a lock, so two threads registering at once cannot drop each other's secrets.
     """
 
     def __init__(self) -> None:
         self._forms: tuple[str, ...] = ()
+        self._lock = threading.Lock()
 
     def add(self, *values: str | None) -> None:
         """Register secrets (None, empty and too-short values are ignored), in each form they can
         appear in: as written, percent-encoded (as in a URL) and sanitised."""
-        forms = set(self._forms)
-        for value in values:
-            if value and len(value) >= MIN_SECRET_CHARS:
-                forms.update(f for f in _forms(value) if len(f) >= MIN_SECRET_CHARS)
-        # longest first: a form that contains another is masked whole
-        self._forms = tuple(sorted(forms, key=lambda f: (-len(f), f)))
+        new = {f for value in values if value and len(value) >= MIN_SECRET_CHARS
+               for f in _forms(value) if len(f) >= MIN_SECRET_CHARS}
+        if new <= set(self._forms):
+            return                                # the usual case: known already, no lock taken
+        with self._lock:
+            # longest first: a form that contains another is masked whole
+            self._forms = tuple(sorted(new | set(self._forms), key=lambda f: (-len(f), f)))
 
     def clear(self) -> None:
-        self._forms = ()
+        with self._lock:
+            self._forms = ()
 
     def mask(self, text: str) -> str:
         for form in self._forms:
