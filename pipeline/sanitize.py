@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from urllib.parse import quote, quote_plus
 
 # Terminal escape sequences (7-bit and 8-bit CSI, OSC, other ESC sequences). An OSC that is never
 # terminated runs to the end of the line, as a terminal would swallow it.
@@ -87,8 +88,6 @@ class Secrets:
 
 
 def _forms(value: str) -> set[str]:
-    from urllib.parse import quote, quote_plus
-
     stripped = _CONTROLS.sub("", _ESCAPES.sub("", value))
     return {value, stripped, quote(value, safe=""), quote(value), quote_plus(value),
             quote(value, safe="").lower(), quote(value, safe="/:@")}
