@@ -178,7 +178,7 @@ def test_a_secret_with_url_characters_reaches_the_service_as_written(receiver, m
 
 # --- a refusing, failing or absent service never shows the secret ----------------------------
 
-def _in_process_outputs(config, receiver_status: int | None) -> dict[str, str | bytes]:
+def _in_process_outputs(config) -> dict[str, str | bytes]:
     """Every failure path, in process: a run's alerts and chat digest sent to a service that
     refuses (or is down), the day's digests written, `channels test`, `config check --probe` and
     `status --json` (click's runner), with the log lines a run prints at debug level."""
@@ -254,7 +254,7 @@ def test_no_generated_secret_reaches_any_output_file_or_table(stored_run, tmp_pa
         else:
             receiver.status = answer
         config = load_config(folder / "newsmon.toml")
-        outputs = _in_process_outputs(config, answer)
+        outputs = _in_process_outputs(config)
     finally:
         del os.environ["NEWSMON_TEST_SECRET"], os.environ["NEWSMON_TEST_TOPIC"]
         if answer is not None:
