@@ -3,17 +3,28 @@
 A channel is an Apprise URL (Slack, Teams, Telegram, Matrix, Discord, ntfy, JSON webhooks,
 email…) with what it receives (`alerts`, the `digest`) and an optional topic filter. Its secret
 can stay out of the file: `password_env` names an environment variable whose value replaces
-"{password}" in the URL when a message is sent.
+"{password}" in the URL when a message is sent, percent-encoded (Apprise decodes every part of
+a URL, so "p@ss:w%rd" travels as "p%40ss%3Aw%25rd").
+
+What goes out is plain text that no service may read as markup: the URL asks Apprise for
+`format=text` (so no plugin turns text into Markdown or HTML, nor rebuilds Slack's `<!channel>`
+from escaped text), and `inert` escapes what the service itself still parses in plain text, by
+the URL's scheme.
 """
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
+from urllib.parse import parse_qsl, quote, unquote
 
 from .errors import ConfigError
 from .options import ALERT_KEYS, CHANNEL_KEYS
+from .sanitize import SECRETS
+from .topics import TopicRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +35,92 @@ class ChannelConfig:
     topics: tuple[str, ...]        # only these topic ids; empty = every topic
     receives: tuple[str, ...]      # "alerts", "digest"
 
+    @property
+    def scheme(self) -> str:
+        """The service, as Apprise knows it ("slack", "discord", "ntfys"…)."""
+        return self.url.partition("://")[0].lower()
+
+    @property
+    def dialect(self) -> str:
+        """What the service parses in the text it is sent, for `inert`: its scheme, except Slack's
+        Block Kit mode (`blocks=yes`), whose plain_text blocks parse nothing."""
+        if self.scheme in ("slack", "slacks") and _BLOCKS.search(self.url.partition("?")[2]):
+            return "text"
+        return self.scheme
+
+    def secret(self) -> str | None:
+        """The value behind `password_env` (registered with SECRETS: it is masked wherever shown)."""
+        value = os.environ.get(self.password_env, "") if self.password_env else None
+        SECRETS.add(value)
+        return value
+
     def apprise_url(self) -> str:
-        """The URL to hand to Apprise, secret included (never logged, never stored)."""
+        """The URL to hand to Apprise, secret included, percent-encoded (never logged, never stored),
+        with `format=text` in place of any format the URL asked for."""
+        url = self.url
         if self.password_env:
-            return self.url.replace("{password}", os.environ.get(self.password_env, ""))
-        return self.url
+            url = url.replace("{password}", quote(self.secret() or "", safe=""))
+        base, _, query = url.partition("?")
+        kept = [part for part in query.split("&") if part and not part.lower().startswith("format=")]
+        return base + "?" + "&".join(kept + ["format=text"])
+
+    def url_secrets(self) -> tuple[str, ...]:
+        """The secret parts a reader of the URL can tell without knowing the service: the
+        `password_env` value, the password of `user:password@`, and the values of query
+        parameters named like a secret (token, pass, key, secret, auth, sig…). The tokens a
+        service keeps in the path (Slack, Discord, Telegram…) are told by Apprise itself, when
+        the URL is handed to it (app/notify.py)."""
+        url = self.apprise_url()
+        found = [self.secret() or ""]
+        netloc = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0]
+        userinfo = netloc.rpartition("@")[0]
+        if ":" in userinfo:
+            found.append(unquote(userinfo.partition(":")[2]))
+        query = url.partition("?")[2]
+        found += [v for k, v in parse_qsl(query, keep_blank_values=False) if _SECRET_KEY.search(k)]
+        return tuple(v for v in found if v)
+
+
+_BLOCKS = re.compile(r"(?:^|&)blocks=(?:yes|true|1|on|enable)", re.IGNORECASE)
+# Query parameters whose value is a secret ("?token=", "?pass=", "apikey", "access_token"…); not
+# "auth", whose values in Apprise URLs are modes ("auth=basic"), words that would be masked everywhere.
+_SECRET_KEY = re.compile(r"token|pass|secret|key|sig|pwd|cred", re.IGNORECASE)
+
+# What each family of services reads as markup in plain text.
+_SLACK = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})      # <!channel>, <url|text>, <@U1>
+_MARKDOWN = re.compile(r"([\\`*_~\[\]<>#|])")                       # **bold**, [text](url), <@id>
+_MENTION = re.compile(r"(?<!\w)@(?=\w)")                              # @everyone, @here, @room, @all
+_URL = re.compile(r"https?://[^\s<>]+")
+_ZERO_WIDTH = "\u200b"
+_MARKDOWN_SCHEMES = {"discord", "mmost", "mmosts", "rocket", "rockets", "zulip", "msteams", "gchat",
+                     "workflow", "workflows", "guilded", "revolt", "ryver", "kook", "misskey", "fluxer"}
+
+
+def inert(text: str, scheme: str, title: bool = False) -> str:
+    """`text` escaped so that the service at `scheme` (a channel's dialect) shows it as written:
+    no mention pings, no link under other words, no formatting. Slack: `&`, `<`, `>` as entities (in a title Apprise
+    does it itself); Discord, Mattermost, Rocket.Chat, Zulip, Teams…: Markdown syntax
+    backslash-escaped outside URLs, `@everyone`-style mentions broken by a zero-width space;
+    Matrix: mentions (`@room`) broken; Telegram: HTML-escaped (Apprise posts text with
+    parse_mode HTML as it is); JSON, ntfy, form and XML webhooks carry text as it is."""
+    if scheme in ("slack", "slacks"):
+        return text if title else text.translate(_SLACK)
+    if scheme in _MARKDOWN_SCHEMES:
+        return _MENTION.sub("@" + _ZERO_WIDTH, _outside_urls(text, lambda part: _MARKDOWN.sub(r"\\\1", part)))
+    if scheme in ("matrix", "matrixs"):
+        return _MENTION.sub("@" + _ZERO_WIDTH, text)
+    if scheme in ("tgram",):                 # sent with parse_mode HTML as it is, title included
+        return html.escape(text, quote=False)
+    return text
+
+
+def _outside_urls(text: str, escape: Callable[[str], str]) -> str:
+    """`escape` applied to the text between URLs: a URL stays whole, so it still links where it says."""
+    out, last = [], 0
+    for m in _URL.finditer(text):
+        out += [escape(text[last:m.start()]), m.group(0)]
+        last = m.end()
+    return "".join(out + [escape(text[last:])])
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +130,7 @@ class AlertRule:
     terms: tuple[str, ...]         # any of these words in a report's title or text (empty: no condition)
     min_outlets: int               # the story has at least this many outlets
     channels: tuple[str, ...]      # where it goes; empty = every channel that receives alerts
+    words: TopicRule | None = None # terms, case_sensitive and exclude as a topic rule: matched as topics are
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +184,11 @@ def parse_channels(raw: dict, topic_ids: set[str], check_table: Callable, locate
             problems.append(("channels", f"unknown channel(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}"))
         for key, message in problems:
             fail(ConfigError(message, file=file, line=at(key), key=f"{where}.{key}"))
-        rules.append(AlertRule(a["name"] or f"alert {i + 1}", a["topics"], a["terms"], a["min_outlets"], a["channels"]))
+        name = a["name"] or f"alert {i + 1}"
+        words = (TopicRule(id=f"alert:{name}", label=name, terms=a["terms"], case_sensitive=a["case_sensitive"],
+                           exclude=a["exclude"]) if a["terms"] or a["case_sensitive"] else None)
+        rules.append(AlertRule(name, a["topics"], a["terms"] + a["case_sensitive"], a["min_outlets"], a["channels"],
+                               words))
     return tuple(channels), tuple(rules)
 
 

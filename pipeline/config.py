@@ -27,6 +27,7 @@ from .options import (  # noqa: F401
     defaults,
     options_table,
 )
+from .sanitize import SECRETS
 from .topics import DEFAULT_TOPICS, TopicRule
 
 DEFAULT_CONFIG_PATH = Path("config/newsmon.toml")
@@ -338,7 +339,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         return None if p is None else (base / Path(p).expanduser()).resolve()
 
     fetch, extract = values["fetch"], values["extract"]
-    return Config(
+    return _with_secrets_registered(Config(
         path=path,
         database=resolve(values["storage"]["database"]),
         seeds_dir=resolve(values["seeds"]["directory"]),
@@ -363,5 +364,14 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         alerts=alerts,
         alerting=AlertingOptions(**values["alerting"]),
         base_url=values["digest"]["base_url"],
-    )
+    ))
+
+
+def _with_secrets_registered(config: Config) -> Config:
+    """The config, once its secrets are known to the sanitiser (SECRETS): the SMTP password, each
+    channel's `password_env` value and the secret parts of its URL, so that no error text, log
+    line, row or file can show them from then on."""
+    SECRETS.add(os.environ.get(config.email.password_env) if config.email.password_env else None,
+                *(secret for channel in config.channels for secret in channel.url_secrets()))
+    return config
 

@@ -100,7 +100,9 @@ class MailError(NewsmonError):
     message was handed over, so it may have arrived (the retry resends the very same bytes)."""
 
     def __init__(self, message: str, permanent: bool, delivered_unknown: bool = False):
-        super().__init__(message)
+        # a mail server's replies are server-provided text: sanitised here, once (escapes gone,
+        # configured secrets masked), as FetchError does for feeds
+        super().__init__(one_line(message))
         self.permanent, self.delivered_unknown = permanent, delivered_unknown
 
 

@@ -34,12 +34,16 @@ class JSONFormatter(logging.Formatter):
             if hasattr(record, key):
                 event[key] = getattr(record, key)
         if record.exc_info:
-            event["exception"] = self.formatException(record.exc_info)
+            event["exception"] = sanitize(self.formatException(record.exc_info))
         return json.dumps(event, ensure_ascii=False)
 
 
 def setup(level: int, fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
+    # The level is the handler's too: a library that lowers its own logger's level for a moment
+    # (Apprise's LogCapture sets INFO to hear why a service refused) would otherwise have its
+    # records propagate to this handler unfiltered, and print INFO lines under -q.
+    handler.setLevel(level)
     handler.setFormatter(JSONFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -316,7 +316,9 @@ CHANNEL_KEYS: dict[str, Option] = {
 ALERT_KEYS: dict[str, Option] = {
     "name": Option(_str, None),
     "topics": Option(_list(_str), ()),
-    "terms": Option(_list(_str), ()),
+    "terms": Option(_list(_str), ()),          # whole words, as a topic's terms (variants, `*` endings)
+    "case_sensitive": Option(_list(_str), ()), # as a topic's: "NATO" but not Italian "nato"
+    "exclude": Option(_list(_str), ()),        # as a topic's: phrases whose matches do not count
     "min_outlets": Option(_int(1), 1),
     "channels": Option(_list(_str), ()),
 }

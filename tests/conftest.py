@@ -16,9 +16,18 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.demo.server import LoopbackSite
+from pipeline.sanitize import SECRETS
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_carried_over():
+    """Each test starts with no registered secrets (the registry is process-wide by design)."""
+    SECRETS.clear()
+    yield
+    SECRETS.clear()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ A message is stored pending with its identity (channel, kind, key) before anythi
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import sqlite3
@@ -31,9 +32,11 @@ from ..channels import AlertRule, ChannelConfig
 from ..config import Config
 from ..records import StoryRecord
 from ..stages.clean import one_line
+from ..stages.flag import TopicMatcher
 from ..stages.render import counted
 from ..storage.store import Store
 from ..storage.stories import ALERT_PASS
+from ..topics import TopicRule
 
 log = logging.getLogger("newsmon.alerts")
 
@@ -221,10 +224,19 @@ def _matches(rule: AlertRule, story: StoryRecord, text: _Texts) -> bool:
         return False
     if story.outlets < rule.min_outlets:
         return False
-    if rule.terms:
-        words = [t.casefold() for t in rule.terms]
-        return any(w in (title + "\n" + body).casefold() for title, body in text.rows for w in words)
+    if rule.words:
+        matcher = words_matcher(rule.words)
+        return any(matcher.match(title, body) for title, body in text.rows)
     return True
+
+
+@functools.lru_cache(maxsize=256)
+def words_matcher(words: TopicRule) -> TopicMatcher:
+    """An alert rule's words as the topic matcher reads a topic's: whole words, variants, `*`
+    endings, case-sensitive terms and excludes ("NATO" is not in "Senator Donato"). Compiled once
+    per rule for the life of the process — rules are frozen values, so the cache cannot go stale —
+    rather than in the config, which as shared vocabulary cannot import a stage."""
+    return TopicMatcher((words,))
 
 
 def _targets(channels: list[ChannelConfig], rule: AlertRule | None, story: StoryRecord) -> list[ChannelConfig]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import MailError
+from ..sanitize import MIN_SECRET_CHARS
 from .deliver import Mailer
 from .feeds import probe_all
 
@@ -41,14 +42,23 @@ def extra_checks(config: Config) -> list[str]:
         problems.append(f"[email] password_env: environment variable {e.password_env} is not set here")
     if e.ca_file and not Path(e.ca_file).is_file():
         problems.append(f"[email] ca_file {e.ca_file} does not exist")
-    return problems
+    return problems + _short_secrets(config)
+
+
+def _short_secrets(config: Config) -> list[str]:
+    """A secret too short to be told apart from text is not masked in output (sanitize.Secrets)."""
+    named = [("[email] password_env", config.email.password_env)] + [
+        (f"[[channels]] {c.name} password_env", c.password_env) for c in config.channels]
+    return [f"{where}: the value of {name} is shorter than {MIN_SECRET_CHARS} characters, too short to be "
+            "kept out of newsmon's output; use a longer secret"
+            for where, name in named if name and 0 < len(os.environ.get(name, "")) < MIN_SECRET_CHARS]
 
 
 def valid_channel_url(channel) -> bool:
     """Whether Apprise can read a channel's URL (its service, its fields), without sending."""
-    import apprise
+    from .notify import apprise_target
 
-    return apprise.Apprise().add(channel.apprise_url())
+    return apprise_target(channel) is not None
 
 
 def probe(config: Config) -> tuple[list[str], bool]:

@@ -17,10 +17,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from urllib.parse import unquote
 
-from ..channels import ChannelConfig
+from ..channels import ChannelConfig, inert
 from ..config import Config
 from ..records import MessageRecord
+from ..sanitize import SECRETS, one_line
 from ..storage.store import Store
 
 log = logging.getLogger("newsmon.notify")
@@ -31,21 +33,35 @@ _STATUS = re.compile(r"error=(\d{3})")
 
 
 class NotifyError(Exception):
+    """Why a message did not go out. The message carries a chat service's own words (Apprise's
+    reasons quote its replies): sanitised here, once, with the configured secrets masked, before
+    it can reach a log line, the run's output, the database or a digest."""
+
     def __init__(self, message: str, permanent: bool):
+        message = one_line(message)
         super().__init__(message)
         self.message, self.permanent = message, permanent
 
 
 def send(channel: ChannelConfig, title: str, body: str) -> None:
-    """One message to one channel through Apprise; raises NotifyError saying why it failed."""
+    """One message to one channel through Apprise; raises NotifyError saying why it failed.
+
+    This is where a service's text enters newsmon (the reasons Apprise logs, its exceptions): all
+    of it leaves as a NotifyError, which sanitises it. What goes out is made inert for the
+    service first (channels.inert)."""
     import apprise
 
-    target = apprise.Apprise()
-    if not target.add(channel.apprise_url()):
+    with apprise.LogCapture(level=logging.INFO) as captured:
+        try:
+            target = apprise_target(channel)
+            ok = target is not None and target.notify(
+                title=inert(title, channel.dialect, title=True), body=inert(body, channel.dialect),
+                body_format=apprise.NotifyFormat.TEXT)
+        except Exception as e:                   # Apprise's own failure: the message waits for a retry
+            raise NotifyError(f"channel {channel.name}: {type(e).__name__}: {e}", False) from None
+    if target is None:
         raise NotifyError(f"channel {channel.name}: not an Apprise URL Apprise can use "
                           f"(check [[channels]] {channel.name} url)", permanent=True)
-    with apprise.LogCapture(level=logging.INFO) as captured:
-        ok = target.notify(title=title, body=body)
     if ok:
         return
     said = [line.split(" - ", 2)[-1] for line in captured.getvalue().splitlines() if " - WARNING - " in line
@@ -56,6 +72,30 @@ def send(channel: ChannelConfig, title: str, body: str) -> None:
     hint = f" (check [[channels]] {channel.name} url" + (f" and {channel.password_env}" if channel.password_env
                                                          else "") + ")" if permanent else ""
     raise NotifyError(f"channel {channel.name}: {reason}{hint}", permanent)
+
+
+def apprise_target(channel: ChannelConfig):
+    """The channel as an Apprise object (None if Apprise cannot read its URL). The parts of the
+    URL Apprise itself hides in its privacy form (Slack's and Discord's webhook tokens, a
+    Telegram bot token…) are registered as secrets first, before Apprise can quote them."""
+    import apprise
+
+    url = channel.apprise_url()
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if not plugin:
+        return None
+    SECRETS.add(*_private_parts(plugin.url(privacy=False), plugin.url(privacy=True)))
+    target = apprise.Apprise()
+    return target if target.add(plugin) else None
+
+
+_URL_PARTS = re.compile(r"[/:@?&=#,]+")
+
+
+def _private_parts(plain: str, private: str) -> list[str]:
+    """The parts of a URL that its privacy form does not show."""
+    shown = set(_URL_PARTS.split(private))
+    return [unquote(part) for part in _URL_PARTS.split(plain) if part and part not in shown]
 
 
 @dataclass(frozen=True, slots=True)

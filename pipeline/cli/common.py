@@ -13,6 +13,7 @@ import click
 
 from ..config import DEFAULT_CONFIG_PATH
 from ..errors import NewsmonError
+from ..sanitize import sanitize
 
 log = logging.getLogger("newsmon")
 
@@ -28,7 +29,7 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except NewsmonError as e:
-            click.echo(f"newsmon: {e}", err=True)
+            click.echo(sanitize(f"newsmon: {e}"), err=True)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("newsmon: interrupted", err=True)
@@ -37,8 +38,8 @@ def handle_errors(fn):
             raise
         except Exception as e:        # a bug of ours: one line, the traceback in the log at debug level
             log.debug("unexpected error", exc_info=True)
-            click.echo(f"newsmon: unexpected error ({type(e).__name__}: {e}); run with -vv for the traceback "
-                       "and please report it", err=True)
+            click.echo(sanitize(f"newsmon: unexpected error ({type(e).__name__}: {e}); run with -vv for the traceback "
+                       "and please report it"), err=True)
             sys.exit(1)
     return wrapper
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from ..config import Config, load_config
+from ..sanitize import sanitize
 from .common import config_option, handle_errors
 
 
@@ -151,7 +152,7 @@ def _notify(config: Config) -> None:
     try:
         deliveries = notify_now(config)
     except Exception as e:          # the run is stored and its email went: alerts retry next run
-        click.echo(f"  channels: alerts not processed ({type(e).__name__}: {e}); retried next run", err=True)
+        click.echo(sanitize(f"  channels: alerts not processed ({type(e).__name__}: {e}); retried next run"), err=True)
         return
     if any(d.sent or d.batched or d.failed or d.errors for d in deliveries):
         render_day(config, None)             # the day's files list the alerts sent and pending

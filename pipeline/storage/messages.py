@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..records import MessageRecord
+from ..sanitize import one_line
 from .connected import Connected
 from .times import iso, parse_time
 
@@ -50,11 +51,12 @@ class Messages(Connected):
 
     def mark_message(self, message_id: int, status: str, now: datetime, error: str | None = None,
                      next_try: datetime | None = None) -> None:
-        """sent | batched | failed, or still pending with an error and when to retry."""
+        """sent | batched | failed, or still pending with an error and when to retry. The error is
+        a service's text: sanitised (and its secrets masked) as every stored error is."""
         self.conn.execute(
             "UPDATE messages SET status = ?, attempts = attempts + ?, last_error = ?, next_try = ?, "
             "sent_at = CASE WHEN ? IN ('sent', 'batched') THEN ? ELSE sent_at END WHERE id = ?",
-            (status, 0 if status == "batched" else 1, error, iso(next_try), status, iso(now), message_id))
+            (status, 0 if status == "batched" else 1, one_line(error) if error else error, iso(next_try), status, iso(now), message_id))
 
     def messages_between(self, start: datetime, end: datetime) -> list[MessageRecord]:
         """Messages created in [start, end) or still pending: what the day's digest lists."""
