@@ -11,7 +11,7 @@ import json
 import pytest
 import requests
 from conftest import newsmon, write_config
-from test_alerts import Receiver, _site
+from test_alerts import Receiver, _baseline, _site
 
 from pipeline.app.notify import notify_now, send
 from pipeline.app.pipeline import run_once
@@ -141,8 +141,9 @@ url = "slack://T1ABCDEFG/B1ABCDEFG/abcdefghijklmnopqrstuvwx"
 [[alerts]]
 topics = ["ceasefire"]
 '''))
-    report = run_once(config, clock=clock, force=True)
-    [delivered] = notify_now(config, report.started, clock())
+    _baseline(site, lambda: run_once(config, clock=clock, force=True))   # a first reading is no news
+    run_once(config, clock=clock, force=True)
+    [delivered] = notify_now(config, clock())
     assert delivered.sent == 1
     attachment = internet.calls[-1]["payload"]["attachments"][0]
     assert "&lt;!channel&gt; &lt;https://evil.example/login|read the signed agreement&gt;" in attachment["text"]
@@ -184,8 +185,9 @@ name = "land"
 terms = ["territor*"]
 exclude = ["Northern Territory"]
 '''))
-    report = run_once(config, clock=clock, force=True)
-    notify_now(config, report.started, clock())
+    _baseline(site, lambda: run_once(config, clock=clock, force=True))
+    run_once(config, clock=clock, force=True)
+    notify_now(config, clock())
     got = sorted((m["message"].splitlines()[-1].split(" story ")[0], m["message"].splitlines()[0])
                  for m in receiver.received)
     assert got == [("newsmon land", "Troops cross into disputed territories overnight"),
