@@ -15,7 +15,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check pipeline tests bench
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 # the long fuzzing profile (2,500 generated hostile feeds); `make test` runs a few hundred
 fuzz: $(STAMP)
