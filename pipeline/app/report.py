@@ -40,7 +40,8 @@ def read_input(store: Store, period: tuple[datetime, datetime],
     return DigestInput(period=period, rows=rows, matches=store.matches_for(originals),
                        previous_week=store.topic_counts(start - timedelta(days=7), start),
                        feeds=store.feeds(), events=store.events_between(start, end), stories=stories,
-                       continuing=continuing, messages=store.messages_between(start, end))
+                       continuing=continuing, messages=store.messages_between(start, end),
+                       archive_start=store.archive_start())
 
 
 def digest_for(store: Store, config: Config, day: date, labels: dict[str, str], generated: datetime,

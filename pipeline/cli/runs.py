@@ -204,6 +204,13 @@ def digest(config_path: Path, day: datetime | None, send: bool) -> None:
     if day is not None and not 1970 <= day.year <= 9998:
         raise click.BadParameter(f"{day:%Y-%m-%d}: expected a day between 1970 and 9998", param_hint="--date")
     config = load_config(config_path)
+    if day is not None:
+        from ..clock import utcnow
+
+        today = utcnow().astimezone(config.zone).date()
+        if day.date() > today:
+            raise click.BadParameter(f"{day:%Y-%m-%d} is in the future (today is {today} in {config.timezone}): "
+                                     "there is nothing to show yet", param_hint="--date")
     for p in render_day(config, day.date() if day else None):
         click.echo(str(p))
     if send:

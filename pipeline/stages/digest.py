@@ -38,6 +38,8 @@ class DigestInput:
                                          # day, or an earlier email)
     messages: list[MessageRecord] = field(default_factory=list)  # chat messages of the period, and
                                          # any still pending
+    archive_start: datetime | None = None  # the first run or article stored: the database's life
+                                         # begins there (None: nothing yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +130,19 @@ class AlertLine:
 
 @dataclass(frozen=True, slots=True)
 class TopicSection:
+    """A topic's stories are every story any of whose reports it flags: one definition for the
+    summary, the section, the email subject and the chat digest. A story is shown as a card once,
+    under its main topic; the other topics it is flagged with list it under `elsewhere`."""
+
     id: str
     label: str
     count: int                           # articles flagged today
     previous_week: int                   # articles flagged over the 7 days before
     articles: tuple[DigestStory, ...]    # the stories this is the main topic of, best first
-    stories: int = 0                     # stories flagged under it (shown here or under another)
-    more: int = 0                        # stories left out of a capped edition (the email)
+    stories: int = 0                     # the topic's stories: main here + elsewhere, before any cap
+    more: int = 0                        # main stories left out of a capped edition (the email)
+    elsewhere: tuple[tuple[DigestStory, str], ...] = ()  # its stories shown under another topic,
+                                         # with that topic's id
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,13 +182,25 @@ class Digest:
     labels: dict[str, str] = field(default_factory=dict)  # every topic id -> its label (badges)
     alerts: tuple[AlertLine, ...] = field(default=())    # chat alerts of the period and any pending
     more_others: int = 0                 # unflagged stories left out of a capped edition
+    outside_archive: str | None = None   # the day ends before the database's life began: what to say
+                                         # instead of feed health (which would be today's)
 
     @property
     def continuing(self) -> tuple[DigestStory, ...]:
         return tuple(s for s in self.articles if s.continuing)
     @property
     def failing_feeds(self) -> tuple[FeedHealth, ...]:
-        """Every feed whose last check failed, gone ones included: nothing hidden."""
+        """Feeds failing (`failing_after` failures in a row, health.py) or gone: the summary's count."""
+        return tuple(f for f in self.feeds if f.health in ("failing", "gone"))
+
+    @property
+    def erring_feeds(self) -> tuple[FeedHealth, ...]:
+        """Feeds whose last check failed, fewer than `failing_after` times in a row."""
+        return tuple(f for f in self.feeds if f.health == "error")
+
+    @property
+    def unhealthy_feeds(self) -> tuple[FeedHealth, ...]:
+        """Every feed whose last check failed, gone ones included: the health block hides none."""
         return tuple(f for f in self.feeds if f.health in ("error", "failing", "gone"))
 
     @property
@@ -206,6 +226,7 @@ class Digest:
                 "duplicates_dropped": len(self.duplicates),
                 "feeds_checked": len(self.feeds),
                 "feeds_failing": len(self.failing_feeds),
+                "feeds_with_errors": len(self.erring_feeds),
                 "topics": {t.id: {"label": t.label, "today": t.count, "stories": t.stories,
                                   "previous_7_days": t.previous_week} for t in self.topics},
             },
@@ -230,6 +251,7 @@ class Digest:
             "extraction_failures": [_flat(x) for x in self.extraction_failures],
             "events": [{"feed": e.feed, "at": _iso(e.at), "kind": e.kind, "detail": e.detail} for e in self.events],
             "problems": list(self.problems),
+            "outside_archive": self.outside_archive,
             "alerts": [_flat(a) for a in self.alerts],
         }
 
@@ -325,10 +347,12 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
     shown_originals = [r for s in stories for r in groups[s.story_id]]
     for topic_id, label in labels.items():
         listed = [s for s in stories if main.get(s.story_id) == topic_id]
+        elsewhere = tuple((s, main[s.story_id]) for s in stories
+                          if topic_id in s.topics and main.get(s.story_id, topic_id) != topic_id)
         sections.append(TopicSection(
             topic_id, label, sum(topic_id in r.topics for r in shown_originals), previous.get(topic_id, 0),
-            tuple(listed[:cap] if cap else listed), stories=sum(topic_id in s.topics for s in stories),
-            more=max(0, len(listed) - cap) if cap else 0))
+            tuple(listed[:cap] if cap else listed), stories=len(listed) + len(elsewhere),
+            more=max(0, len(listed) - cap) if cap else 0, elsewhere=elsewhere))
     others = [s for s in stories if s.story_id not in main]
 
     new_per_feed: dict[str, int] = {}
@@ -336,6 +360,12 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
         new_per_feed[r.feed] = new_per_feed.get(r.feed, 0) + 1
     configured = {f.name for f in config.feeds if f.enabled}
     fetch = config.fetch
+    outside = None
+    if data.archive_start is not None and end <= data.archive_start:
+        began = data.archive_start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        outside = (f"This day is outside the archive: the database begins {began} ({config.timezone}), "
+                   "so nothing was collected then and feed health is not known for it.")
+        configured = set()
     feeds = tuple(
         FeedHealth(name=f.name, url=f.url, status=f.status or "unchecked",
                    health=status_of(f, generated, fetch.failing_after, fetch.stale_after_days),
@@ -366,6 +396,7 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
                                   for r in shown_originals if r.text_source == "feed" and r.extraction_note),
         events=tuple(data.events),
         problems=tuple(problems),
+        outside_archive=outside,
     )
 
 
