@@ -24,6 +24,7 @@ from .options import (  # noqa: F401
     OPTIONS,
     RECIPIENT_KEYS,
     TOPIC_KEYS,
+    TOPICS_KEYS,
     defaults,
     options_table,
 )
@@ -284,6 +285,8 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
                                 tags=f["tags"], enabled=f["enabled"],
                                 interval_minutes=f["interval_minutes"], title=f["title"]))
 
+    # User topics extend the built-in ones (a table with a built-in's id replaces it), unless
+    # [topics] builtin = false: adding one topic must not silently drop the others.
     raw_topics = raw.get("topics")
     topics: tuple[TopicRule, ...] = DEFAULT_TOPICS
     if raw_topics is not None:
@@ -291,8 +294,12 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             fail(ConfigError("expected [topics.<id>] tables", file=file, line=loc.line_of("topics"),
                              key="topics"))
             raw_topics = {}
+        settings = _check_table({k: v for k, v in raw_topics.items() if not isinstance(v, dict)},
+                                TOPICS_KEYS, "topics", lambda k: loc.line_of("topics", k), file, fail)
         found = []
         for tid, item in raw_topics.items():
+            if not isinstance(item, dict):
+                continue                     # a [topics] setting, checked above
             locate = lambda k, t=tid: loc.line_of(f"topics.{t}", k)  # noqa: E731
             if not _TOPIC_ID.match(tid):
                 fail(ConfigError("topic ids are lower-case letters, digits, '-' and '_'", file=file,
@@ -304,7 +311,9 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             found.append(TopicRule(id=tid, label=t["label"] or tid, terms=t["terms"],
                                    patterns=t["patterns"], exclude=t["exclude"],
                                    case_sensitive=t["case_sensitive"], alert=t["alert"]))
-        topics = tuple(found)
+        mine = {t.id: t for t in found}
+        builtin = tuple(mine.pop(t.id, t) for t in DEFAULT_TOPICS) if settings["builtin"] else ()
+        topics = builtin + tuple(mine.values())
 
     email = values["email"]
     recipients = []

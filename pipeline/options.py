@@ -320,6 +320,11 @@ ALERT_KEYS: dict[str, Option] = {
     "channels": Option(_list(_str), ()),
 }
 
+TOPICS_KEYS: dict[str, Option] = {          # [topics] itself, beside its [topics.<id>] tables
+    "builtin": Option(_bool, True, "the built-in nato, ceasefire and territory rules apply beside "
+                                   "yours (a table of the same id replaces one); false: only yours"),
+}
+
 TOPIC_KEYS: dict[str, Option] = {
     "label": Option(_str, None),
     "terms": Option(_list(_str), ()),

@@ -133,9 +133,15 @@ def test_flag_replay_lists_changes_and_applies_them_only_when_asked(site, tmp_pa
     feeds = serve_world(site)
     path = write_config(tmp_path, list(feeds.items()))
     assert newsmon("run", "--config", str(path)).returncode == 0
-    # a new rule: the grain topic, and NATO dropped
+    # a new rule, the grain topic: it extends the built-in topics, NATO stays
     text = path.read_text() + '\n[topics.grain]\nlabel = "Grain"\nterms = ["sunflower*", "harvest*"]\n'
     path.write_text(text)
+    added = newsmon("flag", "--replay", "--since", "7d", "--config", str(path), "--json")
+    assert added.returncode == 0, added.stderr
+    assert [(c["title"], c["before"], c["after"]) for c in json.loads(added.stdout)["changes"]] == [
+        ("Sunflower harvest ends late after rain", [], ["grain"])]
+    # only the user's topics: the built-in NATO dropped
+    path.write_text(text + '\n[topics]\nbuiltin = false\n')
     dry = newsmon("flag", "--replay", "--since", "7d", "--config", str(path), "--json")
     assert dry.returncode == 0, dry.stderr
     changes = json.loads(dry.stdout)["changes"]

@@ -250,6 +250,11 @@ def config_check(config_path: Path, probe: bool) -> None:
         sys.exit(2)
     click.echo(f"{config_path}: OK — {len(config.feeds)} feeds, {len(config.topics)} topics, "
                f"email {'on' if config.email.enabled else 'off'}")
+    from ..topics import DEFAULT_TOPICS
+
+    builtin = set(DEFAULT_TOPICS)        # a built-in replaced by a table of its id is the user's
+    click.echo("topics: " + (", ".join(f"{t.label} [{t.id}{', built-in' if t in builtin else ''}]"
+                                       for t in config.topics) or "none ([topics] builtin = false)"))
 
 
 # --- archive ---------------------------------------------------------------------------------------
