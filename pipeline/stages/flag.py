@@ -58,7 +58,9 @@ class TopicMatcher:
         self._scan = re.compile(combined)
         self._scan_ignorecase = re.compile(combined, re.IGNORECASE)
         self._patterns = [(r.id, p, re.compile(p, re.IGNORECASE)) for r in rules for p in r.patterns]
-        self._exclude = {r.id: re.compile(_bounded([term_regex(e) for e in r.exclude]), re.IGNORECASE)
+        # excludes scan the lower-cased text too (case-insensitively only when lowering moved offsets)
+        self._exclude = {r.id: (re.compile(_bounded([term_regex(e.lower()) for e in r.exclude])),
+                                re.compile(_bounded([term_regex(e) for e in r.exclude]), re.IGNORECASE))
                          for r in rules if r.exclude}
         self._known: dict[str, tuple[tuple[str, str], ...]] = {}
 
@@ -75,11 +77,11 @@ class TopicMatcher:
                 self._known[surface] = known
         return known
 
-    def _hits(self, value: str):
-        """(topic, term, start, end, matched) for every hit in one field."""
-        lowered = value.lower()
+    def _hits(self, value: str, lowered: str | None):
+        """(topic, term, start, end, matched) for every hit in one field; `lowered` is the field
+        lower-cased, or None when lowering moved offsets."""
         # lower() keeps offsets for all but a few code points (e.g. "İ"); otherwise scan as written
-        scan = self._scan.finditer(lowered) if len(lowered) == len(value) else self._scan_ignorecase.finditer(value)
+        scan = self._scan.finditer(lowered) if lowered is not None else self._scan_ignorecase.finditer(value)
         for m in scan:
             start, end = m.span()
             surface = value[start:end]
@@ -95,11 +97,14 @@ class TopicMatcher:
         for field_name, value in (("title", title), ("text", text)):
             if not value:
                 continue
-            hits = list(self._hits(value))
+            lowered = value.lower()
+            lowered = lowered if len(lowered) == len(value) else None
+            hits = list(self._hits(value, lowered))
             if not hits:
                 continue
-            hidden = {topic: [m.span() for m in rx.finditer(value)]
-                      for topic, rx in self._exclude.items() if any(h[0] == topic for h in hits)}
+            hidden = {topic: [m.span() for m in (lower.finditer(lowered) if lowered is not None
+                                                 else anycase.finditer(value))]
+                      for topic, (lower, anycase) in self._exclude.items() if any(h[0] == topic for h in hits)}
             sentences = _SentenceIndex(value)
             for topic, term, start, end, matched in hits:
                 if any(s <= start and end <= e for s, e in hidden.get(topic, ())):
