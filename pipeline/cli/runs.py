@@ -113,8 +113,12 @@ class _Bar(_NoBar):
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True)
         self.task, self.articles, self.failed = None, 0, 0
+        self.logging = contextlib.ExitStack()
 
     def start(self, total: int) -> None:
+        from ..logs import through
+
+        self.logging.enter_context(through(self.progress.console))   # log lines above the bar
         self.progress.start()
         self.task = self.progress.add_task("feeds", total=total)
 
@@ -126,6 +130,7 @@ class _Bar(_NoBar):
 
     def stop(self) -> None:
         self.progress.stop()
+        self.logging.close()
 
 
 @contextlib.contextmanager
