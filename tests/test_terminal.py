@@ -51,3 +51,54 @@ def test_log_lines_print_above_the_progress_bar_never_through_it(site, tmp_path,
         row = _ANSI.sub("", before).rsplit("\n", 1)[-1].rsplit("\r", 1)[-1]
         assert row == "", f"log line glued to {row!r}"
         assert before.endswith(("\n", "\r\x1b[2K")), before[-80:]   # a fresh row, or the bar's row erased
+
+
+def _big_archive(tmp_path, n: int = 1500):
+    """A config and an archive of `n` stories on 2026-11-23 (written through Store): each of
+    `stories`, `search` and `export` prints far more than a pipe holds (64 KB)."""
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline.app.stories import refresh_story
+    from pipeline.config import load_config
+    from pipeline.records import Article
+    from pipeline.stages.flag import TopicMatcher
+    from pipeline.storage.store import Store, article_id
+
+    config = load_config(write_config(tmp_path, [("daily", "https://daily.example/rss")]))
+    store = Store.open(config.database)
+    matcher = TopicMatcher(config.topics)
+    t = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
+    run_id = store.start_run(t)
+    with store.transaction():
+        for i in range(n):
+            url = f"https://daily.example/{i}"
+            title = f"Ceasefire talks, round {i}, in town number {i}"
+            text = f"Delegates met for round {i} of ceasefire talks in town number {i}. " * 4
+            article = Article(identity=f"url:{url}", feed="daily", guid=None, url=url, canonical_url=url,
+                              title=title, published=t, text=text, text_source="page", fingerprint=f"fp{i}",
+                              matches=matcher.match(title, text))
+            store.insert_article(article, t + timedelta(seconds=i), run_id)
+            refresh_story(store, article_id(article.identity))
+    store.finish_run(run_id, t, ())
+    store.close()
+    return config
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path, seeds_dir):
+    """`newsmon stories | head -1`, `search … | head -1`, `export | head -1` through a real pipe:
+    no "unexpected error", nothing on stderr, exit 141 (128 + SIGPIPE, as a shell reports a
+    command killed by a closed pipe)."""
+    config = _big_archive(tmp_path)
+    path = str(tmp_path / "newsmon.toml")
+    for args in (["stories", "--date", "2026-11-23"], ["search", "ceasefire", "--limit", "2000"],
+                 ["export"], ["export", "--format", "json"], ["search", "ceasefire", "--limit", "2000", "--csv"]):
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args, "--config", path],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = proc.stdout.readline()
+        proc.stdout.close()                       # `head -1` has what it wanted and exits
+        err = proc.stderr.read()
+        proc.wait(timeout=60)
+        assert first.strip(), args
+        assert err == b"", (args, err)
+        assert proc.returncode == 141, (args, proc.returncode)
+    assert config.database.exists()

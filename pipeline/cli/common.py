@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
+import signal
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,12 +23,33 @@ config_option = click.option(
     default=DEFAULT_CONFIG_PATH, show_default=True, help="The TOML configuration file.")
 
 
+# A reader that stopped reading (`newsmon search … | head`): quiet, and the status a shell gives
+# a process killed by SIGPIPE, as `cat` and `grep` end there.
+EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE
+
+
+def _pipe_closed() -> None:
+    """stdout's reader is gone: point stdout at /dev/null, so the interpreter's last flush of what
+    is still buffered cannot fail again ("Exception ignored … BrokenPipeError"), and exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(EXIT_PIPE_CLOSED)
+
+
 def handle_errors(fn):
-    """Turn NewsmonError into one line on stderr and its exit code; never a traceback for those."""
+    """Turn NewsmonError into one line on stderr and its exit code; never a traceback for those.
+    A closed pipe on stdout ends quietly (EXIT_PIPE_CLOSED)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()               # a closed pipe shows here, not at interpreter exit
+            return result
+        except BrokenPipeError:
+            _pipe_closed()
         except NewsmonError as e:
             click.echo(f"newsmon: {e}", err=True)
             sys.exit(e.exit_code)
