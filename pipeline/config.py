@@ -16,7 +16,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from .channels import AlertingOptions, AlertRule, ChannelConfig, parse_channels
-from .errors import ConfigError
+from .errors import ConfigError, UsageError, did_you_mean
 from .options import (  # noqa: F401
     DEFAULT_BOILERPLATE,
     DIGEST_FORMATS,
@@ -129,6 +129,24 @@ class Config:
     def labels(self) -> dict[str, str]:
         """Topic id -> the label the digest and messages show."""
         return {t.id: t.label for t in self.topics}
+
+    def topic_id(self, value: str) -> str:
+        """A topic named by its id or its label ("territory", "Territory", "NATO"); an unknown
+        name is a UsageError that names the nearest ones."""
+        for t in self.topics:
+            if value == t.id or value.casefold() in (t.id.casefold(), t.label.casefold()):
+                return t.id
+        raise UsageError(f"no topic named {value!r}{did_you_mean(value, [t.id for t in self.topics] + [t.label for t in self.topics])}; "
+                         f"topics: {', '.join(f'{t.id} ({t.label})' for t in self.topics)}")
+
+    def feed_name(self, value: str) -> str:
+        """A feed named by its config name or its `title`; an unknown name is a UsageError that
+        names the nearest ones."""
+        for f in self.feeds:
+            if value == f.name or value.casefold() in (f.name.casefold(), (f.title or "").casefold()):
+                return f.name
+        raise UsageError(f"no feed named {value!r}{did_you_mean(value, [f.name for f in self.feeds])}; "
+                         "see `newsmon feeds list`")
 
     @property
     def send_at(self) -> tuple[int, int]:

@@ -180,7 +180,8 @@ def test_search_and_export_the_archive(site, tmp_path, seeds_dir):
     assert newsmon("run", "--config", str(path)).returncode == 0
 
     text = newsmon("search", "air defence", "--config", str(path))
-    assert "Ministers meet in Oslo on air defence" in text.stdout and "**air** **defence**" in text.stdout
+    assert "Ministers meet in Oslo on air defence" in text.stdout and "air defence" in text.stdout
+    assert "**" not in text.stdout and "\x1b" not in text.stdout          # piped: no highlight marks
     as_json = json.loads(newsmon("search", "sunflower OR truce", "--raw", "--json", "--config", str(path)).stdout)
     assert {r["title"] for r in as_json} == {"Sunflower harvest ends late after rain", "Live: updates"}
     topic = json.loads(newsmon("search", "Kyiv", "--topic", "ceasefire", "--json", "--config", str(path)).stdout)

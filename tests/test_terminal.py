@@ -102,3 +102,115 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path, seeds_di
         assert err == b"", (args, err)
         assert proc.returncode == 141, (args, proc.returncode)
     assert config.database.exists()
+
+
+def _search_archive(tmp_path):
+    """Four articles written through Store for the search cases (feed 'guardian', titled)."""
+    from datetime import datetime, timezone
+
+    from pipeline.app.stories import refresh_story
+    from pipeline.config import load_config
+    from pipeline.records import Article
+    from pipeline.stages.flag import TopicMatcher
+    from pipeline.storage.store import Store, article_id
+
+    path = write_config(tmp_path, [("guardian", "https://guardian.example/rss"),
+                                   ("kyiv-ledger", "https://ledger.example/rss")],
+                        extra="")
+    path.write_text(path.read_text().replace('name = "kyiv-ledger"', 'name = "kyiv-ledger"\ntitle = "The Kyiv Ledger"'))
+    config = load_config(path)
+    store = Store.open(config.database)
+    matcher = TopicMatcher(config.topics)
+    t = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
+    run_id = store.start_run(t)
+    docs = [("guardian", "a", "Truce holds in the south", "A local truce held overnight.\nEngineers reached the plant."),
+            ("guardian", "b", "Trade truce lifts stocks", "Hopes of a trade truce lifted stocks."),
+            ("kyiv-ledger", "c", "Ceasefire talks resume", "Delegations resumed ceasefire talks on the territory."),
+            ("kyiv-ledger", "d", "Harvest ends late", "Farmers finished the harvest late.")]
+    with store.transaction():
+        for feed, slug, title, text in docs:
+            url = f"https://{feed}.example/{slug}"
+            article = Article(identity=f"url:{url}", feed=feed, guid=None, url=url, canonical_url=url, title=title,
+                              published=t, text=text, text_source="page", fingerprint=slug,
+                              matches=matcher.match(title, text))
+            store.insert_article(article, t, run_id)
+            refresh_story(store, article_id(article.identity))
+    store.finish_run(run_id, t, ())
+    store.close()
+    return path
+
+
+def _titles(done) -> set[str]:
+    import json
+
+    assert done.returncode == 0, done.stderr
+    return {r["title"] for r in json.loads(done.stdout)}
+
+
+def test_search_reads_or_not_and_phrases_as_typed(tmp_path, seeds_dir):
+    from conftest import newsmon
+
+    path = str(_search_archive(tmp_path))
+
+    def search(*args):
+        return newsmon("search", *args, "--json", "--config", path)
+
+    assert _titles(search("truce OR ceasefire")) == {"Truce holds in the south", "Trade truce lifts stocks",
+                                                     "Ceasefire talks resume"}
+    assert _titles(search('truce NOT "trade truce"')) == {"Truce holds in the south"}
+    assert _titles(search('"local truce"')) == {"Truce holds in the south"}
+    assert _titles(search("harv*")) == {"Harvest ends late"}
+    assert _titles(search("or")) == set()                       # lower case: a word, not an operator
+    bad = newsmon("search", "OR truce", "--config", path)
+    assert bad.returncode == 2 and "OR needs a word before it" in bad.stderr
+
+
+def test_search_highlights_in_bold_on_a_terminal_only_and_snippets_keep_to_one_line(tmp_path, seeds_dir):
+    from conftest import newsmon
+
+    path = str(_search_archive(tmp_path))
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "search", "engineers", "--config", path],
+                            stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    proc.wait(timeout=60)
+    os.close(master)
+    shown = output.decode()
+    assert "\x1b[1mEngineers\x1b[22m reached the plant" in shown and "**" not in shown
+    piped = newsmon("search", "engineers", "--config", path)
+    assert "    A local truce held overnight. Engineers reached the plant." in piped.stdout  # one line
+    assert "\x1b" not in piped.stdout and "**" not in piped.stdout and "\x02" not in piped.stdout
+    as_csv = newsmon("search", "engineers", "--csv", "--config", path)
+    assert "A local truce held overnight. Engineers reached the plant." in as_csv.stdout
+    assert "\x1b" not in as_csv.stdout and "**" not in as_csv.stdout
+
+
+def test_unknown_feeds_and_topics_name_the_nearest_and_labels_are_accepted(tmp_path, seeds_dir):
+    from conftest import newsmon
+
+    path = str(_search_archive(tmp_path))
+    assert _titles(newsmon("search", "talks", "--topic", "Ceasefire", "--json", "--config", path)) == {
+        "Ceasefire talks resume"}
+    assert _titles(newsmon("search", "talks", "--topic", "Territory", "--json", "--config", path)) == {
+        "Ceasefire talks resume"}
+    assert _titles(newsmon("search", "talks", "--feed", "The Kyiv Ledger", "--json", "--config", path)) == {
+        "Ceasefire talks resume"}
+    feed = newsmon("search", "truce", "--feed", "guardain", "--config", path)
+    assert feed.returncode == 2 and "no feed named 'guardain' (did you mean 'guardian'?)" in feed.stderr
+    topic = newsmon("search", "truce", "--topic", "ceasfire", "--config", path)
+    assert topic.returncode == 2 and "no topic named 'ceasfire' (did you mean 'ceasefire'" in topic.stderr
+    run = newsmon("run", "--feed", "guardain", "--config", path)
+    assert run.returncode == 2 and "(did you mean 'guardian'?)" in run.stderr
+    remove = newsmon("feeds", "remove", "guardain", "--config", path)
+    assert remove.returncode == 2 and "(did you mean 'guardian'?)" in remove.stderr
+    stories = newsmon("stories", "--date", "2026-11-23", "--topic", "Ceasefire", "--json", "--config", path)
+    assert stories.returncode == 0, stories.stderr

@@ -262,8 +262,8 @@ def config_check(config_path: Path, probe: bool) -> None:
 @click.command()
 @config_option
 @click.argument("query")
-@click.option("--topic", help="Only articles flagged with this topic id.")
-@click.option("--feed", help="Only articles from this feed.")
+@click.option("--topic", help="Only articles flagged with this topic (its id or its label).")
+@click.option("--feed", help="Only articles from this feed (its name or its title).")
 @click.option("--since", help="Only articles first seen since (7d, 24h, 2026-11-01).")
 @click.option("--limit", default=20, show_default=True)
 @click.option("--raw", is_flag=True, help="QUERY is FTS5 syntax (AND, OR, NEAR, \"phrases\", prefix*).")
@@ -274,9 +274,13 @@ def search(config_path: Path, query: str, topic: str | None, feed: str | None, s
            limit: int, raw: bool, as_json: bool, as_csv: bool) -> None:
     """Full-text search over the archive, best matches first, with highlighted snippets.
 
+    Words are searched as typed; "quoted phrases", AND, OR and NOT (upper case) and a trailing
+    * (prefix) work without --raw.
+
     \b
     Example:
       newsmon search "air defence" --topic nato --since 7d --config config/newsmon.toml
+      newsmon search 'truce OR ceasefire NOT "trade truce"' --topic Ceasefire --config config/newsmon.toml
       newsmon search 'ceasefire NEAR/5 monitor*' --raw --csv --config config/newsmon.toml
     """
     from ..app.archive import search as search_archive
@@ -286,6 +290,9 @@ def search(config_path: Path, query: str, topic: str | None, feed: str | None, s
     rows = search_archive(config, query, raw=raw, topic=topic, feed=feed,
                           since=parse_since(since, utcnow()) if since else None, limit=limit)
     fields = ["first_seen", "feed", "title", "url", "topics", "snippet", "rank"]
+    bold = not (as_json or as_csv) and sys.stdout.isatty()   # highlights: the terminal's bold, or none
+    for r in rows:
+        r["snippet"] = _snippet(r["snippet"], bold)
     if as_json:
         click.echo(json.dumps([{k: r[k] for k in fields} for r in rows], ensure_ascii=False, indent=2))
     elif as_csv:
@@ -300,6 +307,16 @@ def search(config_path: Path, query: str, topic: str | None, feed: str | None, s
             click.echo(f"    {r['snippet']}")
             if r["url"]:
                 click.echo(f"    {r['url']}")
+
+
+def _snippet(text: str | None, bold: bool) -> str:
+    """A search snippet on one line, its hits in bold on a terminal and unmarked elsewhere."""
+    from ..storage.search import HIT_END, HIT_START
+
+    text = " ".join((text or "").split())
+    if bold:
+        return text.replace(HIT_START, "\x1b[1m").replace(HIT_END, "\x1b[22m")
+    return text.replace(HIT_START, "").replace(HIT_END, "")
 
 
 @click.command("export")

@@ -50,9 +50,7 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
     from ..lock import run_lock
 
     config = load_config(config_path)
-    unknown = set(only) - {f.name for f in config.feeds}
-    if unknown:
-        raise click.UsageError(f"no feed named {', '.join(sorted(unknown))} in {config_path}")
+    only = tuple(config.feed_name(name) for name in only)   # an unknown name names the nearest
     with run_lock(config.database), _stop_on_signals() as stop:
         with _progress() as bar:    # on a terminal only
             report = run_once(config, force=force, only=set(only) or None, on_start=bar.start,
