@@ -108,6 +108,11 @@ def test_dedup_check_names_the_seed_a_text_copies(site, tmp_path, seeds_dir):
     by_url = newsmon("dedup", "check", site.url("/page"), "--config", str(path))
     assert by_url.returncode == 0, by_url.stderr
     assert "copy of seeds/000_2ceace7d45a6ac80.txt (seed), similarity 0.9" in by_url.stdout
+    # one answer: a copy of a seed is left out, so it starts no story
+    assert ("story: none; as a copy of seeds/000_2ceace7d45a6ac80.txt (seed) it would be stored as a duplicate "
+            "and left out of the digest") in by_url.stdout
+    assert "would start a new story" not in by_url.stdout
+    assert out["left_out"] is True and out["story"] is None
 
     other = tmp_path / "other.txt"
     other.write_text("A short note about the weather in Lviv.")

@@ -170,7 +170,9 @@ def test_config_check_probe_fetches_feeds_and_opens_smtp(site, tmp_path, seeds_d
         assert "probe: feed daily-a: ok — Daily A, 4 items" in result.stdout
         assert "probe: feed dead: FAILED:" in result.stdout and "HTTP 404" in result.stdout
         assert f"probe: mail server 127.0.0.1:{smtp.port}: ok" in result.stdout
-        assert result.returncode == 2                      # a probe failed
+        assert result.returncode == 2                      # a probe failed, and it says which
+        assert "1 probe(s) failed: feed dead (see the FAILED lines above)" in result.stderr
+        assert "0 problem" not in result.stderr
         assert smtp.inbox.messages == []
 
 

@@ -214,3 +214,23 @@ def test_unknown_feeds_and_topics_name_the_nearest_and_labels_are_accepted(tmp_p
     assert remove.returncode == 2 and "(did you mean 'guardian'?)" in remove.stderr
     stories = newsmon("stories", "--date", "2026-11-23", "--topic", "Ceasefire", "--json", "--config", path)
     assert stories.returncode == 0, stories.stderr
+
+
+def test_a_web_page_given_as_a_feed_says_where_its_feed_is(site, make_config, clock):
+    from pipeline.app.pipeline import run_once
+    from pipeline.demo.server import Page
+
+    feeds = serve_world(site)
+    site.routes["/home"] = Page(b'<!DOCTYPE html><html><head><title>Daily A</title>'
+                                b'<link rel="alternate" type="application/rss+xml" href="/a/rss.xml">'
+                                b'</head><body><h1>Daily A</h1></body></html>', content_type="text/html")
+    site.routes["/plain"] = Page(b"<html><body><p>No feed here.</p></body></html>", content_type="text/html")
+    config = make_config([("home", site.url("/home")), ("plain", site.url("/plain")),
+                          ("daily-a", feeds["daily-a"])])
+    report = run_once(config, clock=clock, force=True)
+    errors = {f.name: f.error for f in report.feeds}
+    assert errors["home"] == (f"not a feed: this is a web page; its feed is at {site.url('/a/rss.xml')} "
+                              "(use that as the feed's url)")
+    assert errors["plain"] == ("not a feed: this is a web page, and it links no feed "
+                               "(use the site's RSS or Atom address)")
+    assert errors["daily-a"] is None

@@ -238,15 +238,19 @@ def config_check(config_path: Path, probe: bool) -> None:
     other = extra_checks(config) if config else []
     for p in other:
         click.echo(f"error: {config_path}: {p}")
-    failed = bool(problems or other)
+    probe_failed: list[str] = []
     if config and probe:
         lines, probe_failed = probe_all(config)
         for line in lines:
             click.echo(line)
-        failed = probe_failed or failed
-    if failed:
-        click.echo(f"{config_path}: {len(problems) + len(other)} problem(s)"
-                   + (" (and failed probes)" if not (problems or other) else ""), err=True)
+    if problems or other or probe_failed:
+        said = []
+        if problems or other:
+            said.append(f"{len(problems) + len(other)} problem(s) in the configuration")
+        if probe_failed:
+            said.append(f"{len(probe_failed)} probe(s) failed: {', '.join(probe_failed)} "
+                        "(see the FAILED lines above)")
+        click.echo(f"{config_path}: {'; '.join(said)}", err=True)
         sys.exit(2)
     click.echo(f"{config_path}: OK — {len(config.feeds)} feeds, {len(config.topics)} topics, "
                f"email {'on' if config.email.enabled else 'off'}")

@@ -325,6 +325,12 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
     except Exception as e:  # feedparser itself raised on something in the body
         raise NotAFeed(response.url, f"unreadable feed ({type(e).__name__}: {one_line(str(e))[:200]})") from None
     if not parsed.entries and not parsed.get("version"):
+        if _is_web_page(response.body, headers.get("content-type", "")):
+            links = discover_feed_links(response.body, response.url)
+            raise NotAFeed(response.url, f"not a feed: this is a web page; its feed is at {links[0]} "
+                                         "(use that as the feed's url)" if links else
+                                         "not a feed: this is a web page, and it links no feed "
+                                         "(use the site's RSS or Atom address)")
         exc = parsed.get("bozo_exception")
         reason = f"{type(exc).__name__}: {one_line(str(exc))[:200]}" if exc else "no RSS/Atom/JSON feed found"
         raise NotAFeed(response.url, f"not a feed ({reason})")
@@ -344,6 +350,15 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
     warnings = [w for w in (encoding_note, broken) if w]
     return _finish(response, parsed.feed.get("title") or "", items, warnings, max_items,
                    len(parsed.entries))
+
+
+_HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head)\b", re.I | re.S)
+
+
+def _is_web_page(body: bytes, content_type: str) -> bool:
+    """An HTML page, said by its content type or by how it starts."""
+    return content_type.lower().split(";")[0].strip() in ("text/html", "application/xhtml+xml") \
+        or bool(_HTML_START.match(body[:4096]))
 
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/rdf+xml")
