@@ -35,7 +35,7 @@ from ..errors import MailError, StoreError
 from ..options import address_key
 from ..sanitize import sanitize
 from ..stages.digest import Digest
-from ..stages.render import render
+from ..stages.render import email_html, render
 from ..storage.store import Store, iso
 from .report import digest_for
 
@@ -82,7 +82,7 @@ def compose(digest: Digest, options: EmailOptions, recipient: str, now: datetime
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(render(digest, "txt", templates_dir))
-    msg.add_alternative(render(digest, "html", templates_dir), subtype="html")
+    msg.add_alternative(email_html(digest, templates_dir), subtype="html")
     return message_id, msg.as_bytes()
 
 
@@ -236,6 +236,8 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
         late = now - start > LATE_AFTER
         digest = digest_for(store, config, today, labels, now, period=(start, now), rowids=(after, upto),
                               topics=recipient.topics, late=late, cap=config.email.stories_per_topic)
+        if config.base_url:              # the capped email links to the day's whole digest
+            digest = replace(digest, full_url=f"{config.base_url.rstrip('/')}/{today}.html")
         cut = {"period_start": iso(start), "period_end": iso(now), "rowid_after": after, "rowid_upto": upto}
         if not digest.articles and not config.email.send_empty:
             store.add_email({"digest_date": day, "recipient": address_key(recipient.address),

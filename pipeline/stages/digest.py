@@ -182,6 +182,7 @@ class Digest:
     labels: dict[str, str] = field(default_factory=dict)  # every topic id -> its label (badges)
     alerts: tuple[AlertLine, ...] = field(default=())    # chat alerts of the period and any pending
     more_others: int = 0                 # unflagged stories left out of a capped edition
+    full_url: str | None = None          # an email's link to the day's HTML digest ([digest] base_url)
     outside_archive: str | None = None   # the day ends before the database's life began: what to say
                                          # instead of feed health (which would be today's)
 

@@ -160,6 +160,22 @@ def render(digest: Digest, fmt: str, templates_dir: Path | None = None) -> str:
     return template.render(d=digest, sentences_for=sentences_for)
 
 
+@lru_cache(maxsize=1)
+def _inliner():
+    import css_inline
+
+    # no remote stylesheet is ever fetched; @media rules (dark mode) stay in a <style> block for
+    # the clients that read it, every other rule goes into the elements' style attributes
+    return css_inline.CSSInliner(keep_style_tags=False, keep_at_rules=True, load_remote_stylesheets=False)
+
+
+def email_html(digest: Digest, templates_dir: Path | None = None) -> str:
+    """The HTML digest for an email: its CSS inlined into style attributes, since many clients
+    (Gmail's apps, Outlook, webmail in general) drop or rewrite a <style> block; what is left
+    there is the dark-mode enhancement."""
+    return _inliner().inline(render(digest, "html", templates_dir))
+
+
 def json_text(value, depth: int = 2, margin: str = "") -> str:
     """JSON laid out for reading down to `depth` levels, each deeper value (an article) on one line.
 
