@@ -9,7 +9,8 @@ A rule has:
 - `case_sensitive`: like terms but case must match: for acronyms that are also words
   ("NATO" but not Italian "nato", "born").
 - `patterns`: regular expressions, case-insensitive, for what terms cannot say.
-- `exclude`: phrases whose matches do not count ("Northern Territory").
+- `exclude`: phrases whose matches do not count ("Northern Territory"); "…" between two words
+  of a phrase allows up to 8 words between them in one clause ("exhibition* … armistice*").
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ DEFAULT_TOPICS: tuple[TopicRule, ...] = (
         exclude=("Armistice Day", "19* armistice*", "armistice* of 19*", "anniversary of the armistice*",
                  "armistice anniversar*", "armistice centenar*", "centenary of the armistice*",
                  "exhibit* on armistice*", "exhibit* about armistice*", "trade truce*", "trade war truce*",
-                 "tariff truce*"),
+                 "tariff truce*",
+                 # history in context: an armistice near an exhibition, a museum, historians or a century
+                 "exhibition* … armistice*", "armistice* … exhibition*", "museum* … armistice*",
+                 "historian* … armistice*", "armistice* … historian*", "armistice* … centur*"),
     ),
     TopicRule(
         id="territory",

@@ -7,7 +7,7 @@ app/report.py and rendered by the real templates."""
 
 from __future__ import annotations
 
-import re
+import json
 from datetime import date, datetime, timedelta, timezone
 
 from conftest import newsmon, write_config
@@ -84,7 +84,7 @@ def test_a_topics_story_count_is_the_same_in_summary_section_subject_and_chat(tm
         assert nato.stories == 1 and not nato.articles and [s.title for s, _ in nato.elsewhere] == [
             "Border territory handed back to the district"]
         html, txt, md = (render(digest, fmt) for fmt in ("html", "txt", "md"))
-        assert re.search(r'<th>NATO</th><td>1 story,', html)
+        assert '<th><a href="#topic-nato">NATO</a></th><td>1 story,' in html
         assert '<h2 id="topic-nato">NATO <span class="muted">(1)</span></h2>' in html
         card = next(s for s in digest.articles if s.title.startswith("Border"))
         assert f'<a href="#story-{card.story_id}">Border territory handed back to the district</a>' in html
@@ -140,3 +140,119 @@ def test_a_future_date_is_refused_with_exit_2(tmp_path, seeds_dir):
     assert done.returncode == 2, done.stderr
     assert f"{tomorrow} is in the future" in done.stderr and "Europe/Kyiv" in done.stderr
     assert not (tmp_path / "reports" / f"{tomorrow}.html").exists()
+
+
+# --- cards and navigation -------------------------------------------------------------------
+
+ALERTS_ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><id>tag:google.com,2005:reader/user/1/state/alerts/2</id>
+<title>Google Alert - ceasefire</title>
+<link href="https://www.google.com/alerts/feeds/0001/0002" rel="self"/><updated>2026-11-23T06:00:00Z</updated>
+<entry><id>tag:google.com,2013:googlealerts/feed:1</id><title type="html">Local &lt;b&gt;ceasefire&lt;/b&gt; holds</title>
+<link href="https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://www.kyiv-daily.example/news/truce-holds%3Fid%3D7&amp;ct=ga&amp;cd=CAIy&amp;usg=AOvVaw1"/>
+<published>2026-11-23T05:00:00Z</published><updated>2026-11-23T05:00:00Z</updated>
+<content type="html">A local &lt;b&gt;ceasefire&lt;/b&gt; held overnight.</content></entry>
+</feed>"""
+
+
+def test_google_alerts_links_are_unwrapped_to_the_article_at_the_url_boundary():
+    from pipeline.records import Response
+    from pipeline.stages.parse import parse_feed
+    from pipeline.stages.urls import canonical_url, http_url
+
+    parsed = parse_feed("alerts", Response("https://www.google.com/alerts/feeds/0001/0002", 200,
+                                           {"content-type": "application/atom+xml"}, ALERTS_ATOM.encode()),
+                        max_items=50, now=T)
+    [entry] = parsed.entries
+    assert entry.link == "https://www.kyiv-daily.example/news/truce-holds?id=7"
+    assert http_url("https://www.google.co.uk/url?q=https://a.example/x&sa=U") == "https://a.example/x"
+    assert canonical_url("https://www.google.com/url?url=https://a.example/y%3Futm_source%3Dalert") == \
+        "https://a.example/y"
+    assert http_url("https://www.google.com/url?q=javascript:alert(1)") == \
+        "https://www.google.com/url?q=javascript:alert(1)"          # no article there: the link as given
+    assert http_url("https://www.google.com/search?q=truce") == "https://www.google.com/search?q=truce"
+
+
+def test_outlets_are_feed_titles_and_publishers_and_counted_once(tmp_path, seeds_dir):
+    """Outlet = `title` in the config, else the feed's own title, else its name; an alert's item
+    is its publisher's. Two alert feeds citing one page are one outlet."""
+    extra = ""
+    config, store = _store(tmp_path, [], extra=extra)
+    store.close()
+    text = (tmp_path / "newsmon.toml").read_text()
+    text += ('\n[[feeds]]\nname = "ledger"\nurl = "https://ledger.example/rss"\ntitle = "The Kyiv Ledger"\n'
+             '\n[[feeds]]\nname = "wire"\nurl = "https://wire.example/rss"\n'
+             '\n[[feeds]]\nname = "alerts-a"\nurl = "https://www.google.com/alerts/feeds/1/2"\n'
+             '\n[[feeds]]\nname = "alerts-b"\nurl = "https://www.google.com/alerts/feeds/1/3"\n')
+    (tmp_path / "newsmon.toml").write_text(text)
+    config = load_config(tmp_path / "newsmon.toml")
+    store = Store.open(config.database)
+    try:
+        run_id = store.start_run(T)
+        story = None
+        with store.transaction():
+            for n, (feed, url, title) in enumerate([
+                    ("alerts-a", "https://www.kyiv-daily.example/truce", "Local truce holds"),
+                    ("alerts-b", "https://www.kyiv-daily.example/truce?from=b", "Local truce holds"),
+                    ("ledger", "https://ledger.example/truce", "Truce holds near the plant"),
+                    ("wire", "https://wire.example/harvest", "Harvest ends late")]):
+                article = Article(identity=f"url:{url}", feed=feed, guid=None, url=url, canonical_url=url,
+                                  title=title, published=T, text=f"{title}. More words here.", text_source="page",
+                                  fingerprint=f"fp{n}", story_id=story if n in (1, 2) else None)
+                store.insert_article(article, T + timedelta(minutes=n), run_id)
+                if n == 0:
+                    story = article_id(article.identity)
+                refresh_story(store, story if n in (0, 1, 2) else article_id(article.identity))
+        for name, title in (("wire", "Wire B"), ("ledger", "Ledger feed title")):
+            store.ensure_feed(name, f"https://{name}.example/rss")
+            outcome = FeedOutcome(name, f"https://{name}.example/rss", "ok", new=1, title=title)
+            state = store.ensure_feed(name, outcome.url)
+            with store.transaction():
+                store.save_feed(run_id, outcome, transition(state, outcome, T, HealthPolicy(15, 240, 3)), T)
+        digest = digest_for(store, config, DAY, config.labels, T + timedelta(hours=3))
+    finally:
+        store.close()
+    lead = next(s for s in digest.articles if s.reports == 3)
+    assert lead.outlets == ("kyiv-daily.example", "The Kyiv Ledger")       # two alert feeds: one outlet
+    assert {a.outlet for a in lead.also} == {"kyiv-daily.example", "The Kyiv Ledger"}
+    assert next(s for s in digest.articles if s.title == "Harvest ends late").outlet == "Wire B"
+    html = render(digest, "html")
+    assert ('<h3 class="outlet">kyiv-daily.example <span class="muted">(1)</span></h3>' in html
+            and "2026-11-23 08:00 EET · 3 h ago · 2 outlets: kyiv-daily.example, The Kyiv Ledger" in html)
+    assert "alerts-a" not in html and "Wire B" in html
+
+
+def _write_day(config, store, day: date) -> None:
+    from pipeline.app.report import write_for_day
+
+    write_for_day(store, config, datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
+                  + timedelta(hours=20), config.labels, day=day)
+
+
+def test_days_link_to_each_other_and_the_index_has_counts_and_top_stories(tmp_path, seeds_dir):
+    config, store = _store(tmp_path, MIXED)                # stories of 2026-11-23
+    try:
+        _write_day(config, store, DAY - timedelta(days=1))
+        _write_day(config, store, DAY)
+        reports = config.digest_dir
+        before, day = (reports / "2026-11-22.html").read_text(), (reports / "2026-11-23.html").read_text()
+        # the day before got its "next" link when the new day's first digest was written
+        assert '<a href="index.html">All digests</a> · <a href="2026-11-23.html">2026-11-23 →</a>' in before
+        assert '<a href="index.html">All digests</a> · <a href="2026-11-22.html">← 2026-11-22</a></p>' in day
+        # a table of contents: summary rows and a contents line link to the sections
+        assert '<th><a href="#topic-nato">NATO</a></th>' in day and 'id="topic-nato"' in day
+        assert '<a href="#others">Other stories</a> · <a href="#health">Feed health</a>' in day
+        # the other stories: collapsed, by outlet, with time and a one-line snippet
+        others = day[day.index('<h2 id="others">'):day.index('<h2 id="health">')]
+        assert "<details>" in others and "<details open" not in others
+        assert '<h3 class="outlet">wire <span class="muted">(1)</span></h3>' in others
+        assert "2026-11-23 08:02 EET" in others and '<span class="snippet">Farmers finished two weeks late.</span>' in others
+        index = (reports / "index.html").read_text()
+        assert index.index("2026-11-23") < index.index("2026-11-22")             # newest first
+        assert "3 stories · NATO 1 · Ceasefire 1 · Territory 1" in index
+        assert 'Top story: <a href="https://daily.example/truce">Truce holds around the plant</a>' in index
+        assert "0 stories · NATO 0" in index
+        data = json.loads((reports / "index.json").read_text())
+        assert [e["date"] for e in data] == ["2026-11-23", "2026-11-22"] and data[0]["stories"] == 3
+    finally:
+        store.close()

@@ -6,6 +6,7 @@ agree; the email takes an exact cut of article row ids, the files a calendar day
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import jinja2
 from ..config import Config
 from ..errors import DigestWriteError
 from ..stages.digest import Digest, DigestInput, build_digest, day_bounds
-from ..stages.render import write_digest
+from ..stages.render import digest_days, write_digest
 from ..storage.store import Store
 
 
@@ -58,9 +59,17 @@ def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str,
     """Build and write the digest files of `day` (default: today in the digest zone).
     Raises DigestWriteError, one line saying what to fix, when the files cannot be written."""
     day = day or now.astimezone(config.zone).date()
-    digest = digest_for(store, config, day, labels, now, problems)
     try:
-        return write_digest(digest, config)
+        written = sorted(digest_days(config.digest_dir))
+        digest = _in_archive(digest_for(store, config, day, labels, now, problems), written)
+        files = write_digest(digest, config)
+        earlier = [d for d in written if d < digest.date]
+        if digest.date not in written and earlier and not [d for d in written if d > digest.date]:
+            # a new day's first digest: the day before it gets its "next day" link
+            before = date.fromisoformat(earlier[-1])
+            write_digest(_in_archive(digest_for(store, config, before, labels, now), written + [digest.date]),
+                         config)
+        return files
     except OSError as e:
         raise DigestWriteError(f"digest files not written to {config.digest_dir}: {e.strerror or e} "
                                "(check [digest] directory: it must be a writable folder)") from None
@@ -68,6 +77,13 @@ def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str,
         where = f"{getattr(e, 'filename', None) or getattr(e, 'name', None) or 'a template'}"
         line = f", line {e.lineno}" if getattr(e, "lineno", None) else ""
         raise DigestWriteError(f"digest template {where}{line}: {e.message or e} (check [digest] templates)") from None
+
+
+def _in_archive(digest: Digest, written: list[str]) -> Digest:
+    """The digest as a file of reports/: linked to the index and to the nearest days written."""
+    return replace(digest, in_archive=True,
+                   previous_day=max((d for d in written if d < digest.date), default=None),
+                   next_day=min((d for d in written if d > digest.date), default=None))
 
 
 def render_day(config: Config, day: date | None, now: datetime | None = None) -> list[Path]:

@@ -20,6 +20,7 @@ from ..records import DayEvent, FeedState, Match, MessageRecord, StoredArticle, 
 from .flag import relevance
 from .health import status_of
 from .stories import best_report, report_time
+from .urls import is_aggregator_feed, publisher
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,8 @@ class AlsoReported:
     feed: str
     title: str
     similarity: float | None
+    outlet: str = ""                     # who published it (outlet_names): the feed's title, or the
+                                         # publisher of an aggregator's item
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,9 @@ class DigestStory:
     extraction_note: str | None
     also: tuple[AlsoReported, ...] = ()  # the story's other reports in this digest
     story_id: str = ""
-    outlets: tuple[str, ...] = ()        # distinct feeds among its reports here, the lead's first
+    outlets: tuple[str, ...] = ()        # distinct outlets (publishers) among its reports here, the
+                                         # lead's first: two alert feeds citing one page are one
+    outlet: str = ""                     # the lead's outlet
     latest: datetime | None = None       # its latest report here (ranking)
     follow_up_of: StoryRef | None = None
     continuing: Continuing | None = None
@@ -183,8 +188,19 @@ class Digest:
     alerts: tuple[AlertLine, ...] = field(default=())    # chat alerts of the period and any pending
     more_others: int = 0                 # unflagged stories left out of a capped edition
     full_url: str | None = None          # an email's link to the day's HTML digest ([digest] base_url)
+    previous_day: str | None = None      # the digest files beside it (reports/): the nearest earlier
+    next_day: str | None = None          #   and later days written; navigation of the files only
+    in_archive: bool = False             # a file of reports/ (links to index.html and to other days)
     outside_archive: str | None = None   # the day ends before the database's life began: what to say
                                          # instead of feed health (which would be today's)
+
+    @property
+    def others_by_outlet(self) -> list[tuple[str, list[DigestStory]]]:
+        """The unflagged stories grouped by their lead's outlet: outlets with more first, then by name."""
+        groups: dict[str, list[DigestStory]] = {}
+        for s in self.others:
+            groups.setdefault(s.outlet or s.feed, []).append(s)
+        return sorted(groups.items(), key=lambda g: (-len(g[1]), g[0].casefold()))
 
     @property
     def continuing(self) -> tuple[DigestStory, ...]:
@@ -213,6 +229,16 @@ class Digest:
     def stale_feeds(self) -> tuple[FeedHealth, ...]:
         return tuple(f for f in self.feeds if f.health == "stale")
 
+    def index_entry(self) -> dict:
+        """What reports/index.html shows of this day: its counts per topic and its top story (the
+        first flagged one, else the first)."""
+        flagged = [s for s in self.articles if set(s.topics) & {t.id for t in self.topics}]
+        top = (flagged or list(self.articles) or [None])[0]
+        return {"date": self.date, "stories": len(self.articles),
+                "topics": [{"id": t.id, "label": t.label, "stories": t.stories} for t in self.topics],
+                "top": {"title": top.title, "url": top.url, "outlet": top.outlet,
+                        "outlets": len(top.outlets)} if top else None}
+
     def to_json(self) -> dict:
         return {
             "date": self.date,
@@ -232,7 +258,7 @@ class Digest:
                                   "previous_7_days": t.previous_week} for t in self.topics},
             },
             "articles": [{
-                "url": a.url, "title": a.title, "feed": a.feed, "published": _iso(a.published),
+                "url": a.url, "title": a.title, "feed": a.feed, "outlet": a.outlet, "published": _iso(a.published),
                 "first_seen": _iso(a.first_seen), "topics": list(a.topics), "text": a.text,
                 "text_source": a.text_source,
                 "matches": [{"topic": m.topic, "term": m.term, "field": m.field, "matched": m.matched,
@@ -274,7 +300,30 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
-def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone: ZoneInfo) -> DigestStory:
+def outlet_names(config: Config, feeds: list[FeedState]) -> dict[str, str]:
+    """Feed name -> the outlet readers know: `title` in the config, else the feed's own title,
+    else its name."""
+    stored = {f.name: f.title for f in feeds if f.title}
+    return {f.name: f.title or stored.get(f.name) or f.name for f in config.feeds} | {
+        name: title for name, title in stored.items() if name not in {f.name for f in config.feeds}}
+
+
+def _outlet_of(config: Config, feeds: list[FeedState]):
+    """An article's outlet: its publisher for an aggregator's item (Google Alerts), else its feed's."""
+    names = outlet_names(config, feeds)
+    aggregators = {f.name for f in config.feeds if is_aggregator_feed(f.url)}
+
+    def outlet(r: StoredArticle) -> str:
+        if r.feed in aggregators:
+            found = publisher(r.url)
+            if found:
+                return found
+        return names.get(r.feed, r.feed)
+    return outlet
+
+
+def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone: ZoneInfo,
+           outlet=lambda r: r.feed) -> DigestStory:
     """One story from its reports in this digest: headed by the best, the others under `also`."""
     lead = best_report(reports)
     rest = sorted((r for r in reports if r is not lead), key=lambda r: (r.published or r.first_seen, r.id))
@@ -292,9 +341,9 @@ def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone:
         id=lead.id, url=lead.url, title=lead.title, feed=lead.feed, published=lead.published,
         first_seen=lead.first_seen, topics=tuple(dict.fromkeys(t for r in [lead, *rest] for t in r.topics)),
         text=lead.text, matches=matches, text_source=lead.text_source, extraction_note=lead.extraction_note,
-        also=tuple(AlsoReported(r.url, r.feed, r.title, _similarity(r, lead, story_id)) for r in rest),
+        also=tuple(AlsoReported(r.url, r.feed, r.title, _similarity(r, lead, story_id), outlet(r)) for r in rest),
         story_id=story_id,
-        outlets=tuple(dict.fromkeys(r.feed for r in [lead, *rest])),
+        outlets=tuple(dict.fromkeys(outlet(r) for r in [lead, *rest])), outlet=outlet(lead),
         latest=max(report_time(r.published, r.first_seen) for r in reports),
         follow_up_of=StoryRef(followed.id, followed.title) if followed else None, continuing=continuing)
 
@@ -335,7 +384,8 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
     groups: dict[str, list[StoredArticle]] = {}
     for r in originals:
         groups.setdefault(r.story_id or r.id, []).append(r)
-    stories = _ranked([_story(sid, reports, data, zone) for sid, reports in groups.items()])
+    outlet = _outlet_of(config, data.feeds)
+    stories = _ranked([_story(sid, reports, data, zone, outlet) for sid, reports in groups.items()])
     all_labels = labels
     if topics:
         stories = [s for s in stories if set(s.topics) & set(topics)]

@@ -22,12 +22,26 @@ _APOSTROPHES = "'’ʼ"
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+|\n+")
 
 
+# "…" (or "...") between two words of a term: up to 8 other words between them, in one clause
+# (no . ! ? … , ; : in between)
+_GAP = r"(?:[\s\u00a0]+[^\s\u00a0.!?…,;:]+){0,8}?[\s\u00a0]+"
+
+
 def term_regex(term: str) -> str:
     """A term as a regex body: spaces/hyphens flexible, any apostrophe, a word ending in * takes
-    any ending ("прекращени* огня" finds прекращение/прекращения/прекращении огня)."""
+    any ending ("прекращени* огня" finds прекращение/прекращения/прекращении огня), and "…"
+    between two words allows up to 8 words between them within a clause, for excludes of a
+    context ("exhibition* … armistice*")."""
     words = [w for w in re.split(r"[\s\-\u2010\u2011]+", term.strip()) if w]
-    parts = [re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) for w in words]
-    return re.sub(f"[{_APOSTROPHES}]", f"[{_APOSTROPHES}]", _SEPARATOR.join(parts))
+    body, gap = "", False
+    for w in words:
+        if w in ("…", "..."):
+            gap = bool(body)
+            continue
+        part = re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w)
+        body += (_GAP if gap else _SEPARATOR if body else "") + part
+        gap = False
+    return re.sub(f"[{_APOSTROPHES}]", f"[{_APOSTROPHES}]", body)
 
 
 def _bounded(alternatives: list[str]) -> str:
