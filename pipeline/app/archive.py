@@ -51,6 +51,16 @@ def search(config: Config, query: str, *, raw: bool = False, topic: str | None =
     return [{**r, "topics": json.loads(r["topics"])} for r in rows]
 
 
+def one_line_snippet(text: str | None, bold: bool) -> str:
+    """A search snippet on one line, its hits in the terminal's bold or unmarked."""
+    from ..storage.search import HIT_END, HIT_START
+
+    text = " ".join((text or "").split())
+    if bold:
+        return text.replace(HIT_START, "\x1b[1m").replace(HIT_END, "\x1b[22m")
+    return text.replace(HIT_START, "").replace(HIT_END, "")
+
+
 @contextmanager
 def exported(config: Config, since: datetime | None, duplicates: bool) -> Iterator[Iterator[dict]]:
     """The stored articles, streamed (the store stays open while they are read)."""

@@ -287,6 +287,7 @@ def search(config_path: Path, query: str, topic: str | None, feed: str | None, s
       newsmon search 'truce OR ceasefire NOT "trade truce"' --topic Ceasefire --config config/newsmon.toml
       newsmon search 'ceasefire NEAR/5 monitor*' --raw --csv --config config/newsmon.toml
     """
+    from ..app.archive import one_line_snippet
     from ..app.archive import search as search_archive
     from ..clock import utcnow
 
@@ -296,7 +297,7 @@ def search(config_path: Path, query: str, topic: str | None, feed: str | None, s
     fields = ["first_seen", "feed", "title", "url", "topics", "snippet", "rank"]
     bold = not (as_json or as_csv) and sys.stdout.isatty()   # highlights: the terminal's bold, or none
     for r in rows:
-        r["snippet"] = _snippet(r["snippet"], bold)
+        r["snippet"] = one_line_snippet(r["snippet"], bold)
     if as_json:
         click.echo(json.dumps([{k: r[k] for k in fields} for r in rows], ensure_ascii=False, indent=2))
     elif as_csv:
@@ -312,15 +313,6 @@ def search(config_path: Path, query: str, topic: str | None, feed: str | None, s
             if r["url"]:
                 click.echo(f"    {r['url']}")
 
-
-def _snippet(text: str | None, bold: bool) -> str:
-    """A search snippet on one line, its hits in bold on a terminal and unmarked elsewhere."""
-    from ..storage.search import HIT_END, HIT_START
-
-    text = " ".join((text or "").split())
-    if bold:
-        return text.replace(HIT_START, "\x1b[1m").replace(HIT_END, "\x1b[22m")
-    return text.replace(HIT_START, "").replace(HIT_END, "")
 
 
 @click.command("export")

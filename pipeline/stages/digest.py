@@ -19,8 +19,8 @@ from ..config import Config
 from ..records import DayEvent, FeedState, Match, MessageRecord, StoredArticle, StoryRecord
 from .flag import relevance
 from .health import status_of
+from .outlets import outlet_of
 from .stories import best_report, report_time
-from .urls import is_aggregator_feed, publisher
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,14 +195,6 @@ class Digest:
                                          # instead of feed health (which would be today's)
 
     @property
-    def others_by_outlet(self) -> list[tuple[str, list[DigestStory]]]:
-        """The unflagged stories grouped by their lead's outlet: outlets with more first, then by name."""
-        groups: dict[str, list[DigestStory]] = {}
-        for s in self.others:
-            groups.setdefault(s.outlet or s.feed, []).append(s)
-        return sorted(groups.items(), key=lambda g: (-len(g[1]), g[0].casefold()))
-
-    @property
     def continuing(self) -> tuple[DigestStory, ...]:
         return tuple(s for s in self.articles if s.continuing)
     @property
@@ -228,16 +220,6 @@ class Digest:
     @property
     def stale_feeds(self) -> tuple[FeedHealth, ...]:
         return tuple(f for f in self.feeds if f.health == "stale")
-
-    def index_entry(self) -> dict:
-        """What reports/index.html shows of this day: its counts per topic and its top story (the
-        first flagged one, else the first)."""
-        flagged = [s for s in self.articles if set(s.topics) & {t.id for t in self.topics}]
-        top = (flagged or list(self.articles) or [None])[0]
-        return {"date": self.date, "stories": len(self.articles),
-                "topics": [{"id": t.id, "label": t.label, "stories": t.stories} for t in self.topics],
-                "top": {"title": top.title, "url": top.url, "outlet": top.outlet,
-                        "outlets": len(top.outlets)} if top else None}
 
     def to_json(self) -> dict:
         return {
@@ -298,28 +280,6 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min, tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
-
-
-def outlet_names(config: Config, feeds: list[FeedState]) -> dict[str, str]:
-    """Feed name -> the outlet readers know: `title` in the config, else the feed's own title,
-    else its name."""
-    stored = {f.name: f.title for f in feeds if f.title}
-    return {f.name: f.title or stored.get(f.name) or f.name for f in config.feeds} | {
-        name: title for name, title in stored.items() if name not in {f.name for f in config.feeds}}
-
-
-def _outlet_of(config: Config, feeds: list[FeedState]):
-    """An article's outlet: its publisher for an aggregator's item (Google Alerts), else its feed's."""
-    names = outlet_names(config, feeds)
-    aggregators = {f.name for f in config.feeds if is_aggregator_feed(f.url)}
-
-    def outlet(r: StoredArticle) -> str:
-        if r.feed in aggregators:
-            found = publisher(r.url)
-            if found:
-                return found
-        return names.get(r.feed, r.feed)
-    return outlet
 
 
 def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone: ZoneInfo,
@@ -384,7 +344,7 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
     groups: dict[str, list[StoredArticle]] = {}
     for r in originals:
         groups.setdefault(r.story_id or r.id, []).append(r)
-    outlet = _outlet_of(config, data.feeds)
+    outlet = outlet_of(config, data.feeds)
     stories = _ranked([_story(sid, reports, data, zone, outlet) for sid, reports in groups.items()])
     all_labels = labels
     if topics:

@@ -178,12 +178,31 @@ def ago(value: datetime | None, generated: str | datetime) -> str:
     return f"{minutes // (24 * 60)} days ago"
 
 
+def by_outlet(stories) -> list[tuple[str, list]]:
+    """Stories grouped by their lead's outlet: outlets with more first, then by name."""
+    groups: dict[str, list] = {}
+    for s in stories:
+        groups.setdefault(s.outlet or s.feed, []).append(s)
+    return sorted(groups.items(), key=lambda g: (-len(g[1]), g[0].casefold()))
+
+
+def index_entry(digest: Digest) -> dict:
+    """What reports/index.html shows of a day: its counts per topic and its top story (the first
+    flagged one, else the first)."""
+    flagged = [s for s in digest.articles if set(s.topics) & {t.id for t in digest.topics}]
+    top = (flagged or list(digest.articles) or [None])[0]
+    return {"date": digest.date, "stories": len(digest.articles),
+            "topics": [{"id": t.id, "label": t.label, "stories": t.stories} for t in digest.topics],
+            "top": {"title": top.title, "url": top.url, "outlet": top.outlet,
+                    "outlets": len(top.outlets)} if top else None}
+
+
 def render(digest: Digest, fmt: str, templates_dir: Path | None = None) -> str:
     if fmt == "json":
         return json_text(digest.to_json()) + "\n"
     env = environment(templates_dir)
     template = env.get_template(f"digest.{fmt}.j2" if fmt != "html" else "digest.html")
-    return template.render(d=digest, sentences_for=sentences_for)
+    return template.render(d=digest, sentences_for=sentences_for, by_outlet=by_outlet)
 
 
 @lru_cache(maxsize=1)
@@ -227,7 +246,7 @@ def write_digest(digest: Digest, config: Config) -> list[Path]:
         path = config.digest_dir / f"{digest.date}.{fmt}"
         write_atomic(path, render(digest, fmt, config.templates_dir), keep_mode=False)
         out.append(path)
-    write_index(config.digest_dir, config.templates_dir, digest.index_entry())
+    write_index(config.digest_dir, config.templates_dir, index_entry(digest))
     return out
 
 
