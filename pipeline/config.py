@@ -85,6 +85,7 @@ class EmailOptions:
     send_at: str                   # "HH:MM" in the digest time zone
     send_empty: bool               # email a digest that says "no new articles"
     stories_per_topic: int         # the email's cap per topic (the files show every story)
+    images: bool                   # lead images in the email (off by default: fetched when opened)
     timeout_seconds: float
     ca_file: str | None            # extra CA bundle to trust (a private mail relay); never "no verify"
     recipients: tuple[Recipient, ...]
@@ -120,6 +121,7 @@ class Config:
     alerts: tuple[AlertRule, ...] = ()
     alerting: AlertingOptions | None = None
     base_url: str | None = None    # where the digest files are served ([digest] base_url)
+    images: bool = True            # lead images in the HTML digest files ([digest] images)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -379,7 +381,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             enabled=email["enabled"], host=email["host"], port=email["port"], security=email["security"],
             username=email["username"], password_env=email["password_env"], sender=email["from"],
             send_at=email["send_at"], send_empty=email["send_empty"],
-            stories_per_topic=email["stories_per_topic"],
+            stories_per_topic=email["stories_per_topic"], images=email["images"],
             timeout_seconds=email["timeout_seconds"],
             ca_file=str(resolve(email["ca_file"])) if email["ca_file"] else None,
             recipients=tuple(recipients)),
@@ -388,6 +390,6 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         channels=channels,
         alerts=alerts,
         alerting=AlertingOptions(**values["alerting"]),
-        base_url=values["digest"]["base_url"],
+        base_url=values["digest"]["base_url"], images=values["digest"]["images"],
     )
 

@@ -256,3 +256,119 @@ def test_days_link_to_each_other_and_the_index_has_counts_and_top_stories(tmp_pa
         assert [e["date"] for e in data] == ["2026-11-23", "2026-11-22"] and data[0]["stories"] == 3
     finally:
         store.close()
+
+
+# --- images ---------------------------------------------------------------------------------
+
+IMAGES_RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>Pictures</title>
+<link>https://pics.example/</link><description>x</description>
+<item><title>Thumb</title><link>https://pics.example/1</link><guid>1</guid>
+<media:thumbnail url="https://cdn.pics.example/1.jpg" width="160"/></item>
+<item><title>Content</title><link>https://pics.example/2</link><guid>2</guid>
+<media:content url="https://cdn.pics.example/2.mp4" type="video/mp4"/>
+<media:content url="https://cdn.pics.example/2.jpg" medium="image"/></item>
+<item><title>Enclosure</title><link>https://pics.example/3</link><guid>3</guid>
+<enclosure url="https://cdn.pics.example/3.mp3" type="audio/mpeg" length="1"/>
+<enclosure url="https://cdn.pics.example/3.png" type="image/png" length="1"/></item>
+<item><title>Relative</title><link>https://pics.example/4</link><guid>4</guid>
+<media:thumbnail url="/4.jpg"/></item>
+<item><title>Script</title><link>https://pics.example/5</link><guid>5</guid>
+<media:thumbnail url="javascript:alert(1)"/></item>
+</channel></rss>"""
+
+
+def test_a_feed_items_lead_image_is_its_thumbnail_media_or_image_enclosure_absolute_only():
+    from pipeline.records import Response
+    from pipeline.stages.parse import parse_feed
+
+    parsed = parse_feed("pics", Response("https://pics.example/rss", 200, {"content-type": "application/rss+xml"},
+                                         IMAGES_RSS.encode()), max_items=50, now=T)
+    assert {e.title: e.image for e in parsed.entries} == {
+        "Thumb": "https://cdn.pics.example/1.jpg", "Content": "https://cdn.pics.example/2.jpg",
+        "Enclosure": "https://cdn.pics.example/3.png", "Relative": None, "Script": None}
+
+
+def test_a_pages_og_image_is_read_when_absolute():
+    from pipeline.stages.extract import page_image
+
+    assert page_image(b'<html><head><meta property="og:image" content="https://cdn.example/a.jpg?w=1&amp;h=2">'
+                      b'</head></html>') == "https://cdn.example/a.jpg?w=1&h=2"
+    assert page_image(b"<head><meta content='https://cdn.example/b.jpg' name='twitter:image'></head>") == \
+        "https://cdn.example/b.jpg"
+    assert page_image(b'<head><meta property="og:image" content="/relative.jpg"></head>') is None
+    assert page_image(b'<head><meta property="og:title" content="https://cdn.example/c.jpg"></head>') is None
+
+
+def test_lead_images_show_in_the_html_digest_and_in_the_email_only_when_asked(site, tmp_path, seeds_dir, clock):
+    """Through a run: the feed's thumbnail for one item, the page's og:image for another; the
+    HTML digest shows both (linked, never inlined), the email none unless [email] images = true."""
+    from smtp import SMTPServer
+
+    from pipeline.app.deliver import deliver_due
+    from pipeline.app.pipeline import run_once
+    from pipeline.demo.server import Page
+    from pipeline.demo.site import article_page
+
+    page = article_page("Truce holds at the plant", "Pics", "2026-11-23",
+                        ["A local ceasefire held overnight around the plant, officials said on Monday morning."] * 4)
+    site.routes["/pics/2"] = Page(page.body.replace(b"<head>", b'<head><meta property="og:image" '
+                                                                b'content="https://cdn.pics.example/og-2.jpg">'))
+    site.routes["/pics/1"] = article_page("Truce lets farmers finish the harvest", "Pics", "2026-11-23",
+                                          ["Farmers finished the sunflower harvest during the local truce this week."] * 4)
+    rss = (IMAGES_RSS.split("<item>")[0] + "<item><title>Truce lets farmers finish the harvest</title>"
+           f"<link>{site.url('/pics/1')}</link><guid>1</guid><pubDate>Mon, 23 Nov 2026 05:00:00 GMT</pubDate>"
+           '<media:thumbnail url="https://cdn.pics.example/1.jpg"/></item>'
+           f"<item><title>Truce holds at the plant</title><link>{site.url('/pics/2')}</link><guid>2</guid>"
+           "<pubDate>Mon, 23 Nov 2026 05:10:00 GMT</pubDate></item></channel></rss>")
+    site.routes["/pics/rss.xml"] = Page(rss.encode(), content_type="application/rss+xml")
+    with SMTPServer() as smtp:
+        email = (f'\n[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+                 'send_at = "07:00"\n[[email.recipients]]\naddress = "desk@example.org"\n')
+        path = write_config(tmp_path, [("pics", site.url("/pics/rss.xml"))], extra=email)
+        config = load_config(path)
+        run_once(config, clock=clock, force=True)
+        html = (config.digest_dir / "2026-11-23.html").read_text()
+        assert '<img class="lead" src="https://cdn.pics.example/1.jpg"' in html
+        assert '<img class="lead" src="https://cdn.pics.example/og-2.jpg"' in html
+        assert "data:" not in html
+        store = Store.open(config.database)
+        try:
+            deliver_due(store, config, clock(), config.labels)
+        finally:
+            store.close()
+        mail = smtp.inbox.parsed()[0].get_body(("html",)).get_content()
+        assert "Truce lets farmers finish the harvest" in mail and "<img" not in mail   # off by default
+        path.write_text(path.read_text().replace('send_at = "07:00"', 'send_at = "07:00"\nimages = true'))
+        images_on = load_config(path)
+        assert images_on.email.images and images_on.images
+        from pipeline.app.report import digest_for
+        from pipeline.stages.render import email_html
+        store = Store.open(config.database)
+        try:
+            digest = digest_for(store, images_on, DAY, images_on.labels, clock(), cap=10)
+        finally:
+            store.close()
+        from dataclasses import replace
+        assert 'src="https://cdn.pics.example/1.jpg"' in email_html(replace(digest, images=True))
+
+
+def test_a_schema_6_database_gets_its_image_column(tmp_path):
+    import sqlite3
+
+    from pipeline.storage.schema import SCHEMA_VERSION
+
+    Store.open(tmp_path / "n.db").close()
+    with sqlite3.connect(tmp_path / "n.db") as c:                 # as schema 6 left it
+        c.execute("ALTER TABLE articles DROP COLUMN image")
+        c.execute("INSERT INTO articles (id, identity, feed, title, text, first_seen, text_source, fingerprint) "
+                  "VALUES ('x', 'url:x', 'f', 'Old', 'Text.', '2026-11-22T06:00:00+00:00', 'page', 'fp')")
+        c.execute("PRAGMA user_version = 6")
+    store = Store.open(tmp_path / "n.db")
+    try:
+        assert SCHEMA_VERSION == 9
+        assert store.conn.execute("PRAGMA user_version").fetchone() == (9,)
+        [old] = store.articles_between(datetime(2026, 11, 22, tzinfo=timezone.utc), datetime(2026, 11, 23, tzinfo=timezone.utc))
+        assert old.title == "Old" and old.image is None
+    finally:
+        store.close()

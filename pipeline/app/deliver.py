@@ -236,6 +236,7 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
         late = now - start > LATE_AFTER
         digest = digest_for(store, config, today, labels, now, period=(start, now), rowids=(after, upto),
                               topics=recipient.topics, late=late, cap=config.email.stories_per_topic)
+        digest = replace(digest, images=config.email.images)
         if config.base_url:              # the capped email links to the day's whole digest
             digest = replace(digest, full_url=f"{config.base_url.rstrip('/')}/{today}.html")
         cut = {"period_start": iso(start), "period_end": iso(now), "rowid_after": after, "rowid_upto": upto}

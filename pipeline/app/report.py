@@ -61,14 +61,14 @@ def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str,
     day = day or now.astimezone(config.zone).date()
     try:
         written = sorted(digest_days(config.digest_dir))
-        digest = _in_archive(digest_for(store, config, day, labels, now, problems), written)
+        digest = _in_archive(digest_for(store, config, day, labels, now, problems), written, config)
         files = write_digest(digest, config)
         earlier = [d for d in written if d < digest.date]
         if digest.date not in written and earlier and not [d for d in written if d > digest.date]:
             # a new day's first digest: the day before it gets its "next day" link
             before = date.fromisoformat(earlier[-1])
-            write_digest(_in_archive(digest_for(store, config, before, labels, now), written + [digest.date]),
-                         config)
+            write_digest(_in_archive(digest_for(store, config, before, labels, now), written + [digest.date],
+                                     config), config)
         return files
     except OSError as e:
         raise DigestWriteError(f"digest files not written to {config.digest_dir}: {e.strerror or e} "
@@ -79,9 +79,9 @@ def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str,
         raise DigestWriteError(f"digest template {where}{line}: {e.message or e} (check [digest] templates)") from None
 
 
-def _in_archive(digest: Digest, written: list[str]) -> Digest:
+def _in_archive(digest: Digest, written: list[str], config: Config) -> Digest:
     """The digest as a file of reports/: linked to the index and to the nearest days written."""
-    return replace(digest, in_archive=True,
+    return replace(digest, in_archive=True, images=config.images,
                    previous_day=max((d for d in written if d < digest.date), default=None),
                    next_day=min((d for d in written if d > digest.date), default=None))
 

@@ -113,6 +113,7 @@ class DigestStory:
     outlets: tuple[str, ...] = ()        # distinct outlets (publishers) among its reports here, the
                                          # lead's first: two alert feeds citing one page are one
     outlet: str = ""                     # the lead's outlet
+    image: str | None = None             # the lead's image, else the first report's that has one
     latest: datetime | None = None       # its latest report here (ranking)
     follow_up_of: StoryRef | None = None
     continuing: Continuing | None = None
@@ -191,6 +192,7 @@ class Digest:
     previous_day: str | None = None      # the digest files beside it (reports/): the nearest earlier
     next_day: str | None = None          #   and later days written; navigation of the files only
     in_archive: bool = False             # a file of reports/ (links to index.html and to other days)
+    images: bool = False                 # show lead images ([digest] images, [email] images)
     outside_archive: str | None = None   # the day ends before the database's life began: what to say
                                          # instead of feed health (which would be today's)
 
@@ -241,7 +243,7 @@ class Digest:
             },
             "articles": [{
                 "url": a.url, "title": a.title, "feed": a.feed, "outlet": a.outlet, "published": _iso(a.published),
-                "first_seen": _iso(a.first_seen), "topics": list(a.topics), "text": a.text,
+                "first_seen": _iso(a.first_seen), "topics": list(a.topics), "text": a.text, "image": a.image,
                 "text_source": a.text_source,
                 "matches": [{"topic": m.topic, "term": m.term, "field": m.field, "matched": m.matched,
                              "sentence": m.sentence} for m in a.matches],
@@ -304,6 +306,7 @@ def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone:
         also=tuple(AlsoReported(r.url, r.feed, r.title, _similarity(r, lead, story_id), outlet(r)) for r in rest),
         story_id=story_id,
         outlets=tuple(dict.fromkeys(outlet(r) for r in [lead, *rest])), outlet=outlet(lead),
+        image=next((r.image for r in [lead, *rest] if r.image), None),
         latest=max(report_time(r.published, r.first_seen) for r in reports),
         follow_up_of=StoryRef(followed.id, followed.title) if followed else None, continuing=continuing)
 
