@@ -97,3 +97,46 @@ def test_the_email_reads_well_at_600_px_with_and_without_its_style_block(receive
                     "--window-size=600,2400", f"--screenshot={shot}", (tmp_path / "stripped.html").as_uri()],
                    capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium)")
+def test_the_html_digest_lays_out_in_chromium(tmp_path):
+    """The golden digest as a file of reports/ (navigation, contents, cards, the others collapsed),
+    at a phone's 600 px and a desktop's 1280 px: nothing wider than the window, the cards styled,
+    the other stories closed until asked for."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from golden import DAY, T, build
+
+    from pipeline.app.report import digest_for
+    from pipeline.stages.render import render
+
+    config, store = build(tmp_path)
+    try:
+        digest = digest_for(store, config, DAY, config.labels, T + timedelta(hours=2))
+    finally:
+        store.close()
+    page = render(replace(digest, in_archive=True, previous_day="2026-11-22"), "html")
+    probe = """<script>
+const others = document.querySelector('#others + details');
+document.body.setAttribute('data-layout', JSON.stringify({
+  scroll: document.documentElement.scrollWidth, cards: document.querySelectorAll('.story').length,
+  card: getComputedStyle(document.querySelector('.story')).backgroundColor,
+  othersOpen: others.open, othersHeight: others.getBoundingClientRect().height,
+  toc: [...document.querySelectorAll('.toc a')].map(a => a.getAttribute('href'))}));
+</script></body>"""
+    path = tmp_path / "digest.html"
+    path.write_text(page.replace("</body>", probe), encoding="utf-8")
+    for width in (600, 1280):
+        dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                              f"--window-size={width},3000", "--dump-dom", path.as_uri()],
+                             capture_output=True, text=True, timeout=120).stdout
+        seen = json.loads(html.unescape(re.search(r'data-layout="([^"]*)"', dom).group(1)))
+        assert seen["scroll"] <= width and seen["cards"] == 5 and seen["card"] == "rgb(245, 247, 250)"
+        assert seen["othersOpen"] is False and seen["othersHeight"] < 40          # collapsed: one line
+        assert seen["toc"] == ["#topic-nato", "#topic-ceasefire", "#topic-territory", "#others", "#health"]
+    shot = tmp_path / "digest-600.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    "--window-size=600,2600", f"--screenshot={shot}", path.as_uri()], capture_output=True, timeout=120)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
