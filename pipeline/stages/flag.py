@@ -116,8 +116,9 @@ class TopicMatcher:
             hits = list(self._hits(value, lowered))
             if not hits:
                 continue
-            hidden = {topic: [m.span() for m in (lower.finditer(lowered) if lowered is not None
-                                                 else anycase.finditer(value))]
+            hidden = {topic: _spans(lower if lowered is not None else anycase,
+                                    lowered if lowered is not None else value,
+                                    [(h[2], h[3]) for h in hits if h[0] == topic])
                       for topic, (lower, anycase) in self._exclude.items() if any(h[0] == topic for h in hits)}
             sentences = _SentenceIndex(value)
             for topic, term, start, end, matched in hits:
@@ -128,6 +129,23 @@ class TopicMatcher:
                                    sentence=sentences.around(start, end)))
         found.sort(key=lambda m: (m.field != "title", m.start, m.topic))
         return tuple(found)
+
+
+# An exclude phrase holds the hit it hides, and none is longer than this: excludes are looked for
+# only this far around the hits (merged windows: never more than one pass over the text).
+_EXCLUDE_REACH = 300
+
+
+def _spans(rx: re.Pattern, text: str, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans of `rx` in `text` near the hits."""
+    windows: list[list[int]] = []
+    for start, end in sorted(hits):
+        lo, hi = max(0, start - _EXCLUDE_REACH), min(len(text), end + _EXCLUDE_REACH)
+        if windows and lo <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], hi)
+        else:
+            windows.append([lo, hi])
+    return [m.span() for lo, hi in windows for m in rx.finditer(text, lo, hi)]
 
 
 class _SentenceIndex:
