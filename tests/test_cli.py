@@ -21,7 +21,7 @@ def test_run_exits_0_and_digest_rerenders_the_same_day(site, tmp_path, seeds_dir
     first = newsmon("run", "--config", str(path))
     assert first.returncode == 0, first.stderr
     assert "6 new articles, 1 duplicates dropped" in first.stdout
-    day = next((tmp_path / "reports").glob("*.json")).stem
+    day = next((tmp_path / "reports").glob("????-??-??.json")).stem
     original = json.loads((tmp_path / "reports" / f"{day}.json").read_text())
     for f in (tmp_path / "reports").glob(f"{day}.*"):
         f.unlink()
