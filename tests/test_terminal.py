@@ -234,3 +234,21 @@ def test_a_web_page_given_as_a_feed_says_where_its_feed_is(site, make_config, cl
     assert errors["plain"] == ("not a feed: this is a web page, and it links no feed "
                                "(use the site's RSS or Atom address)")
     assert errors["daily-a"] is None
+
+
+def test_a_broken_pipe_is_quiet_only_when_it_is_stdouts(monkeypatch):
+    """141 is for a reader of stdout that went away; a broken pipe anywhere else (a socket) is
+    still reported as the unexpected error it is."""
+    from pipeline.cli.common import _stdout_gone
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as out:
+        monkeypatch.setattr(sys, "stdout", out)
+        assert _stdout_gone() is False                 # its reader is still there
+        os.close(read_end)
+        assert _stdout_gone() is True                  # `head` exited
+        monkeypatch.undo()
+        try:
+            out.close()
+        except BrokenPipeError:
+            pass
