@@ -16,7 +16,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from .channels import AlertingOptions, AlertRule, ChannelConfig, parse_channels
-from .errors import ConfigError
+from .errors import ConfigError, UsageError, did_you_mean
 from .options import (  # noqa: F401
     DEFAULT_BOILERPLATE,
     DIGEST_FORMATS,
@@ -24,6 +24,7 @@ from .options import (  # noqa: F401
     OPTIONS,
     RECIPIENT_KEYS,
     TOPIC_KEYS,
+    TOPICS_KEYS,
     defaults,
     options_table,
 )
@@ -86,6 +87,7 @@ class EmailOptions:
     send_at: str                   # "HH:MM" in the digest time zone
     send_empty: bool               # email a digest that says "no new articles"
     stories_per_topic: int         # the email's cap per topic (the files show every story)
+    images: bool                   # lead images in the email (off by default: fetched when opened)
     timeout_seconds: float
     ca_file: str | None            # extra CA bundle to trust (a private mail relay); never "no verify"
     recipients: tuple[Recipient, ...]
@@ -121,6 +123,7 @@ class Config:
     alerts: tuple[AlertRule, ...] = ()
     alerting: AlertingOptions | None = None
     base_url: str | None = None    # where the digest files are served ([digest] base_url)
+    images: bool = True            # lead images in the HTML digest files ([digest] images)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -130,6 +133,24 @@ class Config:
     def labels(self) -> dict[str, str]:
         """Topic id -> the label the digest and messages show."""
         return {t.id: t.label for t in self.topics}
+
+    def topic_id(self, value: str) -> str:
+        """A topic named by its id or its label ("territory", "Territory", "NATO"); an unknown
+        name is a UsageError that names the nearest ones."""
+        for t in self.topics:
+            if value == t.id or value.casefold() in (t.id.casefold(), t.label.casefold()):
+                return t.id
+        raise UsageError(f"no topic named {value!r}{did_you_mean(value, [t.id for t in self.topics] + [t.label for t in self.topics])}; "
+                         f"topics: {', '.join(f'{t.id} ({t.label})' for t in self.topics)}")
+
+    def feed_name(self, value: str) -> str:
+        """A feed named by its config name or its `title`; an unknown name is a UsageError that
+        names the nearest ones."""
+        for f in self.feeds:
+            if value == f.name or value.casefold() in (f.name.casefold(), (f.title or "").casefold()):
+                return f.name
+        raise UsageError(f"no feed named {value!r}{did_you_mean(value, [f.name for f in self.feeds])}; "
+                         "see `newsmon feeds list`")
 
     @property
     def send_at(self) -> tuple[int, int]:
@@ -286,6 +307,8 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
                                 tags=f["tags"], enabled=f["enabled"],
                                 interval_minutes=f["interval_minutes"], title=f["title"]))
 
+    # User topics extend the built-in ones (a table with a built-in's id replaces it), unless
+    # [topics] builtin = false: adding one topic must not silently drop the others.
     raw_topics = raw.get("topics")
     topics: tuple[TopicRule, ...] = DEFAULT_TOPICS
     if raw_topics is not None:
@@ -293,8 +316,12 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             fail(ConfigError("expected [topics.<id>] tables", file=file, line=loc.line_of("topics"),
                              key="topics"))
             raw_topics = {}
+        settings = _check_table({k: v for k, v in raw_topics.items() if not isinstance(v, dict)},
+                                TOPICS_KEYS, "topics", lambda k: loc.line_of("topics", k), file, fail)
         found = []
         for tid, item in raw_topics.items():
+            if not isinstance(item, dict):
+                continue                     # a [topics] setting, checked above
             locate = lambda k, t=tid: loc.line_of(f"topics.{t}", k)  # noqa: E731
             if not _TOPIC_ID.match(tid):
                 fail(ConfigError("topic ids are lower-case letters, digits, '-' and '_'", file=file,
@@ -306,7 +333,9 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             found.append(TopicRule(id=tid, label=t["label"] or tid, terms=t["terms"],
                                    patterns=t["patterns"], exclude=t["exclude"],
                                    case_sensitive=t["case_sensitive"], alert=t["alert"]))
-        topics = tuple(found)
+        mine = {t.id: t for t in found}
+        builtin = tuple(mine.pop(t.id, t) for t in DEFAULT_TOPICS) if settings["builtin"] else ()
+        topics = builtin + tuple(mine.values())
 
     email = values["email"]
     recipients = []
@@ -354,7 +383,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             enabled=email["enabled"], host=email["host"], port=email["port"], security=email["security"],
             username=email["username"], password_env=email["password_env"], sender=email["from"],
             send_at=email["send_at"], send_empty=email["send_empty"],
-            stories_per_topic=email["stories_per_topic"],
+            stories_per_topic=email["stories_per_topic"], images=email["images"],
             timeout_seconds=email["timeout_seconds"],
             ca_file=str(resolve(email["ca_file"])) if email["ca_file"] else None,
             recipients=tuple(recipients)),
@@ -363,7 +392,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         channels=channels,
         alerts=alerts,
         alerting=AlertingOptions(**values["alerting"]),
-        base_url=values["digest"]["base_url"],
+        base_url=values["digest"]["base_url"], images=values["digest"]["images"],
     ))
 
 

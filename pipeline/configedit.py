@@ -21,7 +21,7 @@ from anyascii import anyascii
 from tomlkit.items import AoT, Array, Table
 
 from .config import Config, parse_config
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 from .files import write_atomic
 
 
@@ -90,10 +90,12 @@ def append_feed(doc: tomlkit.TOMLDocument, table: Table) -> None:
 
 
 def find_feed(doc: tomlkit.TOMLDocument, name: str) -> Table:
-    for table in _feeds(doc) or []:
-        if hasattr(table, "get") and table.get("name") == name:
+    tables = [t for t in _feeds(doc) or [] if hasattr(t, "get")]
+    for table in tables:
+        if table.get("name") == name:
             return table
-    raise ConfigError(f"no feed named {name!r}; see `newsmon feeds list`")
+    names = [str(t.get("name")) for t in tables if t.get("name")]
+    raise ConfigError(f"no feed named {name!r}{did_you_mean(name, names)}; see `newsmon feeds list`")
 
 
 def remove_feed(doc: tomlkit.TOMLDocument, name: str) -> None:

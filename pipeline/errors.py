@@ -19,6 +19,8 @@ Errors are turned into messages and exit codes only in `cli/`.
 
 from __future__ import annotations
 
+import difflib
+
 from .sanitize import one_line
 
 
@@ -111,3 +113,14 @@ class DigestWriteError(NewsmonError):
     custom template that does not compile. The database and the email do not depend on them."""
 
     exit_code = 5
+
+
+def did_you_mean(value: str, names) -> str:
+    """' (did you mean 'guardian'?)' for the names nearest a mistyped one, or ''."""
+    by_fold = {}
+    for name in names:
+        by_fold.setdefault(name.casefold(), name)
+    near = difflib.get_close_matches(value.casefold(), list(by_fold), n=3, cutoff=0.6)
+    if not near:
+        return ""
+    return f" (did you mean {' or '.join(repr(by_fold[n]) for n in near)}?)"

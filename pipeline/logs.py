@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Iterator
 
 from .sanitize import sanitize
 
@@ -50,3 +52,37 @@ def setup(level: int, fmt: str = "text") -> None:
     root.setLevel(level)
     for name in NOISY:
         logging.getLogger(name).setLevel(max(level, logging.WARNING) if name.startswith("apscheduler") else logging.ERROR)
+
+
+class _ConsoleHandler(logging.Handler):
+    """Log lines through a rich Console, which prints them above its live display (the
+    progress bar) instead of through it."""
+
+    def __init__(self, console, formatter: logging.Formatter | None, level: int):
+        super().__init__(level)
+        self.console = console
+        self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from rich.text import Text
+
+            self.console.print(Text(self.format(record)), soft_wrap=True, highlight=False)
+        except Exception:
+            self.handleError(record)
+
+
+@contextmanager
+def through(console) -> Iterator[None]:
+    """While a rich live display (the progress bar) is on `console`, the stderr handlers write
+    through it: a log line printed beside the bar would be glued to it, and leave old copies
+    of the bar on screen."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers[:] = [_ConsoleHandler(console, h.formatter, h.level)
+                        if isinstance(h, logging.StreamHandler) and h.stream in (sys.stderr, sys.__stderr__) else h
+                        for h in saved]
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved

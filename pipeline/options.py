@@ -205,7 +205,8 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "formats": Option(_list(_format), ("html", "md", "json", "txt"), 'which files to write'),
         "timezone": Option(_timezone, "UTC", 'the digest day is a calendar day in this zone'),
         "templates": Option(_path, None, 'a folder whose templates override the built-in ones'),
-        "base_url": Option(_http_url, None, "where the digest files are served: chat digests link to the day's HTML"),
+        "base_url": Option(_http_url, None, "where the digest files are served: the email and chat digests link to the day's HTML"),
+        "images": Option(_bool, True, "show each story's lead image in the HTML digest (a link to the publisher's image, never inlined)"),
     },
     "fetch": {
         "timeout_seconds": Option(_number(0), 20.0, 'whole-request budget (connect + headers + body + redirects)'),
@@ -246,6 +247,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "send_empty": Option(_bool, False, 'email a "no new articles" digest too'),
         "stories_per_topic": Option(_int(1, 1000), 10, 'stories shown per topic in the email; "K more in the '
                                     'full digest" says how many were left out'),
+        "images": Option(_bool, False, "show lead images in the email too (remote images are fetched when it is opened)"),
         "timeout_seconds": Option(_number(0), 30.0, 'per SMTP operation'),
         "ca_file": Option(_path, None, 'a private relay\'s CA to trust (never "no verify")'),
         "recipients": Option(None, (), '`[[email.recipients]]` tables: address, topics'),  # RECIPIENT_KEYS
@@ -321,6 +323,11 @@ ALERT_KEYS: dict[str, Option] = {
     "exclude": Option(_list(_str), ()),        # as a topic's: phrases whose matches do not count
     "min_outlets": Option(_int(1), 1),
     "channels": Option(_list(_str), ()),
+}
+
+TOPICS_KEYS: dict[str, Option] = {          # [topics] itself, beside its [topics.<id>] tables
+    "builtin": Option(_bool, True, "the built-in nato, ceasefire and territory rules apply beside "
+                                   "yours (a table of the same id replaces one); false: only yours"),
 }
 
 TOPIC_KEYS: dict[str, Option] = {

@@ -33,6 +33,8 @@ class FeedEntry:
     published: datetime | None            # UTC; None when missing or impossible
     content_html: str                     # the feed's own content or summary (sanitised HTML)
     authors: tuple[str, ...] = ()         # names, as the feed gives them
+    image: str | None = None              # its lead image: media:thumbnail, media:content or an image
+                                          # enclosure, an absolute http(s) URL (urls.http_url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,8 @@ class Article:
     similarity: float | None = None       # to what it duplicates or groups with (1.0 = identical)
     matches: tuple[Match, ...] = ()
     profile: object | None = None         # stories.Profile: what the story stage compares
+    image: str | None = None              # lead image: the feed's, else the page's og:image (absolute
+                                          # http(s) only)
     follow_up_of: str | None = None       # the earlier story this one develops (set by the story stage)
     backlog: str | None = None            # stored but not news: "first" (its feed's first reading) or
                                           # "old" (published more than [fetch] max_age_days earlier)
@@ -195,6 +199,7 @@ class StoredArticle:
     similarity: float | None
     topics: tuple[str, ...]
     backlog: str | None = None            # stored but not news: "first" | "old" (stages/backlog.py)
+    image: str | None = None              # lead image URL (schema 9), None when none was found
 
 
 @dataclass(frozen=True, slots=True)

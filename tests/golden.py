@@ -2,7 +2,7 @@
 
 The input is built here through the Store, from records written for this test (no network, no
 clock): three outlets, a story told twice the same day, a story that continues from the day
-before, a follow-up of it, a copy of a seed, a flagged article per topic, a failing feed, a feed
+before, a follow-up of it, a copy of a seed, a flagged article per topic, a story flagged with two topics (listed under the other), a failing feed, a feed
 read with a warning, a feed event, an alert sent and one still pending. After an intended change to
 the digest, regenerate the expected files and review their diff:
 
@@ -66,6 +66,8 @@ ARTICLES = [
      "ISTANBUL (Wire B) — The first round of ceasefire negotiations took place on Sunday.", "story-of:-1440", None),
     ("daily-a", "https://daily-a.example/talks-end", "Istanbul talks end without a deal", 6,
      "The talks on a ceasefire ended on Monday without an agreement.", "follows:-1440", None),
+    ("wire-b", "https://wire-b.example/border", "Border territory handed back to the district", 7,
+     "The territory was handed back on Monday. NATO observers attended.", None, None),
 ]
 
 

@@ -21,7 +21,7 @@ def test_run_exits_0_and_digest_rerenders_the_same_day(site, tmp_path, seeds_dir
     first = newsmon("run", "--config", str(path))
     assert first.returncode == 0, first.stderr
     assert "6 new articles, 1 duplicates dropped" in first.stdout
-    day = next((tmp_path / "reports").glob("*.json")).stem
+    day = next((tmp_path / "reports").glob("????-??-??.json")).stem
     original = json.loads((tmp_path / "reports" / f"{day}.json").read_text())
     for f in (tmp_path / "reports").glob(f"{day}.*"):
         f.unlink()
@@ -108,6 +108,11 @@ def test_dedup_check_names_the_seed_a_text_copies(site, tmp_path, seeds_dir):
     by_url = newsmon("dedup", "check", site.url("/page"), "--config", str(path))
     assert by_url.returncode == 0, by_url.stderr
     assert "copy of seeds/000_2ceace7d45a6ac80.txt (seed), similarity 0.9" in by_url.stdout
+    # one answer: a copy of a seed is left out, so it starts no story
+    assert ("story: none; as a copy of seeds/000_2ceace7d45a6ac80.txt (seed) it would be stored as a duplicate "
+            "and left out of the digest") in by_url.stdout
+    assert "would start a new story" not in by_url.stdout
+    assert out["left_out"] is True and out["story"] is None
 
     other = tmp_path / "other.txt"
     other.write_text("A short note about the weather in Lviv.")
@@ -133,9 +138,15 @@ def test_flag_replay_lists_changes_and_applies_them_only_when_asked(site, tmp_pa
     feeds = serve_world(site)
     path = write_config(tmp_path, list(feeds.items()))
     assert newsmon("run", "--config", str(path)).returncode == 0
-    # a new rule: the grain topic, and NATO dropped
+    # a new rule, the grain topic: it extends the built-in topics, NATO stays
     text = path.read_text() + '\n[topics.grain]\nlabel = "Grain"\nterms = ["sunflower*", "harvest*"]\n'
     path.write_text(text)
+    added = newsmon("flag", "--replay", "--since", "7d", "--config", str(path), "--json")
+    assert added.returncode == 0, added.stderr
+    assert [(c["title"], c["before"], c["after"]) for c in json.loads(added.stdout)["changes"]] == [
+        ("Sunflower harvest ends late after rain", [], ["grain"])]
+    # only the user's topics: the built-in NATO dropped
+    path.write_text(text + '\n[topics]\nbuiltin = false\n')
     dry = newsmon("flag", "--replay", "--since", "7d", "--config", str(path), "--json")
     assert dry.returncode == 0, dry.stderr
     changes = json.loads(dry.stdout)["changes"]

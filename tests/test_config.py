@@ -39,13 +39,41 @@ def test_the_documented_keys_load_and_paths_resolve_against_the_file(tmp_path: P
     assert config.digest_formats == ("html", "md", "json")
     assert config.fetch.timeout_seconds == 20 and config.fetch.max_bytes == 10_000_000
     assert config.feeds[0].name == "example" and config.feeds[0].url == "https://example.org/rss.xml"
-    assert [t.id for t in config.topics] == ["nato"]
+    assert [t.id for t in config.topics] == ["nato", "ceasefire", "territory"]   # nato replaced in place
+    assert config.topics[0].terms == ("NATO", "North Atlantic Treaty Organization")
 
 
 def test_without_topics_the_built_in_defaults_apply(tmp_path: Path):
     config = parse_config('[[feeds]]\nname = "a"\nurl = "https://a.example/feed"\n', tmp_path / "c.toml")
     assert config.topics == DEFAULT_TOPICS
     assert {t.id for t in config.topics} == {"nato", "ceasefire", "territory"}
+
+
+def test_user_topics_extend_the_built_in_ones_unless_builtin_is_false(tmp_path: Path):
+    feed = '[[feeds]]\nname = "a"\nurl = "https://a.example/feed"\n'
+    russia = '[topics.russia]\nlabel = "Russia"\nterms = ["Russia", "Kremlin"]\n'
+    extended = parse_config(feed + russia, tmp_path / "c.toml")
+    assert [t.id for t in extended.topics] == ["nato", "ceasefire", "territory", "russia"]
+    assert extended.topics[:3] == DEFAULT_TOPICS
+    only = parse_config(feed + russia + "[topics]\nbuiltin = false\n", tmp_path / "c.toml")
+    assert [t.id for t in only.topics] == ["russia"]
+    with pytest.raises(ConfigError) as e:
+        parse_config(feed + "[topics]\nbuiltin = \"no\"\n", tmp_path / "c.toml")
+    assert e.value.line == 5 and e.value.key == "topics.builtin"
+
+
+def test_config_check_lists_every_active_topic(tmp_path: Path, seeds_dir: Path):
+    from conftest import write_config
+
+    path = write_config(tmp_path, [("a", "https://a.example/feed")],
+                        '[topics.russia]\nlabel = "Russia"\nterms = ["Russia"]\n'
+                        '[topics.territory]\nlabel = "Land"\nterms = ["territory"]\n')
+    done = subprocess.run([sys.executable, "-m", "pipeline", "config", "check", "--config", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "4 topics" in done.stdout
+    assert ("topics: NATO [nato, built-in], Ceasefire [ceasefire, built-in], Land [territory], "
+            "Russia [russia]") in done.stdout
 
 
 @pytest.mark.parametrize("text, line, key, words", [

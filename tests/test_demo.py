@@ -15,10 +15,10 @@ def test_demo_shows_flags_drops_the_seed_copy_and_reports_the_broken_feed(tmp_pa
                                        "--seeds", str(seeds_dir)])
     assert result.exit_code == 0, result.output
     assert "second run: 0 new articles" in result.output
-    assert ("kyiv-ledger, baltic-wire: Allies pledge new air-defence systems at NATO meeting; "
+    assert ("Kyiv Ledger, Baltic Wire: Allies pledge new air-defence systems at NATO meeting; "
             "NATO ministers promise Kyiv four more systems") in result.output     # two outlets, one story
 
-    [json_file] = reports.glob("*.json")
+    [json_file] = reports.glob("????-??-??.json")
     digest = json.loads(json_file.read_text())
     assert len(digest["articles"]) >= 10
     topics = {t for a in digest["articles"] for t in a["topics"]}
@@ -38,7 +38,7 @@ def test_demo_shows_flags_drops_the_seed_copy_and_reports_the_broken_feed(tmp_pa
     assert "Also reported by" in json_file.with_suffix(".html").read_text()
     # the NATO pledge, written up by each outlet in its own words: one story, two outlets
     [pledge] = [a for a in digest["articles"] if "air-defence" in a["title"] or "four more" in a["title"]]
-    assert sorted(pledge["outlets"]) == ["baltic-wire", "kyiv-ledger"] and pledge["reports"] == 2
+    assert sorted(pledge["outlets"]) == ["Baltic Wire", "Kyiv Ledger"] and pledge["reports"] == 2
     # a ceasefire story the same day as the Geneva talks, somewhere else: kept apart
     truce = next(a for a in digest["articles"] if "Zaporizhzhia" in a["title"])
     assert "ceasefire" in truce["topics"] and truce["story_id"] != story["story_id"] and truce["reports"] == 1
@@ -47,5 +47,11 @@ def test_demo_shows_flags_drops_the_seed_copy_and_reports_the_broken_feed(tmp_pa
     assert broken["name"] == "metro-daily" and "broken feed" in broken["error"]
     html = json_file.with_suffix(".html").read_text()
     assert "metro-daily" in html and "<mark>" in html
-    assert (reports / "index.html").exists()
+    # the morning read: outlet names, navigation, an index with counts; the history exhibit on
+    # armistices is no ceasefire story
+    assert "Kyiv Ledger" in html and '<a href="index.html">All digests</a>' in html and "Contents: " in html
+    index = (reports / "index.html").read_text()
+    assert f"{len(digest['articles'])} stories · NATO " in index and "Top story: " in index
+    [exhibit] = [a for a in digest["articles"] if "armistice" in a["title"]]
+    assert exhibit["topics"] == []
     assert json_file.with_suffix(".txt").exists() and json_file.with_suffix(".md").exists()

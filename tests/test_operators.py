@@ -170,7 +170,9 @@ def test_config_check_probe_fetches_feeds_and_opens_smtp(site, tmp_path, seeds_d
         assert "probe: feed daily-a: ok — Daily A, 4 items" in result.stdout
         assert "probe: feed dead: FAILED:" in result.stdout and "HTTP 404" in result.stdout
         assert f"probe: mail server 127.0.0.1:{smtp.port}: ok" in result.stdout
-        assert result.returncode == 2                      # a probe failed
+        assert result.returncode == 2                      # a probe failed, and it says which
+        assert "1 probe(s) failed: feed dead (see the FAILED lines above)" in result.stderr
+        assert "0 problem" not in result.stderr
         assert smtp.inbox.messages == []
 
 
@@ -180,7 +182,8 @@ def test_search_and_export_the_archive(site, tmp_path, seeds_dir):
     assert newsmon("run", "--config", str(path)).returncode == 0
 
     text = newsmon("search", "air defence", "--config", str(path))
-    assert "Ministers meet in Oslo on air defence" in text.stdout and "**air** **defence**" in text.stdout
+    assert "Ministers meet in Oslo on air defence" in text.stdout and "air defence" in text.stdout
+    assert "**" not in text.stdout and "\x1b" not in text.stdout          # piped: no highlight marks
     as_json = json.loads(newsmon("search", "sunflower OR truce", "--raw", "--json", "--config", str(path)).stdout)
     assert {r["title"] for r in as_json} == {"Sunflower harvest ends late after rain", "Live: updates"}
     topic = json.loads(newsmon("search", "Kyiv", "--topic", "ceasefire", "--json", "--config", str(path)).stdout)

@@ -36,8 +36,8 @@ def test_daemon_fetches_on_schedule_writes_the_digest_and_stops_on_sigterm(site,
     proc = start(path)
     try:
         assert wait_for(lambda: site.hits("/a/rss.xml") >= 3), "feed not fetched on schedule"
-        assert wait_for(lambda: any((tmp_path / "reports").glob("*.json")))
-        digest = json.loads(next((tmp_path / "reports").glob("*.json")).read_text())
+        assert wait_for(lambda: any((tmp_path / "reports").glob("????-??-??.json")))
+        digest = json.loads(next((tmp_path / "reports").glob("????-??-??.json")).read_text())
         assert len(digest["articles"]) == 6
 
         # a second process cannot run beside the daemon

@@ -275,12 +275,14 @@ def queue_digests(store: Store, config: Config, now: datetime) -> int:
         digest = digest_for(store, config, day, labels, now, topics=channel.topics, cap=5)
         lines = []
         for section in digest.topics:
-            if section.articles:
-                lines.append(f"{section.label} ({section.stories}):")
+            if section.stories:                  # the digest's definition: the section counts its
+                lines.append(f"{section.label} ({section.stories}):")    # stories shown elsewhere too
                 lines += [f"- {s.title} ({counted(len(s.outlets), 'outlet')}) {s.url or ''}".rstrip()
                           for s in section.articles]
                 if section.more:
                     lines.append(f"  {section.more} more in the full digest")
+                if section.elsewhere:
+                    lines.append(f"  {len(section.elsewhere)} more listed under other topics")
         if config.base_url:
             lines.append(f"Full digest: {config.base_url.rstrip('/')}/{day}.html")
         n = len(digest.articles)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Iterator
 
 from ..config import Config
-from ..errors import UsageError
+from ..errors import UsageError, did_you_mean
 from ..storage.store import Store, guard
 
 
@@ -33,12 +33,32 @@ def opened(config: Config) -> Iterator[Store]:
 def search(config: Config, query: str, *, raw: bool = False, topic: str | None = None, feed: str | None = None,
            since: datetime | None = None, limit: int = 20) -> list[dict]:
     """Original articles matching `query`, best first, with `topics` decoded."""
+    topic = config.topic_id(topic) if topic else None      # ids and labels; unknown: the nearest
     with opened(config) as store:
+        if feed:                         # a feed of the config, or one gone from it but archived
+            stored = [f.name for f in store.feeds()]
+            if feed not in stored:
+                try:
+                    feed = config.feed_name(feed)
+                except UsageError:
+                    names = sorted(set(stored) | {f.name for f in config.feeds})
+                    raise UsageError(f"no feed named {feed!r}{did_you_mean(feed, names)}; "
+                                     "see `newsmon feeds list`") from None
         try:
             rows = store.search(query, raw=raw, topic=topic, feed=feed, since=since, limit=limit)
-        except sqlite3.OperationalError as e:
+        except (sqlite3.OperationalError, ValueError) as e:
             raise UsageError(f"bad search query {query!r}: {e}") from None
     return [{**r, "topics": json.loads(r["topics"])} for r in rows]
+
+
+def one_line_snippet(text: str | None, bold: bool) -> str:
+    """A search snippet on one line, its hits in the terminal's bold or unmarked."""
+    from ..storage.search import HIT_END, HIT_START
+
+    text = " ".join((text or "").split())
+    if bold:
+        return text.replace(HIT_START, "\x1b[1m").replace(HIT_END, "\x1b[22m")
+    return text.replace(HIT_START, "").replace(HIT_END, "")
 
 
 @contextmanager

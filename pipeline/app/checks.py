@@ -61,26 +61,27 @@ def valid_channel_url(channel) -> bool:
     return apprise_target(channel) is not None
 
 
-def probe(config: Config) -> tuple[list[str], bool]:
-    """Fetch each feed once and connect to the mail server: (lines to show, anything failed)."""
-    lines, failed = [], False
+def probe(config: Config) -> tuple[list[str], list[str]]:
+    """Fetch each feed once and connect to the mail server: (lines to show, what failed, named:
+    "feed bbc", "mail server")."""
+    lines, failed = [], []
     for name, url, result in asyncio.run(probe_all(config)):
         if isinstance(result, Exception):
-            failed = True
+            failed.append(f"feed {name}")
             lines.append(f"probe: feed {name}: FAILED: {result}")
         else:
             lines.append(f"probe: feed {name}: ok — {result.feed.title or '(untitled)'}, {len(result.feed.entries)} "
                          f"items" + (f" (at {result.url})" if result.url != url else ""))
     for channel in config.channels:
         if channel.password_env and channel.password_env not in os.environ:
-            failed = True
+            failed.append(f"channel {channel.name}")
             lines.append(f"probe: channel {channel.name}: FAILED: environment variable {channel.password_env} "
                          "is not set here")
         elif valid_channel_url(channel):
             lines.append(f"probe: channel {channel.name}: ok — Apprise reads its URL; nothing sent "
                          f"(try `newsmon channels test {channel.name}`)")
         else:
-            failed = True
+            failed.append(f"channel {channel.name}")
             lines.append(f"probe: channel {channel.name}: FAILED: Apprise cannot use this URL "
                          f"(check [[channels]] {channel.name} url)")
     o = config.email
@@ -90,6 +91,6 @@ def probe(config: Config) -> tuple[list[str], bool]:
             lines.append(f"probe: mail server {o.host}:{o.port}: ok "
                          f"({o.security}{', authenticated' if o.username else ''}); no mail sent")
         except MailError as e:
-            failed = True
+            failed.append("mail server")
             lines.append(f"probe: mail server: FAILED: {e}")
     return lines, failed

@@ -13,7 +13,7 @@ from ..stages.fetch import Fetcher
 from ..stages.stories import Assignment
 from ..stages.workers import Workers
 from .archive import opened
-from .index import open_index
+from .index import is_left_out, open_index
 from .seeds import sync_seeds
 from .stories import would_join
 
@@ -26,6 +26,9 @@ class DedupVerdict:
     similarity: float | None
     story: Assignment | None = None     # the story it would join, follow up or come closest to
     story_title: str | None = None
+    left_out: bool = False              # a copy of a seed or an earlier day's article: a duplicate,
+                                        # left out of the digest (a run's rule, index.is_left_out)
+    copy_story: str | None = None       # a copy of a same-day article: the story it joins as a copy
 
     def rule(self) -> str:
         """Why nothing was found, for a person."""
@@ -42,13 +45,21 @@ def check_text(config: Config, raw: str, title: str = "") -> DedupVerdict:
         sync_seeds(store, config.seeds_dir, boilerplate, now)
         found = open_index(store).nearest(text, fingerprint(text), signature(text))
         story, story_title = would_join(store, config.zone, title, text, now)
+    left_out = bool(found) and is_left_out(found.target, now, config.zone)
     return DedupVerdict(len(text.split()), found.target.ref if found else None,
                         found.target.kind if found else None, found.similarity if found else None,
-                        story, story_title)
+                        story, story_title, left_out=left_out,
+                        copy_story=found.target.story_id if found and not left_out else None)
 
 
 def story_line(verdict: DedupVerdict) -> str:
     """Which story the text would join and why, for a person."""
+    if verdict.left_out:                # a copy never reaches the story stage: say what a run does
+        return (f"story: none; as a copy of {verdict.duplicate_of} ({verdict.kind}) it would be stored as a "
+                "duplicate and left out of the digest")
+    if verdict.copy_story:
+        return (f"story: would join {verdict.copy_story}, as a copy of {verdict.duplicate_of} "
+                "(an article of the same day)")
     s = verdict.story
     if s is None or (s.story_id is None and s.closest is None):
         return "story: would start a new story (no stored story of the last 72 hours is close)"

@@ -37,7 +37,7 @@ from ..errors import MailError, StoreError
 from ..options import address_key
 from ..sanitize import sanitize
 from ..stages.digest import Digest
-from ..stages.render import render
+from ..stages.render import email_html, render
 from ..storage.store import Store, iso
 from .report import digest_for
 
@@ -93,13 +93,16 @@ def _part(digest: Digest, fmt: str, templates_dir) -> str:
     """One part of the email from the custom template, or from the built-in one when the custom
     one fails: the digest files and the email are independent outputs, so a broken template
     costs the email its look, never the email (the run still reports the template: exit 5)."""
+    def make(folder):
+        return email_html(digest, folder) if fmt == "html" else render(digest, fmt, folder)
+
     try:
-        return render(digest, fmt, templates_dir)
+        return make(templates_dir)
     except TemplateError as e:
         if templates_dir is None:
             raise
         log.warning("email %s part: custom template failed (%s); the built-in one was used", fmt, e)
-        return render(digest, fmt, None)
+        return make(None)
 
 
 class Mailer:
@@ -253,6 +256,9 @@ def _deliver_one(store: Store, config: Config, now: datetime, labels: dict[str, 
         late = now - start > LATE_AFTER
         digest = digest_for(store, config, today, labels, now, period=(start, now), rowids=(after, upto),
                               topics=recipient.topics, late=late, cap=config.email.stories_per_topic)
+        digest = replace(digest, images=config.email.images)
+        if config.base_url:              # the capped email links to the day's whole digest
+            digest = replace(digest, full_url=f"{config.base_url.rstrip('/')}/{today}.html")
         cut = {"period_start": iso(start), "period_end": iso(now), "rowid_after": after, "rowid_upto": upto}
         if not digest.articles and not config.email.send_empty:
             store.add_email({"digest_date": day, "recipient": address_key(recipient.address),

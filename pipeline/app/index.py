@@ -49,10 +49,16 @@ def dedup_against(index: DuplicateIndex, article: Article, sig, now: datetime, z
     if found is None:
         return article
     target = found.target
-    if target.kind == "seed" or (
-            datetime.fromisoformat(target.first_seen).astimezone(zone).date() < now.astimezone(zone).date()):
+    if is_left_out(target, now, zone):
         return replace(article, duplicate_of=target.ref, similarity=found.similarity)
     return replace(article, story_id=target.story_id, similarity=found.similarity)
+
+
+def is_left_out(target: Indexed, now: datetime, zone: ZoneInfo) -> bool:
+    """A copy of this target is a duplicate left out of the digest (a seed, or an earlier day's
+    article), not a report joining the target's story (an article of the same digest day)."""
+    return target.kind == "seed" or (
+        datetime.fromisoformat(target.first_seen).astimezone(zone).date() < now.astimezone(zone).date())
 
 
 def signature_of(article: Article) -> np.ndarray | None:

@@ -6,6 +6,7 @@ agree; the email takes an exact cut of article row ids, the files a calendar day
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import jinja2
 from ..config import Config
 from ..errors import DigestWriteError
 from ..stages.digest import Digest, DigestInput, build_digest, day_bounds
-from ..stages.render import template_errors, write_digest
+from ..stages.render import digest_days, template_errors, write_digest
 from ..storage.store import Store
 
 
@@ -41,7 +42,8 @@ def read_input(store: Store, period: tuple[datetime, datetime],
                        previous_week=store.topic_counts(start - timedelta(days=7), start),
                        feeds=store.feeds(), events=store.events_between(start, end), stories=stories,
                        continuing=continuing, messages=store.messages_between(start, end),
-                       told=store.titles_by_id(sorted(continuing)) if continuing else {})
+                       told=store.titles_by_id(sorted(continuing)) if continuing else {},
+                       archive_start=store.archive_start())
 
 
 def digest_for(store: Store, config: Config, day: date, labels: dict[str, str], generated: datetime,
@@ -59,9 +61,17 @@ def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str,
     """Build and write the digest files of `day` (default: today in the digest zone).
     Raises DigestWriteError, one line saying what to fix, when the files cannot be written."""
     day = day or now.astimezone(config.zone).date()
-    digest = digest_for(store, config, day, labels, now, problems)
     try:
-        return write_digest(digest, config)
+        written = sorted(digest_days(config.digest_dir))
+        digest = _in_archive(digest_for(store, config, day, labels, now, problems), written, config)
+        files = write_digest(digest, config)
+        earlier = [d for d in written if d < digest.date]
+        if digest.date not in written and earlier and not [d for d in written if d > digest.date]:
+            # a new day's first digest: the day before it gets its "next day" link
+            before = date.fromisoformat(earlier[-1])
+            write_digest(_in_archive(digest_for(store, config, before, labels, now), written + [digest.date],
+                                     config), config)
+        return files
     except OSError as e:
         raise DigestWriteError(f"digest files not written to {config.digest_dir}: {e.strerror or e} "
                                "(check [digest] directory: it must be a writable folder)") from None
@@ -82,6 +92,13 @@ def template_problems(config: Config) -> list[str]:
     if config.templates_dir is None:
         return []
     return [template_message(e) for e in template_errors(config.templates_dir)]
+
+
+def _in_archive(digest: Digest, written: list[str], config: Config) -> Digest:
+    """The digest as a file of reports/: linked to the index and to the nearest days written."""
+    return replace(digest, in_archive=True, images=config.images,
+                   previous_day=max((d for d in written if d < digest.date), default=None),
+                   next_day=min((d for d in written if d > digest.date), default=None))
 
 
 def render_day(config: Config, day: date | None, now: datetime | None = None) -> list[Path]:

@@ -126,13 +126,11 @@ def day_stories(config, day: date, topic: str | None = None, now: datetime | Non
     """The stories of a digest day (`newsmon stories`), as the digest shows them: best first,
     each with every report. `topic` narrows them to one topic id."""
     from ..clock import utcnow
-    from ..errors import UsageError
     from .archive import opened
     from .report import digest_for
 
     labels = config.labels
-    if topic is not None and topic not in labels:
-        raise UsageError(f"unknown topic {topic!r}; known: {', '.join(labels)}")
+    topic = config.topic_id(topic) if topic is not None else None   # id or label; unknown: the nearest
     with opened(config) as store:
         digest = digest_for(store, config, day, labels, now or utcnow(), topics=(topic,) if topic else ())
     return digest.articles

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
+import select
+import signal
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,12 +25,46 @@ config_option = click.option(
     default=DEFAULT_CONFIG_PATH, show_default=True, help="The TOML configuration file.")
 
 
+# A reader that stopped reading (`newsmon search … | head`): quiet, and the status a shell gives
+# a process killed by SIGPIPE, as `cat` and `grep` end there.
+EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout's reader went away (poll reports an error on the pipe), as opposed to a
+    broken pipe elsewhere (a socket), which is a bug to report, not a reader that stopped."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return True
+
+
+def _pipe_closed() -> None:
+    """stdout's reader is gone: point stdout at /dev/null, so the interpreter's last flush of what
+    is still buffered cannot fail again ("Exception ignored … BrokenPipeError"), and exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(EXIT_PIPE_CLOSED)
+
+
 def handle_errors(fn):
-    """Turn NewsmonError into one line on stderr and its exit code; never a traceback for those."""
+    """Turn NewsmonError into one line on stderr and its exit code; never a traceback for those.
+    A closed pipe on stdout ends quietly (EXIT_PIPE_CLOSED)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()               # a closed pipe shows here, not at interpreter exit
+            return result
+        except BrokenPipeError as e:
+            if not _stdout_gone():
+                _unexpected(e)
+            _pipe_closed()
         except NewsmonError as e:
             click.echo(sanitize(f"newsmon: {e}"), err=True)
             sys.exit(e.exit_code)
@@ -37,11 +74,15 @@ def handle_errors(fn):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
         except Exception as e:        # a bug of ours: one line, the traceback in the log at debug level
-            log.debug("unexpected error", exc_info=True)
-            click.echo(sanitize(f"newsmon: unexpected error ({type(e).__name__}: {e}); run with -vv for the traceback "
-                       "and please report it"), err=True)
-            sys.exit(1)
+            _unexpected(e)
     return wrapper
+
+
+def _unexpected(e: BaseException) -> None:
+    log.debug("unexpected error", exc_info=True)
+    click.echo(sanitize(f"newsmon: unexpected error ({type(e).__name__}: {e}); run with -vv for the traceback "
+                        "and please report it"), err=True)
+    sys.exit(1)
 
 
 def parse_since(value: str, now: datetime) -> datetime:

@@ -238,18 +238,27 @@ def config_check(config_path: Path, probe: bool) -> None:
     other = extra_checks(config) if config else []
     for p in other:
         click.echo(f"error: {config_path}: {p}")
-    failed = bool(problems or other)
+    probe_failed: list[str] = []
     if config and probe:
         lines, probe_failed = probe_all(config)
         for line in lines:
             click.echo(line)
-        failed = probe_failed or failed
-    if failed:
-        click.echo(f"{config_path}: {len(problems) + len(other)} problem(s)"
-                   + (" (and failed probes)" if not (problems or other) else ""), err=True)
+    if problems or other or probe_failed:
+        said = []
+        if problems or other:
+            said.append(f"{len(problems) + len(other)} problem(s) in the configuration")
+        if probe_failed:
+            said.append(f"{len(probe_failed)} probe(s) failed: {', '.join(probe_failed)} "
+                        "(see the FAILED lines above)")
+        click.echo(f"{config_path}: {'; '.join(said)}", err=True)
         sys.exit(2)
     click.echo(f"{config_path}: OK — {len(config.feeds)} feeds, {len(config.topics)} topics, "
                f"email {'on' if config.email.enabled else 'off'}")
+    from ..topics import DEFAULT_TOPICS
+
+    builtin = set(DEFAULT_TOPICS)        # a built-in replaced by a table of its id is the user's
+    click.echo("topics: " + (", ".join(f"{t.label} [{t.id}{', built-in' if t in builtin else ''}]"
+                                       for t in config.topics) or "none ([topics] builtin = false)"))
 
 
 # --- archive ---------------------------------------------------------------------------------------
@@ -257,8 +266,8 @@ def config_check(config_path: Path, probe: bool) -> None:
 @click.command()
 @config_option
 @click.argument("query")
-@click.option("--topic", help="Only articles flagged with this topic id.")
-@click.option("--feed", help="Only articles from this feed.")
+@click.option("--topic", help="Only articles flagged with this topic (its id or its label).")
+@click.option("--feed", help="Only articles from this feed (its name or its title).")
 @click.option("--since", help="Only articles first seen since (7d, 24h, 2026-11-01).")
 @click.option("--limit", default=20, show_default=True)
 @click.option("--raw", is_flag=True, help="QUERY is FTS5 syntax (AND, OR, NEAR, \"phrases\", prefix*).")
@@ -269,11 +278,16 @@ def search(config_path: Path, query: str, topic: str | None, feed: str | None, s
            limit: int, raw: bool, as_json: bool, as_csv: bool) -> None:
     """Full-text search over the archive, best matches first, with highlighted snippets.
 
+    Words are searched as typed; "quoted phrases", AND, OR and NOT (upper case) and a trailing
+    * (prefix) work without --raw.
+
     \b
     Example:
       newsmon search "air defence" --topic nato --since 7d --config config/newsmon.toml
+      newsmon search 'truce OR ceasefire NOT "trade truce"' --topic Ceasefire --config config/newsmon.toml
       newsmon search 'ceasefire NEAR/5 monitor*' --raw --csv --config config/newsmon.toml
     """
+    from ..app.archive import one_line_snippet
     from ..app.archive import search as search_archive
     from ..clock import utcnow
 
@@ -281,6 +295,9 @@ def search(config_path: Path, query: str, topic: str | None, feed: str | None, s
     rows = search_archive(config, query, raw=raw, topic=topic, feed=feed,
                           since=parse_since(since, utcnow()) if since else None, limit=limit)
     fields = ["first_seen", "feed", "title", "url", "topics", "snippet", "rank"]
+    bold = not (as_json or as_csv) and sys.stdout.isatty()   # highlights: the terminal's bold, or none
+    for r in rows:
+        r["snippet"] = one_line_snippet(r["snippet"], bold)
     if as_json:
         click.echo(json.dumps([{k: r[k] for k in fields} for r in rows], ensure_ascii=False, indent=2))
     elif as_csv:
@@ -295,6 +312,7 @@ def search(config_path: Path, query: str, topic: str | None, feed: str | None, s
             click.echo(f"    {r['snippet']}")
             if r["url"]:
                 click.echo(f"    {r['url']}")
+
 
 
 @click.command("export")

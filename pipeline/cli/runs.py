@@ -51,9 +51,7 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
     from ..lock import run_lock
 
     config = load_config(config_path)
-    unknown = set(only) - {f.name for f in config.feeds}
-    if unknown:
-        raise click.UsageError(f"no feed named {', '.join(sorted(unknown))} in {config_path}")
+    only = tuple(config.feed_name(name) for name in only)   # an unknown name names the nearest
     with run_lock(config.database), _stop_on_signals() as stop:
         with _progress() as bar:    # on a terminal only
             report = run_once(config, force=force, only=set(only) or None, on_start=bar.start,
@@ -114,8 +112,12 @@ class _Bar(_NoBar):
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True)
         self.task, self.articles, self.failed = None, 0, 0
+        self.logging = contextlib.ExitStack()
 
     def start(self, total: int) -> None:
+        from ..logs import through
+
+        self.logging.enter_context(through(self.progress.console))   # log lines above the bar
         self.progress.start()
         self.task = self.progress.add_task("feeds", total=total)
 
@@ -127,6 +129,7 @@ class _Bar(_NoBar):
 
     def stop(self) -> None:
         self.progress.stop()
+        self.logging.close()
 
 
 @contextlib.contextmanager
@@ -217,6 +220,13 @@ def digest(config_path: Path, day: datetime | None, send: bool) -> None:
     if day is not None and not 1970 <= day.year <= 9998:
         raise click.BadParameter(f"{day:%Y-%m-%d}: expected a day between 1970 and 9998", param_hint="--date")
     config = load_config(config_path)
+    if day is not None:
+        from ..clock import utcnow
+
+        today = utcnow().astimezone(config.zone).date()
+        if day.date() > today:
+            raise click.BadParameter(f"{day:%Y-%m-%d} is in the future (today is {today} in {config.timezone}): "
+                                     "there is nothing to show yet", param_hint="--date")
     for p in render_day(config, day.date() if day else None):
         click.echo(str(p))
     if send:

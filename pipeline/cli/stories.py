@@ -16,7 +16,7 @@ from .common import config_option, handle_errors
 @config_option
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The digest day (default: today in the digest time zone).")
-@click.option("--topic", default=None, help="Only stories flagged under this topic id.")
+@click.option("--topic", default=None, help="Only stories flagged under this topic (its id or its label).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @handle_errors
 def stories(config_path: Path, day: datetime | None, topic: str | None, as_json: bool) -> None:

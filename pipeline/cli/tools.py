@@ -166,7 +166,8 @@ def dedup_check(config_path: Path, source: str, title: str, as_json: bool) -> No
             "score": s.score, "shared_entities": list(s.shared_entities), "shared_terms": list(s.shared_terms),
             "shared_numbers": list(s.shared_numbers), "veto": s.veto}
         click.echo(json.dumps({"source": source, "words": verdict.words, "duplicate_of": verdict.duplicate_of,
-                               "kind": verdict.kind, "similarity": verdict.similarity, "story": story},
+                               "kind": verdict.kind, "similarity": verdict.similarity,
+                               "left_out": verdict.left_out, "story": None if verdict.left_out else story},
                               ensure_ascii=False))
         return
     if verdict.duplicate_of:

@@ -19,6 +19,7 @@ from ..config import Config
 from ..records import DayEvent, FeedState, Match, MessageRecord, StoredArticle, StoryRecord
 from .flag import relevance
 from .health import status_of
+from .outlets import outlet_of
 from .stories import best_report, report_time
 
 
@@ -40,6 +41,8 @@ class DigestInput:
                                          # any still pending
     told: dict[str, str] = field(default_factory=dict)  # continuing story -> the title of its
                                          # first report (what the reader had)
+    archive_start: datetime | None = None  # the first run or article stored: the database's life
+                                         # begins there (None: nothing yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,8 @@ class AlsoReported:
     feed: str
     title: str
     similarity: float | None
+    outlet: str = ""                     # who published it (outlet_names): the feed's title, or the
+                                         # publisher of an aggregator's item
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,10 @@ class DigestStory:
     extraction_note: str | None
     also: tuple[AlsoReported, ...] = ()  # the story's other reports in this digest
     story_id: str = ""
-    outlets: tuple[str, ...] = ()        # distinct feeds among its reports here, the lead's first
+    outlets: tuple[str, ...] = ()        # distinct outlets (publishers) among its reports here, the
+                                         # lead's first: two alert feeds citing one page are one
+    outlet: str = ""                     # the lead's outlet
+    image: str | None = None             # the lead's image, else the first report's that has one
     latest: datetime | None = None       # its latest report here (ranking)
     follow_up_of: StoryRef | None = None
     continuing: Continuing | None = None
@@ -131,13 +139,19 @@ class AlertLine:
 
 @dataclass(frozen=True, slots=True)
 class TopicSection:
+    """A topic's stories are every story any of whose reports it flags: one definition for the
+    summary, the section, the email subject and the chat digest. A story is shown as a card once,
+    under its main topic; the other topics it is flagged with list it under `elsewhere`."""
+
     id: str
     label: str
     count: int                           # articles flagged today
     previous_week: int                   # articles flagged over the 7 days before
     articles: tuple[DigestStory, ...]    # the stories this is the main topic of, best first
-    stories: int = 0                     # stories flagged under it (shown here or under another)
-    more: int = 0                        # stories left out of a capped edition (the email)
+    stories: int = 0                     # the topic's stories: main here + elsewhere, before any cap
+    more: int = 0                        # main stories left out of a capped edition (the email)
+    elsewhere: tuple[tuple[DigestStory, str], ...] = ()  # its stories shown under another topic,
+                                         # with that topic's id
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,13 +194,30 @@ class Digest:
     updates: tuple[DigestStory, ...] = field(default=())  # an email's stories the reader already
                                          # had: "Updates to stories already sent", not news again
     backlog: tuple[str, ...] = field(default=())  # what was stored but is not news (stages/backlog.py)
+    full_url: str | None = None          # an email's link to the day's HTML digest ([digest] base_url)
+    previous_day: str | None = None      # the digest files beside it (reports/): the nearest earlier
+    next_day: str | None = None          #   and later days written; navigation of the files only
+    in_archive: bool = False             # a file of reports/ (links to index.html and to other days)
+    images: bool = False                 # show lead images ([digest] images, [email] images)
+    outside_archive: str | None = None   # the day ends before the database's life began: what to say
+                                         # instead of feed health (which would be today's)
 
     @property
     def continuing(self) -> tuple[DigestStory, ...]:
         return tuple(s for s in self.articles if s.continuing)
     @property
     def failing_feeds(self) -> tuple[FeedHealth, ...]:
-        """Every feed whose last check failed, gone ones included: nothing hidden."""
+        """Feeds failing (`failing_after` failures in a row, health.py) or gone: the summary's count."""
+        return tuple(f for f in self.feeds if f.health in ("failing", "gone"))
+
+    @property
+    def erring_feeds(self) -> tuple[FeedHealth, ...]:
+        """Feeds whose last check failed, fewer than `failing_after` times in a row."""
+        return tuple(f for f in self.feeds if f.health == "error")
+
+    @property
+    def unhealthy_feeds(self) -> tuple[FeedHealth, ...]:
+        """Every feed whose last check failed, gone ones included: the health block hides none."""
         return tuple(f for f in self.feeds if f.health in ("error", "failing", "gone"))
 
     @property
@@ -212,12 +243,13 @@ class Digest:
                 "duplicates_dropped": len(self.duplicates),
                 "feeds_checked": len(self.feeds),
                 "feeds_failing": len(self.failing_feeds),
+                "feeds_with_errors": len(self.erring_feeds),
                 "topics": {t.id: {"label": t.label, "today": t.count, "stories": t.stories,
                                   "previous_7_days": t.previous_week} for t in self.topics},
             },
             "articles": [{
-                "url": a.url, "title": a.title, "feed": a.feed, "published": _iso(a.published),
-                "first_seen": _iso(a.first_seen), "topics": list(a.topics), "text": a.text,
+                "url": a.url, "title": a.title, "feed": a.feed, "outlet": a.outlet, "published": _iso(a.published),
+                "first_seen": _iso(a.first_seen), "topics": list(a.topics), "text": a.text, "image": a.image,
                 "text_source": a.text_source,
                 "matches": [{"topic": m.topic, "term": m.term, "field": m.field, "matched": m.matched,
                              "sentence": m.sentence} for m in a.matches],
@@ -237,6 +269,7 @@ class Digest:
             "events": [{"feed": e.feed, "at": _iso(e.at), "kind": e.kind, "detail": e.detail} for e in self.events],
             "problems": list(self.problems),
             "backlog": list(self.backlog),
+            "outside_archive": self.outside_archive,
             "alerts": [_flat(a) for a in self.alerts],
         }
 
@@ -258,7 +291,8 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
-def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone: ZoneInfo) -> DigestStory:
+def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone: ZoneInfo,
+           outlet=lambda r: r.feed) -> DigestStory:
     """One story from its reports in this digest: headed by the best, the others under `also`."""
     lead = best_report(reports)
     rest = sorted((r for r in reports if r is not lead), key=lambda r: (r.published or r.first_seen, r.id))
@@ -277,9 +311,10 @@ def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone:
         id=lead.id, url=lead.url, title=lead.title, feed=lead.feed, published=lead.published,
         first_seen=lead.first_seen, topics=tuple(dict.fromkeys(t for r in [lead, *rest] for t in r.topics)),
         text=lead.text, matches=matches, text_source=lead.text_source, extraction_note=lead.extraction_note,
-        also=tuple(AlsoReported(r.url, r.feed, r.title, _similarity(r, lead, story_id)) for r in rest),
+        also=tuple(AlsoReported(r.url, r.feed, r.title, _similarity(r, lead, story_id), outlet(r)) for r in rest),
         story_id=story_id,
-        outlets=tuple(dict.fromkeys(r.feed for r in [lead, *rest])),
+        outlets=tuple(dict.fromkeys(outlet(r) for r in [lead, *rest])), outlet=outlet(lead),
+        image=next((r.image for r in [lead, *rest] if r.image), None),
         latest=max(report_time(r.published, r.first_seen) for r in reports),
         follow_up_of=StoryRef(followed.id, followed.title) if followed else None, continuing=continuing)
 
@@ -323,7 +358,8 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
     groups: dict[str, list[StoredArticle]] = {}
     for r in originals:
         groups.setdefault(r.story_id or r.id, []).append(r)
-    stories = _ranked([_story(sid, reports, data, zone) for sid, reports in groups.items()])
+    outlet = outlet_of(config, data.feeds)
+    stories = _ranked([_story(sid, reports, data, zone, outlet) for sid, reports in groups.items()])
     all_labels = labels
     if topics:
         stories = [s for s in stories if set(s.topics) & set(topics)]
@@ -338,10 +374,13 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
     shown_originals = [r for s in stories for r in groups[s.story_id]]
     for topic_id, label in labels.items():
         listed = [s for s in stories if main.get(s.story_id) == topic_id and s.story_id not in told]
+        elsewhere = tuple((s, main[s.story_id]) for s in stories
+                          if topic_id in s.topics and main.get(s.story_id, topic_id) != topic_id
+                          and s.story_id not in told)
         sections.append(TopicSection(
             topic_id, label, sum(topic_id in r.topics for r in shown_originals), previous.get(topic_id, 0),
             tuple(listed[:cap] if cap else listed), stories=sum(topic_id in s.topics for s in stories),
-            more=max(0, len(listed) - cap) if cap else 0))
+            more=max(0, len(listed) - cap) if cap else 0, elsewhere=elsewhere))
     others = [s for s in stories if s.story_id not in main and s.story_id not in told]
 
     new_per_feed: dict[str, int] = {}
@@ -349,6 +388,12 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
         new_per_feed[r.feed] = new_per_feed.get(r.feed, 0) + 1
     configured = {f.name for f in config.feeds if f.enabled}
     fetch = config.fetch
+    outside = None
+    if data.archive_start is not None and end <= data.archive_start:
+        began = data.archive_start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        outside = (f"This day is outside the archive: the database begins {began} ({config.timezone}), "
+                   "so nothing was collected then and feed health is not known for it.")
+        configured = set()
     feeds = tuple(
         FeedHealth(name=f.name, url=f.url, status=f.status or "unchecked",
                    health=status_of(f, generated, fetch.failing_after, fetch.stale_after_days),
@@ -381,6 +426,7 @@ def build_digest(data: DigestInput, config: Config, day: date, labels: dict[str,
         events=tuple(data.events),
         problems=tuple(problems),
         backlog=() if topics else backlog_lines(rows, config.fetch.max_age_days),
+        outside_archive=outside,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import resource
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..records import Match
 from ..topics import TopicRule
@@ -20,6 +20,7 @@ from .clean import clean_text, compile_boilerplate, drop_headline, fingerprint, 
 from .dedup import signature
 from .flag import TopicMatcher
 from .profile import Profile, profile_of
+from .urls import http_url
 
 # Texts shorter than this many words fingerprint together with their URL (articles.make_article):
 # two summaries that both say "Read the full story" must not be taken for the same article.
@@ -48,6 +49,7 @@ class PageText:
     profile: Profile | None = None  # what the story stage compares (stories.profile_of)
     fingerprint: str | None = None  # clean.fingerprint of the text when it is long enough to be
                                     # known by its text alone (MIN_WORDS_FOR_CONTENT_ID words)
+    image: str | None = None        # the page's og:image (or twitter:image), absolute http(s) only
 
 
 class _Worker:
@@ -106,7 +108,29 @@ def extract_page(html: bytes, url: str | None, title: str, fast_enough: int = FA
     raw = extract_main_text(html, url, _Worker.thorough, fast_enough)
     if raw is None or not raw.strip():
         return None
-    return analyse(raw, title, headline_repeated=True)
+    return replace(analyse(raw, title, headline_repeated=True), image=page_image(html))
+
+
+_META = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
+_META_IMAGE = re.compile(rb"""(?:property|name)\s*=\s*["']?(?:og:image(?::url|:secure_url)?|twitter:image)["'\s>/]""",
+                         re.IGNORECASE)
+_META_CONTENT = re.compile(rb"""content\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def page_image(html: bytes) -> str | None:
+    """The page's og:image (or twitter:image) from its head, when it is an absolute http(s) URL."""
+    import html as entities
+
+    head = html[:200_000]
+    for tag in _META.finditer(head):
+        if _META_IMAGE.search(tag.group(0)):
+            found = _META_CONTENT.search(tag.group(0))
+            if found:
+                raw = next(g for g in found.groups() if g is not None)
+                url = http_url(entities.unescape(raw.decode("utf-8", errors="replace")))
+                if url:
+                    return url
+    return None
 
 
 def analyse_feed_text(content_html: str, title: str) -> PageText:

@@ -22,12 +22,26 @@ _APOSTROPHES = "'’ʼ"
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+|\n+")
 
 
+# "…" (or "...") between two words of a term: up to 8 other words between them, in one clause
+# (no . ! ? … , ; : in between)
+_GAP = r"(?:[\s\u00a0]+[^\s\u00a0.!?…,;:]+){0,8}?[\s\u00a0]+"
+
+
 def term_regex(term: str) -> str:
     """A term as a regex body: spaces/hyphens flexible, any apostrophe, a word ending in * takes
-    any ending ("прекращени* огня" finds прекращение/прекращения/прекращении огня)."""
+    any ending ("прекращени* огня" finds прекращение/прекращения/прекращении огня), and "…"
+    between two words allows up to 8 words between them within a clause, for excludes of a
+    context ("exhibition* … armistice*")."""
     words = [w for w in re.split(r"[\s\-\u2010\u2011]+", term.strip()) if w]
-    parts = [re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) for w in words]
-    return re.sub(f"[{_APOSTROPHES}]", f"[{_APOSTROPHES}]", _SEPARATOR.join(parts))
+    body, gap = "", False
+    for w in words:
+        if w in ("…", "..."):
+            gap = bool(body)
+            continue
+        part = re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w)
+        body += (_GAP if gap else _SEPARATOR if body else "") + part
+        gap = False
+    return re.sub(f"[{_APOSTROPHES}]", f"[{_APOSTROPHES}]", body)
 
 
 def _bounded(alternatives: list[str]) -> str:
@@ -58,7 +72,9 @@ class TopicMatcher:
         self._scan = re.compile(combined)
         self._scan_ignorecase = re.compile(combined, re.IGNORECASE)
         self._patterns = [(r.id, p, re.compile(p, re.IGNORECASE)) for r in rules for p in r.patterns]
-        self._exclude = {r.id: re.compile(_bounded([term_regex(e) for e in r.exclude]), re.IGNORECASE)
+        # excludes scan the lower-cased text too (case-insensitively only when lowering moved offsets)
+        self._exclude = {r.id: (re.compile(_bounded([term_regex(e.lower()) for e in r.exclude])),
+                                re.compile(_bounded([term_regex(e) for e in r.exclude]), re.IGNORECASE))
                          for r in rules if r.exclude}
         self._known: dict[str, tuple[tuple[str, str], ...]] = {}
 
@@ -75,11 +91,11 @@ class TopicMatcher:
                 self._known[surface] = known
         return known
 
-    def _hits(self, value: str):
-        """(topic, term, start, end, matched) for every hit in one field."""
-        lowered = value.lower()
+    def _hits(self, value: str, lowered: str | None):
+        """(topic, term, start, end, matched) for every hit in one field; `lowered` is the field
+        lower-cased, or None when lowering moved offsets."""
         # lower() keeps offsets for all but a few code points (e.g. "İ"); otherwise scan as written
-        scan = self._scan.finditer(lowered) if len(lowered) == len(value) else self._scan_ignorecase.finditer(value)
+        scan = self._scan.finditer(lowered) if lowered is not None else self._scan_ignorecase.finditer(value)
         for m in scan:
             start, end = m.span()
             surface = value[start:end]
@@ -95,11 +111,15 @@ class TopicMatcher:
         for field_name, value in (("title", title), ("text", text)):
             if not value:
                 continue
-            hits = list(self._hits(value))
+            lowered = value.lower()
+            lowered = lowered if len(lowered) == len(value) else None
+            hits = list(self._hits(value, lowered))
             if not hits:
                 continue
-            hidden = {topic: [m.span() for m in rx.finditer(value)]
-                      for topic, rx in self._exclude.items() if any(h[0] == topic for h in hits)}
+            hidden = {topic: _spans(lower if lowered is not None else anycase,
+                                    lowered if lowered is not None else value,
+                                    [(h[2], h[3]) for h in hits if h[0] == topic])
+                      for topic, (lower, anycase) in self._exclude.items() if any(h[0] == topic for h in hits)}
             sentences = _SentenceIndex(value)
             for topic, term, start, end, matched in hits:
                 if any(s <= start and end <= e for s, e in hidden.get(topic, ())):
@@ -109,6 +129,23 @@ class TopicMatcher:
                                    sentence=sentences.around(start, end)))
         found.sort(key=lambda m: (m.field != "title", m.start, m.topic))
         return tuple(found)
+
+
+# An exclude phrase holds the hit it hides, and none is longer than this: excludes are looked for
+# only this far around the hits (merged windows: never more than one pass over the text).
+_EXCLUDE_REACH = 300
+
+
+def _spans(rx: re.Pattern, text: str, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans of `rx` in `text` near the hits."""
+    windows: list[list[int]] = []
+    for start, end in sorted(hits):
+        lo, hi = max(0, start - _EXCLUDE_REACH), min(len(text), end + _EXCLUDE_REACH)
+        if windows and lo <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], hi)
+        else:
+            windows.append([lo, hi])
+    return [m.span() for lo, hi in windows for m in rx.finditer(text, lo, hi)]
 
 
 class _SentenceIndex:

@@ -191,6 +191,22 @@ def _link(entry, base: str) -> str | None:
     return link
 
 
+def _image(entry) -> str | None:
+    """The item's lead image as the feed gives it: media:thumbnail, then media:content that is an
+    image, then an image enclosure (the URL rule, applied by _Items.add, keeps absolute http(s) only)."""
+    for thumb in entry.get("media_thumbnail") or ():
+        if isinstance(thumb, dict) and thumb.get("url"):
+            return thumb["url"]
+    for media in entry.get("media_content") or ():
+        if isinstance(media, dict) and media.get("url") and (
+                media.get("medium") == "image" or str(media.get("type", "")).startswith("image/")):
+            return media["url"]
+    for link in entry.get("links") or ():
+        if isinstance(link, dict) and link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
+            return link.get("href")
+    return None
+
+
 def _content(entry) -> str:
     for part in entry.get("content") or ():
         if part.get("value"):
@@ -213,7 +229,7 @@ class _Items:
         self.links_refused = 0
 
     def add(self, guid, link, title: str, title_is_html: bool, published, content_html,
-            authors: tuple[str, ...] = ()) -> None:
+            authors: tuple[str, ...] = (), image: str | None = None) -> None:
         try:
             url = http_url(link, self.base) if isinstance(link, str) else None
             if url is None and isinstance(link, str) and link.strip().lower().startswith(("http:", "https:")):
@@ -226,7 +242,8 @@ class _Items:
                 feed=self.feed_name, guid=guid, link=url,
                 title=plain(title if isinstance(title, str) else "", title_is_html) or "(untitled)",
                 published=published, content_html=content,
-                authors=tuple(one_line(a) for a in authors if a)))
+                authors=tuple(one_line(a) for a in authors if a),
+                image=http_url(image) if isinstance(image, str) else None))
         except Exception as e:  # one odd item never costs the feed
             self.skipped[type(e).__name__] += 1
 
@@ -325,6 +342,12 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
     except Exception as e:  # feedparser itself raised on something in the body
         raise NotAFeed(response.url, f"unreadable feed ({type(e).__name__}: {one_line(str(e))[:200]})") from None
     if not parsed.entries and not parsed.get("version"):
+        if _is_web_page(response.body, headers.get("content-type", "")):
+            links = discover_feed_links(response.body, response.url)
+            raise NotAFeed(response.url, f"not a feed: this is a web page; its feed is at {links[0]} "
+                                         "(use that as the feed's url)" if links else
+                                         "not a feed: this is a web page, and it links no feed "
+                                         "(use the site's RSS or Atom address)")
         exc = parsed.get("bozo_exception")
         reason = f"{type(exc).__name__}: {one_line(str(exc))[:200]}" if exc else "no RSS/Atom/JSON feed found"
         raise NotAFeed(response.url, f"not a feed ({reason})")
@@ -334,7 +357,8 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
             title_type = (e.get("title_detail") or {}).get("type", "text/html")
             items.add(e.get("id"), _link(e, response.url), e.get("title"), title_type != "text/plain",
                       _when(e, now), _content(e),
-                      tuple(a.get("name", "") for a in e.get("authors") or () if isinstance(a, dict)))
+                      tuple(a.get("name", "") for a in e.get("authors") or () if isinstance(a, dict)),
+                      _image(e))
         except Exception as exc:
             items.skipped[type(exc).__name__] += 1
     problem = _xml_problem(parsed.get("bozo_exception"))
@@ -344,6 +368,15 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
     warnings = [w for w in (encoding_note, broken) if w]
     return _finish(response, parsed.feed.get("title") or "", items, warnings, max_items,
                    len(parsed.entries))
+
+
+_HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head)\b", re.I | re.S)
+
+
+def _is_web_page(body: bytes, content_type: str) -> bool:
+    """An HTML page, said by its content type or by how it starts."""
+    return content_type.lower().split(";")[0].strip() in ("text/html", "application/xhtml+xml") \
+        or bool(_HTML_START.match(body[:4096]))
 
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/rdf+xml")

@@ -118,6 +118,8 @@ def environment(templates_dir: Path | None) -> Environment:
     env.filters["md_href"] = md_href
     env.filters["highlight"] = highlight
     env.filters["when"] = local_time
+    env.filters["ago"] = ago
+    env.filters["snippet"] = snippet
     env.filters["counted"] = counted
     return env
 
@@ -142,13 +144,13 @@ def counted(n: int, noun: str) -> str:
 
 
 def local_time(value: datetime | str | None, zone: str) -> str:
-    """A time (aware datetime, or ISO text from JSON-shaped data) as 'YYYY-MM-DD HH:MM' in the
-    digest's zone."""
+    """A time (aware datetime, or ISO text from JSON-shaped data) as 'YYYY-MM-DD HH:MM EET' in
+    the digest's zone, the zone shown."""
     if not value:
         return ""
     try:
         when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-        return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+        return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
     except ValueError:
         return str(value)
 
@@ -177,12 +179,71 @@ def template_errors(templates_dir: Path | None) -> list[TemplateError]:
     return errors
 
 
+def snippet(text: str | None, limit: int = 160) -> str:
+    """The first words of a text on one line, cut at a word with "…"."""
+    words = " ".join((text or "").split())
+    if len(words) <= limit:
+        return words
+    return words[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + " …"
+
+
+def ago(value: datetime | None, generated: str | datetime) -> str:
+    """How long before the digest was generated: '40 min ago', '2 h ago', '3 days ago'; '' for a
+    time after it (a feed's clock ahead) or unknown."""
+    if not value or not generated:
+        return ""
+    then = generated if isinstance(generated, datetime) else datetime.fromisoformat(generated)
+    minutes = int((then - value).total_seconds() // 60)
+    if minutes < 0:
+        return ""
+    if minutes < 60:
+        return "just now" if minutes < 1 else f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // (24 * 60)} days ago"
+
+
+def by_outlet(stories) -> list[tuple[str, list]]:
+    """Stories grouped by their lead's outlet: outlets with more first, then by name."""
+    groups: dict[str, list] = {}
+    for s in stories:
+        groups.setdefault(s.outlet or s.feed, []).append(s)
+    return sorted(groups.items(), key=lambda g: (-len(g[1]), g[0].casefold()))
+
+
+def index_entry(digest: Digest) -> dict:
+    """What reports/index.html shows of a day: its counts per topic and its top story (the first
+    flagged one, else the first)."""
+    flagged = [s for s in digest.articles if set(s.topics) & {t.id for t in digest.topics}]
+    top = (flagged or list(digest.articles) or [None])[0]
+    return {"date": digest.date, "stories": len(digest.articles),
+            "topics": [{"id": t.id, "label": t.label, "stories": t.stories} for t in digest.topics],
+            "top": {"title": top.title, "url": top.url, "outlet": top.outlet,
+                    "outlets": len(top.outlets)} if top else None}
+
+
 def render(digest: Digest, fmt: str, templates_dir: Path | None = None) -> str:
     if fmt == "json":
         return json_text(digest.to_json()) + "\n"
     env = environment(templates_dir)
     template = env.get_template(f"digest.{fmt}.j2" if fmt != "html" else "digest.html")
-    return template.render(d=digest, sentences_for=sentences_for)
+    return template.render(d=digest, sentences_for=sentences_for, by_outlet=by_outlet)
+
+
+@lru_cache(maxsize=1)
+def _inliner():
+    import css_inline
+
+    # no remote stylesheet is ever fetched; @media rules (dark mode) stay in a <style> block for
+    # the clients that read it, every other rule goes into the elements' style attributes
+    return css_inline.CSSInliner(keep_style_tags=False, keep_at_rules=True, load_remote_stylesheets=False)
+
+
+def email_html(digest: Digest, templates_dir: Path | None = None) -> str:
+    """The HTML digest for an email: its CSS inlined into style attributes, since many clients
+    (Gmail's apps, Outlook, webmail in general) drop or rewrite a <style> block; what is left
+    there is the dark-mode enhancement."""
+    return _inliner().inline(render(digest, "html", templates_dir))
 
 
 def json_text(value, depth: int = 2, margin: str = "") -> str:
@@ -210,21 +271,60 @@ def write_digest(digest: Digest, config: Config) -> list[Path]:
         path = config.digest_dir / f"{digest.date}.{fmt}"
         write_atomic(path, render(digest, fmt, config.templates_dir), keep_mode=False)
         out.append(path)
-    write_index(config.digest_dir, config.templates_dir)
+    write_index(config.digest_dir, config.templates_dir, index_entry(digest))
     return out
 
 
 _DIGEST_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(html|md|txt|json)$")
+INDEX_DATA = "index.json"
 
 
-def write_index(directory: Path, templates_dir: Path | None = None) -> Path:
-    """reports/index.html: every digest written, newest first."""
+def digest_days(directory: Path) -> dict[str, list[str]]:
+    """Day -> the formats of its digest files in `directory`."""
     days: dict[str, list[str]] = {}
-    for p in directory.iterdir():
-        m = _DIGEST_FILE.match(p.name)
-        if m:
-            days.setdefault(m.group(1), []).append(m.group(2))
-    entries = [{"date": d, "formats": sorted(days[d])} for d in sorted(days, reverse=True)]
+    if directory.is_dir():
+        for p in directory.iterdir():
+            m = _DIGEST_FILE.match(p.name)
+            if m:
+                days.setdefault(m.group(1), []).append(m.group(2))
+    return days
+
+
+def _entry_from_json(path: Path) -> dict | None:
+    """An index entry read back from a day's JSON digest (days written before index.json)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        top = (data.get("articles") or [None])[0]
+        return {"date": data["date"], "stories": data["summary"]["stories"],
+                "topics": [{"id": k, "label": v["label"], "stories": v.get("stories", 0)}
+                           for k, v in data["summary"]["topics"].items()],
+                "top": {"title": top["title"], "url": top.get("url"), "outlet": top.get("outlet") or top.get("feed"),
+                        "outlets": len(top.get("outlets") or [])} if top else None}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_index(directory: Path, templates_dir: Path | None = None, entry: dict | None = None) -> Path:
+    """reports/index.html: every digest written, newest first, each day with its story counts per
+    topic and its top story. Those come from reports/index.json (the index as data, updated with
+    `entry` by each digest written), or from a day's JSON digest for days written before it."""
+    days = digest_days(directory)
+    data_path = directory / INDEX_DATA
+    try:
+        known = {e["date"]: e for e in json.loads(data_path.read_text(encoding="utf-8")) if isinstance(e, dict)}
+    except (OSError, ValueError, KeyError, TypeError):
+        known = {}
+    if entry is not None:
+        known[entry["date"]] = entry
+    for day in days:
+        if day not in known and "json" in days[day]:
+            found = _entry_from_json(directory / f"{day}.json")
+            if found:
+                known[day] = found
+    known = {d: e for d, e in known.items() if d in days}
+    write_atomic(data_path, json_text([known[d] for d in sorted(known, reverse=True)], depth=1) + "\n",
+                 keep_mode=False)
+    entries = [{"date": d, "formats": sorted(days[d]), "summary": known.get(d)} for d in sorted(days, reverse=True)]
     html = environment(templates_dir).get_template("index.html").render(entries=entries)
     path = directory / "index.html"
     write_atomic(path, html, keep_mode=False)

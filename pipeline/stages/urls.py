@@ -8,7 +8,10 @@ host label ("a..b"), a host too long for DNS or a character that ends a Markdown
 - the host a valid IP literal, or a DNS name of at most 253 characters whose labels are 1 to 63
   characters long (non-ASCII names must be IDNA-encodable);
 - control characters, escapes and bidi marks removed (clean.sanitize); spaces and the characters
-  that end or break a link in HTML or Markdown (<>"`{}|\\^) percent-encoded.
+  that end or break a link in HTML or Markdown (<>"`{}|\\^) percent-encoded;
+- a redirect link of an aggregator (Google Alerts' `https://www.google.com/url?…&url=<article>`)
+  is the article's own URL, checked by the same rule: the digest links the publisher, dedup sees
+  one URL per article, and no click goes through the aggregator.
 """
 
 from __future__ import annotations
@@ -67,7 +70,36 @@ def http_url(raw: str | None, base: str | None = None) -> str | None:
         return None
     if not valid_host(parts.hostname or ""):
         return None
+    target = _redirect_target(parts)
+    if target is not None:
+        return http_url(target) if not _redirect_target(urlsplit(target)) else None   # one level only
     return url
+
+
+_REDIRECTOR_HOST = re.compile(r"^(?:www\.)?google\.[a-z]{2,3}(?:\.[a-z]{2})?$")
+_AGGREGATOR_FEED = re.compile(r"^https?://(?:www\.)?google\.[a-z.]+/alerts/feeds/|^https?://news\.google\.com/",
+                              re.IGNORECASE)
+
+
+def _redirect_target(parts) -> str | None:
+    """The article URL a Google redirect link (/url?…&url= or q=) points to, or None."""
+    if parts.path != "/url" or not _REDIRECTOR_HOST.match((parts.hostname or "").lower()):
+        return None
+    query = dict(parse_qsl(parts.query))
+    target = query.get("url") or query.get("q")
+    return target if target and target.lower().startswith(("http://", "https://")) else None
+
+
+def is_aggregator_feed(url: str | None) -> bool:
+    """A feed whose items are other outlets' articles (Google Alerts, Google News): the outlet
+    of each item is its publisher, not the feed."""
+    return bool(url and _AGGREGATOR_FEED.match(url))
+
+
+def publisher(url: str | None) -> str | None:
+    """An article's publisher as its host name, without "www." ("kyivindependent.com")."""
+    host = host_of(url)
+    return host[4:] if host.startswith("www.") else host or None
 
 
 def canonical_url(url: str | None, keep_fragment: bool = False) -> str | None:

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from ..records import FeedOutcome
 from .connected import Connected
-from .times import iso
+from .times import iso, parse_time
 
 
 class Runs(Connected):
@@ -33,6 +33,13 @@ class Runs(Connected):
                 (iso(finished), status or ("failed" if error else "ok"), sum(o.status != "error" for o in outcomes),
                  sum(o.status == "error" for o in outcomes), sum(o.new - o.duplicates for o in outcomes),
                  sum(o.duplicates for o in outcomes), error, run_id))
+
+    def archive_start(self) -> datetime | None:
+        """When the database's life began: its first run, or its first article if stored earlier
+        (None: nothing yet)."""
+        times = [parse_time(t) for (t,) in self.conn.execute(
+            "SELECT MIN(started) FROM runs UNION ALL SELECT MIN(first_seen) FROM articles") if t]
+        return min(times) if times else None
 
     # --- seeds
 

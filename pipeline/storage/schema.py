@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 9
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -27,6 +27,9 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
                                          # added by Store.open when missing (needs Python), and
                                          # the alert pass's mark set to the newest article: what
                                          # an older newsmon stored, its own rule evaluated
+    (9, """
+        ALTER TABLE articles ADD COLUMN image TEXT;
+    """),                                # the lead image of each article (the digest's cards)
 )
 
 # Schema 7: the alert pass starts after what an older newsmon stored (it evaluated those itself).
@@ -108,9 +111,11 @@ CREATE TABLE IF NOT EXISTS articles (
     similarity      REAL,                    -- shingle Jaccard to what it duplicates/groups with
     topics          TEXT NOT NULL DEFAULT '[]',  -- JSON array of topic ids
     run_id          INTEGER,
-    backlog         TEXT                     -- stored but not news (v7): 'first' (its feed's first
+    backlog         TEXT,                    -- stored but not news (v7): 'first' (its feed's first
                                              -- reading) | 'old' (published more than [fetch]
                                              -- max_age_days before it was stored); NULL = news
+    image           TEXT                     -- lead image, an absolute http(s) URL (v9): the feed's
+                                             -- media:thumbnail/content or enclosure, else og:image
 );
 CREATE INDEX IF NOT EXISTS articles_first_seen ON articles (first_seen);
 CREATE INDEX IF NOT EXISTS articles_canonical_url ON articles (canonical_url);

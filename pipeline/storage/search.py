@@ -2,11 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Iterator
 
 from .connected import Connected
 from .times import iso
+
+# Snippet highlight marks: control characters, which stored text never holds (sanitized on the
+# way in), so the CLI can turn them into bold on a terminal or drop them anywhere else.
+HIT_START, HIT_END = "\x02", "\x03"
+
+_OPERATORS = ("AND", "OR", "NOT")
+_TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
+
+
+def fts_query(text: str) -> str:
+    """What an operator types, as an FTS5 query: "phrases" and AND, OR, NOT (upper case) work
+    as typed, a trailing * is a prefix; every other word is quoted, so punctuation ("NATO-led",
+    "U.S.") is searched for, never read as query syntax. ValueError says what is wrong."""
+    parts: list[str] = []
+    for m in _TOKEN.finditer(text):
+        phrase, word = m.group(1), m.group(2)
+        if word in _OPERATORS:
+            if not parts or parts[-1] in _OPERATORS:
+                raise ValueError(f"{word} needs a word before it (like: truce {word} ceasefire); "
+                                 f"to search for the word itself, write it in lower case or in quotes")
+            parts.append(word)
+        elif phrase is not None:
+            if phrase.strip():
+                parts.append('"' + phrase.replace('"', '""') + '"')
+        elif word.endswith("*") and word.strip("*"):
+            parts.append('"' + word.rstrip("*").replace('"', '""') + '"*')
+        elif word.strip("*"):
+            parts.append('"' + word.replace('"', '""') + '"')
+    if parts and parts[-1] in _OPERATORS:
+        raise ValueError(f"{parts[-1]} needs a word after it (like: truce {parts[-1]} ceasefire)")
+    if not parts:
+        raise ValueError("nothing to search for")
+    return " ".join(parts)
 
 
 class Search(Connected):
@@ -18,10 +52,10 @@ class Search(Connected):
                since: datetime | None = None, limit: int = 20) -> list[dict]:
         """Original articles matching an FTS5 query, best first (bm25, title weighted 5x).
 
-        Without `raw`, each word is quoted, so punctuation in what an operator types ("NATO-led",
-        "U.S.") is searched for, not read as query syntax.
+        Without `raw`, the query is read by fts_query (phrases, AND, OR, NOT; other words
+        quoted). Snippets mark each hit with HIT_START … HIT_END.
         """
-        match = query if raw else self.db.quote_fts(query)
+        match = query if raw else fts_query(query)
         where, args = ["articles_fts MATCH ?", "a.duplicate_of IS NULL"], [match]
         if since is not None:
             where.append("a.first_seen >= ?")
@@ -33,7 +67,7 @@ class Search(Connected):
             where.append("EXISTS (SELECT 1 FROM matches m WHERE m.article_id = a.id AND m.topic = ?)")
             args.append(topic)
         sql = ("SELECT a.id, a.first_seen, a.published, a.feed, a.title, a.url, a.topics, "
-               "snippet(articles_fts, 1, '**', '**', '…', 20) AS snippet, "
+               f"snippet(articles_fts, 1, '{HIT_START}', '{HIT_END}', '…', 20) AS snippet, "
                "bm25(articles_fts, 5.0, 1.0) AS rank "
                "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
                f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?")
