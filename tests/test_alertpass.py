@@ -26,6 +26,7 @@ from pipeline.app.pipeline import run_once
 from pipeline.app.report import render_day
 from pipeline.config import load_config
 from pipeline.demo.site import FeedItem, article_page, rss_feed
+from pipeline.storage.schema import SCHEMA_VERSION
 from pipeline.storage.store import Store
 
 
@@ -277,7 +278,7 @@ def test_the_schema_7_migration_counts_what_an_older_newsmon_stored_as_evaluated
     finally:
         store.close()
     assert rows(config, "SELECT backlog FROM articles") == [(None,)]
-    assert rows(config, "PRAGMA user_version") == [(7,)]
+    assert rows(config, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
 
 def test_a_channel_added_later_starts_from_then_not_from_the_stored_history(site, tmp_path, seeds_dir, clock,

@@ -9,6 +9,7 @@ Every timestamp is UTC ISO-8601 text ("2026-11-23T07:00:00+00:00"), which sorts 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -58,6 +59,22 @@ def _key_recipients(conn: sqlite3.Connection) -> None:
                  "WHERE instr(recipient, char(0)) > 0")
 
 
+_ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)", re.I)
+
+
+def _missing_only(conn: sqlite3.Connection, script: str) -> str:
+    """The migration statements still to apply: a column a file already has is not added again
+    (a file whose user_version was set back, or one a newer newsmon touched), since SQLite has no
+    ADD COLUMN IF NOT EXISTS; every other statement is kept as it is."""
+    kept = []
+    for statement in script.split(";"):
+        added = _ADD_COLUMN.match(statement)
+        if added and any(r[1] == added.group(2) for r in conn.execute(f"PRAGMA table_info({added.group(1)})")):
+            continue
+        kept.append(statement)
+    return ";".join(kept)
+
+
 def _add_backlog(conn: sqlite3.Connection) -> None:
     """Schema 7: articles.backlog (NULL: every stored article stays news), unless a file
     already has it; the alert pass's mark after the articles an older newsmon evaluated."""
@@ -90,7 +107,7 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Connected)
             if version > SCHEMA_VERSION:
                 raise StoreError(f"{path}: database schema {version} is newer than this newsmon "
                                  f"({SCHEMA_VERSION}); upgrade newsmon")
-            migrations = "".join(sql for step, sql in MIGRATIONS if 0 < version < step)
+            migrations = _missing_only(conn, "".join(sql for step, sql in MIGRATIONS if 0 < version < step))
             conn.executescript("BEGIN IMMEDIATE;" + migrations + SCHEMA)
             if 0 < version < 3:
                 _key_recipients(conn)
