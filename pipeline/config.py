@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -32,6 +32,12 @@ from .topics import DEFAULT_TOPICS, TopicRule
 
 DEFAULT_CONFIG_PATH = Path("config/newsmon.toml")
 
+
+
+@dataclass(frozen=True, slots=True)
+class WebOptions:
+    host: str                      # where `newsmon web` listens (loopback only without users)
+    port: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +127,7 @@ class Config:
     alerts: tuple[AlertRule, ...] = ()
     alerting: AlertingOptions | None = None
     base_url: str | None = None    # where the digest files are served ([digest] base_url)
+    web: WebOptions = field(default_factory=lambda: WebOptions("127.0.0.1", 8080))  # `newsmon web`
 
     @property
     def zone(self) -> ZoneInfo:
@@ -364,6 +371,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         alerts=alerts,
         alerting=AlertingOptions(**values["alerting"]),
         base_url=values["digest"]["base_url"],
+        web=WebOptions(**values["web"]),
     ))
 
 

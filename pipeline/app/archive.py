@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Iterator
 
@@ -21,6 +21,17 @@ def open_store(config: Config) -> Store:
 
 
 @contextmanager
+def reading(config: Config) -> Iterator[Store]:
+    """A read-only connection of its own (`newsmon web`, one per request): never blocks a run."""
+    store = Store.open_readonly(config.database)
+    try:
+        with guard(config.database):
+            yield store
+    finally:
+        store.conn.close()
+
+
+@contextmanager
 def opened(config: Config) -> Iterator[Store]:
     store = Store.open(config.database)
     try:
@@ -31,14 +42,24 @@ def opened(config: Config) -> Iterator[Store]:
 
 
 def search(config: Config, query: str, *, raw: bool = False, topic: str | None = None, feed: str | None = None,
-           since: datetime | None = None, limit: int = 20) -> list[dict]:
-    """Original articles matching `query`, best first, with `topics` decoded."""
-    with opened(config) as store:
+           since: datetime | None = None, until: datetime | None = None, limit: int = 20,
+           store: Store | None = None) -> list[dict]:
+    """Original articles matching `query`, best first, with `topics` decoded (on `store` when
+    given: the web server's read-only connection)."""
+    with (nullcontext(store) if store is not None else opened(config)) as store:
         try:
-            rows = store.search(query, raw=raw, topic=topic, feed=feed, since=since, limit=limit)
+            rows = store.search(query, raw=raw, topic=topic, feed=feed, since=since, until=until, limit=limit)
         except sqlite3.OperationalError as e:
             raise UsageError(f"bad search query {query!r}: {e}") from None
     return [{**r, "topics": json.loads(r["topics"])} for r in rows]
+
+
+# what one search result is, to the CLI's --json and the web API alike
+SEARCH_FIELDS = ("first_seen", "feed", "title", "url", "topics", "snippet", "rank")
+
+
+def search_records(rows: list[dict]) -> list[dict]:
+    return [{k: r[k] for k in SEARCH_FIELDS} for r in rows]
 
 
 @contextmanager

@@ -15,7 +15,7 @@ class Search(Connected):
     # archive: search and export
 
     def search(self, query: str, *, raw: bool = False, topic: str | None = None, feed: str | None = None,
-               since: datetime | None = None, limit: int = 20) -> list[dict]:
+               since: datetime | None = None, until: datetime | None = None, limit: int = 20) -> list[dict]:
         """Original articles matching an FTS5 query, best first (bm25, title weighted 5x).
 
         Without `raw`, each word is quoted, so punctuation in what an operator types ("NATO-led",
@@ -26,6 +26,9 @@ class Search(Connected):
         if since is not None:
             where.append("a.first_seen >= ?")
             args.append(iso(since))
+        if until is not None:
+            where.append("a.first_seen < ?")
+            args.append(iso(until))
         if feed:
             where.append("a.feed = ?")
             args.append(feed)
