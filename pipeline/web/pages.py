@@ -233,20 +233,16 @@ def build_app(config: Config, now: Callable[[], datetime] = utcnow) -> Starlette
         Route("/static/style.css", lambda r: FileResponse(HERE / "static" / "style.css", media_type="text/css",
                                                           headers=SECURITY_HEADERS), methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
-
-    @app.exception_handler(404)
     async def not_found(request: Request, exc) -> Response:
         return pages.error(request.url.path.startswith("/api/"), 404, "no such page")
 
-    @app.exception_handler(405)
     async def not_allowed(request: Request, exc) -> Response:
         response = pages.error(request.url.path.startswith("/api/"), 405,
                                "this server is read-only: GET and HEAD only")
         response.headers["allow"] = "GET, HEAD"
         return response
 
-    return app
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
 
 
 async def _in_thread(method, request: Request, api: bool | None) -> Response:
