@@ -5,6 +5,8 @@ No mocks; nothing leaves the machine."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import feedparser
 import pytest
@@ -329,3 +332,50 @@ def test_with_no_database_yet_the_pages_say_so(tmp_path, seeds_dir):
         w.stop()
     assert not config.database.exists()                 # the server created nothing
 
+
+
+# --- a real browser: Debian's chromium, headless
+
+
+def chromium(args: list[str], tmp_path) -> subprocess.CompletedProcess:
+    """Headless Chromium on our loopback server only (no sync, no updates, a fresh profile).
+    Skips where there is no browser, except in CI (CI set), where that is a failure."""
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI: chromium is missing (apt-get install -y chromium)")
+        pytest.skip("no chromium here (apt-get install -y chromium)")
+    profile = tmp_path / "chromium-profile"
+    return subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                           "--disable-component-update", "--disable-sync", "--no-first-run",
+                           f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_a_real_browser_renders_today_and_a_story_with_hostile_text_inert(archive, web, tmp_path):
+    from html.parser import HTMLParser
+
+    story_id = archive.story_of("Local ceasefire%")
+    for name, path in (("today", f"/?date={DAY}"), ("story", f"/story/{story_id}")):
+        dom = chromium(["--dump-dom", web.base + path], tmp_path)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+
+        class Elements(HTMLParser):
+            found: list[str] = []
+
+            def handle_starttag(self, tag, attrs):
+                self.found.append(tag)
+                assert not any(k.startswith("on") for k, _ in attrs), (tag, attrs)   # no handler injected
+
+        parser = Elements()
+        parser.found = []
+        parser.feed(dom.stdout)
+        assert "script" not in parser.found and "img" not in parser.found, name
+        assert "mark" in parser.found or name == "today"
+        assert HOSTILE in dom.stdout.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")  # shown as text
+        shot = tmp_path / f"{name}.png"
+        done = chromium([f"--screenshot={shot}", "--window-size=1100,900", "--hide-scrollbars", web.base + path],
+                        tmp_path)
+        assert done.returncode == 0 and shot.stat().st_size > 10_000, done.stderr[-2000:]
+        keep = os.environ.get("NEWSMON_SCREENSHOTS")
+        if keep:
+            shutil.copy(shot, Path(keep) / shot.name)
