@@ -101,7 +101,9 @@ def days(config: Config) -> list[dict]:
     """The archive by day (digest zone), newest first: original articles stored, and the
     digest formats written for it."""
     with reading(config) as store:
-        counts = Counter(parse_time(t).astimezone(config.zone).date().isoformat() for t in store.first_seen_values())
+        counts: Counter[str] = Counter()
+        for quarter, n in store.quarter_hour_counts():
+            counts[datetime.fromisoformat(quarter + "+00:00").astimezone(config.zone).date().isoformat()] += n
         written = {d["date"]: d["formats"] for d in status.collect(config, runs=0, store=store)["digests"]}
     return [{"date": d, "articles": counts.get(d, 0), "digest": written.get(d, [])}
             for d in sorted(set(counts) | set(written), reverse=True)]

@@ -3,14 +3,11 @@ digest needs. Read-only: every query here runs on a `Store.open_readonly` connec
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from ..records import MessageRecord, StoredArticle, StoryRecord
 from .articles import stored_article
 from .connected import Connected
 from .messages import _record
 from .stories import story_record
-from .times import iso
 
 
 class Reading(Connected):
@@ -34,12 +31,13 @@ class Reading(Connected):
     def latest_messages(self, limit: int = 200) -> list[MessageRecord]:
         return [_record(r) for r in self.query("SELECT * FROM messages ORDER BY id DESC LIMIT ?", [limit])]
 
-    def first_seen_values(self, since: datetime | None = None) -> list[str]:
-        """first_seen of every original article (since `since`): the days page counts them in
-        the digest zone, which SQL cannot do."""
-        return [r[0] for r in self.conn.execute(
-            "SELECT first_seen FROM articles WHERE duplicate_of IS NULL AND first_seen >= ?",
-            [iso(since) if since else ""]).fetchall()]
+    def quarter_hour_counts(self) -> list[tuple[str, int]]:
+        """Original articles per quarter of an hour of first_seen (UTC): ("2026-11-23T06:45", n).
+        The days page sums them into days of the digest zone, which SQL cannot do; every zone's
+        offset is a whole number of quarter hours, so no quarter straddles two local days."""
+        return [(f"{r[0]}:{r[1] * 15:02d}", r[2]) for r in self.conn.execute(
+            "SELECT substr(first_seen, 1, 13), CAST(substr(first_seen, 15, 2) AS INTEGER) / 15 AS q, count(*) "
+            "FROM articles WHERE duplicate_of IS NULL GROUP BY 1, 2").fetchall()]
 
     def recent_stories(self, topic: str | None = None, limit: int = 50) -> list[StoryRecord]:
         """Stories by their latest report, newest first (`topic`: flagged under it): a topic's feed."""
