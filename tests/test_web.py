@@ -242,6 +242,8 @@ def test_an_atom_feed_per_topic_has_one_entry_per_story_updated_as_reports_join(
     entry = next(e for e in parsed.entries if e.id.endswith(talks))
     before = entry.updated
     assert entry.link == f"{web.base}/story/{talks}"
+    outlets = {s["story_id"]: s["outlets"] for s in web.api(f"/api/v1/today?date={DAY}")["stories"]}
+    assert outlets[talks] == ["wire"]
     # a third outlet reports the talks later: the story's entry is updated, still one entry
     feeds = _publish(site, {"courier": [("talks", "Geneva talks on a ceasefire resume", TALKS[:1] + [
         "Negotiators from both sides arrived on Monday morning, the courier reported."])]})
@@ -253,6 +255,8 @@ def test_an_atom_feed_per_topic_has_one_entry_per_story_updated_as_reports_join(
     again = feedparser.parse(web.get("/feeds/topic/ceasefire.atom")[2].encode())
     entry = next(e for e in again.entries if e.id.endswith(talks))
     assert len(again.entries) == 2 and entry.updated > before
+    outlets = {s["story_id"]: s["outlets"] for s in web.api(f"/api/v1/today?date={DAY}")["stories"]}
+    assert outlets[talks] == ["wire", "courier"]                 # Today is current too (nothing kept stale)
     assert web.get("/feeds/topic/nosuch.atom")[0] == 400
 
 

@@ -31,6 +31,20 @@ def reading(config: Config) -> Iterator[Store]:
         store.conn.close()
 
 
+def write_stamp(config: Config) -> tuple[int, ...]:
+    """Changes whenever anything is committed to the database: the modification times and sizes of
+    the file and its write-ahead log (every commit appends to the log, a checkpoint writes the
+    file). A reading cached under it is current as long as the stamp is the same."""
+    out: list[int] = []
+    for path in (config.database, config.database.with_name(config.database.name + "-wal")):
+        try:
+            st = path.stat()
+            out += [st.st_mtime_ns, st.st_size, st.st_ino]
+        except OSError:
+            out += [0, 0, 0]
+    return tuple(out)
+
+
 @contextmanager
 def opened(config: Config) -> Iterator[Store]:
     store = Store.open(config.database)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -22,7 +24,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from ..app import reading
-from ..app.archive import search_records
+from ..app.archive import search_records, write_stamp
 from ..app.stories import story_json
 from ..clock import utcnow
 from ..config import Config
@@ -96,8 +98,41 @@ def _day(value: str | None, name: str) -> date | None:
         raise UsageError(f"{name}: expected a day like 2026-11-23, not {value!r}") from None
 
 
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 def _arg(request: Request, name: str) -> str | None:
     return request.query_params.get(name) or None
+
+
+class Readings:
+    """The last few whole-day readings (Today, days), each kept while nothing is written to the
+    database (archive.write_stamp): a day's digest of 3,000 articles costs ~150 ms to read and
+    build, and between two runs every reader asks for the same one."""
+
+    SIZE = 16
+
+    def __init__(self, config: Config):
+        self.config, self.lock, self.kept = config, threading.Lock(), OrderedDict()
+
+    def get(self, key: tuple, read: Callable[[], Any]) -> Any:
+        stamp = write_stamp(self.config)
+        with self.lock:
+            hit = self.kept.get(key)
+            if hit is not None and hit[0] == stamp:
+                self.kept.move_to_end(key)
+                return hit[1]
+        value = read()
+        with self.lock:
+            self.kept[key] = (stamp, value)
+            self.kept.move_to_end(key)
+            while len(self.kept) > self.SIZE:
+                self.kept.popitem(last=False)
+        return value
 
 
 class Pages:
@@ -105,6 +140,7 @@ class Pages:
 
     def __init__(self, config: Config, now: Callable[[], datetime] = utcnow):
         self.config, self.now, self.env = config, now, _templates()
+        self.readings = Readings(config)
 
     def render(self, name: str, status: int = 200, **context) -> HTMLResponse:
         context.setdefault("nav", name.removesuffix(".html"))
@@ -121,7 +157,8 @@ class Pages:
     def today(self, request: Request, api: bool) -> Response:
         day = _day(_arg(request, "date"), "date") or self.now().astimezone(self.config.zone).date()
         topic, feed, tag = _arg(request, "topic"), _arg(request, "feed"), _arg(request, "tag")
-        digest = reading.today(self.config, day, self.now(), topic=topic, feed=feed, tag=tag)
+        digest = self.readings.get(("today", day, topic, feed, tag),
+                                   lambda: reading.today(self.config, day, self.now(), topic=topic, feed=feed, tag=tag))
         data = {"date": day.isoformat(), "topic": topic, "stories": [story_json(s) for s in digest.articles]}
         if api:
             data.update(feed=feed, tag=tag, sections=[{"id": t.id, "label": t.label, "count": t.count,
@@ -163,7 +200,7 @@ class Pages:
                            found=found, rows=list(zip(found["rows"], found["stories"])) if found else [])
 
     def days(self, request: Request, api: bool) -> Response:
-        return self.twin(api, {"days": reading.days(self.config)}, "days.html")
+        return self.twin(api, {"days": self.readings.get(("days", _mtime(self.config.digest_dir)), lambda: reading.days(self.config))}, "days.html")
 
     def feeds(self, request: Request, api: bool) -> Response:
         report = reading.health(self.config, self.now())
