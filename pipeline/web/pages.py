@@ -157,18 +157,22 @@ class Pages:
     def today(self, request: Request, api: bool) -> Response:
         day = _day(_arg(request, "date"), "date") or self.now().astimezone(self.config.zone).date()
         topic, feed, tag = _arg(request, "topic"), _arg(request, "feed"), _arg(request, "tag")
-        digest = self.readings.get(("today", day, topic, feed, tag),
-                                   lambda: reading.today(self.config, day, self.now(), topic=topic, feed=feed, tag=tag))
-        data = {"date": day.isoformat(), "topic": topic, "stories": [story_json(s) for s in digest.articles]}
-        if api:
-            data.update(feed=feed, tag=tag, sections=[{"id": t.id, "label": t.label, "count": t.count,
-                                                       "stories": [s.story_id for s in t.articles]}
-                                                      for t in digest.topics])
-            return JSONResponse(plain(data), headers=SECURITY_HEADERS)
-        tags = sorted({t for f in self.config.feeds for t in f.tags})
-        return self.render("today.html", digest=digest, day=day, topic=topic, feed=feed, tag=tag, tags=tags,
-                           feeds=[f.name for f in self.config.feeds], previous=day - timedelta(days=1),
-                           next=day + timedelta(days=1))
+
+        def build() -> Response:         # kept whole between writes: a busy day is 1,000 stories to render
+            digest = reading.today(self.config, day, self.now(), topic=topic, feed=feed, tag=tag)
+            data = {"date": day.isoformat(), "topic": topic, "stories": [story_json(s) for s in digest.articles]}
+            if api:
+                data.update(feed=feed, tag=tag, sections=[{"id": t.id, "label": t.label, "count": t.count,
+                                                           "stories": [s.story_id for s in t.articles]}
+                                                          for t in digest.topics])
+                return JSONResponse(plain(data), headers=SECURITY_HEADERS)
+            tags = sorted({t for f in self.config.feeds for t in f.tags})
+            return self.render("today.html", digest=digest, day=day, topic=topic, feed=feed, tag=tag, tags=tags,
+                               feeds=[f.name for f in self.config.feeds], previous=day - timedelta(days=1),
+                               next=day + timedelta(days=1))
+
+        kept = self.readings.get(("today", api, day, topic, feed, tag), build)
+        return Response(kept.body, kept.status_code, headers=dict(kept.headers))
 
     def story(self, request: Request, api: bool) -> Response:
         page = reading.story(self.config, request.path_params["story_id"])
