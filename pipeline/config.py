@@ -38,6 +38,7 @@ DEFAULT_CONFIG_PATH = Path("config/newsmon.toml")
 class WebOptions:
     host: str                      # where `newsmon web` listens (loopback only without users)
     port: int
+    max_stale_seconds: int = 5     # a whole-day page kept at most this long after a write
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,7 @@ class Config:
     alerts: tuple[AlertRule, ...] = ()
     alerting: AlertingOptions | None = None
     base_url: str | None = None    # where the digest files are served ([digest] base_url)
-    web: WebOptions = field(default_factory=lambda: WebOptions("127.0.0.1", 8080))  # `newsmon web`
+    web: WebOptions = field(default_factory=lambda: WebOptions("127.0.0.1", 8080, 5))  # `newsmon web`
 
     @property
     def zone(self) -> ZoneInfo:

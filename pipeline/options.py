@@ -272,6 +272,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
     "web": {
         "host": Option(_host, "127.0.0.1", '`newsmon web` listens here; with no `[[web.users]]` only a loopback address is accepted'),
         "port": Option(_int(1, 65535), 8080, 'and on this port'),
+        "max_stale_seconds": Option(_int(0, 3600), 5, "Today and days are rebuilt after a write at most this often (0: at once)"),
     },
 }
 

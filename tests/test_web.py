@@ -62,7 +62,8 @@ class Archive:
         later = dict(outlets)
         feeds = _publish(site, {k: [] for k in outlets})          # a first reading is a baseline
         feeds.append(("broken", site.url("/missing.xml")))
-        extra = (f'\n[[channels]]\nname = "desk"\nurl = "{receiver.url}"\nreceives = ["alerts"]\n\n'
+        extra = ("\n[web]\nmax_stale_seconds = 0\n"    # every page current at once (the default keeps 5 s)
+                 f'\n[[channels]]\nname = "desk"\nurl = "{receiver.url}"\nreceives = ["alerts"]\n\n'
                  '[[alerts]]\nname = "ceasefire"\ntopics = ["ceasefire"]\n')
         self.path = write_config(tmp_path, feeds, extra=extra)
         self.config = load_config(self.path)
@@ -383,3 +384,29 @@ def test_a_real_browser_renders_today_and_a_story_with_hostile_text_inert(archiv
         keep = os.environ.get("NEWSMON_SCREENSHOTS")
         if keep:
             shutil.copy(shot, Path(keep) / shot.name)
+
+
+def test_a_whole_day_reading_is_kept_until_a_write_and_then_at_most_max_stale_seconds(archive):
+    from dataclasses import replace
+
+    from pipeline.web.pages import Readings
+
+    reads = []
+
+    def read():
+        reads.append(1)
+        return len(reads)
+
+    def write():
+        archive.sql("UPDATE feeds SET items_seen = items_seen + 1 WHERE name = 'wire'")
+
+    at_once = Readings(archive.config)                               # max_stale_seconds = 0 (this archive)
+    assert [at_once.get(("k",), read), at_once.get(("k",), read)] == [1, 1]    # nothing written: kept
+    write()
+    assert at_once.get(("k",), read) == 2                            # written: read again
+    bounded = Readings(replace(archive.config, web=replace(archive.config.web, max_stale_seconds=1)))
+    assert bounded.get(("k",), read) == 3
+    write()
+    assert bounded.get(("k",), read) == 3                            # written, but kept up to 1 s
+    time.sleep(1.1)
+    assert bounded.get(("k",), read) == 4

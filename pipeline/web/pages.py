@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import time
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -111,24 +112,26 @@ def _arg(request: Request, name: str) -> str | None:
 
 class Readings:
     """The last few whole-day readings (Today, days), each kept while nothing is written to the
-    database (archive.write_stamp): a day's digest of 3,000 articles costs ~150 ms to read and
-    build, and between two runs every reader asks for the same one."""
+    database (archive.write_stamp), and at most `[web] max_stale_seconds` after a write: a day's
+    digest of 3,000 stories costs ~250 ms to read, build and render, and a run commits every half
+    second, so without the bound a busy desk's page would be rebuilt for nearly every reader."""
 
     SIZE = 16
 
     def __init__(self, config: Config):
         self.config, self.lock, self.kept = config, threading.Lock(), OrderedDict()
+        self.max_stale = config.web.max_stale_seconds
 
     def get(self, key: tuple, read: Callable[[], Any]) -> Any:
-        stamp = write_stamp(self.config)
+        stamp, now = write_stamp(self.config), time.monotonic()
         with self.lock:
             hit = self.kept.get(key)
-            if hit is not None and hit[0] == stamp:
+            if hit is not None and (hit[0] == stamp or now - hit[1] < self.max_stale):
                 self.kept.move_to_end(key)
-                return hit[1]
+                return hit[2]
         value = read()
         with self.lock:
-            self.kept[key] = (stamp, value)
+            self.kept[key] = (stamp, now, value)
             self.kept.move_to_end(key)
             while len(self.kept) > self.SIZE:
                 self.kept.popitem(last=False)
