@@ -324,6 +324,12 @@ def test_newsmon_web_as_a_subprocess_serves_and_refuses_a_public_address(archive
     refused = newsmon("web", "--host", "0.0.0.0", "--config", str(archive.path))
     assert refused.returncode == 2 and "refusing to listen on 0.0.0.0" in refused.stderr
     assert "[[web.users]]" in refused.stderr
+    taken = bound_socket("127.0.0.1", 0)                     # a port someone else listens on
+    try:
+        busy = newsmon("web", "--port", str(taken.getsockname()[1]), "--config", str(archive.path))
+    finally:
+        taken.close()
+    assert busy.returncode == 2 and "cannot listen on 127.0.0.1:" in busy.stderr and "Traceback" not in busy.stderr
 
 
 def test_with_no_database_yet_the_pages_say_so(tmp_path, seeds_dir):

@@ -121,15 +121,22 @@ class Readings:
     def __init__(self, config: Config):
         self.config, self.lock, self.kept = config, threading.Lock(), OrderedDict()
         self.max_stale = config.web.max_stale_seconds
+        self.reading: set[tuple] = set()       # keys being read now
 
     def get(self, key: tuple, read: Callable[[], Any]) -> Any:
         stamp, now = write_stamp(self.config), time.monotonic()
         with self.lock:
             hit = self.kept.get(key)
-            if hit is not None and (hit[0] == stamp or now - hit[1] < self.max_stale):
-                self.kept.move_to_end(key)
-                return hit[2]
-        value = read()
+            fresh = hit is not None and (hit[0] == stamp or now - hit[1] < self.max_stale)
+            if fresh or (hit is not None and key in self.reading):
+                self.kept.move_to_end(key)     # (being read again by another request: this one
+                return hit[2]                  # gets the last reading rather than a second build)
+            self.reading.add(key)
+        try:
+            value = read()
+        finally:
+            with self.lock:
+                self.reading.discard(key)
         with self.lock:
             self.kept[key] = (stamp, now, value)
             self.kept.move_to_end(key)
