@@ -66,6 +66,7 @@ class Archive:
                  f'\n[[channels]]\nname = "desk"\nurl = "{receiver.url}"\nreceives = ["alerts"]\n\n'
                  '[[alerts]]\nname = "ceasefire"\ntopics = ["ceasefire"]\n')
         self.path = write_config(tmp_path, feeds, extra=extra)
+        self.path.write_text(self.path.read_text().replace('name = "herald"\n', 'name = "herald"\ntags = ["regional"]\n'))
         self.config = load_config(self.path)
         self.clock = clock
         run_once(self.config, clock=clock, force=True)
@@ -165,7 +166,11 @@ def test_today_shows_the_days_stories_as_the_digest_ranks_them_and_filters(archi
     assert ceasefire["stories"] == cli_json(archive, "stories", "--date", DAY, "--topic", "ceasefire")["stories"]
     herald = web.page(f"/?date={DAY}&feed=herald")
     assert truce in herald and talks not in herald and rail not in herald
+    regional = web.api(f"/api/v1/today?date={DAY}&tag=regional")
+    assert [s["story_id"] for s in regional["stories"]] == [truce] and 'name="tag"' in html
+    assert web.get(f"/api/v1/today?date={DAY}&tag=nosuch")[0] == 400
     assert web.api("/api/v1/today?date=2026-11-20")["stories"] == []
+    assert web.get(f"/?date={DAY}", method="HEAD")[0] == 200
     status, _, body = web.get(f"/?date={DAY}&topic=nosuch")
     assert status == 400 and "unknown topic" in body
     assert web.get("/?date=yesterday")[0] == 400
