@@ -272,8 +272,10 @@ def test_an_atom_feed_per_search_lists_the_matching_stories(archive, web):
     parsed = feedparser.parse(body.encode())
     assert not parsed.bozo and len(parsed.entries) == 2        # three articles, two stories
     assert "newsmon search: ceasefire" == parsed.feed.title
-    assert feedparser.parse(web.get("/feeds/search.atom?q=harbour")[2].encode()).entries[0].title \
-        == "Night train to the coast is back"
+    harbour = feedparser.parse(web.get("/feeds/search.atom?q=night+train+harbour")[2].encode())
+    assert not harbour.bozo and [e.title for e in harbour.entries] == ["Night train to the coast is back"]
+    assert harbour.feed.id == "tag:newsmon,2026:search:night%20train%20harbour"
+    assert web.get("/feeds/search.atom")[0] == 400
 
 
 # --- safety

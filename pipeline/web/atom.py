@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import datetime
+from urllib.parse import quote
 
 from ..config import Config
 from ..records import StoryRecord
@@ -48,5 +49,5 @@ def topic_feed(config: Config, topic: str, stories: list[StoryRecord], base: str
 
 def search_feed(config: Config, query: str, stories: list[StoryRecord], self_url: str, base: str,
                 now: datetime) -> bytes:
-    return _feed(f"newsmon search: {query}", f"tag:newsmon,2026:search:{query}", self_url, base, stories, now,
+    return _feed(f"newsmon search: {query}", f"tag:newsmon,2026:search:{quote(query, safe='')}", self_url, base, stories, now,
                  config.labels)

@@ -8,7 +8,6 @@ http(s) URLs, GET and HEAD only (read-only: anything else is 405)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup, escape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -284,6 +284,7 @@ def build_app(config: Config, now: Callable[[], datetime] = utcnow) -> Starlette
         Route("/static/style.css", lambda r: FileResponse(HERE / "static" / "style.css", media_type="text/css",
                                                           headers=SECURITY_HEADERS), methods=["GET"]),
     ]
+
     async def not_found(request: Request, exc) -> Response:
         return pages.error(request.url.path.startswith("/api/"), 404, "no such page")
 
@@ -298,10 +299,5 @@ def build_app(config: Config, now: Callable[[], datetime] = utcnow) -> Starlette
 
 async def _in_thread(method, request: Request, api: bool | None) -> Response:
     """SQLite and Jinja are blocking: off the event loop, so one slow page holds up no other."""
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(method, request, api)
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(plain(value), ensure_ascii=False)
