@@ -171,6 +171,7 @@ def test_today_shows_the_days_stories_as_the_digest_ranks_them_and_filters(archi
     assert web.get(f"/api/v1/today?date={DAY}&tag=nosuch")[0] == 400
     assert web.api("/api/v1/today?date=2026-11-20")["stories"] == []
     assert web.get(f"/?date={DAY}", method="HEAD")[0] == 200
+    assert 'http-equiv="refresh"' not in html and 'http-equiv="refresh" content="300"' in web.page("/")  # today: live
     status, _, body = web.get(f"/?date={DAY}&topic=nosuch")
     assert status == 400 and "unknown topic" in body
     assert web.get("/?date=yesterday")[0] == 400

@@ -38,6 +38,7 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'
        "frame-ancestors 'none'")
 # a digest file is our own rendering (escaped), with its styles inline
 DIGEST_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+LIVE_SECONDS = 300               # today's page reloads itself this often (a meta refresh: no script)
 SECURITY_HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff",
                     "referrer-policy": "no-referrer", "x-frame-options": "DENY"}
 
@@ -154,6 +155,7 @@ class Pages:
 
     def render(self, name: str, status: int = 200, **context) -> HTMLResponse:
         context.setdefault("nav", name.removesuffix(".html"))
+        context.setdefault("refresh", None)
         html = self.env.get_template(name).render(labels=self.config.labels, **context)
         return HTMLResponse(html, status, headers=SECURITY_HEADERS)
 
@@ -179,7 +181,9 @@ class Pages:
             tags = sorted({t for f in self.config.feeds for t in f.tags})
             return self.render("today.html", digest=digest, day=day, topic=topic, feed=feed, tag=tag, tags=tags,
                                feeds=[f.name for f in self.config.feeds], previous=day - timedelta(days=1),
-                               next=day + timedelta(days=1))
+                               next=day + timedelta(days=1),
+                               # today's page follows the runs without script: reloaded every 5 minutes
+                               refresh=LIVE_SECONDS if day == self.now().astimezone(self.config.zone).date() else None)
 
         kept = self.readings.get(("today", api, day, topic, feed, tag), build)
         return Response(kept.body, kept.status_code, headers=dict(kept.headers))
