@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["topics", "dedup", "stories", "extraction", "pipeline", "daemon", "compare"]
+BENCHMARKS = ["topics", "dedup", "stories", "extraction", "pipeline", "daemon", "compare", "web"]
 
 
 def main(argv: list[str]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -33,6 +33,13 @@ from .topics import DEFAULT_TOPICS, TopicRule
 
 DEFAULT_CONFIG_PATH = Path("config/newsmon.toml")
 
+
+
+@dataclass(frozen=True, slots=True)
+class WebOptions:
+    host: str                      # where `newsmon web` listens (loopback only without users)
+    port: int
+    max_stale_seconds: int = 5     # a whole-day page kept at most this long after a write
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +131,7 @@ class Config:
     alerting: AlertingOptions | None = None
     base_url: str | None = None    # where the digest files are served ([digest] base_url)
     images: bool = True            # lead images in the HTML digest files ([digest] images)
+    web: WebOptions = field(default_factory=lambda: WebOptions("127.0.0.1", 8080, 5))  # `newsmon web`
 
     @property
     def zone(self) -> ZoneInfo:
@@ -393,6 +401,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         alerts=alerts,
         alerting=AlertingOptions(**values["alerting"]),
         base_url=values["digest"]["base_url"], images=values["digest"]["images"],
+        web=WebOptions(**values["web"]),
     ))
 
 

@@ -113,6 +113,13 @@ def _choice(*options: str) -> Callable[[Any], str]:
     return check
 
 
+def _host(v: Any) -> str:
+    v = _str(v)
+    if not re.fullmatch(r"[A-Za-z0-9.:\-\[\]]+", v):
+        raise ValueError("expected an IP address or a host name")
+    return v
+
+
 def _address(v: Any) -> str:
     """An address as SMTP can carry it: a non-ASCII domain is written in its IDNA form
     (desk@пример.укр -> desk@xn--e1afmkfd.xn--j1amh); a non-ASCII local part (dësk@) would need
@@ -263,6 +270,11 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "surge_outlets": Option(_int(2), 5, 'surge rule: a story reported by this many outlets…'),
         "surge_hours": Option(_number(0), 2.0, '…within this many hours of its first report'),
         "cooldown_hours": Option(_number(0), 6.0, 'a topic spikes at most once per this many hours'),
+    },
+    "web": {
+        "host": Option(_host, "127.0.0.1", '`newsmon web` listens here; with no `[[web.users]]` only a loopback address is accepted'),
+        "port": Option(_int(1, 65535), 8080, 'and on this port'),
+        "max_stale_seconds": Option(_int(0, 3600), 5, "Today and days are rebuilt after a write at most this often (0: at once)"),
     },
 }
 

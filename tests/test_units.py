@@ -68,6 +68,15 @@ def test_daemon_service_reloads_with_sighup():
     assert service["Install"]["WantedBy"] == "multi-user.target"
 
 
+def test_web_service_runs_newsmon_web_on_loopback():
+    service = parse("newsmon-web.service")
+    args = _command(service["Service"]["ExecStart"])
+    assert "web" in args and "--host" not in args          # [web] host, loopback unless users exist
+    assert service["Service"]["ProtectSystem"] == "strict"  # it only reads
+    result = CliRunner().invoke(main, [*args, "--help"])
+    assert result.exit_code == 0 and "read by story" in result.output
+
+
 def test_readme_crontab_line_is_valid_and_every_15_minutes():
     [line] = [x for x in README.read_text().splitlines() if re.match(r"^\*/15 \* \* \* \* ", x)]
     fields = line.split(None, 5)
@@ -77,7 +86,7 @@ def test_readme_crontab_line_is_valid_and_every_15_minutes():
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_systemd_analyze_verify(tmp_path):
-    for name in ("newsmon.service", "newsmon.timer", "newsmon-serve.service"):
+    for name in ("newsmon.service", "newsmon.timer", "newsmon-serve.service", "newsmon-web.service"):
         text = (UNITS / name).read_text().replace("User=newsmon", "User=root").replace("Group=newsmon", "Group=root")
         (tmp_path / name).write_text(text)
     result = subprocess.run(["systemd-analyze", "verify", *(str(p) for p in tmp_path.iterdir())],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Iterator
 
@@ -21,6 +21,31 @@ def open_store(config: Config) -> Store:
 
 
 @contextmanager
+def reading(config: Config) -> Iterator[Store]:
+    """A read-only connection of its own (`newsmon web`, one per request): never blocks a run."""
+    store = Store.open_readonly(config.database)
+    try:
+        with guard(config.database):
+            yield store
+    finally:
+        store.conn.close()
+
+
+def write_stamp(config: Config) -> tuple[int, ...]:
+    """Changes whenever anything is committed to the database: the modification times and sizes of
+    the file and its write-ahead log (every commit appends to the log, a checkpoint writes the
+    file). A reading cached under it is current as long as the stamp is the same."""
+    out: list[int] = []
+    for path in (config.database, config.database.with_name(config.database.name + "-wal")):
+        try:
+            st = path.stat()
+            out += [st.st_mtime_ns, st.st_size, st.st_ino]
+        except OSError:
+            out += [0, 0, 0]
+    return tuple(out)
+
+
+@contextmanager
 def opened(config: Config) -> Iterator[Store]:
     store = Store.open(config.database)
     try:
@@ -31,10 +56,12 @@ def opened(config: Config) -> Iterator[Store]:
 
 
 def search(config: Config, query: str, *, raw: bool = False, topic: str | None = None, feed: str | None = None,
-           since: datetime | None = None, limit: int = 20) -> list[dict]:
-    """Original articles matching `query`, best first, with `topics` decoded."""
+           since: datetime | None = None, until: datetime | None = None, limit: int = 20,
+           store: Store | None = None) -> list[dict]:
+    """Original articles matching `query`, best first, with `topics` decoded (on `store` when
+    given: the web server's read-only connection)."""
     topic = config.topic_id(topic) if topic else None      # ids and labels; unknown: the nearest
-    with opened(config) as store:
+    with (nullcontext(store) if store is not None else opened(config)) as store:
         if feed:                         # a feed of the config, or one gone from it but archived
             stored = [f.name for f in store.feeds()]
             if feed not in stored:
@@ -45,7 +72,7 @@ def search(config: Config, query: str, *, raw: bool = False, topic: str | None =
                     raise UsageError(f"no feed named {feed!r}{did_you_mean(feed, names)}; "
                                      "see `newsmon feeds list`") from None
         try:
-            rows = store.search(query, raw=raw, topic=topic, feed=feed, since=since, limit=limit)
+            rows = store.search(query, raw=raw, topic=topic, feed=feed, since=since, until=until, limit=limit)
         except (sqlite3.OperationalError, ValueError) as e:
             raise UsageError(f"bad search query {query!r}: {e}") from None
     return [{**r, "topics": json.loads(r["topics"])} for r in rows]
@@ -59,6 +86,16 @@ def one_line_snippet(text: str | None, bold: bool) -> str:
     if bold:
         return text.replace(HIT_START, "\x1b[1m").replace(HIT_END, "\x1b[22m")
     return text.replace(HIT_START, "").replace(HIT_END, "")
+
+
+# what one search result is, to the CLI's --json and the web API alike
+SEARCH_FIELDS = ("first_seen", "feed", "title", "url", "topics", "snippet", "rank")
+
+
+def search_records(rows: list[dict]) -> list[dict]:
+    """The records of a search as the CLI's --json and the web API give them: snippets on one
+    line, unmarked."""
+    return [{**{k: r[k] for k in SEARCH_FIELDS}, "snippet": one_line_snippet(r["snippet"], False)} for r in rows]
 
 
 @contextmanager

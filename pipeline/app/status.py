@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from datetime import datetime
 
 from ..clock import utcnow
@@ -15,9 +16,10 @@ from .archive import opened
 _DIGEST = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(html|md|txt|json)$")
 
 
-def collect(config: Config, runs: int = 10, now: datetime | None = None) -> dict:
+def collect(config: Config, runs: int = 10, now: datetime | None = None, store=None) -> dict:
+    """What `newsmon status` shows (on `store` when given: the web server's read-only one)."""
     now = now or utcnow()
-    with opened(config) as store:
+    with (nullcontext(store) if store is not None else opened(config)) as store:
         states = {f.name: f for f in store.feeds()}
         feeds = []
         for f in config.feeds:

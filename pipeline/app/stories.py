@@ -136,6 +136,15 @@ def day_stories(config, day: date, topic: str | None = None, now: datetime | Non
     return digest.articles
 
 
+def story_json(s) -> dict:
+    """A digest story as `newsmon stories --json` and the web API (/api/v1/today) give it."""
+    return {"story_id": s.story_id, "title": s.title, "url": s.url, "topics": list(s.topics),
+            "outlets": list(s.outlets), "reports": [{"feed": s.feed, "title": s.title, "url": s.url}] + [
+                {"feed": c.feed, "title": c.title, "url": c.url} for c in s.also],
+            "follow_up_of": s.follow_up_of.id if s.follow_up_of else None,
+            "continuing": s.continuing.new_reports if s.continuing else None}
+
+
 def would_join(store: Store, zone: ZoneInfo, title: str, text: str, now: datetime) -> tuple[Assignment, str | None]:
     """Which story a text would join now (`newsmon dedup check`), and that story's title."""
     found = open_story_index(store, zone, now).assign(profile_of(title, text), now)

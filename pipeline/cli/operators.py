@@ -287,19 +287,19 @@ def search(config_path: Path, query: str, topic: str | None, feed: str | None, s
       newsmon search 'truce OR ceasefire NOT "trade truce"' --topic Ceasefire --config config/newsmon.toml
       newsmon search 'ceasefire NEAR/5 monitor*' --raw --csv --config config/newsmon.toml
     """
-    from ..app.archive import one_line_snippet
+    from ..app.archive import SEARCH_FIELDS, one_line_snippet, search_records
     from ..app.archive import search as search_archive
     from ..clock import utcnow
 
     config = load_config(config_path)
     rows = search_archive(config, query, raw=raw, topic=topic, feed=feed,
                           since=parse_since(since, utcnow()) if since else None, limit=limit)
-    fields = ["first_seen", "feed", "title", "url", "topics", "snippet", "rank"]
+    fields = list(SEARCH_FIELDS)
     bold = not (as_json or as_csv) and sys.stdout.isatty()   # highlights: the terminal's bold, or none
     for r in rows:
         r["snippet"] = one_line_snippet(r["snippet"], bold)
     if as_json:
-        click.echo(json.dumps([{k: r[k] for k in fields} for r in rows], ensure_ascii=False, indent=2))
+        click.echo(json.dumps(search_records(rows), ensure_ascii=False, indent=2))
     elif as_csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()

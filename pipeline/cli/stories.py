@@ -27,7 +27,7 @@ def stories(config_path: Path, day: datetime | None, topic: str | None, as_json:
       newsmon stories --config config/newsmon.toml
       newsmon stories --date 2026-11-23 --topic ceasefire --json --config config/newsmon.toml
     """
-    from ..app.stories import day_stories
+    from ..app.stories import day_stories, story_json
     from ..clock import utcnow
 
     if day is not None and not 1970 <= day.year <= 9998:
@@ -36,13 +36,8 @@ def stories(config_path: Path, day: datetime | None, topic: str | None, as_json:
     when = day.date() if day else utcnow().astimezone(config.zone).date()
     found = day_stories(config, when, topic)
     if as_json:
-        click.echo(json.dumps({"date": when.isoformat(), "topic": topic, "stories": [{
-            "story_id": s.story_id, "title": s.title, "url": s.url, "topics": list(s.topics),
-            "outlets": list(s.outlets), "reports": [{"feed": s.feed, "title": s.title, "url": s.url}] + [
-                {"feed": c.feed, "title": c.title, "url": c.url} for c in s.also],
-            "follow_up_of": s.follow_up_of.id if s.follow_up_of else None,
-            "continuing": s.continuing.new_reports if s.continuing else None} for s in found]},
-            ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"date": when.isoformat(), "topic": topic, "stories": [story_json(s) for s in found]},
+                              ensure_ascii=False, indent=2))
         return
     for s in found:
         badges = "".join(f" [{t}]" for t in s.topics)

@@ -49,7 +49,7 @@ class Search(Connected):
     # archive: search and export
 
     def search(self, query: str, *, raw: bool = False, topic: str | None = None, feed: str | None = None,
-               since: datetime | None = None, limit: int = 20) -> list[dict]:
+               since: datetime | None = None, until: datetime | None = None, limit: int = 20) -> list[dict]:
         """Original articles matching an FTS5 query, best first (bm25, title weighted 5x).
 
         Without `raw`, the query is read by fts_query (phrases, AND, OR, NOT; other words
@@ -60,6 +60,9 @@ class Search(Connected):
         if since is not None:
             where.append("a.first_seen >= ?")
             args.append(iso(since))
+        if until is not None:
+            where.append("a.first_seen < ?")
+            args.append(iso(until))
         if feed:
             where.append("a.feed = ?")
             args.append(feed)

@@ -23,6 +23,7 @@ from .connected import Connected
 from .emails import Emails
 from .feeds import Feeds
 from .messages import Messages
+from .reading import Reading
 from .runs import Runs
 from .schema import BACKFILL_STORIES, INDEX_UNLESS_RUN, MARK_EXISTING, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from .search import Search
@@ -83,7 +84,7 @@ def _add_backlog(conn: sqlite3.Connection) -> None:
     conn.execute(MARK_EXISTING)
 
 
-class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Connected):
+class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, Connected):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
     def __init__(self, conn: sqlite3.Connection):
@@ -135,6 +136,26 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Connected)
             raise StoreError(f"{path}: cannot open the database: {e}") from None
         except OSError as e:
             raise StoreError(f"{path}: cannot create the database folder: {e}") from None
+        return cls(conn)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> "Store":
+        """A connection that can only read (SQLite `mode=ro`): the web server's, one per request,
+        so a run writing at the same time is never blocked (WAL: readers see the last commit).
+        Nothing is created or migrated: a missing file, or one of another schema, is a StoreError."""
+        if not path.is_file():
+            raise StoreError(f"{path}: no database yet (run `newsmon run` first; see [storage] database)")
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=15,
+                                   isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 15000")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as e:
+            raise StoreError(f"{path}: cannot open the database: {e}") from None
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(f"{path}: database schema {version}, this newsmon reads {SCHEMA_VERSION} "
+                             "(a `newsmon run` brings an older file up to date)")
         return cls(conn)
 
     def close(self) -> None:

@@ -1,0 +1,190 @@
+"""`newsmon web` under load: p50 and p95 per page and per API call, 20 concurrent clients over
+loopback, while a writer stores articles the way a run does; and how much the writer is slowed.
+
+    python -m bench web [--articles 100000] [--clients 20] [--seconds 20]
+
+The archive is generated (bench/common.TextGenerator): `--articles` originals over 30 days, in
+stories of 1 to 5 reports from 20 feeds, a tenth flagged "ceasefire" with a match each.
+`newsmon web` runs as a subprocess (its own GIL); the clients are threads here, each request a new
+connection. The clients run twice: between runs (nothing written), then while a run writes.
+The writer inserts 20 articles per transaction every 0.5 s (a run's group commit; FTS by the trigger) for
+`--seconds` alone, then as long again under the clients' load: the slowdown is the ratio of its
+median transaction times. Today and days are kept between writes (web/pages.Readings): with a
+commit every half second most of their requests still read and build the day afresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from pipeline.storage.store import Store, iso
+
+from .common import TextGenerator, save, table
+
+ROOT = Path(__file__).resolve().parent.parent
+START = datetime(2026, 10, 24, tzinfo=timezone.utc)
+FEEDS = [f"feed{i:02d}" for i in range(20)]
+
+
+def _row(i: int, story: str, when: datetime, gen: TextGenerator, flagged: bool) -> dict:
+    aid = f"a{i:07d}"
+    return {"id": aid, "identity": f"url:https://bench.example/{i}", "feed": FEEDS[i % 20],
+            "url": f"https://bench.example/{i}", "title": f"Report {i} on w{i % 97} and w{i % 89}",
+            "first_seen": iso(when), "published": iso(when), "text": gen.text(150), "text_source": "page",
+            "fingerprint": aid, "story_id": story, "topics": '["ceasefire"]' if flagged else "[]"}
+
+
+def fill(db: Path, n: int) -> tuple[list[str], float]:
+    """The archive: n originals, their stories and matches. Returns the story ids and seconds."""
+    gen, rng = TextGenerator(seed=5), random.Random(5)
+    started = time.perf_counter()
+    store = Store.open(db)
+    articles, stories, matches, ids = [], [], [], []
+    i = 0
+    while i < n:
+        size = min(rng.randint(1, 5), n - i)
+        when = START + timedelta(seconds=int(30 * 86400 * i / n))
+        story, flagged = f"a{i:07d}", rng.random() < 0.1
+        rows = [_row(i + k, story, when + timedelta(minutes=k), gen, flagged) for k in range(size)]
+        articles += rows
+        stories.append({"id": story, "first_seen": rows[0]["first_seen"], "last_seen": rows[-1]["first_seen"],
+                        "lead": story, "title": rows[0]["title"], "reports": size,
+                        "outlets": len({r["feed"] for r in rows}), "topics": rows[0]["topics"]})
+        if flagged:
+            matches += [{"article_id": r["id"], "topic": "ceasefire", "term": "ceasefire", "field": "text",
+                         "start": 0, "end": 9, "matched": "ceasefire", "sentence": "A ceasefire held."} for r in rows]
+        ids.append(story)
+        i += size
+        if len(articles) >= 5000 or i >= n:
+            with store.transaction():
+                store.db["articles"].insert_all(articles)
+                store.db["stories"].insert_all(stories)
+                if matches:
+                    store.db["matches"].insert_all(matches)
+            articles, stories, matches = [], [], []
+    store.close()
+    return ids, time.perf_counter() - started
+
+
+def writer(db: Path, seconds: float, first: int) -> list[float]:
+    """Transactions of 20 inserted articles every half second (a run's group commit), for
+    `seconds`: their durations."""
+    gen = TextGenerator(seed=9)
+    store = Store.open(db)
+    durations, i, end = [], first, time.monotonic() + seconds
+    now = START + timedelta(days=29)
+    while time.monotonic() < end:
+        rows = [_row(i + k, f"a{i + k:07d}", now, gen, False) for k in range(20)]
+        start = time.perf_counter()
+        with store.transaction():
+            store.db["articles"].insert_all(rows)
+        durations.append(time.perf_counter() - start)
+        i += 20
+        time.sleep(0.5)              # a run commits its finished feeds every GROUP_COMMIT_SECONDS
+    store.close()
+    return durations
+
+
+def load(base: str, paths: dict[str, list[str]], clients: int, seconds: float) -> dict[str, list[float]]:
+    """`clients` threads requesting the pages round-robin for `seconds`: latencies per page."""
+    out: dict[str, list[float]] = {name: [] for name in paths}
+    errors: list[str] = []
+    end = time.monotonic() + seconds
+
+    def client(k: int) -> None:
+        rng, names = random.Random(k), list(paths)
+        n = k
+        while time.monotonic() < end:
+            name = names[n % len(names)]
+            n += 1
+            start = time.perf_counter()
+            try:
+                with urllib.request.urlopen(base + rng.choice(paths[name]), timeout=60) as r:
+                    r.read()
+            except Exception as e:          # counted, not hidden
+                errors.append(f"{name}: {e}")
+                continue
+            out[name].append(time.perf_counter() - start)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out["errors"] = errors            # type: ignore[assignment]
+    return out
+
+
+def run(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench web")
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "newsmon.db"
+        stories, fill_seconds = fill(db, args.articles)
+        config = Path(tmp) / "newsmon.toml"
+        config.write_text('[storage]\ndatabase = "newsmon.db"\n[digest]\ndirectory = "reports"\ntimezone = "UTC"\n'
+                          + "".join(f'[[feeds]]\nname = "{f}"\nurl = "https://bench.example/{f}.xml"\n' for f in FEEDS))
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "-q", "web", "--port", "0", "--config", str(config)],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            base = proc.stdout.readline().split(" on ")[1].split()[0].rstrip("/")
+            time.sleep(1.0)
+            rng = random.Random(1)
+            sample = [rng.choice(stories) for _ in range(200)]
+            day = (START + timedelta(days=15)).date().isoformat()
+            words = [f"w{k}" for k in range(1000, 1100)]     # words of news weight: ~1-3% of articles each
+            paths = {
+                "today": [f"/?date={day}"], "today (topic)": [f"/?date={day}&topic=ceasefire"],
+                "story": [f"/story/{s}" for s in sample], "search": [f"/search?q={w}" for w in words],
+                "days": ["/days"], "feeds": ["/feeds"], "alerts": ["/alerts"],
+                "api today": [f"/api/v1/today?date={day}"], "api story": [f"/api/v1/stories/{s}" for s in sample],
+                "api search": [f"/api/v1/search?q={w}" for w in words], "atom topic": ["/feeds/topic/ceasefire.atom"],
+            }
+            with ProcessPoolExecutor(1) as pool:        # the writer in a process of its own, as a run is
+                alone = pool.submit(writer, db, args.seconds, 10_000_000).result()
+                quiet = load(base, paths, args.clients, args.seconds)          # between runs
+                pending = pool.submit(writer, db, args.seconds, 20_000_000)
+                found = load(base, paths, args.clients, args.seconds)          # while a run writes
+                loaded = pending.result()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    errors = found.pop("errors") + quiet.pop("errors")
+
+    def pct(values: list[float], q: float) -> float:
+        return sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
+
+    figures = {"articles": args.articles, "clients": args.clients, "seconds": args.seconds,
+               "fill_seconds": fill_seconds, "errors": len(errors),
+               "pages": {name: {"requests": len(v), "p50_ms": pct(v, 0.5), "p95_ms": pct(v, 0.95),
+                                "quiet_p50_ms": pct(quiet[name], 0.5), "quiet_p95_ms": pct(quiet[name], 0.95),
+                                "quiet_requests": len(quiet[name])}
+                         for name, v in found.items()},
+               "writer_median_ms_alone": statistics.median(alone) * 1000,
+               "writer_median_ms_loaded": statistics.median(loaded) * 1000,
+               "writer_transactions": [len(alone), len(loaded)]}
+    figures["writer_slowdown"] = figures["writer_median_ms_loaded"] / figures["writer_median_ms_alone"] - 1
+    table(f"newsmon web: {args.articles:,} articles, {args.clients} clients, {args.seconds:g} s, a writer beside", [
+        (name, f"between runs: p50 {f['quiet_p50_ms']:6.1f} p95 {f['quiet_p95_ms']:6.1f} ms ({f['quiet_requests']});"
+               f"  while a run writes: p50 {f['p50_ms']:6.1f} p95 {f['p95_ms']:6.1f} ms ({f['requests']})")
+        for name, f in figures["pages"].items()] + [
+        ("errors", str(len(errors)) + (f" (first: {errors[0]})" if errors else "")),
+        ("writer (20 articles/txn)", f"median {figures['writer_median_ms_alone']:.1f} ms alone, "
+                                     f"{figures['writer_median_ms_loaded']:.1f} ms under load "
+                                     f"({figures['writer_slowdown']:+.0%})")])
+    save("web", json.loads(json.dumps(figures)))

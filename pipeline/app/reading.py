@@ -1,0 +1,122 @@
+"""The archive read by story, for `newsmon web`: one function per page, each on a read-only
+connection of its own (archive.reading), so a run writing at the same time is never blocked.
+
+They return records and plain dicts; the web layer turns them into HTML and JSON, so the pages
+and the API show the same reading. Where the CLI has the same records (`stories --json`,
+`search --json`, `status --json`), the same functions make them (stories.story_json,
+archive.search_records, status.collect)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ..config import Config
+from ..errors import UsageError
+from ..records import Match, MessageRecord, StoredArticle, StoryRecord
+from ..stages.digest import Digest
+from ..storage.store import parse_time
+from . import status
+from .archive import reading, search
+from .report import digest_for
+
+
+@dataclass(frozen=True, slots=True)
+class StoryPage:
+    """A story whole: every report with its matches, what it follows, what follows it, its alerts."""
+
+    story: StoryRecord
+    reports: tuple[StoredArticle, ...]          # originals, in the order they were stored (timeline)
+    matches: dict[str, list[Match]]              # article id -> its topic matches
+    follows: StoryRecord | None                  # the earlier story it develops
+    follow_ups: tuple[StoryRecord, ...]          # later stories developing it
+    alerts: tuple[MessageRecord, ...]            # chat messages about it (alert, update, surge)
+
+
+def today(config: Config, day: date, now: datetime, topic: str | None = None, feed: str | None = None,
+          tag: str | None = None) -> Digest:
+    """The day's digest as the files show it (same ranking), narrowed to a topic, a feed or the
+    feeds carrying a tag. Unknown names are a UsageError (the page says so)."""
+    if topic is not None and topic not in config.labels:
+        raise UsageError(f"unknown topic {topic!r}")
+    names = {f.name for f in config.feeds}
+    if feed is not None and feed not in names:
+        raise UsageError(f"unknown feed {feed!r}")
+    tagged = {f.name for f in config.feeds if tag in f.tags} if tag else None
+    if tag is not None and not tagged:
+        raise UsageError(f"no feed carries the tag {tag!r}")
+    with reading(config) as store:
+        digest = digest_for(store, config, day, config.labels, now, topics=(topic,) if topic else ())
+    if feed is None and tagged is None:
+        return digest
+    keep = {feed} if feed else tagged
+
+    def wanted(s) -> bool:
+        return bool(keep & set(s.outlets or (s.feed,)))
+    from dataclasses import replace
+    return replace(digest, articles=tuple(s for s in digest.articles if wanted(s)),
+                   others=tuple(s for s in digest.others if wanted(s)),
+                   topics=tuple(replace(t, articles=tuple(s for s in t.articles if wanted(s))) for t in digest.topics))
+
+
+def story(config: Config, story_id: str) -> StoryPage | None:
+    with reading(config) as store:
+        record = store.stories_by_id([story_id]).get(story_id)
+        if record is None:
+            return None
+        reports = store.story_articles(story_id)
+        follows = store.stories_by_id([record.follow_up_of]).get(record.follow_up_of) if record.follow_up_of else None
+        return StoryPage(record, tuple(reports), store.matches_for([r.id for r in reports]), follows,
+                         tuple(store.follow_ups(story_id)), tuple(store.messages_about(story_id)))
+
+
+def search_page(config: Config, query: str, *, topic: str | None = None, feed: str | None = None,
+                since: datetime | None = None, until: datetime | None = None, limit: int = 50) -> dict:
+    """Search results (the CLI's records), each with its story, and facets counted over them."""
+    with reading(config) as store:
+        rows = search(config, query, topic=topic, feed=feed, since=since, until=until, limit=limit, store=store)
+        stories = store.story_of([r["id"] for r in rows])
+    days = Counter(parse_time(r["first_seen"]).astimezone(config.zone).date().isoformat() for r in rows)
+    return {"rows": rows, "stories": [stories.get(r["id"]) for r in rows],
+            "facets": {"topic": dict(Counter(t for r in rows for t in r["topics"]).most_common()),
+                       "feed": dict(Counter(r["feed"] for r in rows).most_common()),
+                       "day": dict(sorted(days.items(), reverse=True))}}
+
+
+def stories_feed(config: Config, topic: str | None = None, limit: int = 50) -> list[StoryRecord]:
+    """The stories a topic's Atom feed lists: by latest report, newest first."""
+    if topic is not None and topic not in config.labels:
+        raise UsageError(f"unknown topic {topic!r}")
+    with reading(config) as store:
+        return store.recent_stories(topic, limit)
+
+
+def stories_by_id(config: Config, ids: list[str]) -> dict[str, StoryRecord]:
+    with reading(config) as store:
+        return store.stories_by_id(ids)
+
+
+def days(config: Config) -> list[dict]:
+    """The archive by day (digest zone), newest first: original articles stored, and the
+    digest formats written for it."""
+    with reading(config) as store:
+        counts: Counter[str] = Counter()
+        for quarter, n in store.quarter_hour_counts():
+            counts[datetime.fromisoformat(quarter + "+00:00").astimezone(config.zone).date().isoformat()] += n
+        written = {d["date"]: d["formats"] for d in status.collect(config, runs=0, store=store)["digests"]}
+    return [{"date": d, "articles": counts.get(d, 0), "digest": written.get(d, [])}
+            for d in sorted(set(counts) | set(written), reverse=True)]
+
+
+def health(config: Config, now: datetime) -> dict:
+    """`newsmon status --json`, read-only."""
+    with reading(config) as store:
+        return status.collect(config, now=now, store=store)
+
+
+def alerts(config: Config, now: datetime, limit: int = 200) -> dict:
+    """Per channel: sent, pending, failed counts (as `status`), and the latest messages."""
+    with reading(config) as store:
+        channels = status.collect(config, runs=0, now=now, store=store)["channels"]
+        return {"channels": channels, "messages": store.latest_messages(limit)}

@@ -1,0 +1,9 @@
+"""`newsmon web`: the archive read by story, over HTTP (Starlette under uvicorn).
+
+- pages.py   the routes: each HTML page and its JSON twin under /api/v1/ come from one reading
+             (app/reading.py), so the pages and the API cannot drift;
+- atom.py    Atom feeds out: per topic and per search, one entry per story;
+- serve.py   the safety rule on where it may listen, and uvicorn.
+
+An interface layer, like cli/: it reads through app/ and holds no SQL.
+"""

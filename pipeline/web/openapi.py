@@ -1,0 +1,40 @@
+"""The API's description (OpenAPI 3.1), written by hand: served at /api/v1/openapi.json and
+checked by a test against the routes the server has."""
+
+from __future__ import annotations
+
+
+def _get(summary: str, params: tuple[tuple[str, str, str], ...] = ()) -> dict:
+    return {"get": {"summary": summary, "parameters": [
+        {"name": n, "in": where, "required": where == "path", "schema": {"type": "string"}, "description": d}
+        for n, where, d in params],
+        "responses": {"200": {"description": "JSON"}, "400": {"description": "a bad parameter: {\"error\": ...}"},
+                      "404": {"description": "no such record"},
+                      "503": {"description": "the archive cannot be read (no database yet)"}}}}
+
+
+_DAY = ("date", "query", "the digest day, YYYY-MM-DD (default: today in the digest zone)")
+_FILTERS = (("topic", "query", "a topic id"), ("feed", "query", "a feed name"), ("tag", "query", "a feed tag"))
+
+OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {"title": "newsmon web API", "version": "1",
+             "description": "The archive read by story. Read-only. Every HTML page of `newsmon web` has its twin "
+                            "here; `today` and `search` give the records `newsmon stories --json` and "
+                            "`newsmon search --json` print, `feeds` those of `newsmon status --json`."},
+    "paths": {
+        "/api/v1/today": _get("A day's stories by topic, ranked as in the digest", (_DAY,) + _FILTERS),
+        "/api/v1/stories/{story_id}": _get("A story with every report (text, matches), what it follows, its "
+                                           "follow-ups and the alerts sent for it",
+                                           (("story_id", "path", "the story id"),)),
+        "/api/v1/search": _get("Full-text search (FTS5), best first, with snippets, stories and facets by "
+                               "topic, feed and day", (("q", "query", "the words to find"),
+                                                       ("since", "query", "first day, YYYY-MM-DD"),
+                                                       ("until", "query", "last day, YYYY-MM-DD"),
+                                                       _FILTERS[0], _FILTERS[1])),
+        "/api/v1/days": _get("The archive by day: articles stored and digest files written"),
+        "/api/v1/feeds": _get("Feed health (as `newsmon status --json`) and recent runs"),
+        "/api/v1/alerts": _get("Chat messages per channel: sent, pending, failed, and the latest messages"),
+        "/api/v1/openapi.json": _get("This description"),
+    },
+}

@@ -1,0 +1,67 @@
+"""Where `newsmon web` may listen, and starting it.
+
+No user is configured (accounts are not built yet), so the server is read-only (GET and HEAD
+only) and listens on a loopback address only: anything else would publish the archive to whoever
+can reach the port. Asked for another address, it refuses before binding (UsageError, exit 2),
+naming the setting."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+from ..config import Config
+from ..errors import UsageError
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1, or "localhost" (which resolves there)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str) -> None:
+    if not is_loopback(host):
+        raise UsageError(f"newsmon web: refusing to listen on {host}: with no [[web.users]] configured the archive "
+                         "is served read-only to loopback only (use --host 127.0.0.1, or [web] host = "
+                         "\"127.0.0.1\", and put a reverse proxy with authentication in front)")
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: any free one), bound before uvicorn starts, so the caller
+    knows the address at once."""
+    check_bind(host)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as e:
+        sock.close()
+        raise UsageError(f"newsmon web: cannot listen on {host}:{port}: {e.strerror or e} "
+                         "(another --port, or [web] port)") from None
+    sock.listen(128)
+    return sock
+
+
+def server(config: Config, sock: socket.socket):
+    """A uvicorn server over the app, to `run(sockets=[sock])` (in a thread, in tests)."""
+    import uvicorn
+
+    from .pages import build_app
+
+    return uvicorn.Server(uvicorn.Config(build_app(config), log_level="warning", access_log=False,
+                                         lifespan="off", server_header=False))
+
+
+def serve(config: Config, host: str, port: int) -> None:
+    """`newsmon web`: until SIGINT/SIGTERM."""
+    sock = bound_socket(host, port)
+    name = sock.getsockname()
+    print(f"newsmon web: serving {config.database} on http://{host}:{name[1]}/ (read-only; Ctrl-C stops)",
+          flush=True)
+    server(config, sock).run(sockets=[sock])
