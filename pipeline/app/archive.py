@@ -88,6 +88,13 @@ def one_line_snippet(text: str | None, bold: bool) -> str:
     return text.replace(HIT_START, "").replace(HIT_END, "")
 
 
+def hit_parts(text: str | None) -> list[str]:
+    """A search snippet on one line, split at its hits: plain text at even places, hits at odd."""
+    from ..storage.search import HIT_END, HIT_START
+
+    return " ".join((text or "").split()).replace(HIT_END, HIT_START).split(HIT_START)
+
+
 # what one search result is, to the CLI's --json and the web API alike
 SEARCH_FIELDS = ("first_seen", "feed", "title", "url", "topics", "snippet", "rank")
 

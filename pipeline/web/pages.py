@@ -25,7 +25,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from ..app import reading
-from ..app.archive import search_records, write_stamp
+from ..app.archive import hit_parts, search_records, write_stamp
 from ..app.stories import story_json
 from ..clock import utcnow
 from ..config import Config
@@ -65,8 +65,9 @@ def highlight(sentence: str, matched: str) -> Markup:
 
 
 def snippet(text: str) -> Markup:
-    """An FTS5 snippet, its hits between ** (storage/search.py), escaped with the hits in <mark>."""
-    parts = (text or "").split("**")
+    """An FTS5 snippet on one line, its hits (between HIT_START and HIT_END: storage/search.py)
+    in <mark>, everything else escaped."""
+    parts = hit_parts(text)
     return Markup("").join(Markup("<mark>%s</mark>") % p if i % 2 else escape(p) for i, p in enumerate(parts))
 
 
