@@ -20,7 +20,7 @@ MAX_NUMBER = 1_000_000          # a million seconds, minutes or days: far past a
 
 
 class Option(NamedTuple):
-    """One option: how it is checked, its default, and what it means (the README's table)."""
+    """One option: how it is checked, its default, and what it means (the table in docs/configuration.md)."""
 
     check: Callable[[Any], Any] | None
     default: Any
@@ -297,7 +297,7 @@ def _shown(value: Any) -> str:
 
 
 def options_table() -> str:
-    """The README's table of options, made from OPTIONS (`python -m pipeline.options` prints it)."""
+    """The manual's table of options (docs/configuration.md), made from OPTIONS (`python -m pipeline.options` prints it)."""
     rows = ["| section | key | default | meaning |", "|---|---|---|---|"]
     rows += [f"| {section} | {key} | {_shown(o.default)} | {o.meaning} |"
              for section, keys in OPTIONS.items() for key, o in keys.items()]

@@ -22,6 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 
 
+def doc_text(name: str) -> str:
+    """The text of one page of the manual: `doc_text("operations")` is docs/operations.md,
+    `doc_text("README")` the front page. Tests that hold the documentation to its promises read it
+    here, so a section moved between pages is one change."""
+    return (ROOT / "README.md" if name == "README" else ROOT / "docs" / f"{name}.md").read_text()
+
+
 @pytest.fixture(autouse=True)
 def _no_secrets_carried_over():
     """Each test starts with no registered secrets (the registry is process-wide by design)."""

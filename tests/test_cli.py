@@ -308,7 +308,8 @@ def _command_paths(group, prefix=()):
 
 def test_every_command_meets_bad_input_with_one_line_and_a_documented_exit_code(tmp_path):
     """No traceback, ever: each command, given each broken config (and some bad arguments),
-    answers with one line naming the problem and an exit code from the README's table."""
+    answers with one line naming the problem and an exit code from the manual's table
+    (docs/operations.md, "Exit codes")."""
     from click.testing import CliRunner
 
     (tmp_path / "subs.opml").write_text('<opml version="2.0"><body><outline xmlUrl="https://example.org/f"/></body></opml>')

@@ -124,13 +124,15 @@ def test_shipped_example_config_is_valid():
     assert config.timezone == "Europe/Kyiv"
 
 
-def test_the_readme_options_table_is_the_one_the_code_declares():
-    """Each option's default and meaning are declared once (options.OPTIONS); the README's table is
-    generated from them (`python -m pipeline.options`) and must not drift."""
+def test_the_manuals_options_table_is_the_one_the_code_declares():
+    """Each option's default and meaning are declared once (options.OPTIONS); the table in
+    docs/configuration.md is generated from them (`python -m pipeline.options`) and must not drift."""
+    from conftest import doc_text
+
     from pipeline.options import options_table
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    block = readme.split("a test keeps them equal -->\n", 1)[1].split("<!-- options end -->", 1)[0]
+    page = doc_text("configuration")
+    block = page.split("a test keeps them equal -->\n", 1)[1].split("<!-- options end -->", 1)[0]
     assert block == options_table()
 
 

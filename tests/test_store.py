@@ -143,15 +143,17 @@ def test_rows_written_outside_a_run_are_indexed_by_the_trigger_even_in_an_old_da
         store.close()
 
 
-def test_the_readme_describes_the_schema_a_new_database_has(tmp_path):
-    """The README's database section is a promise: its `user_version` is the schema's, and its
-    table lists exactly the tables a new database file holds (FTS5's own shadow tables aside)."""
+def test_the_manual_describes_the_schema_a_new_database_has(tmp_path):
+    """The manual's database section (docs/operations.md) is a promise: its `user_version` is the
+    schema's, and its table lists exactly the tables a new database file holds (FTS5's own shadow
+    tables aside)."""
     import re
-    from pathlib import Path
+
+    from conftest import doc_text
 
     from pipeline.storage.schema import SCHEMA_VERSION
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = doc_text("operations")
     section = readme.split("\n## The database\n", 1)[1].split("\n## ", 1)[0]
     [said] = re.findall(r"`PRAGMA user_version` = (\d+)", section)
     documented = set(re.findall(r"^\| ([a-z_]+) \|", section, re.MULTILINE)) - {"table"}

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from pipeline.cli import main
 
 UNITS = Path(__file__).resolve().parent.parent / "config" / "systemd"
-README = Path(__file__).resolve().parent.parent / "README.md"
+OPERATIONS = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
 SECTIONS = {"Unit", "Service", "Timer", "Install"}
 KNOWN = {
     "Unit": {"Description", "Documentation", "Wants", "After"},
@@ -77,8 +77,8 @@ def test_web_service_runs_newsmon_web_on_loopback():
     assert result.exit_code == 0 and "read by story" in result.output
 
 
-def test_readme_crontab_line_is_valid_and_every_15_minutes():
-    [line] = [x for x in README.read_text().splitlines() if re.match(r"^\*/15 \* \* \* \* ", x)]
+def test_the_manuals_crontab_line_is_valid_and_every_15_minutes():
+    [line] = [x for x in OPERATIONS.read_text().splitlines() if re.match(r"^\*/15 \* \* \* \* ", x)]
     fields = line.split(None, 5)
     assert fields[:5] == ["*/15", "*", "*", "*", "*"]
     assert "newsmon" in fields[5] and " run " in fields[5]

@@ -174,7 +174,7 @@ url = "{base}/wire/atom.xml"
 name = "metro-daily"
 url = "{base}/metro/rss.xml"
 
-# Alerts to a chat channel (any Apprise URL; see the README, "Channels and alerts"):
+# Alerts to a chat channel (any Apprise URL; see docs/alerts.md, "Channels and alerts"):
 # [[channels]]
 # name = "desk"
 # url = "ntfys://ntfy.sh/{{password}}"

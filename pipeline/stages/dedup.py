@@ -29,14 +29,14 @@ import rensa
 from .clean import normalise
 from .urls import canonical_url  # noqa: F401  (re-exported: identity needs it)
 
-# Near-duplicate parameters; the README explains the choice (section "Duplicates").
+# Near-duplicate parameters; docs/stories.md explains the choice (section "Duplicates and stories").
 SHINGLE = 3                 # words per shingle
 NUM_PERM = 126              # MinHash values per signature = BANDS * ROWS
 BANDS, ROWS = 42, 3         # P(candidate) = 1 - (1 - J^3)^42: 0.996 at J=0.5, 1.0 at J=0.7
 NEAR_THRESHOLD = 0.5        # exact shingle Jaccard at or above which two texts are one story
 ESTIMATE_SLACK = 0.15       # candidates whose signature estimate is this far below are skipped
 SURE_ESTIMATE = 0.8         # at or above this estimate no exact check is needed (6 std. dev. clear)
-MIN_WORDS_NEAR = 50         # shorter texts are matched only exactly (see the README)
+MIN_WORDS_NEAR = 50         # shorter texts are matched only exactly (see docs/stories.md)
 MINHASH_SEED = 20261123
 SIGNATURE_VERSION = f"rensa-r{rensa.RMinHash.ALGORITHM_VERSION}-{NUM_PERM}-{MINHASH_SEED}"
 _WORD = re.compile(r"\w+")
