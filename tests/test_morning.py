@@ -1,4 +1,4 @@
-"""The morning read (issue 24): a digest whose counts agree, feed health as the README defines
+"""The morning read (issue 24): a digest whose counts agree, feed health as the manual (docs/operations.md) defines
 it, days outside the archive said so, and a future date refused.
 
 The input is a real SQLite store written through Store, with topics flagged by the real matcher
@@ -102,7 +102,7 @@ def test_a_topics_story_count_is_the_same_in_summary_section_subject_and_chat(tm
 
 def test_failing_starts_at_failing_after_failures_in_a_row(tmp_path, seeds_dir):
     """One failure is an error, listed in the health block but not counted "failing"; three
-    (`failing_after`, the README's default) are."""
+    (`failing_after`, the documented default) are."""
     config, store = _store(tmp_path, MIXED[:1], failures={"once": 1, "thrice": 3})
     try:
         digest = digest_for(store, config, DAY, config.labels, T + timedelta(hours=2))

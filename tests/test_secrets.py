@@ -2,7 +2,7 @@
 HTTP receiver on 127.0.0.1 that refuses, fails or is down and quotes what it was sent in its
 error; real SQLite files and digests; `newsmon` as a subprocess for the CLI.
 
-The rule under test (README, "Security model"): every configured secret is masked in everything
+The rule under test (docs/security.md, "Security model"): every configured secret is masked in everything
 newsmon prints, logs, stores or writes, in every form it can take there (as written,
 percent-encoded, JSON- or HTML-escaped); a service's error text is sanitised where it enters.
 """
