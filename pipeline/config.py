@@ -67,6 +67,14 @@ class ExtractOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionOptions:
+    keep_text_days: int = 90           # then an article's text goes (title, URL, topics, story stay)
+    keep_days: int | None = None       # then the whole article goes; None = forever
+    disk_warning_days: int = 30        # warn when the disk fills within this many days
+    window_days: int = 365             # [dedup]: stored articles a new one is compared with
+
+
+@dataclass(frozen=True, slots=True)
 class Recipient:
     address: str                   # "desk@example.org" or "Desk <desk@example.org>"
     topics: tuple[str, ...]        # only these topic ids; empty = everything
@@ -119,6 +127,7 @@ class Config:
     alerts: tuple[AlertRule, ...] = ()
     alerting: AlertingOptions | None = None
     base_url: str | None = None    # where the digest files are served ([digest] base_url)
+    retention: RetentionOptions = RetentionOptions()   # [storage] keep_*, [dedup] window_days
 
     @property
     def zone(self) -> ZoneInfo:
@@ -362,5 +371,9 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         alerts=alerts,
         alerting=AlertingOptions(**values["alerting"]),
         base_url=values["digest"]["base_url"],
+        retention=RetentionOptions(
+            keep_text_days=values["storage"]["keep_text_days"], keep_days=values["storage"]["keep_days"],
+            disk_warning_days=values["storage"]["disk_warning_days"],
+            window_days=values["dedup"]["window_days"]),
     )
 

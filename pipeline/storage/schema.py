@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 10
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -23,6 +23,8 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (6, ""),                             # the search index's insert trigger fires only for rows
                                          # inserted outside a run (INDEX_UNLESS_RUN, set by
                                          # Store.open); a run indexes its own in one statement
+    (10, "ALTER TABLE articles ADD COLUMN text_dropped TEXT;"),   # retention (storage/retention.py);
+                                         # a new file is made with incremental auto-vacuum (Store.open)
 )
 
 # Schema 6: the full-text index's insert trigger, for rows without a run (by hand, another tool).
@@ -97,7 +99,9 @@ CREATE TABLE IF NOT EXISTS articles (
                                              -- when it started one
     similarity      REAL,                    -- shingle Jaccard to what it duplicates/groups with
     topics          TEXT NOT NULL DEFAULT '[]',  -- JSON array of topic ids
-    run_id          INTEGER
+    run_id          INTEGER,
+    text_dropped    TEXT                     -- when retention emptied `text` ([storage] keep_text_days);
+                                             -- NULL = the full text is kept (v10)
 );
 CREATE INDEX IF NOT EXISTS articles_first_seen ON articles (first_seen);
 CREATE INDEX IF NOT EXISTS articles_canonical_url ON articles (canonical_url);

@@ -1,0 +1,195 @@
+"""Retention and upkeep through the CLI on a fixed clock: what `db prune` drops and keeps, stories
+kept consistent, search after a prune, and SIGKILL during prune or maintain."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from conftest import newsmon, rows, write_config
+from smtp import free_port
+from test_email import deliver, email_section
+from test_stories import _by_id, _serve
+from world import serve_world
+
+from pipeline.app.pipeline import run_once
+from pipeline.config import load_config
+from pipeline.storage.store import Store
+
+
+def config_with(tmp_path: Path, feeds, storage: str = "", extra: str = ""):
+    path = write_config(tmp_path, feeds, extra)
+    path.write_text(path.read_text().replace("[storage]\n", f"[storage]\n{storage}\n", 1))
+    return load_config(path)
+
+
+def db(config, *args: str) -> subprocess.CompletedProcess:
+    return newsmon("db", *args, "--config", str(config.path))
+
+
+def at(clock, days: float) -> str:
+    return (clock.now + timedelta(days=days)).isoformat()
+
+
+def test_old_texts_are_dropped_and_search_then_finds_titles_only(site, tmp_path, seeds_dir, clock):
+    config = config_with(tmp_path, list(serve_world(site).items()))
+    run_once(config, clock=clock, force=True)
+    before = rows(config, "SELECT id, title, url, feed, first_seen, topics, story_id FROM articles ORDER BY id")
+    matches = rows(config, "SELECT count(*) FROM matches")[0][0]
+    assert len(before) >= 3 and matches > 0
+    found = newsmon("search", "interceptor", "--json", "--config", str(config.path))
+    assert [r["title"] for r in json.loads(found.stdout)] == ["Ministers meet in Oslo on air defence"]
+
+    early = db(config, "prune", "--now", at(clock, 89))                      # not yet 90 days old
+    assert early.returncode == 0 and "texts dropped (stored before 2026-11-22 08:00 UTC): 0 went" in early.stdout
+    dry = db(config, "prune", "--dry-run", "--json", "--now", at(clock, 91))
+    assert json.loads(dry.stdout)["texts_dropped"] == len(before) and json.loads(dry.stdout)["articles_deleted"] == 0
+    assert rows(config, "SELECT count(*) FROM articles WHERE text_dropped IS NOT NULL") == [(0,)]
+
+    done = db(config, "prune", "--now", at(clock, 91))
+    assert done.returncode == 0, done.stderr
+    assert f"{len(before)} went" in done.stdout and "kept forever" in done.stdout
+    assert rows(config, "SELECT count(*) FROM articles WHERE text != '' OR text_dropped IS NULL") == [(0,)]
+    assert rows(config, "SELECT id, title, url, feed, first_seen, topics, story_id FROM articles ORDER BY id") == before
+    assert rows(config, "SELECT count(*) FROM matches")[0][0] == matches      # topics and their evidence stay
+    assert rows(config, "SELECT count(*) FROM profiles") == [(0,)]
+    for word, titles in (("interceptor", []), ("Oslo", ["Ministers meet in Oslo on air defence"])):
+        found = newsmon("search", word, "--json", "--config", str(config.path))
+        assert [r["title"] for r in json.loads(found.stdout)] == titles, word
+    assert db(config, "prune", "--now", at(clock, 92)).stdout.startswith(
+        "texts dropped (stored before 2026-11-25 08:00 UTC): 0 went")          # a rerun finds nothing left
+
+
+def test_a_story_whose_lead_is_pruned_keeps_a_lead_and_an_empty_story_goes(site, tmp_path, seeds_dir, clock):
+    kharkiv_1, kharkiv_2, odesa = _by_id("kharkiv-strike-0314", 1), _by_id("kharkiv-strike-0314", 2), \
+        _by_id("odesa-strike-0314", 1)
+    first = [_serve(site, [kharkiv_1, odesa], "meridian")]
+    config = config_with(tmp_path, first, storage="keep_days = 7")
+    run_once(config, clock=clock, force=True)
+    clock.now += timedelta(days=1)
+    config = config_with(tmp_path, first + [_serve(site, [kharkiv_2], "ledger")], storage="keep_days = 7")
+    run_once(config, clock=clock, force=True)
+    stories = {r[0]: r for r in rows(config, "SELECT title, lead, reports, outlets, id FROM stories")}
+    kharkiv = next(r for t, r in stories.items() if t == kharkiv_1.title or t == kharkiv_2.title)
+    assert kharkiv[2:4] == (2, 2)
+    lead_before = rows(config, "SELECT feed FROM articles WHERE id = ?", [kharkiv[1]])
+    assert lead_before == [("meridian",)]                  # the first report leads, and is the one pruned
+
+    out = db(config, "prune", "--now", at(clock, 6.5))      # meridian: 7.5 days old, ledger 6.5
+    assert out.returncode == 0, out.stderr
+    assert "articles deleted: 2 went" in out.stdout and "1 recomputed, 1 deleted" in out.stdout
+    left = rows(config, "SELECT id, lead, title, reports, outlets FROM stories")
+    ledger_id = rows(config, "SELECT id FROM articles WHERE feed = 'ledger'")[0][0]
+    assert left == [(kharkiv[4], ledger_id, kharkiv_2.title, 1, 1)]
+    assert rows(config, "SELECT story_id FROM articles") == [(kharkiv[4],)]
+    for table, column in (("matches", "article_id"), ("profiles", "article_id"), ("signatures", "key")):
+        assert rows(config, f"SELECT count(*) FROM {table} WHERE {column} NOT IN (SELECT id FROM articles) "
+                            f"AND {column} NOT LIKE 'seeds/%'") == [(0,)], table
+    assert rows(config, "SELECT count(*) FROM articles_fts") == [(1,)]
+    digest = newsmon("digest", "--date", "2026-11-24", "--config", str(config.path))
+    assert digest.returncode == 0, digest.stderr
+
+
+def test_prune_keeps_what_a_pending_email_or_message_needs(site, tmp_path, seeds_dir, clock):
+    """An email that could not go (the server is down) still needs its period's articles; so does
+    a recipient's next email, and a pending alert its story."""
+    feeds = list(serve_world(site).items())
+    config = config_with(tmp_path, feeds, storage="keep_days = 7", extra=email_section(free_port()))
+    run_once(config, clock=clock, force=True)            # 10:00 in Kyiv: the email is due, the server is down
+    deliver(config, clock)
+    assert rows(config, "SELECT status FROM emails") == [("pending",), ("pending",)]
+    stored = rows(config, "SELECT count(*) FROM articles")[0][0]
+
+    out = db(config, "prune", "--now", at(clock, 100))
+    assert out.returncode == 0, out.stderr
+    assert "articles deleted: 0 went" in out.stdout and "texts dropped" in out.stdout
+    assert rows(config, "SELECT count(*) FROM articles WHERE text != ''") == [(stored,)]
+
+    # the email goes out: the articles it covered may go now, but not those after its cut
+    with sqlite3.connect(config.database) as c:
+        c.execute("UPDATE emails SET status = 'sent'")
+    clock.now += timedelta(days=1)        # a new outlet's report; the day's email cannot go either
+    config = config_with(tmp_path, feeds + [_serve(site, [_by_id("kharkiv-strike-0314", 2)], "ledger")],
+                         storage="keep_days = 7", extra=email_section(free_port()))
+    run_once(config, clock=clock, force=True)
+    deliver(config, clock)
+    later = rows(config, "SELECT id, story_id FROM articles WHERE first_seen >= ?", [clock.now.isoformat()])
+    assert len(later) == 1
+    store = Store.open(config.database)
+    try:        # a pending chat alert about the first day's lead story
+        story = rows(config, "SELECT id FROM stories ORDER BY first_seen LIMIT 1")[0][0]
+        with store.transaction():
+            store.queue_message("desk", "alert", story, "Alert", "body", clock.now)
+    finally:
+        store.close()
+    out = db(config, "prune", "--now", at(clock, 100))
+    assert out.returncode == 0, out.stderr
+    left = rows(config, "SELECT id, story_id FROM articles")
+    assert set(later) <= set(left)                                        # after the sent email's cut
+    assert {s for _, s in left} >= {story}                                # the pending alert's story
+    assert len(left) < stored + len(later)                                # and the rest went
+
+
+def bulk_archive(config, n: int, clock) -> None:
+    """`n` articles a year old, as by another tool (indexed by the trigger), in plain SQL."""
+    Store.open(config.database).close()
+    text = " ".join(f"word{i % 997} sentence{i % 13}" for i in range(600))
+    with sqlite3.connect(config.database) as c:
+        c.execute("""WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+                     INSERT INTO articles (id, identity, feed, title, first_seen, text, text_source, fingerprint,
+                                           story_id, topics)
+                     SELECT 'bulk' || i, 'hash:' || i, 'old', 'Old story ' || i, ?, ? || ' n' || i, 'page',
+                            'fp' || i, 'bulk' || i, '["nato"]' FROM n""",
+                  [n, (clock.now - timedelta(days=400)).isoformat(), text])
+        c.execute("""INSERT INTO stories (id, first_seen, last_seen, lead, title, reports, outlets)
+                     SELECT id, first_seen, first_seen, id, title, 1, 1 FROM articles""")
+
+
+def kill_during(config, args: list[str], started: str) -> None:
+    """Start `newsmon ARGS`, SIGKILL it once `started` (SQL) counts something, and check the file."""
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args, "--config", str(config.path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        with sqlite3.connect(config.database, timeout=30) as c:
+            if c.execute(started).fetchone()[0]:
+                break
+        time.sleep(0.01)
+    assert proc.poll() is None, "finished before it could be killed: make the archive bigger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    with sqlite3.connect(config.database, timeout=30) as c:
+        assert c.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        c.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")   # raises if corrupt
+
+
+def test_sigkill_during_prune_or_maintain_loses_nothing_and_the_next_run_completes(site, tmp_path, seeds_dir, clock):
+    feeds = list(serve_world(site).items())
+    config = config_with(tmp_path, feeds)
+    bulk_archive(config, 20_000, clock)
+    now = at(clock, 0)
+    kill_during(config, ["db", "prune", "--now", now], "SELECT count(*) FROM articles WHERE id LIKE 'bulk%' "
+                                                       "AND text = ''")
+    with sqlite3.connect(config.database) as c:
+        # whole batches: every article either still whole, slimmed with its mark, or gone with its story
+        assert c.execute("SELECT count(*) FROM articles WHERE (text = '') != (text_dropped IS NOT NULL)").fetchone() == (0,)
+        assert c.execute("SELECT count(*) FROM stories WHERE lead NOT IN (SELECT id FROM articles)").fetchone() == (0,)
+        assert c.execute("SELECT count(*) FROM articles_fts").fetchone() == c.execute(
+            "SELECT count(*) FROM articles").fetchone()
+    config = config_with(tmp_path, feeds, storage="keep_days = 365")
+    kill_during(config, ["db", "maintain", "--now", now], "SELECT count(*) < 20000 FROM articles")
+    out = db(config, "maintain", "--now", now)
+    assert out.returncode == 0, out.stderr
+    assert rows(config, "SELECT count(*) FROM articles WHERE id LIKE 'bulk%'") == [(0,)]
+    assert rows(config, "SELECT count(*) FROM stories") == [(0,)]
+    run = newsmon("run", "--config", str(config.path))
+    assert run.returncode == 0, run.stderr
+    assert rows(config, "SELECT count(*) FROM articles")[0][0] >= 3
+    assert rows(config, "PRAGMA integrity_check") == [("ok",)]
