@@ -193,3 +193,27 @@ def test_sigkill_during_prune_or_maintain_loses_nothing_and_the_next_run_complet
     assert run.returncode == 0, run.stderr
     assert rows(config, "SELECT count(*) FROM articles")[0][0] >= 3
     assert rows(config, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_the_daemon_catches_up_on_missed_upkeep_at_start(site, tmp_path, seeds_dir, clock):
+    """Nightly at 03:30, and at start-up when none ran in the last day (a machine asleep at night)."""
+    from test_serve import start, wait_for
+
+    config = config_with(tmp_path, list(serve_world(site).items()), storage="keep_days = 365")
+    bulk_archive(config, 50, clock)
+    proc = start(config.path)
+    try:
+        assert wait_for(lambda: rows(config, "SELECT count(*) FROM maintenance") == [(1,)], timeout=60)
+        assert rows(config, "SELECT articles_deleted FROM maintenance") == [(50,)]
+        assert rows(config, "SELECT count(*) FROM articles WHERE id LIKE 'bulk%'") == [(0,)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    again = start(config.path)          # done within the day: not again at the next start
+    try:
+        time.sleep(5)                   # (its start-up jobs run at once: feeds are not due yet)
+        assert again.poll() is None
+    finally:
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(timeout=30) == 0
+    assert rows(config, "SELECT count(*) FROM maintenance") == [(1,)]

@@ -37,6 +37,10 @@ log = logging.getLogger("newsmon.retention")
 
 # Growth is measured over this many days; a rate over fewer days of history says too little.
 RATE_DAYS = 7
+# The daemon's upkeep: nightly at this local time (digest zone), and at start-up when none ran
+# for this long.
+MAINTAIN_AT = (3, 30)
+MAINTAIN_EVERY = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +162,16 @@ def maintain(store: Store, config: Config, now: datetime, *, apply_retention: bo
             if n == 0:
                 break
     busy = store.checkpoint()[0] != 0
-    return MaintainReport(pruned, steps, vacuumed, mode, busy, before, total())
+    report = MaintainReport(pruned, steps, vacuumed, mode, busy, before, total())
+    store.record_maintenance(now, now, pruned.texts_dropped if pruned else 0, pruned.articles_deleted if pruned else 0,
+                             report.size_before, report.size_after)
+    return report
+
+
+def maintenance_due(store: Store, now: datetime) -> bool:
+    """For the daemon's start: no upkeep recorded in the last day (a machine asleep at night)."""
+    last = store.last_maintenance()
+    return last is None or datetime.fromisoformat(last["started"]) <= now - MAINTAIN_EVERY
 
 
 def growth(store: Store, config: Config, now: datetime) -> Growth:

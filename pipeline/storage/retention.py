@@ -149,6 +149,16 @@ class Retention(Connected):
 
     # --- SQLite upkeep; each step its own short transaction
 
+    def record_maintenance(self, started: datetime, finished: datetime, texts_dropped: int, articles_deleted: int,
+                           size_before: int, size_after: int) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT INTO maintenance (started, finished, texts_dropped, articles_deleted, "
+                              "size_before, size_after) VALUES (?, ?, ?, ?, ?, ?)",
+                              (iso(started), iso(finished), texts_dropped, articles_deleted, size_before, size_after))
+
+    def last_maintenance(self) -> dict | None:
+        return next(self.query("SELECT * FROM maintenance ORDER BY id DESC LIMIT 1"), None)
+
     def fts_merge_step(self) -> bool:
         """One bounded FTS5 merge; True when it changed something (call again)."""
         before = self.conn.total_changes

@@ -24,7 +24,8 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
                                          # inserted outside a run (INDEX_UNLESS_RUN, set by
                                          # Store.open); a run indexes its own in one statement
     (10, "ALTER TABLE articles ADD COLUMN text_dropped TEXT;"),   # retention (storage/retention.py);
-                                         # a new file is made with incremental auto-vacuum (Store.open)
+                                         # the maintenance table is new (SCHEMA creates it); a new
+                                         # file is made with incremental auto-vacuum (Store.open)
 )
 
 # Schema 6: the full-text index's insert trigger, for rows without a run (by hand, another tool).
@@ -198,6 +199,15 @@ CREATE TABLE IF NOT EXISTS emails (
     sent_at      TEXT,
     message      BLOB NOT NULL,              -- the exact bytes, so a retry sends the same message
     UNIQUE (digest_date, recipient)
+);
+CREATE TABLE IF NOT EXISTS maintenance (      -- each `db maintain`, by hand, timer or daemon (v10)
+    id               INTEGER PRIMARY KEY,
+    started          TEXT NOT NULL,
+    finished         TEXT NOT NULL,
+    texts_dropped    INTEGER NOT NULL,       -- retention: articles slimmed to their title
+    articles_deleted INTEGER NOT NULL,       -- retention: articles removed whole
+    size_before      INTEGER NOT NULL,       -- database + WAL, bytes
+    size_after       INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS run_feeds (
     run_id              INTEGER NOT NULL REFERENCES runs (id),
