@@ -217,3 +217,30 @@ def test_the_daemon_catches_up_on_missed_upkeep_at_start(site, tmp_path, seeds_d
         again.send_signal(signal.SIGTERM)
         assert again.wait(timeout=30) == 0
     assert rows(config, "SELECT count(*) FROM maintenance") == [(1,)]
+
+
+def test_status_and_the_digest_show_the_store_its_growth_and_warn_before_the_disk_fills(tmp_path, seeds_dir):
+    from datetime import datetime, timezone
+
+    class TwoDaysAgo:
+        now = datetime.now(timezone.utc) + timedelta(days=400 - 2)     # (bulk_archive goes 400 days back)
+    for warn_days, warned in ((30, False), (1_000_000, True)):     # a million days: any disk fills sooner
+        config = config_with(tmp_path, [], storage=f"disk_warning_days = {warn_days}")
+        if not warned:
+            bulk_archive(config, 70, TwoDaysAgo)
+        out = newsmon("status", "--json", "--config", str(config.path))
+        assert out.returncode == 0, out.stderr
+        store = json.loads(out.stdout)["store"]
+        size = config.database.stat().st_size          # (the WAL folded back in as the last connection closed)
+        assert size <= store["bytes"] <= size + 5_000_000 and store["articles"] == 70
+        assert (store["articles_per_day_7"], store["articles_per_day_30"]) == (10.0, 2.3)
+        assert store["bytes_per_day"] > 0 and store["days_until_full"] > 1000
+        assert (store["warning"] is not None) == warned
+        text = newsmon("status", "--config", str(config.path)).stdout
+        assert "10 a day (last 7 days)" in text and ("WARNING: the disk holding newsmon.db fills" in text) == warned
+        digest = newsmon("digest", "--config", str(config.path))
+        assert digest.returncode == 0, digest.stderr
+        day = json.loads(next(config.digest_dir.glob("*.json")).read_text())
+        assert day["store"].split(";")[1] == store["line"].split(";")[1] == " 10 a day (last 7 days), 2 (30 days)"
+        assert any("fills in" in p for p in day["problems"]) == warned
+        assert "Store: " in next(config.digest_dir.glob("*.txt")).read_text()

@@ -6,6 +6,7 @@ agree; the email takes an exact cut of article row ids, the files a calendar day
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from ..errors import DigestWriteError
 from ..stages.digest import Digest, DigestInput, build_digest, day_bounds
 from ..stages.render import write_digest
 from ..storage.store import Store
+from .retention import growth
 
 
 def read_input(store: Store, period: tuple[datetime, datetime],
@@ -57,7 +59,9 @@ def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str,
     """Build and write the digest files of `day` (default: today in the digest zone).
     Raises DigestWriteError, one line saying what to fix, when the files cannot be written."""
     day = day or now.astimezone(config.zone).date()
-    digest = digest_for(store, config, day, labels, now, problems)
+    grown = growth(store, config, now)
+    digest = digest_for(store, config, day, labels, now, problems + ((grown.warning,) if grown.warning else ()))
+    digest = replace(digest, store=grown.line)
     try:
         return write_digest(digest, config)
     except OSError as e:

@@ -80,6 +80,23 @@ class Growth:
     days_until_full: float | None  # at that rate; None: not growing
     warning: str | None            # set when days_until_full < [storage] disk_warning_days
 
+    @property
+    def line(self) -> str:
+        """One line for people: the digest's health block, `status`."""
+        full = ("not growing" if self.days_until_full is None else
+                f"disk full in ~{self.days_until_full:,.0f} days at that rate")
+        return (f"{size_text(self.database_bytes)}, {self.articles:,} articles; {self.per_day_7:,.0f} a day "
+                f"(last 7 days), {self.per_day_30:,.0f} (30 days); {size_text(self.disk_free_bytes)} free on disk, "
+                f"{full}")
+
+
+def size_text(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            break
+        n /= 1024
+    return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+
 
 def _keep(store: Store, config: Config):
     recipients = [address_key(r.address) for r in config.email.recipients] if config.email.enabled else []

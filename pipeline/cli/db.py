@@ -25,14 +25,6 @@ def _now(now_text: str | None) -> datetime:
     return parse_since(now_text, utcnow()) if now_text else utcnow()
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
-
-
 def _jsonable(report) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(report).items()}
 
@@ -124,6 +116,7 @@ def maintain(config_path: Path, no_prune: bool, vacuum: bool, as_json: bool, wai
     """
     from ..app.archive import opened
     from ..app.retention import maintain as maintain_store
+    from ..app.retention import size_text
     from ..lock import run_lock
 
     config = load_config(config_path)
@@ -136,7 +129,7 @@ def maintain(config_path: Path, no_prune: bool, vacuum: bool, as_json: bool, wai
         return
     lines = _prune_lines(report.prune) if report.prune else []
     lines.append(f"search index: {report.fts_merge_steps} merge steps; free pages given back: "
-                 f"{report.vacuumed_pages}; size {_size(report.size_before)} -> {_size(report.size_after)}")
+                 f"{report.vacuumed_pages}; size {size_text(report.size_before)} -> {size_text(report.size_after)}")
     if report.auto_vacuum == "none":
         lines.append("this file was made before incremental vacuum: space freed by pruning is reused but not "
                      "given back; run `newsmon db maintain --vacuum` once to switch it")

@@ -130,14 +130,10 @@ class Retention(Connected):
     # --- growth
 
     def size(self, path: Path) -> Size:
-        page_size, pages, free = (self.conn.execute(f"PRAGMA {p}").fetchone()[0]
-                                  for p in ("page_size", "page_count", "freelist_count"))
-        try:
-            wal = os.stat(f"{path}-wal").st_size
-        except OSError:
-            wal = 0
+        page_size, free = (self.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_size", "freelist_count"))
+        database, wal = (os.stat(p).st_size if os.path.exists(p) else 0 for p in (path, f"{path}-wal"))
         disk = os.statvfs(path.parent)
-        return Size(page_size * pages, wal, page_size * free, disk.f_bavail * disk.f_frsize)
+        return Size(database, wal, page_size * free, disk.f_bavail * disk.f_frsize)
 
     def articles_per_day(self, since: datetime) -> dict[str, int]:
         """Articles stored per UTC day since `since` (days without any are absent)."""
