@@ -10,17 +10,19 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from conftest import newsmon, rows, write_config
+from conftest import Clock, newsmon, rows, write_config
 from smtp import free_port
 from test_email import deliver, email_section
+from test_serve import start, wait_for
 from test_stories import _by_id, _serve
-from world import serve_world
+from world import NATO_STORY, serve_world
 
 from pipeline.app.pipeline import run_once
 from pipeline.config import load_config
+from pipeline.demo.site import FeedItem, article_page, rss_feed
 from pipeline.storage.store import Store
 
 
@@ -115,11 +117,10 @@ def test_prune_keeps_what_a_pending_email_or_message_needs(site, tmp_path, seeds
     # the email goes out: the articles it covered may go now, but not those after its cut
     with sqlite3.connect(config.database) as c:
         c.execute("UPDATE emails SET status = 'sent'")
-    clock.now += timedelta(days=1)        # a new outlet's report; the day's email cannot go either
+    clock.now += timedelta(days=1)        # a new outlet's report
     config = config_with(tmp_path, feeds + [_serve(site, [_by_id("kharkiv-strike-0314", 2)], "ledger")],
                          storage="keep_days = 7", extra=email_section(free_port()))
-    run_once(config, clock=clock, force=True)
-    deliver(config, clock)
+    run_once(config, clock=clock, force=True)     # (its email not tried yet: only the recipients' cut keeps it)
     later = rows(config, "SELECT id, story_id FROM articles WHERE first_seen >= ?", [clock.now.isoformat()])
     assert len(later) == 1
     store = Store.open(config.database)
@@ -185,6 +186,10 @@ def test_sigkill_during_prune_or_maintain_loses_nothing_and_the_next_run_complet
             "SELECT count(*) FROM articles").fetchone()
     config = config_with(tmp_path, feeds, storage="keep_days = 365")
     kill_during(config, ["db", "maintain", "--now", now], "SELECT count(*) < 20000 FROM articles")
+    with sqlite3.connect(config.database) as c:     # each story went with its last report, in one transaction
+        assert c.execute("SELECT count(*) FROM stories WHERE id NOT IN (SELECT story_id FROM articles)").fetchone() == (0,)
+        assert c.execute("SELECT count(*) FROM articles_fts").fetchone() == c.execute(
+            "SELECT count(*) FROM articles").fetchone()
     out = db(config, "maintain", "--now", now)
     assert out.returncode == 0, out.stderr
     assert rows(config, "SELECT count(*) FROM articles WHERE id LIKE 'bulk%'") == [(0,)]
@@ -197,8 +202,6 @@ def test_sigkill_during_prune_or_maintain_loses_nothing_and_the_next_run_complet
 
 def test_the_daemon_catches_up_on_missed_upkeep_at_start(site, tmp_path, seeds_dir, clock):
     """Nightly at 03:30, and at start-up when none ran in the last day (a machine asleep at night)."""
-    from test_serve import start, wait_for
-
     config = config_with(tmp_path, list(serve_world(site).items()), storage="keep_days = 365")
     bulk_archive(config, 50, clock)
     proc = start(config.path)
@@ -220,8 +223,6 @@ def test_the_daemon_catches_up_on_missed_upkeep_at_start(site, tmp_path, seeds_d
 
 
 def test_status_and_the_digest_show_the_store_its_growth_and_warn_before_the_disk_fills(tmp_path, seeds_dir):
-    from datetime import datetime, timezone
-
     class TwoDaysAgo:
         now = datetime.now(timezone.utc) + timedelta(days=400 - 2)     # (bulk_archive goes 400 days back)
     for warn_days, warned in ((30, False), (1_000_000, True)):     # a million days: any disk fills sooner
@@ -244,3 +245,23 @@ def test_status_and_the_digest_show_the_store_its_growth_and_warn_before_the_dis
         assert day["store"].split(";")[1] == store["line"].split(";")[1] == " 10 a day (last 7 days), 2 (30 days)"
         assert any("fills in" in p for p in day["problems"]) == warned
         assert "Store: " in next(config.digest_dir.glob("*.txt")).read_text()
+
+
+def test_a_run_compares_new_articles_with_the_dedup_window_only(site, tmp_path, seeds_dir, clock):
+    """[dedup] window_days bounds what a run loads: a copy within it is a duplicate, a copy of an
+    article stored before it is taken as new (the seeds are always compared)."""
+    def outlet(name: str, day: int) -> tuple[str, str]:
+        site.routes[f"/{name}/nato"] = article_page("Ministers meet in Oslo", name, "2026-11-23", NATO_STORY)
+        site.routes[f"/{name}.xml"] = rss_feed(name, site.base, [FeedItem(
+            "Ministers meet in Oslo", site.url(f"/{name}/nato"), f"{name}-1",
+            (clock.now + timedelta(days=day)).strftime("%Y-%m-%dT%H:%M:%SZ"), NATO_STORY[0])])
+        return name, site.url(f"/{name}.xml")
+
+    feeds = [outlet("first", 0)]
+    for day, name in ((0, None), (10, "within"), (40, "beyond")):
+        if name:
+            feeds.append(outlet(name, day))
+        config = config_with(tmp_path, feeds, extra="[dedup]\nwindow_days = 30\n")
+        run_once(config, clock=Clock(clock.now + timedelta(days=day)), force=True)
+    stored = dict(rows(config, "SELECT feed, duplicate_of FROM articles"))
+    assert stored == {"first": None, "within": site.url("/first/nato"), "beyond": None}
