@@ -68,6 +68,16 @@ def test_old_texts_are_dropped_and_search_then_finds_titles_only(site, tmp_path,
     assert db(config, "prune", "--now", at(clock, 92)).stdout.startswith(
         "texts dropped (stored before 2026-11-25 08:00 UTC): 0 went")          # a rerun finds nothing left
 
+    # a copy of a slimmed article, within [dedup] window_days, is still caught (by its fingerprint)
+    clock.now += timedelta(days=91)
+    site.routes["/c/nato"] = site.routes["/a/nato-oslo"]
+    site.routes["/c.xml"] = rss_feed("C", site.base, [FeedItem("Oslo talks", site.url("/c/nato"), "c-1",
+                                                               "2027-02-22T06:00:00Z", "Oslo.")])
+    config = config_with(tmp_path, list(serve_world(site).items()) + [("c", site.url("/c.xml"))])
+    run_once(config, clock=clock, force=True)
+    [(copy,)] = rows(config, "SELECT duplicate_of FROM articles WHERE feed = 'c'")
+    assert copy is not None and "/a/nato-oslo" in copy
+
 
 def test_a_story_whose_lead_is_pruned_keeps_a_lead_and_an_empty_story_goes(site, tmp_path, seeds_dir, clock):
     kharkiv_1, kharkiv_2, odesa = _by_id("kharkiv-strike-0314", 1), _by_id("kharkiv-strike-0314", 2), \
@@ -265,3 +275,59 @@ def test_a_run_compares_new_articles_with_the_dedup_window_only(site, tmp_path, 
         run_once(config, clock=Clock(clock.now + timedelta(days=day)), force=True)
     stored = dict(rows(config, "SELECT feed, duplicate_of FROM articles"))
     assert stored == {"first": None, "within": site.url("/first/nato"), "beyond": None}
+
+
+def test_prune_and_maintain_wait_for_a_run_with_wait_and_exit_75_without(tmp_path, seeds_dir):
+    import threading
+
+    from pipeline.lock import run_lock
+
+    config = config_with(tmp_path, [])
+    Store.open(config.database).close()
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:                 # a run holding the lock, as `newsmon run` does
+        with run_lock(config.database):
+            held.set()
+            release.wait(30)
+    for args, code in ((["prune"], 75), (["maintain", "--wait", "20"], 0)):
+        holder = threading.Thread(target=hold)
+        holder.start()
+        held.wait(10)
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "db", *args, "--config", str(config.path)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        release.set()
+        out, err = proc.communicate(timeout=60)
+        holder.join()
+        held.clear()
+        release.clear()
+        assert proc.returncode == code, err
+        if code == 75:
+            assert "another newsmon run" in err
+    assert rows(config, "SELECT count(*) FROM maintenance") == [(1,)]
+
+
+def test_an_old_file_is_switched_to_incremental_vacuum_once_and_then_gives_space_back(tmp_path, seeds_dir, clock):
+    config = config_with(tmp_path, [], storage="keep_days = 365")
+    config.database.parent.mkdir(parents=True)
+    with sqlite3.connect(config.database) as c:     # a file as newsmon made them before schema 10
+        c.execute("CREATE TABLE feeds (name TEXT PRIMARY KEY)")
+    bulk_archive(config, 3000, clock)
+    assert rows(config, "PRAGMA auto_vacuum") == [(0,)]
+    out = db(config, "maintain", "--now", at(clock, 0))
+    assert "run `newsmon db maintain --vacuum` once" in out.stdout
+    assert rows(config, "SELECT count(*) FROM articles") == [(0,)]
+    freed = config.database.stat().st_size
+    switched = db(config, "maintain", "--vacuum", "--json", "--now", at(clock, 0))
+    assert switched.returncode == 0, switched.stderr
+    assert json.loads(switched.stdout)["auto_vacuum"] == "incremental"
+    assert rows(config, "PRAGMA auto_vacuum") == [(2,)] and config.database.stat().st_size < freed / 5
+
+    bulk_archive(config, 3000, clock)                # from now on each maintain gives the space back
+    full = config.database.stat().st_size
+    report = json.loads(db(config, "maintain", "--json", "--now", at(clock, 0)).stdout)
+    assert report["prune"]["articles_deleted"] == 3000 and report["vacuumed_pages"] > 0
+    assert config.database.stat().st_size < full / 5
+    assert rows(config, "PRAGMA integrity_check") == [("ok",)]
+    assert Store.open(config.database).conn.execute("PRAGMA auto_vacuum").fetchone() == (2,)
