@@ -30,6 +30,7 @@ from typing import Callable
 
 from ..config import Config
 from ..options import address_key
+from ..storage.retention import FTS_MERGE_STEPS
 from ..storage.store import Store
 from .stories import refresh_story
 
@@ -165,7 +166,7 @@ def maintain(store: Store, config: Config, now: datetime, *, apply_retention: bo
     before = total()
     pruned = prune(store, config, now, should_stop=should_stop) if apply_retention else None
     steps = 0
-    while not should_stop() and store.fts_merge_step():
+    while steps < FTS_MERGE_STEPS and not should_stop() and store.fts_merge_step():
         steps += 1
     store.optimize()
     if vacuum and not should_stop():
