@@ -331,3 +331,16 @@ def test_an_old_file_is_switched_to_incremental_vacuum_once_and_then_gives_space
     assert config.database.stat().st_size < full / 5
     assert rows(config, "PRAGMA integrity_check") == [("ok",)]
     assert Store.open(config.database).conn.execute("PRAGMA auto_vacuum").fetchone() == (2,)
+
+
+def test_a_version_6_file_gets_the_retention_column_and_table(tmp_path, seeds_dir, clock):
+    config = config_with(tmp_path, [])
+    bulk_archive(config, 10, clock)
+    with sqlite3.connect(config.database) as c:     # as schema 6 left a file
+        c.executescript("DROP TABLE maintenance; ALTER TABLE articles DROP COLUMN text_dropped; "
+                        "PRAGMA user_version = 6;")
+    out = db(config, "maintain", "--now", at(clock, 0))
+    assert out.returncode == 0, out.stderr
+    assert rows(config, "PRAGMA user_version") == [(10,)]
+    assert rows(config, "SELECT count(*) FROM articles WHERE text_dropped IS NOT NULL") == [(10,)]
+    assert rows(config, "SELECT texts_dropped FROM maintenance") == [(10,)]

@@ -23,9 +23,11 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (6, ""),                             # the search index's insert trigger fires only for rows
                                          # inserted outside a run (INDEX_UNLESS_RUN, set by
                                          # Store.open); a run indexes its own in one statement
-    (10, "ALTER TABLE articles ADD COLUMN text_dropped TEXT;"),   # retention (storage/retention.py);
-                                         # the maintenance table is new (SCHEMA creates it); a new
-                                         # file is made with incremental auto-vacuum (Store.open)
+    (10, ""),                            # articles.text_dropped (retention: storage/retention.py),
+                                         # added by Store.open when missing (a file set back to an
+                                         # older version by hand may have it); the maintenance
+                                         # table is new (SCHEMA creates it); a new file is made
+                                         # with incremental auto-vacuum (Store.open)
 )
 
 # Schema 6: the full-text index's insert trigger, for rows without a run (by hand, another tool).

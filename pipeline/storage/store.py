@@ -92,6 +92,8 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Retention,
                 _key_recipients(conn)
             if 0 < version < 4:
                 conn.execute(BACKFILL_STORIES)
+            if 0 < version < 10 and "text_dropped" not in {r[1] for r in conn.execute("PRAGMA table_info(articles)")}:
+                conn.execute("ALTER TABLE articles ADD COLUMN text_dropped TEXT")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")          # (executescript would commit first, outside the transaction)
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone() is None:
