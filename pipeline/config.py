@@ -77,6 +77,14 @@ class ExtractOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionOptions:
+    keep_text_days: int = 90           # then an article's text goes (title, URL, topics, story stay)
+    keep_days: int | None = None       # then the whole article goes; None = forever
+    disk_warning_days: int = 30        # warn when the disk fills within this many days
+    window_days: int = 365             # [dedup]: stored articles a new one is compared with
+
+
+@dataclass(frozen=True, slots=True)
 class Recipient:
     address: str                   # "desk@example.org" or "Desk <desk@example.org>"
     topics: tuple[str, ...]        # only these topic ids; empty = everything
@@ -132,6 +140,7 @@ class Config:
     base_url: str | None = None    # where the digest files are served ([digest] base_url)
     images: bool = True            # lead images in the HTML digest files ([digest] images)
     web: WebOptions = field(default_factory=lambda: WebOptions("127.0.0.1", 8080, 5))  # `newsmon web`
+    retention: RetentionOptions = RetentionOptions()   # [storage] keep_*, [dedup] window_days
 
     @property
     def zone(self) -> ZoneInfo:
@@ -402,6 +411,10 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         alerting=AlertingOptions(**values["alerting"]),
         base_url=values["digest"]["base_url"], images=values["digest"]["images"],
         web=WebOptions(**values["web"]),
+        retention=RetentionOptions(
+            keep_text_days=values["storage"]["keep_text_days"], keep_days=values["storage"]["keep_days"],
+            disk_warning_days=values["storage"]["disk_warning_days"],
+            window_days=values["dedup"]["window_days"]),
     ))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -20,8 +21,10 @@ def _lock_path(database: Path) -> Path:
 
 
 @contextmanager
-def run_lock(database: Path, role: str = "run") -> Iterator[None]:
-    """Held for a run's or the daemon's whole life; the file says who holds it ("<pid> <role>")."""
+def run_lock(database: Path, role: str = "run", wait_seconds: float = 0) -> Iterator[None]:
+    """Held for a run's or the daemon's whole life; the file says who holds it ("<pid> <role>").
+    With `wait_seconds`, a run holding it is waited for (polled each second), the daemon never:
+    it holds the lock for good."""
     path = _lock_path(database)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,13 +32,19 @@ def run_lock(database: Path, role: str = "run") -> Iterator[None]:
     except OSError as e:
         raise StoreError(f"{path}: cannot create the lock file: {e.strerror}") from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").split()
-            pid = holder[0] if holder else "unknown"
-            what = "the newsmon daemon" if holder[1:] == ["serve"] else "another newsmon run"
-            raise LockHeld(f"{what} (pid {pid}) holds {path}; not starting") from None
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").split()
+                serving = holder[1:] == ["serve"]
+                if serving or time.monotonic() >= deadline:
+                    pid = holder[0] if holder else "unknown"
+                    what = "the newsmon daemon" if serving else f"another newsmon {holder[1] if holder[1:] else 'run'}"
+                    raise LockHeld(f"{what} (pid {pid}) holds {path}; not starting") from None
+                time.sleep(1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()} {role}".encode(), 0)
         yield

@@ -205,7 +205,20 @@ DEFAULT_BOILERPLATE = (
 # --- the option table: section -> key -> Option(check, default, meaning)
 
 OPTIONS: dict[str, dict[str, Option]] = {
-    "storage": {"database": Option(_path, "../data/newsmon.db", 'SQLite file, created if missing')},
+    "storage": {
+        "database": Option(_path, "../data/newsmon.db", 'SQLite file, created if missing'),
+        # at least a week: the story window (4 days) and near-duplicate checks read stored texts
+        "keep_text_days": Option(_int(7), 90, "then an article's text is dropped; its title, URL, outlet, times, "
+                                 "topics, story and email/message history stay (search finds its title only)"),
+        "keep_days": Option(_int(7), None, 'then the whole article goes (search entry, topic matches, profile, '
+                            'signature) unless a pending email or message needs it; none = forever'),
+        "disk_warning_days": Option(_int(1), 30, '`status` and the digest warn when the disk fills within this many '
+                                    "days at the last 7 days' rate"),
+    },
+    "dedup": {
+        "window_days": Option(_int(1), 365, 'stored articles a new one is checked against for duplicates; '
+                              'the seeds always'),
+    },
     "seeds": {"directory": Option(_path, "../seeds", 'every `*.txt` there is one known article')},
     "digest": {
         "directory": Option(_path, "../reports", 'where digest files go'),

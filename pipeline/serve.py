@@ -9,6 +9,10 @@
   the extraction workers, which are built once; a feed job does not render the digest (that is
   the minutely job's, at most once a minute and only when a feed job ran), so 400 feeds due every
   few seconds are not held up by re-rendering thousands of articles after each one;
+- nightly at 03:30 (digest zone), and at start-up when none ran in the last 24 h, the upkeep of
+  `newsmon db maintain` (retention, FTS merges, optimize, vacuum, checkpoint; app/retention.py) on
+  the same worker thread, so it never overlaps a feed job; the duplicate index is then reloaded
+  with the next new article, so it covers [dedup] window_days and no more;
 - SIGTERM/SIGINT: no new feed starts, a feed already writing finishes its transaction, feeds
   still fetching are dropped whole (the next run does them), exit 0;
 - SIGHUP: reload the config; a bad one is logged and the old one kept (`newsmon feeds add/remove/
@@ -37,6 +41,7 @@ from typing import Callable
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .app.archive import open_store
@@ -198,6 +203,20 @@ class Service:
         self.deliver_if_due()
         self.notify()
 
+    def maintain(self) -> None:
+        """The nightly upkeep, between feed jobs (one worker thread). Stops early on SIGTERM."""
+        from .app.retention import maintain
+
+        try:
+            report = maintain(self.store, self.config, utcnow(), should_stop=self.stopping.is_set)
+            pruned = report.prune
+            log.info("maintenance: %d texts dropped, %d articles deleted, %.1f -> %.1f MB", pruned.texts_dropped,
+                     pruned.articles_deleted, report.size_before / 1e6, report.size_after / 1e6)
+            self.pipeline.forget_index()
+            self.digest_dirty = self.digest_dirty or bool(pruned.articles_deleted)
+        except Exception:  # a job must never kill the daemon
+            log.exception("maintenance failed")
+
     def reload(self) -> None:
         try:
             config = load_config(self.config_path)
@@ -227,7 +246,7 @@ class Service:
 
     def _schedule(self) -> None:
         for job in self.scheduler.get_jobs():
-            if job.id in ("feeds", "digest"):            # not the one-off start-up jobs
+            if job.id in ("feeds", "digest", "maintain"):   # not the one-off start-up jobs
                 job.remove()
         # One tick job, not one job per feed: each tick runs every feed that is due (its interval,
         # or its backoff, kept in the store) together, concurrently, in one run — 400 feeds due
@@ -241,6 +260,11 @@ class Service:
         # due once today's send_at has passed in the digest zone), which no DST change can skip.
         self.scheduler.add_job(self.digest_job, digest_trigger(self.config), id="digest",
                                name="digest and email when due")
+        from .app.retention import MAINTAIN_AT
+
+        self.scheduler.add_job(self.maintain, CronTrigger(hour=MAINTAIN_AT[0], minute=MAINTAIN_AT[1],
+                                                          timezone=self.config.zone),
+                               id="maintain", name="nightly upkeep")
 
     def clock_stepped(self, step: float) -> None:
         """Schedule the jobs again from the new wall time (see WallClockWatch); on the worker, like
@@ -254,6 +278,10 @@ class Service:
         self.scheduler.add_job(self.run_feeds, id="startup", name="start-up cycle")
         self._schedule()
         self.scheduler.add_job(self.digest_job, id="startup-digest", name="start-up digest check")
+        from .app.retention import maintenance_due
+
+        if maintenance_due(self.store, utcnow()):
+            self.scheduler.add_job(self.maintain, id="startup-maintain", name="upkeep missed overnight")
         self.scheduler.resume()
         watch = WallClockWatch()
         while not self.stopping.wait(0.5):

@@ -93,3 +93,15 @@ def test_systemd_analyze_verify(tmp_path):
                             capture_output=True, text=True)
     errors = [line for line in result.stderr.splitlines() if "Command /opt/newsmon" not in line and line.strip()]
     assert result.returncode == 0 or not errors, result.stderr
+
+
+def test_the_maintenance_timer_runs_db_maintain_nightly_and_waits_for_a_run():
+    timer = parse("newsmon-maintain.timer")
+    assert timer["Timer"]["OnCalendar"] == "*-*-* 03:30:00" and timer["Timer"]["Persistent"] == "true"
+    assert timer["Timer"]["Unit"] == "newsmon-maintain.service"
+    service = parse("newsmon-maintain.service")
+    args = _command(service["Service"]["ExecStart"])
+    assert args[args.index("db"):args.index("db") + 2] == ["db", "maintain"] and "--wait" in args
+    assert service["Service"]["SuccessExitStatus"] == "75"
+    result = CliRunner().invoke(main, [*args, "--help"])
+    assert result.exit_code == 0 and "Nightly upkeep" in result.output

@@ -18,15 +18,16 @@ from ..storage.store import Store, iso
 __all__ = ["SIGNATURE_VERSION", "dedup_against", "open_index", "remember", "signature_of"]
 
 
-def open_index(store: Store) -> DuplicateIndex:
-    """The index over a Store's seeds and original articles.
+def open_index(store: Store, since: datetime | None = None) -> DuplicateIndex:
+    """The index over a Store's seeds and original articles (those stored since `since`: the
+    [dedup] window, so start-up costs what the window holds, not what the archive does).
 
     Signatures are read from the store; missing ones, or ones computed another way (another
     SIGNATURE_VERSION), are computed from the stored text and saved, so the next start is fast.
     """
     index = DuplicateIndex(store.text_of)
     items, fingerprints, blobs, recomputed = [], [], [], []
-    for row in store.index_rows():
+    for row in store.index_rows(since):
         blob = row["minhash"]
         if row["version"] != SIGNATURE_VERSION:
             sig = signature(store.text_of(row["key"]) or "")

@@ -17,6 +17,7 @@ from ..errors import DigestWriteError
 from ..stages.digest import Digest, DigestInput, build_digest, day_bounds
 from ..stages.render import digest_days, template_errors, write_digest
 from ..storage.store import Store
+from .retention import growth
 
 
 def read_input(store: Store, period: tuple[datetime, datetime],
@@ -61,9 +62,12 @@ def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str,
     """Build and write the digest files of `day` (default: today in the digest zone).
     Raises DigestWriteError, one line saying what to fix, when the files cannot be written."""
     day = day or now.astimezone(config.zone).date()
+    grown = growth(store, config, now)
+    problems = problems + ((grown.warning,) if grown.warning else ())
     try:
         written = sorted(digest_days(config.digest_dir))
-        digest = _in_archive(digest_for(store, config, day, labels, now, problems), written, config)
+        digest = replace(_in_archive(digest_for(store, config, day, labels, now, problems), written, config),
+                         store=grown.line)
         files = write_digest(digest, config)
         earlier = [d for d in written if d < digest.date]
         if digest.date not in written and earlier and not [d for d in written if d > digest.date]:

@@ -12,6 +12,7 @@ from ..sanitize import one_line
 from ..stages.health import policy_for, scheduled, status_of
 from ..storage.store import iso
 from .archive import opened
+from .retention import growth
 
 _DIGEST = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(html|md|txt|json)$")
 
@@ -48,6 +49,8 @@ def collect(config: Config, runs: int = 10, now: datetime | None = None, store=N
                            "duration_seconds": duration, "status": r["status"], "feeds_ok": r["feeds_ok"],
                            "feeds_failed": r["feeds_failed"], "new_articles": r["new_articles"],
                            "duplicates": r["duplicates"], "error": r["error"]})
+        grown = growth(store, config, now)
+        last_upkeep = store.last_maintenance()
         sends = store.sends()
         counts = store.message_counts()
         errors = store.channel_errors() if counts else {}
@@ -62,8 +65,15 @@ def collect(config: Config, runs: int = 10, now: datetime | None = None, store=N
                 days.setdefault(m.group(1), []).append(m.group(2))
     digests = [{"date": d, "formats": sorted(days[d]), "path": str(config.digest_dir / f"{d}.html")}
                for d in sorted(days, reverse=True)]
+    store_info = {"bytes": grown.database_bytes, "free_inside_bytes": grown.free_bytes,
+                  "disk_free_bytes": grown.disk_free_bytes, "articles": grown.articles,
+                  "articles_per_day_7": grown.per_day_7, "articles_per_day_30": grown.per_day_30,
+                  "bytes_per_day": grown.bytes_per_day, "days_until_full": grown.days_until_full,
+                  "warning": grown.warning, "line": grown.line,
+                  "keep_text_days": config.retention.keep_text_days, "keep_days": config.retention.keep_days,
+                  "last_maintenance": last_upkeep["started"] if last_upkeep else None}
     return {"generated": now.isoformat(timespec="seconds"), "database": str(config.database),
-            "feeds": feeds, "runs": recent, "digests": digests, "emails": sends, "channels": channels}
+            "store": store_info, "feeds": feeds, "runs": recent, "digests": digests, "emails": sends, "channels": channels}
 
 
 def text_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -79,7 +89,14 @@ def short_time(ts: str | None) -> str:
 
 
 def render_text(report: dict) -> str:
-    out = [f"newsmon status — {report['database']}", "", "Recent runs:"]
+    store = report["store"]
+    out = [f"newsmon status — {report['database']}", f"Store: {store['line']}",
+           f"Kept: texts {store['keep_text_days']} days, articles "
+           + (f"{store['keep_days']} days" if store["keep_days"] else "forever")
+           + f"; last maintenance {short_time(store['last_maintenance'])}"]
+    if store["warning"]:
+        out.append(f"WARNING: {store['warning']}")
+    out += ["", "Recent runs:"]
     out.append(text_table(["id", "started (UTC)", "took", "status", "feeds ok/failed", "new", "dups", "error"], [
         [str(r["id"]), short_time(r["started"]),
          f"{r['duration_seconds']:.1f}s" if r["duration_seconds"] is not None else "-",

@@ -36,6 +36,7 @@ def main(verbose: int, quiet: bool, log_format: str) -> None:
 
 
 from .channels import channels  # noqa: E402
+from .db import db  # noqa: E402
 from .operators import archive_export, config_group, feeds, search  # noqa: E402
 from .runs import digest, run, serve, status  # noqa: E402
 from .stories import stories  # noqa: E402
@@ -43,5 +44,5 @@ from .tools import dedup, demo, flag  # noqa: E402
 from .web import web  # noqa: E402
 
 for _command in (run, digest, stories, flag, demo, dedup, serve, status, feeds, config_group, search,
-                 archive_export, channels, web):
+                 archive_export, channels, web, db):
     main.add_command(_command)

@@ -180,6 +180,7 @@ class Digest:
     labels: dict[str, str] = field(default_factory=dict)  # every topic id -> its label (badges)
     alerts: tuple[AlertLine, ...] = field(default=())    # chat alerts of the period and any pending
     more_others: int = 0                 # unflagged stories left out of a capped edition
+    store: str = ""                      # the day's files: the store's size and growth (app/retention.py)
     updates: tuple[DigestStory, ...] = field(default=())  # an email's stories the reader already
                                          # had: "Updates to stories already sent", not news again
     backlog: tuple[str, ...] = field(default=())  # what was stored but is not news (stages/backlog.py)
@@ -257,6 +258,7 @@ class Digest:
             "extraction_failures": [_flat(x) for x in self.extraction_failures],
             "events": [{"feed": e.feed, "at": _iso(e.at), "kind": e.kind, "detail": e.detail} for e in self.events],
             "problems": list(self.problems),
+            **({"store": self.store} if self.store else {}),   # (the day's files only)
             "backlog": list(self.backlog),
             "outside_archive": self.outside_archive,
             "alerts": [_flat(a) for a in self.alerts],

@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -30,6 +30,11 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (9, """
         ALTER TABLE articles ADD COLUMN image TEXT;
     """),                                # the lead image of each article (the digest's cards)
+    (10, """
+        ALTER TABLE articles ADD COLUMN text_dropped TEXT;
+    """),                                # retention (storage/retention.py); the maintenance table
+                                         # is new (SCHEMA creates it); a new file is made with
+                                         # incremental auto-vacuum (Store.open)
 )
 
 # Schema 7: the alert pass starts after what an older newsmon stored (it evaluated those itself).
@@ -114,8 +119,10 @@ CREATE TABLE IF NOT EXISTS articles (
     backlog         TEXT,                    -- stored but not news (v7): 'first' (its feed's first
                                              -- reading) | 'old' (published more than [fetch]
                                              -- max_age_days before it was stored); NULL = news
-    image           TEXT                     -- lead image, an absolute http(s) URL (v9): the feed's
+    image           TEXT,                    -- lead image, an absolute http(s) URL (v9): the feed's
                                              -- media:thumbnail/content or enclosure, else og:image
+    text_dropped    TEXT                     -- when retention emptied `text` ([storage] keep_text_days);
+                                             -- NULL = the full text is kept (v10)
 );
 CREATE INDEX IF NOT EXISTS articles_first_seen ON articles (first_seen);
 CREATE INDEX IF NOT EXISTS articles_canonical_url ON articles (canonical_url);
@@ -217,6 +224,15 @@ CREATE TABLE IF NOT EXISTS emails (
     sent_at      TEXT,
     message      BLOB NOT NULL,              -- the exact bytes, so a retry sends the same message
     UNIQUE (digest_date, recipient)
+);
+CREATE TABLE IF NOT EXISTS maintenance (      -- each `db maintain`, by hand, timer or daemon (v10)
+    id               INTEGER PRIMARY KEY,
+    started          TEXT NOT NULL,
+    finished         TEXT NOT NULL,
+    texts_dropped    INTEGER NOT NULL,       -- retention: articles slimmed to their title
+    articles_deleted INTEGER NOT NULL,       -- retention: articles removed whole
+    size_before      INTEGER NOT NULL,       -- database + WAL, bytes
+    size_after       INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS run_feeds (
     run_id              INTEGER NOT NULL REFERENCES runs (id),

@@ -24,6 +24,7 @@ from .emails import Emails
 from .feeds import Feeds
 from .messages import Messages
 from .reading import Reading
+from .retention import Retention
 from .runs import Runs
 from .schema import BACKFILL_STORIES, INDEX_UNLESS_RUN, MARK_EXISTING, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from .search import Search
@@ -84,7 +85,7 @@ def _add_backlog(conn: sqlite3.Connection) -> None:
     conn.execute(MARK_EXISTING)
 
 
-class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, Connected):
+class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, Retention, Connected):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
     def __init__(self, conn: sqlite3.Connection):
@@ -101,6 +102,9 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, C
             conn = sqlite3.connect(str(path), timeout=15, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA busy_timeout = 15000")
+            # a new file gives pages back in steps (`db maintain`); set before WAL, which writes
+            # the header; on a file with tables it changes nothing until a VACUUM
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")

@@ -1,0 +1,212 @@
+"""Months unattended: retention, upkeep and growth.
+
+Retention rules ([storage] keep_text_days, keep_days; README "Operations"):
+- After keep_text_days (90) an article's text is emptied (`text_dropped` says when). Its title,
+  URL, outlet, times, topics and topic matches, story, and every email or message that named it
+  stay; its search entry then holds the title alone; its story profile goes (only the 4-day story
+  window reads it). Its duplicate signature stays, so a copy of it is still caught within
+  [dedup] window_days (by fingerprint, or a near match whose estimate is sure).
+- After keep_days (default: never) the whole row goes, with its search entry, topic matches,
+  profile and signature. The stories it belonged to are recomputed: a story whose lead went gets
+  its best remaining report as lead, and its counts; a story with no report left goes.
+- Never touched, whatever their age: the articles an unsent email or a recipient's next email
+  would cover (above the lowest rowid cut still open, deliver.py), and the reports of a story a
+  pending chat message is about. Emails and messages themselves are never pruned: they carry
+  their own bytes and are the delivery ledger.
+Each step is a short transaction (storage/retention.py: BATCH articles), so a kill at any point
+leaves whole batches done and the rest for the next prune; nothing is half-deleted.
+
+Upkeep (`maintain`): the prune, then FTS5 merges in bounded steps, `PRAGMA optimize`,
+incremental vacuum (a file made before schema 10 has none until one `db maintain --vacuum`), and
+a WAL checkpoint (TRUNCATE) last, so the log the rest wrote is folded back too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from ..config import Config
+from ..options import address_key
+from ..storage.retention import FTS_MERGE_STEPS
+from ..storage.store import Store
+from .stories import refresh_story
+
+log = logging.getLogger("newsmon.retention")
+
+# Growth is measured over this many days; a rate over fewer days of history says too little.
+RATE_DAYS = 7
+# The daemon's upkeep: nightly at this local time (digest zone), and at start-up when none ran
+# for this long.
+MAINTAIN_AT = (3, 30)
+MAINTAIN_EVERY = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    texts_dropped: int             # articles whose text was (or would be) emptied
+    articles_deleted: int          # articles removed whole
+    stories_refreshed: int         # stories whose lead or counts were recomputed
+    stories_deleted: int           # stories with no report left
+    text_before: datetime          # texts of articles stored before this go
+    delete_before: datetime | None  # articles stored before this go; None: keep_days is not set
+    kept_after_rowid: int | None   # articles above this rowid were kept for an email
+    kept_stories: int              # stories kept for a pending message
+    dry_run: bool
+    complete: bool = True          # False: stopped early (a stop request); the next prune goes on
+
+
+@dataclass(frozen=True, slots=True)
+class MaintainReport:
+    prune: PruneReport | None      # None: --no-prune
+    fts_merge_steps: int
+    vacuumed_pages: int            # free pages given back
+    auto_vacuum: str               # none | full | incremental (none: run `db maintain --vacuum` once)
+    checkpoint_busy: bool          # a reader kept the WAL checkpoint from finishing (tried next time)
+    size_before: int               # database + WAL, bytes
+    size_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class Growth:
+    database_bytes: int            # main file + WAL
+    free_bytes: int                # free pages inside the file (reused before it grows)
+    disk_free_bytes: int           # left on the file system holding it
+    articles: int                  # stored, all ages
+    per_day_7: float               # articles a day, mean of the last 7 days
+    per_day_30: float              # … of the last 30
+    bytes_per_day: float           # growth at the 7-day rate (bytes an article costs now x rate)
+    days_until_full: float | None  # at that rate; None: not growing
+    warning: str | None            # set when days_until_full < [storage] disk_warning_days
+
+    @property
+    def line(self) -> str:
+        """One line for people: the digest's health block, `status`."""
+        full = ("not growing" if self.days_until_full is None else
+                f"disk full in ~{self.days_until_full:,.0f} days at that rate")
+        return (f"{size_text(self.database_bytes)}, {self.articles:,} articles; {self.per_day_7:,.0f} a day "
+                f"(last 7 days), {self.per_day_30:,.0f} (30 days); {size_text(self.disk_free_bytes)} free on disk, "
+                f"{full}")
+
+
+def size_text(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            break
+        n /= 1024
+    return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+
+
+def _keep(store: Store, config: Config):
+    recipients = [address_key(r.address) for r in config.email.recipients] if config.email.enabled else []
+    return store.keep_for_delivery(recipients)
+
+
+def prune(store: Store, config: Config, now: datetime, dry_run: bool = False,
+          should_stop: Callable[[], bool] = lambda: False) -> PruneReport:
+    """Apply [storage] keep_text_days and keep_days (see the module docstring); with `dry_run`,
+    count what would go and change nothing."""
+    retention = config.retention
+    text_before = now - timedelta(days=retention.keep_text_days)
+    delete_before = now - timedelta(days=retention.keep_days) if retention.keep_days else None
+    keep = _keep(store, config)
+    report = dict(text_before=text_before, delete_before=delete_before, kept_after_rowid=keep.after_rowid,
+                  kept_stories=len(keep.stories), dry_run=dry_run)
+    if dry_run:
+        deleted = store.articles_to_delete(delete_before, keep) if delete_before else 0
+        if delete_before is None:
+            dropped = store.texts_to_drop(text_before, keep)
+        elif delete_before >= text_before:            # keep_days <= keep_text_days: rows go whole
+            dropped = 0
+        else:                                         # what is not deleted anyway
+            dropped = store.texts_to_drop(text_before, keep) - store.texts_to_drop(delete_before, keep)
+        return PruneReport(dropped, deleted, 0, 0, **report)
+    deleted = refreshed = stories_gone = 0
+    complete = True
+    while delete_before is not None:
+        if should_stop():
+            complete = False
+            break
+        with store.transaction():
+            n, stories = store.delete_articles(delete_before, keep)
+            for story_id in sorted(stories):
+                if store.story_has_reports(story_id):
+                    refresh_story(store, story_id, store.follow_up_of(story_id))
+                    refreshed += 1
+                else:
+                    store.delete_story(story_id)
+                    stories_gone += 1
+        deleted += n
+        if n == 0:
+            break
+    dropped = 0
+    while complete:
+        if should_stop():
+            complete = False
+            break
+        n = store.drop_texts(text_before, keep, now)
+        dropped += n
+        if n == 0:
+            break
+    if deleted or dropped:
+        log.info("prune: %d texts dropped, %d articles deleted, %d stories refreshed, %d deleted",
+                 dropped, deleted, refreshed, stories_gone)
+    return PruneReport(dropped, deleted, refreshed, stories_gone, complete=complete, **report)
+
+
+def maintain(store: Store, config: Config, now: datetime, *, apply_retention: bool = True,
+             vacuum: bool = False, should_stop: Callable[[], bool] = lambda: False) -> MaintainReport:
+    """The nightly upkeep (module docstring); each step a short transaction of its own."""
+    def total() -> int:
+        size = store.size(config.database)
+        return size.database + size.wal
+
+    before = total()
+    pruned = prune(store, config, now, should_stop=should_stop) if apply_retention else None
+    steps = 0
+    while steps < FTS_MERGE_STEPS and not should_stop() and store.fts_merge_step():
+        steps += 1
+    store.optimize()
+    if vacuum and not should_stop():
+        store.checkpoint()
+        store.vacuum_full()
+    mode, vacuumed = store.auto_vacuum(), 0
+    if mode == "incremental":
+        while not should_stop():
+            n = store.vacuum_step()
+            vacuumed += n
+            if n == 0:
+                break
+    busy = store.checkpoint()[0] != 0
+    report = MaintainReport(pruned, steps, vacuumed, mode, busy, before, total())
+    store.record_maintenance(now, now, pruned.texts_dropped if pruned else 0, pruned.articles_deleted if pruned else 0,
+                             report.size_before, report.size_after)
+    return report
+
+
+def maintenance_due(store: Store, now: datetime) -> bool:
+    """For the daemon's start: no upkeep recorded in the last day (a machine asleep at night)."""
+    last = store.last_maintenance()
+    return last is None or datetime.fromisoformat(last["started"]) <= now - MAINTAIN_EVERY
+
+
+def growth(store: Store, config: Config, now: datetime) -> Growth:
+    """The store's size and how fast it grows: for `status` and the digest's health block."""
+    size = store.size(config.database)
+    days = store.articles_per_day(now - timedelta(days=30))
+    today = now.date()
+    per_7 = sum(n for d, n in days.items() if d > (today - timedelta(days=RATE_DAYS)).isoformat()) / RATE_DAYS
+    per_30 = sum(days.values()) / 30
+    articles = store.article_count()
+    used = size.database + size.wal - size.free
+    bytes_per_day = used / articles * per_7 if articles else 0.0
+    # free pages inside the file are filled before the file grows
+    until_full = (size.disk_free + size.free) / bytes_per_day if bytes_per_day > 0 else None
+    warning = None
+    if until_full is not None and until_full < config.retention.disk_warning_days:
+        warning = (f"the disk holding {config.database.name} fills in ~{until_full:.0f} days at the last "
+                   f"{RATE_DAYS} days' rate: free space, or lower [storage] keep_days / keep_text_days")
+    return Growth(size.database + size.wal, size.free, size.disk_free, articles, round(per_7, 1), round(per_30, 1),
+                  round(bytes_per_day), None if until_full is None else round(until_full, 1), warning)

@@ -1,0 +1,138 @@
+"""`newsmon db prune` and `newsmon db maintain`: retention and upkeep of the store."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from ..config import load_config
+from .common import config_option, handle_errors
+
+_now_option = click.option("--now", "now_text", hidden=True,
+                           help="Act as if it were this UTC time (ISO): for tests and replays.")
+_wait_option = click.option("--wait", "wait_seconds", default=0, show_default=True, type=click.IntRange(0),
+                            help="Seconds to wait for a run holding the lock (never for the daemon: it does this itself).")
+
+
+def _now(now_text: str | None) -> datetime:
+    from ..clock import utcnow
+    from .common import parse_since
+
+    return parse_since(now_text, utcnow()) if now_text else utcnow()
+
+
+def _jsonable(report) -> dict:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(report).items()}
+
+
+def _prune_lines(p) -> list[str]:
+    verb = "would go" if p.dry_run else "went"
+    out = [f"texts dropped (stored before {p.text_before:%Y-%m-%d %H:%M} UTC): {p.texts_dropped} {verb}",
+           f"articles deleted: {p.articles_deleted} {verb}" + (
+               f" (stored before {p.delete_before:%Y-%m-%d %H:%M} UTC)" if p.delete_before else
+               " ([storage] keep_days is not set: kept forever)")]
+    if not p.dry_run:
+        out.append(f"stories: {p.stories_refreshed} recomputed, {p.stories_deleted} deleted (no report left)")
+    if p.kept_after_rowid is not None or p.kept_stories:
+        out.append(f"kept whatever their age: articles after rowid {p.kept_after_rowid} (an email still to send "
+                   f"covers them), the reports of {p.kept_stories} stories a pending message is about")
+    if not p.complete:
+        out.append("stopped before the end: the next prune goes on")
+    return out
+
+
+@click.group("db")
+def db() -> None:
+    """The store's retention and upkeep.
+
+    \b
+    Example:
+      newsmon db prune --dry-run --config config/newsmon.toml
+      newsmon db maintain --config config/newsmon.toml
+    """
+
+
+@db.command()
+@config_option
+@click.option("--dry-run", is_flag=True, help="Say what would go; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_wait_option
+@_now_option
+@handle_errors
+def prune(config_path: Path, dry_run: bool, as_json: bool, wait_seconds: int, now_text: str | None) -> None:
+    """Apply retention now: drop texts older than [storage] keep_text_days, delete articles older
+    than keep_days. Never what an unsent email or a pending message needs. `db maintain` (nightly
+    in the daemon, or its timer unit) does this too.
+
+    \b
+    Example:
+      newsmon db prune --dry-run --config config/newsmon.toml
+      newsmon db prune --config config/newsmon.toml
+    """
+    from ..app.archive import opened
+    from ..app.retention import prune as prune_store
+    from ..lock import run_lock
+
+    config = load_config(config_path)
+    now = _now(now_text)
+    if dry_run:                     # reads only: no lock, a run may go on beside it
+        with opened(config) as store:
+            report = prune_store(store, config, now, dry_run=True)
+    else:
+        with run_lock(config.database, role="prune", wait_seconds=wait_seconds), opened(config) as store:
+            report = prune_store(store, config, now)
+    if as_json:
+        click.echo(json.dumps(_jsonable(report), indent=2))
+    else:
+        click.echo("\n".join(_prune_lines(report)))
+
+
+@db.command()
+@config_option
+@click.option("--no-prune", is_flag=True, help="Upkeep only; leave retention to `db prune`.")
+@click.option("--vacuum", is_flag=True,
+              help="Rewrite the whole file once (VACUUM), switching a file made before newsmon's schema 10 to "
+                   "incremental vacuum; holds the store for its whole length and needs its size free on disk.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_wait_option
+@_now_option
+@handle_errors
+def maintain(config_path: Path, no_prune: bool, vacuum: bool, as_json: bool, wait_seconds: int,
+             now_text: str | None) -> None:
+    """Nightly upkeep: retention (as `db prune`), FTS5 index merges, PRAGMA optimize,
+    incremental vacuum, WAL checkpoint. Each step is a short transaction. Takes the run lock, so
+    it never overlaps a run (a run started meanwhile exits 75 and the next one goes on); the
+    daemon does this itself every night.
+
+    \b
+    Example:
+      newsmon db maintain --config config/newsmon.toml
+      newsmon db maintain --wait 1800 --config config/newsmon.toml     # what the timer unit runs
+      newsmon db maintain --vacuum --config config/newsmon.toml        # once, for an old file
+    """
+    from ..app.archive import opened
+    from ..app.retention import maintain as maintain_store
+    from ..app.retention import size_text
+    from ..lock import run_lock
+
+    config = load_config(config_path)
+    with run_lock(config.database, role="maintain", wait_seconds=wait_seconds), opened(config) as store:
+        report = maintain_store(store, config, _now(now_text), apply_retention=not no_prune, vacuum=vacuum)
+    if as_json:
+        out = _jsonable(report)
+        out["prune"] = _jsonable(report.prune) if report.prune else None
+        click.echo(json.dumps(out, indent=2))
+        return
+    lines = _prune_lines(report.prune) if report.prune else []
+    lines.append(f"search index: {report.fts_merge_steps} merge steps; free pages given back: "
+                 f"{report.vacuumed_pages}; size {size_text(report.size_before)} -> {size_text(report.size_after)}")
+    if report.auto_vacuum == "none":
+        lines.append("this file was made before incremental vacuum: space freed by pruning is reused but not "
+                     "given back; run `newsmon db maintain --vacuum` once to switch it")
+    if report.checkpoint_busy:
+        lines.append("a reader kept the WAL checkpoint from finishing; it is tried again next time")
+    click.echo("\n".join(lines))

@@ -1,0 +1,192 @@
+"""Retention and upkeep: what slims or removes old articles, what the store's size is, and the
+SQLite maintenance steps. Every write here is one short transaction of at most BATCH articles, so
+a reader is never held up and a kill loses at most one batch (which the next prune redoes).
+
+What each step keeps is decided in app/retention.py; this module only carries it out.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple
+
+from .connected import Connected
+from .times import iso
+
+# Articles slimmed or deleted per transaction: ~50 ms of writes on a laptop, so a run's
+# BEGIN IMMEDIATE waits at most that long behind one, well inside the 15 s busy timeout.
+BATCH = 500
+# FTS5 merge work per transaction ('merge', -N): about N pages of segments merged, whatever
+# their level (a positive N merges only levels holding `usermerge` segments, so the delete
+# markers a prune leaves could sit there for good: 23 MB of index over 0 rows, measured); the
+# loop ends when a step changes nothing, the index then as merged as 'optimize' leaves it, or
+# after FTS_MERGE_STEPS (~400 MB of index pages): an unfinished merge goes on the next night.
+FTS_MERGE_PAGES = 500
+FTS_MERGE_STEPS = 200
+# Free pages given back per incremental-vacuum transaction.
+VACUUM_PAGES = 2000
+
+
+class Keep(NamedTuple):
+    """What a prune must not touch, whatever its age."""
+
+    after_rowid: int | None     # articles above this rowid (an unsent or next email needs them); None: no bound
+    stories: frozenset[str]     # stories a pending message is about
+
+
+class Size(NamedTuple):
+    """The database's files, in bytes."""
+
+    database: int               # the main file
+    wal: int                    # the write-ahead log beside it
+    free: int                   # free pages inside the main file (given back by incremental vacuum)
+    disk_free: int              # what the file system holding it has left
+
+
+class Retention(Connected):
+    """Mixed into Store."""
+
+    # --- what an email or a message still needs
+
+    def keep_for_delivery(self, recipients: list[str]) -> Keep:
+        """Each configured recipient's next email starts after their last delivered one (cut on
+        rowids, deliver.py); an unsent email is retried or re-cut from there too. Messages keep
+        their stored body, but a pending alert names its story, which must still exist."""
+        bounds = [r[0] for r in self.conn.execute(
+            "SELECT rowid_after FROM emails WHERE status IN ('pending', 'failed')")]
+        for recipient in recipients:
+            row = self.conn.execute(
+                "SELECT max(rowid_upto) FROM emails WHERE recipient = ? "
+                "AND (status IN ('sent', 'skipped') OR data_started = 1)", [recipient]).fetchone()
+            if row[0] is not None:
+                bounds.append(row[0])
+        stories = frozenset(r[0] for r in self.conn.execute(
+            "SELECT key FROM messages WHERE status = 'pending' AND kind IN ('alert', 'update', 'surge')"))
+        return Keep(min(bounds) if bounds else None, stories)
+
+    def _kept(self, keep: Keep) -> tuple[str, list]:
+        where, args = "", []
+        if keep.after_rowid is not None:
+            where += " AND rowid <= ?"
+            args.append(keep.after_rowid)
+        if keep.stories:
+            where += f" AND coalesce(story_id, '') NOT IN ({','.join('?' * len(keep.stories))})"
+            args += sorted(keep.stories)
+        return where, args
+
+    # --- counting (a dry run) and doing
+
+    def texts_to_drop(self, before: datetime, keep: Keep) -> int:
+        where, args = self._kept(keep)
+        return self.conn.execute(f"SELECT count(*) FROM articles WHERE first_seen < ? AND text_dropped IS NULL "
+                                 f"AND text != ''{where}", [iso(before)] + args).fetchone()[0]
+
+    def articles_to_delete(self, before: datetime, keep: Keep) -> int:
+        where, args = self._kept(keep)
+        return self.conn.execute(f"SELECT count(*) FROM articles WHERE first_seen < ?{where}",
+                                 [iso(before)] + args).fetchone()[0]
+
+    def drop_texts(self, before: datetime, keep: Keep, now: datetime) -> int:
+        """Empty the text of up to BATCH articles stored before `before`, in one transaction; how
+        many. The search index's update trigger re-indexes each with its title alone; the
+        profile (computed from the text, used by the story window only) goes with it."""
+        where, args = self._kept(keep)
+        with self.transaction():
+            ids = [r[0] for r in self.conn.execute(
+                f"SELECT id FROM articles WHERE first_seen < ? AND text_dropped IS NULL AND text != ''{where} "
+                f"ORDER BY rowid LIMIT {BATCH}", [iso(before)] + args)]
+            marks = ",".join("?" * len(ids))
+            self.conn.execute(f"UPDATE articles SET text = '', text_dropped = ? WHERE id IN ({marks})",
+                              [iso(now)] + ids)
+            self.conn.execute(f"DELETE FROM profiles WHERE article_id IN ({marks})", ids)
+        return len(ids)
+
+    def delete_articles(self, before: datetime, keep: Keep) -> tuple[int, set[str]]:
+        """Delete up to BATCH articles stored before `before`, with their search entries (trigger),
+        topic matches (cascade), profiles and signatures, in one transaction. Returns how many and
+        the stories they belonged to; the caller refreshes those in the same transaction
+        (`with store.transaction()` around this call)."""
+        where, args = self._kept(keep)
+        rows = self.conn.execute(f"SELECT id, story_id FROM articles WHERE first_seen < ?{where} "
+                                 f"ORDER BY rowid LIMIT {BATCH}", [iso(before)] + args).fetchall()
+        ids = [r[0] for r in rows]
+        marks = ",".join("?" * len(ids))
+        self.conn.execute(f"DELETE FROM profiles WHERE article_id IN ({marks})", ids)
+        self.conn.execute(f"DELETE FROM signatures WHERE key IN ({marks})", ids)
+        self.conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids)
+        return len(ids), {r[1] for r in rows if r[1]}
+
+    def story_has_reports(self, story_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM articles WHERE story_id = ? AND duplicate_of IS NULL LIMIT 1",
+                                 [story_id]).fetchone() is not None
+
+    def delete_story(self, story_id: str) -> None:
+        """A story none of whose reports is left; inside a transaction. Follow-ups of it lose the link."""
+        self.conn.execute("DELETE FROM stories WHERE id = ?", [story_id])
+        self.conn.execute("UPDATE stories SET follow_up_of = NULL WHERE follow_up_of = ?", [story_id])
+
+    def follow_up_of(self, story_id: str) -> str | None:
+        row = self.conn.execute("SELECT follow_up_of FROM stories WHERE id = ?", [story_id]).fetchone()
+        return row[0] if row else None
+
+    # --- growth
+
+    def size(self, path: Path) -> Size:
+        page_size, free = (self.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_size", "freelist_count"))
+        database, wal = (os.stat(p).st_size if os.path.exists(p) else 0 for p in (path, f"{path}-wal"))
+        disk = os.statvfs(path.parent)
+        return Size(database, wal, page_size * free, disk.f_bavail * disk.f_frsize)
+
+    def articles_per_day(self, since: datetime) -> dict[str, int]:
+        """Articles stored per UTC day since `since` (days without any are absent)."""
+        return dict(self.conn.execute("SELECT substr(first_seen, 1, 10), count(*) FROM articles WHERE first_seen >= ? "
+                                      "GROUP BY 1 ORDER BY 1", [iso(since)]).fetchall())
+
+    def article_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    # --- SQLite upkeep; each step its own short transaction
+
+    def record_maintenance(self, started: datetime, finished: datetime, texts_dropped: int, articles_deleted: int,
+                           size_before: int, size_after: int) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT INTO maintenance (started, finished, texts_dropped, articles_deleted, "
+                              "size_before, size_after) VALUES (?, ?, ?, ?, ?, ?)",
+                              (iso(started), iso(finished), texts_dropped, articles_deleted, size_before, size_after))
+
+    def last_maintenance(self) -> dict | None:
+        return next(self.query("SELECT * FROM maintenance ORDER BY id DESC LIMIT 1"), None)
+
+    def fts_merge_step(self) -> bool:
+        """One bounded FTS5 merge; True when it changed something (call again)."""
+        before = self.conn.total_changes
+        with self.transaction():
+            self.conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', ?)", [-FTS_MERGE_PAGES])
+        return self.conn.total_changes - before > 1
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """WAL checkpoint (TRUNCATE): (busy, log pages, pages checkpointed); busy = 1 when a reader
+        kept it from finishing (it is tried again next time; nothing is lost)."""
+        return tuple(self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+
+    def optimize(self) -> None:
+        self.conn.execute("PRAGMA optimize")
+
+    def auto_vacuum(self) -> str:
+        return {0: "none", 1: "full", 2: "incremental"}[self.conn.execute("PRAGMA auto_vacuum").fetchone()[0]]
+
+    def vacuum_step(self) -> int:
+        """Give back up to VACUUM_PAGES free pages (incremental auto-vacuum only); how many were free."""
+        free = self.conn.execute("PRAGMA freelist_count").fetchone()[0]
+        if free:
+            with self.transaction():
+                self.conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
+        return min(free, VACUUM_PAGES)
+
+    def vacuum_full(self) -> None:
+        """Rewrite the whole file, switching it to incremental auto-vacuum: once, for a file made
+        before schema 10 (holds the write lock for its whole length; needs the file's size free)."""
+        self.conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        self.conn.execute("VACUUM")
