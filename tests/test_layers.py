@@ -1,6 +1,6 @@
 """The layout stays true without anyone remembering it: each kind of module imports only downwards.
 
-    vocabulary  records errors config options clock sanitize topics (no I/O)
+    vocabulary  records errors config settings options clock sanitize topics (no I/O)
     stages/     pure or I/O-edge stages                         -> vocabulary, stages
     storage/    the schema and its queries                      -> vocabulary, storage
     app/        the use-cases                                   -> vocabulary, stages, storage, app, helpers
@@ -20,7 +20,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
 VOCABULARY = {"pipeline", "pipeline.records", "pipeline.errors", "pipeline.config", "pipeline.options", "pipeline.clock",
               "pipeline.files",
-              "pipeline.sanitize", "pipeline.topics", "pipeline.channels"}
+              "pipeline.sanitize", "pipeline.topics", "pipeline.channels", "pipeline.settings"}
 HELPERS = {"pipeline.lock", "pipeline.logs", "pipeline.configedit", "pipeline.opml"}
 ALLOWED = {
     "vocabulary": {"vocabulary"},

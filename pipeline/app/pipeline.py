@@ -35,7 +35,7 @@ from ..stages.health import is_due, policy_for, shown_in_digest, transition
 from ..stages.parse import skip_notes
 from ..stages.urls import canonical_url, host_of
 from ..storage.store import Store, article_id, guard
-from ..storage.stories import ALERT_PASS
+from .alertmark import nobody_to_alert
 from .seeds import sync_seeds
 from .selection import fresh_entries, shared_pages
 from .stories import StoryDesk
@@ -95,9 +95,8 @@ class Pipeline:
     def index(self) -> DuplicateIndex:
         """The duplicate index, read from the store the first time an article needs it: a run in
         which nothing new arrives (every feed 304) never loads it (2.45 s at 100,000 articles).
-        It holds the seeds and the articles of the last [dedup] window_days; the daemon drops it
-        after its nightly upkeep (`forget_index`), so the window moves on.
-        Call it outside a transaction: loading may save recomputed signatures."""
+        It holds the seeds and the last [dedup] window_days (the daemon forgets it after its nightly
+        upkeep). Call it outside a transaction: loading may save recomputed signatures."""
         if self._index is None:
             from .index import open_index  # (numpy and MinHash: only once something is new)
             since = self.clock() - timedelta(days=self.config.retention.window_days)
@@ -127,16 +126,11 @@ class Pipeline:
 
     def due_feeds(self, force: bool = False, only: set[str] | None = None) -> list[FeedConfig]:
         """Enabled feeds whose check is due (all of them with force), minus those gone (410)."""
-        now, due = self.clock(), []
+        now = self.clock()
         wanted = [f for f in self.config.feeds if f.enabled and (only is None or f.name in only)]
         states = self.store.ensure_feeds([(f.name, f.url) for f in wanted])
-        for feed in wanted:
-            state = states[feed.name]
-            if state.disabled:
-                continue
-            if force or is_due(state, now, policy_for(self.config, feed)):
-                due.append(feed)
-        return due
+        return [f for f in wanted if not states[f.name].disabled
+                and (force or is_due(states[f.name], now, policy_for(self.config, f)))]
 
     async def run(self, feeds: list[FeedConfig], write_digest: bool = True) -> RunReport:
         """One run over `feeds`: fetch, extract, dedup, flag, store; then today's digest (the
@@ -174,16 +168,13 @@ class Pipeline:
                 self.store.finish_run(self.run_id, self.clock(), tuple(outcomes), error, status=status)
             except sqlite3.Error as e:   # keep the first error; the next run marks this one interrupted
                 log.error("could not record the end of run %d: %s", self.run_id, e)
-        if not any("alerts" in c.receives for c in self.config.channels):   # nobody to alert: what the
-            with self.store.transaction():          # run stored counts as evaluated (app/alerts.py)
-                self.store.advance_mark(ALERT_PASS, self.store.last_rowid(), self.clock())
+        nobody_to_alert(self.store, self.config, self.clock())   # (then what it stored counts as evaluated)
         files, digest_error = [], None
         if write_digest and not self.changed and self._todays_files_exist():
             log.info("digest unchanged (no new article, no feed health change): not rewritten")
             write_digest = False
-            if self.config.templates_dir:   # nothing to render, yet a broken custom template is reported
-                from .report import template_problems
-                digest_error = next(iter(template_problems(self.config)), None)
+            from .report import template_problems  # nothing to render, yet a broken template is reported
+            digest_error = next(iter(template_problems(self.config)), None)
         if write_digest:
             self.close()     # the workers go before the digest is built: both at once were the peak
         try:       # the files are one output, the email another: neither may stop the other
