@@ -23,6 +23,7 @@ from world import NATO_STORY, serve_world
 from pipeline.app.pipeline import run_once
 from pipeline.config import load_config
 from pipeline.demo.site import FeedItem, article_page, rss_feed
+from pipeline.storage.schema import SCHEMA_VERSION
 from pipeline.storage.store import Store
 
 
@@ -341,6 +342,6 @@ def test_a_version_6_file_gets_the_retention_column_and_table(tmp_path, seeds_di
                         "PRAGMA user_version = 6;")
     out = db(config, "maintain", "--now", at(clock, 0))
     assert out.returncode == 0, out.stderr
-    assert rows(config, "PRAGMA user_version") == [(10,)]
+    assert rows(config, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert rows(config, "SELECT count(*) FROM articles WHERE text_dropped IS NOT NULL") == [(10,)]
     assert rows(config, "SELECT texts_dropped FROM maintenance") == [(10,)]

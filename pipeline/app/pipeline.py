@@ -173,8 +173,9 @@ class Pipeline:
         if write_digest and not self.changed and self._todays_files_exist():
             log.info("digest unchanged (no new article, no feed health change): not rewritten")
             write_digest = False
-            from .report import template_problems  # nothing to render, yet a broken template is reported
-            digest_error = next(iter(template_problems(self.config)), None)
+            if self.config.templates_dir:   # nothing to render, yet a broken custom template is reported
+                from .report import template_problems
+                digest_error = next(iter(template_problems(self.config)), None)
         if write_digest:
             self.close()     # the workers go before the digest is built: both at once were the peak
         try:       # the files are one output, the email another: neither may stop the other

@@ -115,14 +115,15 @@ CREATE TABLE IF NOT EXISTS articles (
                                              -- when it started one
     similarity      REAL,                    -- shingle Jaccard to what it duplicates/groups with
     topics          TEXT NOT NULL DEFAULT '[]',  -- JSON array of topic ids
-    run_id          INTEGER,
     backlog         TEXT,                    -- stored but not news (v7): 'first' (its feed's first
                                              -- reading) | 'old' (published more than [fetch]
                                              -- max_age_days before it was stored); NULL = news
     image           TEXT,                    -- lead image, an absolute http(s) URL (v9): the feed's
                                              -- media:thumbnail/content or enclosure, else og:image
-    text_dropped    TEXT                     -- when retention emptied `text` ([storage] keep_text_days);
+    text_dropped    TEXT,                    -- when retention emptied `text` ([storage] keep_text_days);
                                              -- NULL = the full text is kept (v10)
+    run_id          INTEGER                  -- the run that stored it (NULL: written outside a run);
+                                             -- last, so that a test can drop any column above it
 );
 CREATE INDEX IF NOT EXISTS articles_first_seen ON articles (first_seen);
 CREATE INDEX IF NOT EXISTS articles_canonical_url ON articles (canonical_url);
