@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from sys import intern
@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 from anyascii import anyascii
 
-PROFILE_VERSION = "p4"
+PROFILE_VERSION = "p5"
 LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
 ENTITY_WORDS = 250                # names are read from this much of the text (the event is told early;
                                   # later names are background, and memory grows with each kept)
-ENTITY_KEY = 5                    # letters of a name's Latin spelling that key it (declensions meet)
+BODY_TERMS = 40                   # the text's most frequent content words kept for the body cosine
+BODY_WORDS = 400                  # read from this much of the text (the event, not the background)
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“«])")
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
@@ -37,6 +38,7 @@ _NUMBER_WORDS = {w: i for i, w in enumerate(
     "sixteen seventeen eighteen nineteen twenty".split())}
 _KILLED = {"killed", "dead", "died", "killing", "deaths", "death", "kill", "kills", "lives"}
 _INJURED = {"injured", "wounded", "hurt", "injuring", "wounding", "injuries", "wounds"}
+_COMPASS = {"north", "south", "east", "west", "northern", "southern", "eastern", "western", "downtown", "central"}
 _LOCATIVE = {"in", "at", "near", "on", "over", "outside", "into", "across"}
 # what is struck is where it happened: "drones hit Kharkiv", "Russia shelled Kherson"
 _STRUCK = {"hit", "hits", "struck", "strikes", "strike", "attacked", "attacks", "attack", "shelled", "shells",
@@ -81,9 +83,14 @@ class Profile:
     places: frozenset[str]                    # name keys the opening places the event at
     killed: frozenset[int] = frozenset()      # counts the lead gives for the dead
     injured: frozenset[int] = frozenset()     # and for the injured
-    numbers: frozenset[str] = frozenset()     # other numbers of the lead (a shared figure is a fact)
+    numbers: frozenset[str] = frozenset()     # other numbers of the lead (a shared figure is a fact;
+                                              # never an age or a year)
     day_named: tuple[str, int, int] | None = None  # first day the lead names: ("date", month, day),
                                               # ("weekday", 0-6, 0) or ("relative", -1|0, 0)
+    title: Mapping[str, int] = field(default_factory=dict)  # stemmed content word of the title -> count
+    body: Mapping[str, int] = field(default_factory=dict)   # the BODY_TERMS most frequent content words of
+                                              # the text's first BODY_WORDS; empty: no text (a headline)
+    ages: frozenset[int] = frozenset()        # ages the lead gives ("a 16-year-old", "Girl, 8,")
 
     def says(self, key: str) -> bool:
         """Whether the text has this name at all (as a name or any capitalised word)."""
@@ -93,14 +100,17 @@ class Profile:
         return {"t": dict(self.terms), "e": sorted(self.entities), "m": sorted(self.mentions),
                 "p": sorted(self.places),
                 "k": sorted(self.killed), "i": sorted(self.injured), "n": sorted(self.numbers),
-                "d": list(self.day_named) if self.day_named else None}
+                "d": list(self.day_named) if self.day_named else None,
+                "ti": dict(self.title), "b": dict(self.body), "a": sorted(self.ages)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Profile":
         return cls(terms={intern(t): n for t, n in data["t"].items()}, entities=_interned(data["e"]),
                    mentions=_interned(data["m"]), places=_interned(data["p"]), killed=frozenset(data["k"]),
                    injured=frozenset(data["i"]), numbers=_interned(data["n"]),
-                   day_named=tuple(data["d"]) if data["d"] else None)
+                   day_named=tuple(data["d"]) if data["d"] else None,
+                   title={intern(t): n for t, n in data["ti"].items()},
+                   body={intern(t): n for t, n in data["b"].items()}, ages=frozenset(data["a"]))
 
 
 def stem(word: str) -> str:
@@ -147,6 +157,19 @@ VARIANTS = {"kiev": "kyiv", "kiew": "kyiv", "kyjiw": "kyiv", "kharkov": "kharkiv
             "dnepropetrovsk": "dnipro", "lvov": "lviv", "lemberg": "lviv", "chernigov": "chernihiv",
             "rovno": "rivne", "lugansk": "luhansk", "rossiia": "russia", "rossiya": "russia",
             "russland": "russia", "ukraina": "ukraine", "moskva": "moscow", "moskau": "moscow"}
+# US states and their AP abbreviations ("Md." is "Maryland"): keyed by the full name. A state is
+# never the place two reports are told apart by (a town and its state do not conflict).
+_STATES = {
+    "alabama": "ala", "arizona": "ariz", "arkansas": "ark", "california": "calif", "colorado": "colo",
+    "connecticut": "conn", "delaware": "del", "florida": "fla", "georgia": "ga", "illinois": "ill",
+    "indiana": "ind", "kansas": "kan", "kentucky": "ky", "louisiana": "la", "maryland": "md",
+    "massachusetts": "mass", "michigan": "mich", "minnesota": "minn", "mississippi": "miss",
+    "missouri": "mo", "montana": "mont", "nebraska": "neb", "nevada": "nev", "oklahoma": "okla",
+    "oregon": "ore", "pennsylvania": "pa", "tennessee": "tenn", "texas": "tex", "vermont": "vt",
+    "virginia": "va", "washington": "wash", "wisconsin": "wis", "wyoming": "wyo", "iowa": "", "ohio": "",
+    "utah": "", "idaho": "", "maine": "", "alaska": "", "hawaii": ""}
+VARIANTS.update({abbreviation: state for state, abbreviation in _STATES.items() if abbreviation})
+STATES = frozenset(_STATES)
 
 
 def latin(word: str) -> str:
@@ -166,24 +189,48 @@ def _number(token: str) -> int | None:
 
 def profile_of(title: str, text: str) -> Profile:
     """The facts of one report: pure and cheap (a few hundred microseconds for a long article)."""
-    lead_text = " ".join(text.split(None, LEAD_WORDS)[:LEAD_WORDS])
-    terms: Counter[str] = Counter()
-    for part, weight in ((title, 2), (lead_text, 1)):
-        for w in _WORD.findall(part):
-            low = w.lower().replace("'s", "").replace("’s", "")
-            if low in STOPWORDS or len(low) < 3:
-                continue
-            key = _canonical_term(low if low.isascii() else latin(low))
-            if key:
-                terms[key] += weight
+    words = text.split(None, BODY_WORDS)[:BODY_WORDS]
+    lead_text = " ".join(words[:LEAD_WORDS])
+    title_terms = _content_words(title)
+    terms = Counter(_content_words(lead_text))
+    for t, n in title_terms.items():
+        terms[t] += 2 * n
+    body = Counter(_content_words(" ".join(words))).most_common(BODY_TERMS)
     entities, mentions = _names(title, text)
     opening = title + ". " + " ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2])
-    killed, injured, numbers = _figures(title + ". " + lead_text)
+    ages, figures_text = _ages(title + ". " + lead_text)
+    killed, injured, numbers = _figures(figures_text)
     return Profile(terms={intern(t): n for t, n in terms.items()}, entities=_interned(entities),
                    mentions=_interned(mentions - entities), places=_interned(_places(opening)),
                    killed=frozenset(killed),
                    injured=frozenset(injured), numbers=_interned(numbers),
-                   day_named=_day_named(_tokens(title + ". " + lead_text)))
+                   day_named=_day_named(_tokens(title + ". " + lead_text)),
+                   title={intern(t): n for t, n in title_terms.items()},
+                   body={intern(t): n for t, n in body}, ages=frozenset(ages))
+
+
+def _content_words(text: str) -> Counter[str]:
+    """Stemmed content words (stopwords and words under 3 letters left out) -> count."""
+    out: Counter[str] = Counter()
+    for w in _WORD.findall(text):
+        low = w.lower().replace("'s", "").replace("’s", "")
+        if low in STOPWORDS or len(low) < 3:
+            continue
+        key = _canonical_term(low if low.isascii() else latin(low))
+        if key:
+            out[key] += 1
+    return out
+
+
+# An age is a person's, never a count: "a 16-year-old", "aged 16", "16 years old", "Girl, 8, shot".
+_AGE = re.compile(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged? (\d{1,3})\b|"
+                  r"(?<=[A-Za-z]), (\d{1,3})(?=,|\s*$| (?:was|is|shot|killed|died|dies|hurt|wounded)\b)")
+
+
+def _ages(text: str) -> tuple[set[int], str]:
+    """(the ages a text gives, the text with them blanked out so no count is read from them)."""
+    ages = {int(next(g for g in m.groups() if g)) for m in _AGE.finditer(text)}
+    return ages, _AGE.sub(" ", text)
 
 
 def _interned(keys) -> frozenset[str]:
@@ -200,11 +247,22 @@ def _canonical_term(word: str) -> str:
     return SYNONYMS.get(stemmed, stemmed)
 
 
+# Case endings of names transliterated from Ukrainian or Russian ("Харкова", "Харкові"): stripped so
+# the declined forms meet the nominative. Latin-script names are keyed whole, never by a prefix:
+# "Pokrovske" is not "Pokrovsk", "Kostiantynopil" not "Kostiantynivka".
+_CASE_ENDINGS = ("oiu", "omu", "om", "oi", "iu", "ia", "a", "i", "u", "e", "y")
+
+
 @lru_cache(maxsize=50_000)
 def _entity_key(word: str) -> str:
     key = latin(word)
-    key = DEMONYMS.get(key, VARIANTS.get(key, key))
-    return key[:ENTITY_KEY]
+    if key in DEMONYMS or key in VARIANTS or word.isascii():
+        return DEMONYMS.get(key, VARIANTS.get(key, key))
+    stem_ = next((key[:-len(e)] for e in _CASE_ENDINGS if key.endswith(e) and len(key) - len(e) >= 4), key)
+    for candidate in (stem_, stem_[:-1] + "i" + stem_[-1:] if stem_[-2:-1] == "o" else stem_):
+        if candidate in VARIANTS or candidate in DEMONYMS:
+            return DEMONYMS.get(candidate, VARIANTS.get(candidate, candidate))
+    return stem_ if stem_[-2:-1] != "o" else stem_[:-2] + "i" + stem_[-1]
 
 
 _NAME_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\S")
@@ -259,13 +317,19 @@ def _places(opening: str) -> set[str]:
     """Names the opening (title and first sentences) places the event at: after in/at/near/on…,
     before district/region/port…. A dateline is where the reporter filed from, not a place."""
     out: set[str] = set()
+    previous = ""
     for w, _, prev_word, next_word in _capitalised_names(opening):
         low = w.lower().replace("'s", "").replace("’s", "")
-        if low in _NOT_NAMES or low in DEMONYM_WORDS:
-            continue
+        prev_word, previous = (previous if prev_word in _COMPASS else prev_word), prev_word
+        if low in _COMPASS:
+            continue                        # "in North Austin": the place is Austin
+        if low in _NOT_NAMES or low in DEMONYM_WORDS or (len(low) < 3 and low not in VARIANTS):
+            continue                        # ("Ex-Girlfriend" is read as "Ex")
+        if w.isupper() and len(w) <= 4 and latin(w) not in VARIANTS:
+            continue                        # an acronym (ICU, a TV station's call letters) is not a place
         if prev_word in _LOCATIVE or prev_word in _STRUCK or next_word in _PLACE_NOUNS:
             out.add(_entity_key(low))
-    return {p for p in out if len(p) >= 2}
+    return {p for p in out if len(p) >= 2 and p not in STATES}
 
 
 def _tokens(text: str) -> list[str]:
@@ -278,9 +342,9 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
     killed, injured, numbers = set(), set(), set()
     for i, tok in enumerate(tokens):
         value = _number(tok)
-        if value is None:
-            continue
-        if not (1900 <= value <= 2100 and tok.isdecimal()) and value > 2:
+        if value is None or (1900 <= value <= 2100 and tok.isdecimal()):
+            continue                        # a year is never a count ("in 1994")
+        if value > 2:
             numbers.add(str(value))
         around = tokens[i + 1:i + 5]
         before = tokens[max(0, i - 4):i]        # "killing at least three", "death toll rose to 7"
