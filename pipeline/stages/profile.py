@@ -38,7 +38,13 @@ _NUMBER_WORDS = {w: i for i, w in enumerate(
     "sixteen seventeen eighteen nineteen twenty".split())}
 _KILLED = {"killed", "dead", "died", "killing", "deaths", "death", "kill", "kills", "lives"}
 _INJURED = {"injured", "wounded", "hurt", "injuring", "wounding", "injuries", "wounds"}
-_COMPASS = {"north", "south", "east", "west", "northern", "southern", "eastern", "western", "downtown", "central"}
+_CARE = {"hospital", "medical", "clinic", "trauma", "health", "memorial"}
+_COMPASS = {"north", "south", "east", "west", "northern", "southern", "eastern", "western", "downtown", "central",
+            "northeast", "northwest", "southeast", "southwest", "northeastern", "northwestern", "southeastern",
+            "southwestern", "greater", "upper", "lower"}
+# the street part of an address is not a place ("on Riverview Drive": the place is Riverview)
+_STREET = {"drive", "street", "road", "avenue", "boulevard", "lane", "way", "court", "place", "st", "ave", "rd",
+           "blvd", "highway", "parkway", "circle", "terrace", "trail", "pike"}
 _LOCATIVE = {"in", "at", "near", "on", "over", "outside", "into", "across"}
 # what is struck is where it happened: "drones hit Kharkiv", "Russia shelled Kherson"
 _STRUCK = {"hit", "hits", "struck", "strikes", "strike", "attacked", "attacks", "attack", "shelled", "shells",
@@ -46,7 +52,7 @@ _STRUCK = {"hit", "hits", "struck", "strikes", "strike", "attacked", "attacks", 
 _WEEKDAY_EVENT = {"on", "into", "to"}            # "on Monday", "overnight into Saturday"
 _DAY_PARTS = {"morning", "afternoon", "evening", "night"}
 _NOT_EVENT_DAY = {"since", "until", "by", "from", "before", "after", "till", "next", "last"}
-_PLACE_NOUNS = {"region", "district", "oblast", "province", "city", "port", "river", "village", "town",
+_PLACE_NOUNS = {"region", "district", "market", "oblast", "province", "city", "port", "river", "village", "town",
                 "county", "border", "palace", "crossing", "checkpoint", "harbour", "harbor"}
 # capitalised but not names: roles and titles are shared by different people's statements
 _NOT_NAMES = set("""
@@ -91,6 +97,7 @@ class Profile:
     body: Mapping[str, int] = field(default_factory=dict)   # the BODY_TERMS most frequent content words of
                                               # the text's first BODY_WORDS; empty: no text (a headline)
     ages: frozenset[int] = frozenset()        # ages the lead gives ("a 16-year-old", "Girl, 8,")
+    more_days: tuple[tuple[str, int, int], ...] = ()   # the lead's further named days (up to 3)
 
     def says(self, key: str) -> bool:
         """Whether the text has this name at all (as a name or any capitalised word)."""
@@ -101,7 +108,7 @@ class Profile:
                 "p": sorted(self.places),
                 "k": sorted(self.killed), "i": sorted(self.injured), "n": sorted(self.numbers),
                 "d": list(self.day_named) if self.day_named else None,
-                "ti": dict(self.title), "b": dict(self.body), "a": sorted(self.ages)}
+                "ti": dict(self.title), "b": dict(self.body), "a": sorted(self.ages), "md": [list(d) for d in self.more_days]}
 
     @classmethod
     def from_json(cls, data: dict) -> "Profile":
@@ -110,7 +117,8 @@ class Profile:
                    injured=frozenset(data["i"]), numbers=_interned(data["n"]),
                    day_named=tuple(data["d"]) if data["d"] else None,
                    title={intern(t): n for t, n in data["ti"].items()},
-                   body={intern(t): n for t, n in data["b"].items()}, ages=frozenset(data["a"]))
+                   body={intern(t): n for t, n in data["b"].items()}, ages=frozenset(data["a"]),
+                   more_days=tuple(tuple(d) for d in data["md"]))
 
 
 def stem(word: str) -> str:
@@ -197,14 +205,17 @@ def profile_of(title: str, text: str) -> Profile:
         terms[t] += 2 * n
     body = Counter(_content_words(" ".join(words))).most_common(BODY_TERMS)
     entities, mentions = _names(title, text)
-    opening = title + ". " + " ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2])
+    places = _places(" ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2]))
+    # a Title Case headline capitalises every word: its places count where the text names them too
+    places |= {p for p in _places(title) if not _title_case(title) or p in entities}
     ages, figures_text = _ages(title + ". " + lead_text)
     killed, injured, numbers = _figures(figures_text)
+    days = list(dict.fromkeys(_days_named(_tokens(title + ". " + lead_text))))
     return Profile(terms={intern(t): n for t, n in terms.items()}, entities=_interned(entities),
-                   mentions=_interned(mentions - entities), places=_interned(_places(opening)),
+                   mentions=_interned(mentions - entities), places=_interned(places),
                    killed=frozenset(killed),
                    injured=frozenset(injured), numbers=_interned(numbers),
-                   day_named=_day_named(_tokens(title + ". " + lead_text)),
+                   day_named=days[0] if days else None, more_days=tuple(days[1:4]),
                    title={intern(t): n for t, n in title_terms.items()},
                    body={intern(t): n for t, n in body}, ages=frozenset(ages))
 
@@ -293,8 +304,7 @@ def _names(title: str, text: str) -> tuple[set[str], set[str]]:
     body = " ".join(text.split(None, ENTITY_WORDS)[:ENTITY_WORDS])
     in_body = list(_capitalised_names(body))          # read once: the costliest step of a profile
     capitalised_inside = {w for w, initial, _, _ in in_body if not initial}
-    title_words = title.split()
-    title_case = bool(title_words) and sum(w[:1].isupper() for w in title_words) > 0.6 * len(title_words)
+    title_case = _title_case(title)
     entities: set[str] = set()
     mentions: set[str] = set()
     for part, names in ((body, in_body), (title, _capitalised_names(title))):
@@ -313,6 +323,11 @@ def _names(title: str, text: str) -> tuple[set[str], set[str]]:
     return entities, mentions
 
 
+def _title_case(title: str) -> bool:
+    words = title.split()
+    return bool(words) and sum(w[:1].isupper() for w in words) > 0.6 * len(words)
+
+
 def _places(opening: str) -> set[str]:
     """Names the opening (title and first sentences) places the event at: after in/at/near/on…,
     before district/region/port…. A dateline is where the reporter filed from, not a place."""
@@ -325,6 +340,8 @@ def _places(opening: str) -> set[str]:
             continue                        # "in North Austin": the place is Austin
         if low in _NOT_NAMES or low in DEMONYM_WORDS or (len(low) < 3 and low not in VARIANTS):
             continue                        # ("Ex-Girlfriend" is read as "Ex")
+        if next_word in _CARE or low in _STREET:
+            continue                        # where the wounded were taken, not where it happened
         if w.isupper() and len(w) <= 4 and latin(w) not in VARIANTS:
             continue                        # an acronym (ICU, a TV station's call letters) is not a place
         if prev_word in _LOCATIVE or prev_word in _STRUCK or next_word in _PLACE_NOUNS:
@@ -359,28 +376,44 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
 def _day_named(tokens: list[str]) -> tuple[str, int, int] | None:
     """The first day the text names as the event's: a date, "on <weekday>" or "<weekday>
     morning/night", "yesterday" or "today" ("since Thursday" and "by Friday" are not)."""
+    return next(_days_named(tokens), None)
+
+
+def _days_named(tokens: list[str]) -> Iterable[tuple[str, int, int]]:
+    """Every day the text names as an event's, in order (see _day_named)."""
     for i, tok in enumerate(tokens):
         prev = tokens[i - 1] if i else ""
         after = tokens[i + 1] if i + 1 < len(tokens) else ""
         if tok in _MONTHS and after.isdecimal() and 1 <= int(after) <= 31 and prev not in _NOT_EVENT_DAY:
-            return ("date", _MONTHS[tok], int(after))
+            yield ("date", _MONTHS[tok], int(after))
         if tok in _MONTHS and prev.isdecimal() and 1 <= int(prev) <= 31 and \
                 (tokens[i - 2] if i > 1 else "") not in _NOT_EVENT_DAY:
-            return ("date", _MONTHS[tok], int(prev))
-        if tok in _WEEKDAYS and prev not in _NOT_EVENT_DAY and (prev in _WEEKDAY_EVENT or after in _DAY_PARTS):
-            return ("weekday", _WEEKDAYS[tok], 0)
+            yield ("date", _MONTHS[tok], int(prev))
+        if tok in _WEEKDAYS and prev not in _NOT_EVENT_DAY and (prev in _WEEKDAY_EVENT or after in _DAY_PARTS
+                                                                or prev in _KILLED or prev in _INJURED):
+            yield ("weekday", _WEEKDAYS[tok], 0)
         if tok == "yesterday":
-            return ("relative", -1, 0)
+            yield ("relative", -1, 0)
         if tok in ("today", "tonight"):
-            return ("relative", 0, 0)
-    return None
+            yield ("relative", 0, 0)
 
 
 def event_day(profile: Profile, when: datetime, zone: ZoneInfo) -> tuple[date, bool]:
     """(the day the report is about, whether the text names it): a named weekday is the latest
     such day up to the published day, a date without a year the nearest to it."""
+    return _resolve(profile.day_named, when.astimezone(zone).date())
+
+
+def event_days(profile: Profile, when: datetime, zone: ZoneInfo) -> frozenset[date]:
+    """Every day the lead names (empty: it names none). A development names the day of the event
+    it develops too ("police on Wednesday named the man killed Tuesday night"), which is how it
+    is told from a report of another day's event."""
     local = when.astimezone(zone).date()
-    named = profile.day_named
+    days = (_resolve(named, local) for named in (profile.day_named, *profile.more_days) if named)
+    return frozenset(day for day, named in days if named)
+
+
+def _resolve(named: tuple[str, int, int] | None, local: date) -> tuple[date, bool]:
     if named is None:
         return local, False
     kind, a, b = named

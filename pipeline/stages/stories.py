@@ -6,8 +6,8 @@ article is reduced to a `Profile` (in the extraction worker, beside its MinHash)
 the articles of the last `WINDOW` hours.
 
 **A pair of reports** is described by `FEATURES` (see `pair_features`): the IDF-weighted cosines
-of their titles, of their title + lead terms and of their bodies; the IDF-weighted Dice of the
-names their running text gives; how many specific figures they share (an age or a year is not
+of their titles (and how many title words they share, up to 4), of their title + lead terms and
+of their bodies; the IDF-weighted Dice of the names their running text gives; how many specific figures they share (an age or a year is not
 one); whether their ages, their places (a place each names that the other never mentions) or
 their killed/injured counts conflict; hours apart; same outlet; whether either has no text (a
 headline alone). Document frequencies come from the window itself, updated as reports arrive: they
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from .profile import Profile, event_day
+from .profile import Profile, event_day, event_days
 
 WINDOW = timedelta(hours=72)      # reports further apart (by published time) are never one story
 LINK = 8                          # a story's most recent reports in the window a report is averaged over
@@ -51,7 +51,7 @@ COMMON_KEY = 0.05                 # keys in more than this share of the window d
 MODEL_PATH = Path(__file__).with_name("story_model.json")
 
 # The pair features, in the order of the model's weights (pair_features computes them).
-FEATURES = ("bias", "title", "lead", "body", "names", "numbers", "ages_conflict", "place_conflict",
+FEATURES = ("bias", "title", "title_words", "lead", "body", "names", "numbers", "ages_conflict", "place_conflict",
             "figures_conflict", "day_conflict", "hours", "same_outlet", "textless", "title_textless")
 
 
@@ -101,6 +101,7 @@ class Member:
     day: date
     day_named: bool
     profile: Profile
+    days: frozenset[date] = frozenset()   # every day its lead names
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +140,8 @@ class StoryIndex:
     def add(self, article_id: str, story_id: str, feed: str, when: datetime, profile: Profile) -> None:
         day, named = event_day(profile, when, self.zone)
         position = len(self.members)
-        self.members.append(Member(article_id, story_id, feed, when, day, named, profile))
+        self.members.append(Member(article_id, story_id, feed, when, day, named, profile,
+                                   event_days(profile, when, self.zone)))
         self._vectors.append(None)
         self.feeds_of.setdefault(story_id, set()).add(feed)
         self.stories.setdefault(story_id, []).append(position)
@@ -165,6 +167,7 @@ class StoryIndex:
         `explain`, a report that joins nothing is not told what it shares with the closest story
         (a run needs only the decision; `newsmon dedup check` shows the why)."""
         day, named = event_day(profile, when, self.zone)
+        days = event_days(profile, when, self.zone)
         model = self.model
         ranked = []
         for story_id, pairs in self.candidates(profile, when, feed):
@@ -175,7 +178,7 @@ class StoryIndex:
         closest: Assignment | None = None
         for score, story_id, scored in ranked:
             best, x, top = max(scored, key=lambda r: r[0])
-            veto = next((v for _, _, m in scored if (v := conflict(profile, day, named, m))), None)
+            veto = next((v for _, _, m in scored if (v := conflict(profile, day, named, m, days))), None)
             hard = veto if veto and veto.split(":")[0] in model.vetoes else None
             if hard is None and score >= model.join:
                 return self.explain(profile, top.profile, score, story_id, x, best)
@@ -200,7 +203,7 @@ class StoryIndex:
             if len(positions) <= limit:
                 shared.update(positions)
         mine = _query(profile, self._idf, len(self.members))
-        day = event_day(profile, when, self.zone)
+        day = (*event_day(profile, when, self.zone), event_days(profile, when, self.zone))
         found: list[str] = []
         for position, _ in shared.most_common(CANDIDATES * 2):
             member = self.members[position]
@@ -215,17 +218,19 @@ class StoryIndex:
         return out
 
     def _features(self, mine: "_Query", position: int, when: datetime, feed: str | None,
-                  day: tuple[date, bool]) -> list[float]:
+                  day: tuple[date, bool, frozenset[date]]) -> list[float]:
         member = self.members[position]
         return pair_features(mine, self._vector_of(position), abs((member.when - when).total_seconds()) / 3600,
-                             feed is not None and feed == member.feed, _day_conflict(day, (member.day, member.day_named)))
+                             feed is not None and feed == member.feed, _day_conflict(day, (member.day, member.day_named, member.days)))
 
     def pair(self, a: Profile, b: Profile, when: datetime, hours: float = 0.0,
              same_outlet: bool = False) -> tuple[list[float], float]:
         """(the pair features of two profiles, `b` published `hours` before `a` at `when`, and the
         model's probability that they tell one event), with this window's document frequencies."""
         size = len(self.members)
-        days = _day_conflict(event_day(a, when, self.zone), event_day(b, when - timedelta(hours=hours), self.zone))
+        then = when - timedelta(hours=hours)
+        days = _day_conflict((*event_day(a, when, self.zone), event_days(a, when, self.zone)),
+                             (*event_day(b, then, self.zone), event_days(b, then, self.zone)))
         x = pair_features(_query(a, self._idf, size), _vector(b, self._idf, size), hours, same_outlet, days)
         return x, self.model.probability(x)
 
@@ -294,15 +299,18 @@ def pair_features(mine: _Query, theirs: _Vector, hours: float, same_outlet: bool
     textless = 1.0 if not a.body or not b.body else 0.0
     if textless:
         body = lead
-    return [1.0, title, lead, body, names, min(len(a.numbers & b.numbers), 3) / 3,
+    shared = min(sum(1 for t in mine.title if t in b.title), 4) / 4
+    return [1.0, title, shared, lead, body, names, min(len(a.numbers & b.numbers), 3) / 3,
             float(bool(a.ages and b.ages and not a.ages & b.ages)), float(_place_conflict(a, b)),
             float(_figures_conflict(a, b)), float(day_conflict), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless]
 
 
-def _day_conflict(a: tuple[date, bool], b: tuple[date, bool]) -> bool:
-    """The days two reports are about differ: both name theirs, or they are two days apart."""
-    gap = abs((a[0] - b[0]).days)
-    return (a[1] and b[1] and gap >= 1) or gap >= 2
+def _day_conflict(a: tuple[date, bool, frozenset[date]], b: tuple[date, bool, frozenset[date]]) -> bool:
+    """The days two reports are about differ: both name days and none in common (a development
+    names the day of what it develops too), or they are two days apart."""
+    if a[1] and b[1]:
+        return not (a[2] or {a[0]}) & (b[2] or {b[0]})
+    return abs((a[0] - b[0]).days) >= 2
 
 
 def _place_conflict(a: Profile, b: Profile) -> bool:
@@ -314,7 +322,7 @@ def _figures_conflict(a: Profile, b: Profile) -> bool:
     return any(x and y and not x & y for x, y in ((a.killed, b.killed), (a.injured, b.injured)))
 
 
-def conflict(profile: Profile, day: date, named: bool, other: Member) -> str | None:
+def conflict(profile: Profile, day: date, named: bool, other: Member, days: frozenset[date] = frozenset()) -> str | None:
     """The key fact on which two reports disagree, or None: what keeps two events apart."""
     theirs = other.profile
     mine_only = {p for p in profile.places if not theirs.says(p)}
@@ -326,7 +334,7 @@ def conflict(profile: Profile, day: date, named: bool, other: Member) -> str | N
             return f"figures: {'/'.join(map(str, sorted(a)))} {what} vs {'/'.join(map(str, sorted(b)))}"
     if profile.ages and theirs.ages and not profile.ages & theirs.ages:
         return f"ages: {'/'.join(map(str, sorted(profile.ages)))} vs {'/'.join(map(str, sorted(theirs.ages)))}"
-    if _day_conflict((day, named), (other.day, other.day_named)):
+    if _day_conflict((day, named, days), (other.day, other.day_named, other.days)):
         return f"day: {day} vs {other.day}"
     return None
 
