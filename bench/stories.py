@@ -273,10 +273,11 @@ def refit(log=print) -> stage.StoryModel:
     fitted = {"on": [name for _, name, *_ in tuning], "by": "python -m bench stories --fit",
               "method": "L2 logistic regression (IRLS) on the pairs the stage compares; join threshold and "
                         "vetoes chosen on the same tuning sets"}
-    model = stage.StoryModel(model.weights, model.join, model.follow, model.vetoes, fitted)
+    model = stage.StoryModel(model.weights, model.join, model.join_textless, model.follow, model.vetoes, fitted)
     model.save()
     stage.default_model.cache_clear()
-    log(f"saved {stage.MODEL_PATH}: join {model.join}, vetoes {list(model.vetoes) or 'none'}")
+    log(f"saved {stage.MODEL_PATH}: join {model.join} (headlines alone {model.join_textless}), "
+        f"vetoes {list(model.vetoes) or 'none'}")
     return model
 
 

@@ -77,24 +77,32 @@ def fit(tuning: list[tuple[str, str, list, dict, set | None]], zone, profiles: d
         ys.append(y)
         ws.append(np.full(len(y), SET_WEIGHT[kind] * 10_000 / max(1, len(y))))
     weights = fit_logistic(np.vstack(xs), np.concatenate(ys), np.concatenate(ws))
-    best = None
-    for vetoes in VETO_CHOICES:
-        for join in JOINS:
-            model = stage.StoryModel(tuple(float(w) for w in weights), join, round(join * 0.6, 3), vetoes)
-            f1s, merges, short = [], 0, 0
-            for kind, name, reports, truth, over in tuning:
-                predicted = dict(stage.group(reports, zone, model, profiles))
-                p, _, f1 = bcubed_over(truth, predicted, over)
-                f1s.append(f1)
-                short += p < PRECISION_FLOOR.get(kind, 0.0)
-                if kind == "ours":
-                    merges += sum(len({truth[i] for i in ids}) - 1 for ids in _clusters(predicted).values())
-            key = (-short, -merges, sum(f1s) / len(f1s))
-            log(f"  join {join}, vetoes {vetoes or 'none'}: mean F1 {key[2]:.3f}, tuning windows under their "
-                f"precision floor {short}, events grouped into another's story in our set {merges}")
-            if best is None or key > best[0]:
-                best = (key, model)
-    return best[1]
+    # The two thresholds are chosen apart: reports with text on the sets with text (ours, full
+    # text), headlines alone on the headline sets. Vetoes are chosen with the first.
+    chosen = {}
+    for textless in (False, True):
+        sets = [t for t in tuning if (t[0] == "headlines") == textless]
+        best = None
+        for vetoes in ((),) if textless else VETO_CHOICES:
+            for join in JOINS:
+                model = stage.StoryModel(tuple(float(w) for w in weights), join, join, round(join * 0.6, 3), vetoes)
+                f1s, merges, short = [], 0, 0
+                for kind, name, reports, truth, over in sets:
+                    predicted = dict(stage.group(reports, zone, model, profiles))
+                    p, _, f1 = bcubed_over(truth, predicted, over)
+                    f1s.append(f1)
+                    short += p < PRECISION_FLOOR.get(kind, 0.0)
+                    if kind == "ours":
+                        merges += sum(len({truth[i] for i in ids}) - 1 for ids in _clusters(predicted).values())
+                key = (-short, -merges, sum(f1s) / len(f1s))
+                log(f"  {'headlines alone' if textless else 'reports with text'}: join {join}, vetoes "
+                    f"{vetoes or 'none'}: mean F1 {key[2]:.3f}, tuning windows under their precision floor "
+                    f"{short}, events grouped into another's story in our set {merges}")
+                if best is None or key > best[0]:
+                    best = (key, join, vetoes)
+        chosen[textless] = best
+    join, vetoes = chosen[False][1], chosen[False][2]
+    return stage.StoryModel(tuple(float(w) for w in weights), join, chosen[True][1], round(join * 0.6, 3), vetoes)
 
 
 def _clusters(predicted: dict[str, str]) -> dict[str, list[str]]:

@@ -20,7 +20,8 @@ pairs (real news of the tuning windows and the project's own sets: `python -m be
 on the same tuning data. A report joins the story whose reports in the window it resembles most
 **on average** (average link over the story's last `LINK` reports, not its best single member: a
 chain of near-neighbours is not one event), when that average probability reaches the model's
-`join`. Same-outlet updates join their story like any report (the outlet is a feature, not a
+`join` (`join_textless` for a headline without text: it carries less evidence, and its threshold
+is chosen on headlines). Same-outlet updates join their story like any report (the outlet is a feature, not a
 veto). A hard veto is applied only when the model file lists it (`vetoes`), which it does only for
 those measured to help on the validation windows.
 
@@ -60,7 +61,8 @@ class StoryModel:
     """Fitted weights over FEATURES, and the thresholds chosen with them (story_model.json)."""
 
     weights: tuple[float, ...]        # one per FEATURES name, in that order
-    join: float                       # average-link probability at or above which a report joins
+    join: float                       # average-link probability at or above which a report with text joins
+    join_textless: float              # the same for a report that is a headline alone (no text)
     follow: float                     # a story this close, kept out by a key fact, may be followed up
     vetoes: tuple[str, ...] = ()      # conflicts that keep a report out whatever the score
     fitted: dict = field(default_factory=dict, compare=False)   # how and on what it was fitted
@@ -74,12 +76,12 @@ class StoryModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"{path}: features {data['features']} are not this code's {list(FEATURES)}; refit it")
-        return cls(tuple(data["weights"]), data["join"], data["follow"], tuple(data.get("vetoes", ())),
-                   data.get("fitted", {}))
+        return cls(tuple(data["weights"]), data["join"], data["join_textless"], data["follow"],
+                   tuple(data.get("vetoes", ())), data.get("fitted", {}))
 
     def save(self, path: Path = MODEL_PATH) -> None:
         data = {"features": list(FEATURES), "weights": [round(w, 5) for w in self.weights],
-                "join": round(self.join, 4), "follow": round(self.follow, 4), "vetoes": list(self.vetoes),
+                "join": round(self.join, 4), "join_textless": round(self.join_textless, 4), "follow": round(self.follow, 4), "vetoes": list(self.vetoes),
                 "fitted": self.fitted}
         Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
@@ -169,6 +171,7 @@ class StoryIndex:
         day, named = event_day(profile, when, self.zone)
         days = event_days(profile, when, self.zone)
         model = self.model
+        join = model.join if profile.body else model.join_textless
         ranked = []
         for story_id, pairs in self.candidates(profile, when, feed):
             scored = [(model.probability(x), x, member) for member, x in pairs]
@@ -180,10 +183,10 @@ class StoryIndex:
             best, x, top = max(scored, key=lambda r: r[0])
             veto = next((v for _, _, m in scored if (v := conflict(profile, day, named, m, days))), None)
             hard = veto if veto and veto.split(":")[0] in model.vetoes else None
-            if hard is None and score >= model.join:
+            if hard is None and score >= join:
                 return self.explain(profile, top.profile, score, story_id, x, best)
             if closest is None:     # the most similar story, and what kept the report out of it
-                why = hard or f"score {score:.2f} < {model.join}" + (f" ({veto})" if veto else "")
+                why = hard or f"score {score:.2f} < {join}" + (f" ({veto})" if veto else "")
                 shared_ = self.explain(profile, top.profile, score, story_id, x, best) if explain else Assignment(None)
                 closest = replace(shared_, story_id=None, score=round(score, 3), veto=why, closest=story_id)
             if score < model.follow:
