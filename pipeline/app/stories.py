@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import date, datetime, timedelta
-from typing import Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from ..records import StoryRecord
 from ..stages.profile import PROFILE_VERSION, Profile, profile_of
-from ..stages.stories import WINDOW, Assignment, StoryIndex, best_report, report_time
+from ..stages.stories import WINDOW, Assignment, StoryIndex, best_report, group, report_time
 from ..storage.store import Store, parse_time
 
 log = logging.getLogger("newsmon")
@@ -144,3 +144,42 @@ def would_join(store: Store, zone: ZoneInfo, title: str, text: str, now: datetim
     target = found.story_id or found.closest
     story = store.stories_by_id([target]).get(target) if target else None
     return found, story.title if story else None
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingReport:
+    """One report given to `newsmon stories group` (a JSON line)."""
+
+    id: str                   # the caller's id, echoed back
+    title: str
+    text: str                 # full text, or "" for a headline alone
+    outlet: str               # the feed or outlet: same-outlet reports are a feature of the model
+    published: datetime       # timezone-aware (a time without a zone is read as UTC)
+    lang: str = ""            # as given; the stage reads every language the same way
+
+
+def read_reports(lines: Iterable[str]) -> Iterator[IncomingReport]:
+    """JSON lines {"id", "title", "text", "outlet", "published" (ISO 8601), "lang"} in arrival
+    order; blank lines skipped. A line that is not one raises UsageError naming it."""
+    from ..errors import UsageError
+
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            published = datetime.fromisoformat(str(data["published"]).replace("Z", "+00:00"))
+            yield IncomingReport(str(data["id"]), str(data.get("title") or ""), str(data.get("text") or ""),
+                                 str(data.get("outlet") or ""),
+                                 published if published.tzinfo else published.replace(tzinfo=timezone.utc),
+                                 str(data.get("lang") or ""))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            what = f"missing {e}" if isinstance(e, KeyError) else str(e)
+            raise UsageError(f"line {number}: not a report ({what}); expected a JSON object with "
+                             f'"id", "title", "text", "outlet", "published" (ISO 8601)') from None
+
+
+def group_reports(zone: ZoneInfo, lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(report id, story id) for each report, grouped in memory by the story stage and the model
+    a run uses, in the digest's time zone (named days are read there); no database is touched."""
+    return group(read_reports(lines), zone)

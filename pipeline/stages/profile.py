@@ -101,7 +101,7 @@ class Profile:
 
     def says(self, key: str) -> bool:
         """Whether the text has this name at all (as a name or any capitalised word)."""
-        return key in self.entities or key in self.mentions
+        return key in self.entities or key in self.mentions or key in self.places
 
     def to_json(self) -> dict:
         return {"t": dict(self.terms), "e": sorted(self.entities), "m": sorted(self.mentions),
@@ -205,9 +205,10 @@ def profile_of(title: str, text: str) -> Profile:
         terms[t] += 2 * n
     body = Counter(_content_words(" ".join(words))).most_common(BODY_TERMS)
     entities, mentions = _names(title, text)
-    places = _places(" ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2]))
+    common = {w for w in _WORD.findall(" ".join(words[:ENTITY_WORDS])) if w.islower()}
+    places = _places(" ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2]), common)
     # a Title Case headline capitalises every word: its places count where the text names them too
-    places |= {p for p in _places(title) if not _title_case(title) or p in entities}
+    places |= {p for p in _places(title, common) if not _title_case(title) or p in entities}
     ages, figures_text = _ages(title + ". " + lead_text)
     killed, injured, numbers = _figures(figures_text)
     days = list(dict.fromkeys(_days_named(_tokens(title + ". " + lead_text))))
@@ -234,13 +235,13 @@ def _content_words(text: str) -> Counter[str]:
 
 
 # An age is a person's, never a count: "a 16-year-old", "aged 16", "16 years old", "Girl, 8, shot".
-_AGE = re.compile(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged? (\d{1,3})\b|"
+_AGE = re.compile(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged? (\d{1,3})(?:,? (?:and|to) (\d{1,3}))?\b|"
                   r"(?<=[A-Za-z]), (\d{1,3})(?=,|\s*$| (?:was|is|shot|killed|died|dies|hurt|wounded)\b)")
 
 
 def _ages(text: str) -> tuple[set[int], str]:
     """(the ages a text gives, the text with them blanked out so no count is read from them)."""
-    ages = {int(next(g for g in m.groups() if g)) for m in _AGE.finditer(text)}
+    ages = {int(g) for m in _AGE.finditer(text) for g in m.groups() if g}
     return ages, _AGE.sub(" ", text)
 
 
@@ -328,9 +329,11 @@ def _title_case(title: str) -> bool:
     return bool(words) and sum(w[:1].isupper() for w in words) > 0.6 * len(words)
 
 
-def _places(opening: str) -> set[str]:
+def _places(opening: str, common: set[str] = frozenset()) -> set[str]:
     """Names the opening (title and first sentences) places the event at: after in/at/near/on…,
-    before district/region/port…. A dateline is where the reporter filed from, not a place."""
+    before district/region/port…. A dateline is where the reporter filed from, not a place; a
+    word the text also writes in lower case (`common`: "in Custody", "Fatal") is not a name; a
+    county, like a state, holds the town and does not conflict with it."""
     out: set[str] = set()
     previous = ""
     for w, _, prev_word, next_word in _capitalised_names(opening):
@@ -338,11 +341,11 @@ def _places(opening: str) -> set[str]:
         prev_word, previous = (previous if prev_word in _COMPASS else prev_word), prev_word
         if low in _COMPASS:
             continue                        # "in North Austin": the place is Austin
-        if low in _NOT_NAMES or low in DEMONYM_WORDS or (len(low) < 3 and low not in VARIANTS):
+        if low in _NOT_NAMES or low in STOPWORDS or low in DEMONYM_WORDS or (len(low) < 3 and low not in VARIANTS):
             continue                        # ("Ex-Girlfriend" is read as "Ex")
-        if next_word in _CARE or low in _STREET:
+        if next_word in _CARE or low in _STREET or low in common or next_word in ("county", "parish"):
             continue                        # where the wounded were taken, not where it happened
-        if w.isupper() and len(w) <= 4 and latin(w) not in VARIANTS:
+        if low.isalpha() and w[:len(low)].isupper() and len(low) <= 4 and low not in VARIANTS:
             continue                        # an acronym (ICU, a TV station's call letters) is not a place
         if prev_word in _LOCATIVE or prev_word in _STRUCK or next_word in _PLACE_NOUNS:
             out.add(_entity_key(low))
