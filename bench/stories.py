@@ -18,6 +18,7 @@ import argparse
 import random
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -273,7 +274,7 @@ def refit(log=print) -> stage.StoryModel:
     fitted = {"on": [name for _, name, *_ in tuning], "by": "python -m bench stories --fit",
               "method": "L2 logistic regression (IRLS) on the pairs the stage compares; join threshold and "
                         "vetoes chosen on the same tuning sets"}
-    model = stage.StoryModel(model.weights, model.join, model.join_textless, model.follow, model.vetoes, fitted)
+    model = replace(model, fitted=fitted)
     model.save()
     stage.default_model.cache_clear()
     log(f"saved {stage.MODEL_PATH}: join {model.join} (headlines alone {model.join_textless}), "

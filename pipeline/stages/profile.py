@@ -100,6 +100,7 @@ class Profile:
                                               # the text's first BODY_WORDS; empty: no text (a headline)
     ages: frozenset[int] = frozenset()        # ages the lead gives ("a 16-year-old", "Girl, 8,")
     more_days: tuple[tuple[str, int, int], ...] = ()   # the lead's further named days (up to 3)
+    title_numbers: frozenset[str] = frozenset()   # numbers of the title, however small ("day 101")
 
     def says(self, key: str) -> bool:
         """Whether the text has this name at all (as a name or any capitalised word)."""
@@ -110,7 +111,8 @@ class Profile:
                 "p": sorted(self.places),
                 "k": sorted(self.killed), "i": sorted(self.injured), "n": sorted(self.numbers),
                 "d": list(self.day_named) if self.day_named else None,
-                "ti": dict(self.title), "b": dict(self.body), "a": sorted(self.ages), "md": [list(d) for d in self.more_days]}
+                "ti": dict(self.title), "b": dict(self.body), "a": sorted(self.ages), "md": [list(d) for d in self.more_days],
+                "tn": sorted(self.title_numbers)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Profile":
@@ -120,7 +122,7 @@ class Profile:
                    day_named=tuple(data["d"]) if data["d"] else None,
                    title={intern(t): n for t, n in data["ti"].items()},
                    body={intern(t): n for t, n in data["b"].items()}, ages=frozenset(data["a"]),
-                   more_days=tuple(tuple(d) for d in data["md"]))
+                   more_days=tuple(tuple(d) for d in data["md"]), title_numbers=_interned(data["tn"]))
 
 
 def stem(word: str) -> str:
@@ -170,12 +172,12 @@ def profile_of(title: str, text: str) -> Profile:
     """The facts of one report: pure and cheap (a few hundred microseconds for a long article)."""
     words = text.split(None, BODY_WORDS)[:BODY_WORDS]
     lead_text = " ".join(words[:LEAD_WORDS])
-    title_terms = _content_words(title)
-    terms = Counter(_content_words(lead_text))
+    entities, mentions = _names(title, text)
+    title_terms = _content_words(title, entities)
+    terms = Counter(_content_words(lead_text, entities))
     for t, n in title_terms.items():
         terms[t] += 2 * n
-    body = Counter(_content_words(" ".join(words))).most_common(BODY_TERMS)
-    entities, mentions = _names(title, text)
+    body = Counter(_content_words(" ".join(words), entities)).most_common(BODY_TERMS)
     common = {w for w in _WORD.findall(" ".join(words[:ENTITY_WORDS])) if w.islower()}
     places = _places(" ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2]), common)
     # a Title Case headline capitalises every word: its places count where the text names them too
@@ -189,15 +191,24 @@ def profile_of(title: str, text: str) -> Profile:
                    injured=frozenset(injured), numbers=_interned(numbers),
                    day_named=days[0] if days else None, more_days=tuple(days[1:4]),
                    title={intern(t): n for t, n in title_terms.items()},
-                   body={intern(t): n for t, n in body}, ages=frozenset(ages))
+                   body={intern(t): n for t, n in body}, ages=frozenset(ages),
+                   title_numbers=_interned(str(v) for t in _tokens(_ages(_UPDATE.sub("", title))[1]) if (v := _number(t)) is not None
+                                           and not (1900 <= v <= 2100 and t.isdecimal())))
 
 
-def _content_words(text: str) -> Counter[str]:
-    """Stemmed content words (stopwords and words under 3 letters left out) -> count."""
+_UPDATE = re.compile(r"^\s*UPDATE\s*\d+\s*[-:–]\s*", re.IGNORECASE)   # a wire's "UPDATE 2-": the same story
+
+
+def _content_words(text: str, names: frozenset[str] | set[str] = frozenset()) -> Counter[str]:
+    """Stemmed content words (stopwords and words under 3 letters left out) -> count. A name
+    (`names`: the text's name keys) is kept whole: "Pokrovske" is not "Pokrovsk"."""
     out: Counter[str] = Counter()
     for w in _WORD.findall(text):
         low = w.lower().replace("'s", "").replace("’s", "")
         if low in STOPWORDS or len(low) < 3:
+            continue
+        if w[0].isupper() and (name := _entity_key(low)) in names:
+            out[name] += 1
             continue
         key = _canonical_term(low if low.isascii() else latin(low))
         if key:

@@ -7,14 +7,18 @@ the articles of the last `WINDOW` hours.
 
 **A pair of reports** is described by `FEATURES` (see `pair_features`): the IDF-weighted cosines
 of their titles (and how many title words they share, up to 4), of their title + lead terms and
-of their bodies; the IDF-weighted Dice of the names their running text gives; how many specific figures they share (an age or a year is not
-one); whether their ages, their places (a place each names that the other never mentions) or
-their killed/injured counts conflict; hours apart; same outlet; whether either has no text (a
-headline alone). Document frequencies come from the window itself, updated as reports arrive: they
-follow the operator's own feeds, languages and news cycle, which a table fitted on 2014 headlines
-or US shootings would not.
+of their bodies; the IDF-weighted Dice of the names their running text gives; how many specific
+figures they share (an age or a year is not one); whether their ages, their places (a place each
+names that the other never mentions), their killed/injured counts or their days conflict;
+whether their titles give numbers and none in common (an outlet's "day 100" and "day 101"
+briefings); hours apart; same outlet; whether either has no text (a headline alone). Document
+frequencies come from the window itself, updated as reports arrive: they follow the operator's
+own feeds, languages and news cycle, which a table fitted on 2014 headlines or US shootings would
+not.
 
-**The model** is a logistic regression over those features, its weights fitted on labelled
+**The model** is a logistic regression over those features (one set of weights for pairs of
+reports with text, one for pairs where either is a headline alone: they carry different
+evidence), its weights fitted on labelled
 pairs (real news of the tuning windows and the project's own sets: `python -m bench stories
 --fit`) and kept as data in `story_model.json` beside this module, with the join threshold chosen
 on the same tuning data. A report joins the story whose reports in the window it resembles most
@@ -53,22 +57,26 @@ MODEL_PATH = Path(__file__).with_name("story_model.json")
 
 # The pair features, in the order of the model's weights (pair_features computes them).
 FEATURES = ("bias", "title", "title_words", "lead", "body", "names", "numbers", "ages_conflict", "place_conflict",
-            "figures_conflict", "day_conflict", "hours", "same_outlet", "textless", "title_textless")
+            "figures_conflict", "day_conflict", "title_numbers_conflict", "hours", "same_outlet", "textless", "title_textless")
+
+_TEXTLESS = FEATURES.index("textless")
 
 
 @dataclass(frozen=True, slots=True)
 class StoryModel:
     """Fitted weights over FEATURES, and the thresholds chosen with them (story_model.json)."""
 
-    weights: tuple[float, ...]        # one per FEATURES name, in that order
+    weights: tuple[float, ...]        # one per FEATURES name, in that order: pairs where both have text
     join: float                       # average-link probability at or above which a report with text joins
     join_textless: float              # the same for a report that is a headline alone (no text)
     follow: float                     # a story this close, kept out by a key fact, may be followed up
     vetoes: tuple[str, ...] = ()      # conflicts that keep a report out whatever the score
     fitted: dict = field(default_factory=dict, compare=False)   # how and on what it was fitted
+    weights_textless: tuple[float, ...] = ()   # for pairs where either is a headline alone (empty: `weights`)
 
     def probability(self, x: Iterable[float]) -> float:
-        z = sum(w * v for w, v in zip(self.weights, x))
+        weights = self.weights_textless if x[_TEXTLESS] and self.weights_textless else self.weights
+        z = sum(w * v for w, v in zip(weights, x))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     @classmethod
@@ -77,10 +85,11 @@ class StoryModel:
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"{path}: features {data['features']} are not this code's {list(FEATURES)}; refit it")
         return cls(tuple(data["weights"]), data["join"], data["join_textless"], data["follow"],
-                   tuple(data.get("vetoes", ())), data.get("fitted", {}))
+                   tuple(data.get("vetoes", ())), data.get("fitted", {}), tuple(data.get("weights_textless", ())))
 
     def save(self, path: Path = MODEL_PATH) -> None:
         data = {"features": list(FEATURES), "weights": [round(w, 5) for w in self.weights],
+                "weights_textless": [round(w, 5) for w in self.weights_textless],
                 "join": round(self.join, 4), "join_textless": round(self.join_textless, 4), "follow": round(self.follow, 4), "vetoes": list(self.vetoes),
                 "fitted": self.fitted}
         Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
@@ -305,7 +314,8 @@ def pair_features(mine: _Query, theirs: _Vector, hours: float, same_outlet: bool
     shared = min(sum(1 for t in mine.title if t in b.title), 4) / 4
     return [1.0, title, shared, lead, body, names, min(len(a.numbers & b.numbers), 3) / 3,
             float(bool(a.ages and b.ages and not a.ages & b.ages)), float(_place_conflict(a, b)),
-            float(_figures_conflict(a, b)), float(day_conflict), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless]
+            float(_figures_conflict(a, b)), float(day_conflict),
+            float(bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless]
 
 
 def _day_conflict(a: tuple[date, bool, frozenset[date]], b: tuple[date, bool, frozenset[date]]) -> bool:
