@@ -85,13 +85,16 @@ def fit(tuning: list[tuple[str, str, list, dict, set | None]], zone, profiles: d
     x, y, w = np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
     textless = x[:, stage.FEATURES.index("textless")] > 0
     weights = fit_logistic(x[~textless], y[~textless], w[~textless])
-    weights_textless = fit_logistic(x[textless], y[textless], w[textless])
+    # (no headline-alone pairs, as in an operator's set of full texts: one model serves both)
+    weights_textless = fit_logistic(x[textless], y[textless], w[textless]) if textless.any() else weights
     log(f"  fitted on {int((~textless).sum()):,} pairs with text, {int(textless.sum()):,} with a headline alone")
     # The two thresholds are chosen apart: reports with text on the sets with text (ours, full
     # text), headlines alone on the headline sets. Vetoes are chosen with the first.
     chosen = {}
     for textless in (False, True):
         sets = [t for t in tuning if (t[0] == "headlines") == textless]
+        if not sets:            # nothing to choose it on: the other kind's threshold serves
+            continue
         best = None
         for vetoes in ((),) if textless else VETO_CHOICES:
             for join in JOINS:
@@ -112,8 +115,9 @@ def fit(tuning: list[tuple[str, str, list, dict, set | None]], zone, profiles: d
                 if best is None or key > best[0]:
                     best = (key, join, vetoes)
         chosen[textless] = best
-    join, vetoes = chosen[False][1], chosen[False][2]
-    return stage.StoryModel(tuple(map(float, weights)), join, chosen[True][1], round(join * 0.6, 3), vetoes,
+    text = chosen.get(False, chosen.get(True))
+    join, vetoes = text[1], text[2]
+    return stage.StoryModel(tuple(map(float, weights)), join, chosen.get(True, text)[1], round(join * 0.6, 3), vetoes,
                             weights_textless=tuple(map(float, weights_textless)))
 
 

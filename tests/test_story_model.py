@@ -62,8 +62,13 @@ def test_spelling_variants_meet_and_words_that_are_not_places_are_not():
     assert profile_of("", "He was taken to the ICU at Mercy Hospital.").places == frozenset()
     assert profile_of("", "Police said he shot at his Ex-Girlfriend on Friday.").places == frozenset()
     assert profile_of("", "The shooting happened in WXYZ's viewing area.").places == frozenset()
-    # a state is not what tells two shootings apart: a town and its state do not conflict
+    # a state or a county is not what tells two shootings apart: a town and its state do not conflict
     assert "maryland" not in profile_of("", "A man was shot in Maryland on Friday.").places
+    assert profile_of("", "A man was shot in Harris County on Friday.").places == frozenset()
+    assert profile_of("", "Two men were shot on Riverview Drive late Friday.").places == {"riverview"}
+    assert profile_of("", "A boy was shot in North Austin on Friday.").places == {"austin"}
+    # a word the text also writes in lower case is not a name ("in Custody" of a Title Case lead)
+    assert profile_of("", "Suspect in Custody. Police took the suspect into custody.").places == frozenset()
 
 
 @pytest.mark.parametrize("text, killed, ages", [
@@ -199,6 +204,8 @@ def test_the_shipped_model_names_its_features_and_how_it_was_fitted():
     assert not any(name.split()[-1].startswith("V") for name in model.fitted["on"])    # never a V window
     weights = dict(zip(FEATURES, model.weights))
     assert weights["body"] > 0 and weights["lead"] > 0 and weights["place_conflict"] < 0
+    headlines = dict(zip(FEATURES, model.weights_textless))      # a second model for headlines alone,
+    assert headlines["title"] != 0 and headlines["hours"] == headlines["day_conflict"] == 0   # blind to time
 
 
 def test_a_model_file_of_other_features_is_refused(tmp_path):
@@ -267,3 +274,19 @@ def test_stories_group_refuses_a_line_that_is_not_a_report(tmp_path):
                           input='{"id": "a", "title": "x"}\n', capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "line 1: not a report (missing 'published')" in done.stderr
     assert not (tmp_path / "never.db").exists()                     # no database touched
+
+
+def test_the_fit_chooses_thresholds_on_what_it_is_given_and_the_result_loads(tmp_path):
+    """`python -m bench stories --fit` in small: our dev set alone, weights fitted on its pairs,
+    the join threshold chosen by grouping it, saved and read back."""
+    from bench.storyfit import JOINS, fit
+
+    dev = sorted(load().english().reports, key=lambda r: r.published)
+    truth = {r.id: r.event for r in dev}
+    said: list[str] = []
+    model = fit([("ours", "dev", dev, truth, None)], ZoneInfo("Europe/Kyiv"), {}, said.append)
+    assert len(model.weights) == len(FEATURES) and model.join in JOINS and model.vetoes in ((), ("place",))
+    assert any("pairs" in line for line in said) and any("join" in line for line in said)
+    path = tmp_path / "model.json"
+    model.save(path)
+    assert StoryModel.load(path).weights == pytest.approx(model.weights, abs=1e-4)
