@@ -155,8 +155,6 @@ def test_names_meet_across_scripts_and_adjectives_are_not_places():
     assert "turkey" in turkish.mentions | turkish.entities            # the adjective names the country
 
 
-@pytest.mark.xfail(strict=True, reason="issue 28, open: same-outlet reports are a feature now, not a veto, and "
-                   "no labelled set teaches the model an outlet's numbered series (title_numbers_conflict ~0)")
 def test_an_outlets_recurring_format_is_not_one_story():
     """Episodes, briefings, 'day N' lists of one feed look alike; they are not one event."""
     index = StoryIndex(KYIV)
