@@ -325,7 +325,8 @@ def pair_features(mine: _Query, theirs: _Vector, hours: float, same_outlet: bool
 def _series(a: Profile, b: Profile) -> bool:
     """Two titles of one outlet numbered differently: its episodes, "day N" briefings, "town
     number N" items. A rule, not a fitted weight: no labelled set has such series (their weight
-    came out near 0), and its effect on the real validation windows was measured as none."""
+    came out near 0); on the real validation windows it changed no figure over incidents with two
+    reports or more (full text V2 over all reports: F1 0.911 -> 0.919)."""
     return bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)
 
 
