@@ -41,7 +41,8 @@ def test_demo_shows_flags_drops_the_seed_copy_and_reports_the_broken_feed(tmp_pa
     assert sorted(pledge["outlets"]) == ["baltic-wire", "kyiv-ledger"] and pledge["reports"] == 2
     # a ceasefire story the same day as the Geneva talks, somewhere else: kept apart
     truce = next(a for a in digest["articles"] if "Zaporizhzhia" in a["title"])
-    assert "ceasefire" in truce["topics"] and truce["story_id"] != story["story_id"] and truce["reports"] == 1
+    assert "ceasefire" in truce["topics"] and truce["story_id"] != story["story_id"]
+    # (that it stands alone is test_story_model.py::test_the_demos_truce_is_not_the_grid_repair_story)
 
     [broken] = [f for f in digest["feeds"] if f["status"] == "error"]
     assert broken["name"] == "metro-daily" and "broken feed" in broken["error"]

@@ -290,3 +290,20 @@ def test_the_fit_chooses_thresholds_on_what_it_is_given_and_the_result_loads(tmp
     path = tmp_path / "model.json"
     model.save(path)
     assert StoryModel.load(path).weights == pytest.approx(model.weights, abs=1e-4)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 28, open: with text the model joins at 0.35 (chosen on the tuning "
+                   "windows); the truce's repair crews on a damaged high-voltage line reach 0.46 with the grid-"
+                   "repair story of the day before (a day conflict weighs -1.4)")
+def test_the_demos_truce_is_not_the_grid_repair_story():
+    """The demo's local truce at the Zaporizhzhia plant (engineers reach a damaged power line) and
+    the day before's grid repairs are two events: the previous stage kept them apart by the day."""
+    from types import SimpleNamespace
+
+    from pipeline.demo.content import ARTICLES
+
+    reports = [SimpleNamespace(id=slug, title=title, text=" ".join(paragraphs) or title, outlet=outlet,
+                               published=datetime.fromisoformat(published.replace("Z", "+00:00")))
+               for slug, (outlet, title, published, paragraphs) in sorted(ARTICLES.items(), key=lambda kv: kv[1][2])]
+    stories = dict(stage.group(reports, ZoneInfo("Europe/Kyiv")))
+    assert stories["zaporizhzhia-local-truce"] != stories["grid-repairs-winter"]
