@@ -307,3 +307,35 @@ def test_the_demos_truce_is_not_the_grid_repair_story():
                for slug, (outlet, title, published, paragraphs) in sorted(ARTICLES.items(), key=lambda kv: kv[1][2])]
     stories = dict(stage.group(reports, ZoneInfo("Europe/Kyiv")))
     assert stories["zaporizhzhia-local-truce"] != stories["grid-repairs-winter"]
+
+
+def test_stories_why_shows_the_features_and_probability_behind_a_join(site, make_config, clock, tmp_path):
+    """`newsmon stories --why ID` places a stored article again against the window the run had
+    when it came, and says which story it joined with the model's features and probability."""
+    import subprocess
+    import sys
+
+    from conftest import rows
+    from test_stories import _by_id, _serve
+
+    from pipeline.app.pipeline import run_once
+
+    config = make_config([_serve(site, [_by_id("kharkiv-strike-0314", 1)], "meridian"),
+                          _serve(site, [_by_id("kharkiv-strike-0314", 2)], "ledger")])
+    run_once(config, clock=clock, force=True)
+    stored = rows(config, "SELECT id, coalesce(story_id, id) FROM articles WHERE duplicate_of IS NULL ORDER BY rowid")
+    [(first, story), (second, joined)] = stored
+    assert joined == story == first
+
+    def why(*args):
+        return subprocess.run([sys.executable, "-m", "pipeline", "stories", "--why", *args, "--config",
+                               str(config.path)], capture_output=True, text=True, timeout=120)
+
+    said = json.loads(why(second[:10], "--json").stdout)
+    assert said["article"] == second and said["model_story"] == story == said["story"]
+    assert said["pair_features"]["body"] > 0 and said["score"] >= StoryModel.load().join and said["pair_score"] > 0
+    human = why(second).stdout
+    assert f"joined {story}" in human and "probability" in human and "body " in human
+    assert "no story of its window was close" in why(first).stdout          # the first started it
+    missing = why("nope")
+    assert missing.returncode == 2 and "no article 'nope'" in missing.stderr

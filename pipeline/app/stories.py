@@ -138,6 +138,36 @@ def day_stories(config, day: date, topic: str | None = None, now: datetime | Non
     return digest.articles
 
 
+def why(config, article_id: str) -> tuple[dict, Assignment]:
+    """Why a stored article is in its story (`newsmon stories --why ID`): the window as the run
+    had it when the article came (the articles stored before it, in the WINDOW + LOAD_MARGIN
+    before it was first seen), the article placed against it again, with the pair features and
+    the model's probability for its closest report in the story it joined or came closest to."""
+    from ..errors import UsageError
+    from .archive import opened
+
+    with opened(config) as store:
+        row = next(store.query("SELECT id, title, feed, published, first_seen, coalesce(story_id, id) AS story_id "
+                               "FROM articles WHERE id = ? OR id LIKE ? || '%' ORDER BY id = ? DESC LIMIT 1",
+                               [article_id, article_id, article_id]), None) if article_id else None
+        if row is None:
+            raise UsageError(f"no article {article_id!r}; `newsmon stories --json` lists their ids")
+        first_seen = parse_time(row["first_seen"])
+        index, mine = StoryIndex(config.zone), None
+        for r in store.window_rows(first_seen - WINDOW - LOAD_MARGIN):
+            profile = Profile.from_json(json.loads(r["data"])) if r["version"] == PROFILE_VERSION else \
+                profile_of(r["title"], store.text_of(r["id"]) or "")
+            when = report_time(parse_time(r["published"]), parse_time(r["first_seen"]))
+            if r["id"] == row["id"]:
+                mine = (profile, when)
+                break
+            index.add(r["id"], r["story_id"] or r["id"], r["feed"], when, profile)
+        if mine is None:
+            raise UsageError(f"article {row['id']} is a copy of another: its story is its original's")
+        found = index.assign(mine[0], mine[1], row["feed"])
+    return dict(row), found
+
+
 def would_join(store: Store, zone: ZoneInfo, title: str, text: str, now: datetime) -> tuple[Assignment, str | None]:
     """Which story a text would join now (`newsmon dedup check`), and that story's title."""
     found = open_story_index(store, zone, now).assign(profile_of(title, text), now)
