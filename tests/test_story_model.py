@@ -339,3 +339,17 @@ def test_stories_why_shows_the_features_and_probability_behind_a_join(site, make
     assert "no story of its window was close" in why(first).stdout          # the first started it
     missing = why("nope")
     assert missing.returncode == 2 and "no article 'nope'" in missing.stderr
+
+
+def test_a_named_facility_is_a_place_and_two_facilities_conflict():
+    """Reports about two nuclear sites on one day (check.txt's IAEA pair merged when neither site
+    counted as a place): the name before plant/site/station/dam... is where it happened."""
+    zaporizhzhia = profile_of("IAEA chief visits nuclear plant", "The head of the agency crossed the front line on "
+                              "Tuesday to visit the Zaporizhzhia nuclear power plant, the agency said.")
+    chornobyl = profile_of("Drone damaged shelter roof", "A drone that struck the Chornobyl site in February tore "
+                           "a hole in the shelter's roof, the agency said on Tuesday.")
+    assert "zaporizhzhia" in zaporizhzhia.places and "chornobyl" in chornobyl.places
+    assert stage._place_conflict(zaporizhzhia, chornobyl)
+    # not a place: a word the text writes in lower case too, a demonym, an acronym
+    assert not profile_of("", "Officials at the Energy ministry said the power plant was repaired; energy "
+                          "prices fell.").places

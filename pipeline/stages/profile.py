@@ -51,6 +51,11 @@ _LOCATIVE = {"in", "at", "near", "on", "over", "outside", "into", "across"}
 # what is struck is where it happened: "drones hit Kharkiv", "Russia shelled Kherson"
 _STRUCK = {"hit", "hits", "struck", "strikes", "strike", "attacked", "attacks", "attack", "shelled", "shells",
            "targeted", "targets", "bombed", "pounded", "hitting", "striking", "attacking", "shelling", "targeting"}
+# a named facility is where it happened: its name is a place ("the Zaporizhzhia nuclear power plant",
+# "the Chornobyl site"), so two facilities conflict as two cities do
+_FACILITY = re.compile(r"\b([A-Z][\w'’]+)(?:'s|’s)?(?:\s+(?:nuclear|power|hydroelectric|hydro|thermal|oil|gas|"
+                       r"chemical|steel|coal|air|naval|military))*\s+(?:plant|site|station|dam|refinery|airport|"
+                       r"airbase|base|reactor|mine|shipyard|works|depot|terminal)s?\b")
 _WEEKDAY_EVENT = {"on", "into", "to"}            # "on Monday", "overnight into Saturday"
 _DAY_PARTS = {"morning", "afternoon", "evening", "night"}
 _NOT_EVENT_DAY = {"since", "until", "by", "from", "before", "after", "till", "next", "last"}
@@ -330,6 +335,11 @@ def _places(opening: str, common: set[str] = frozenset()) -> set[str]:
         if low.isalpha() and w[:len(low)].isupper() and len(low) <= 4 and low not in VARIANTS:
             continue                        # an acronym (ICU, a TV station's call letters) is not a place
         if prev_word in _LOCATIVE or prev_word in _STRUCK or next_word in _PLACE_NOUNS:
+            out.add(_entity_key(low))
+    for m in _FACILITY.finditer(opening):     # "the Zaporizhzhia nuclear power plant", "the Chornobyl site"
+        low = m.group(1).lower().replace("'s", "").replace("’s", "")
+        if not (low in _NOT_NAMES or low in STOPWORDS or low in DEMONYM_WORDS or low in common or len(low) < 3
+                or low in _COMPASS or (m.group(1).isupper() and len(low) <= 4)):
             out.add(_entity_key(low))
     return {p for p in out if len(p) >= 2 and p not in STATES}
 
