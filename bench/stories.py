@@ -257,11 +257,12 @@ def refit(log=print) -> stage.StoryModel:
     """Refit story_model.json on the D windows of both real sets and our dev set (check.txt stays
     out: it is the held-out set of ours)."""
     from . import realsets
-    from .storyfit import fit
+    from .storyfit import HARD_NEGATIVE, fit
 
     if not realsets.available():
         raise SystemExit(f"the real sets are not in {realsets.CORPORA}: nothing to fit on")
-    dev = sorted(load().english().reports, key=lambda r: r.published)
+    ours = load().english()
+    dev = sorted(ours.reports, key=lambda r: r.published)
     tuning = [("ours", "our dev set", dev, {r.id: r.event for r in dev}, None)]
     for window in realsets.fulltext_windows() + realsets.headline_windows():
         if window.tuning:
@@ -270,10 +271,11 @@ def refit(log=print) -> stage.StoryModel:
             over = None if window.folded else realsets.multi_report(window.reports)
             tuning.append((kind, window.name, window.reports, truth, over))
     log("Fitting the story model on the tuning sets:")
-    model = fit(tuning, ZONE, {}, log)
+    model = fit(tuning, ZONE, {}, log, apart=ours.apart)
     fitted = {"on": [name for _, name, *_ in tuning], "by": "python -m bench stories --fit",
-              "method": "L2 logistic regression (IRLS) on the pairs the stage compares; join threshold and "
-                        "vetoes chosen on the same tuning sets"}
+              "method": "L2 logistic regression (IRLS) on the pairs the stage compares, our set's hand-labelled "
+                        f"hard negatives (apart) weighing {HARD_NEGATIVE:g} times its other pairs; join threshold "
+                        "and vetoes chosen on the same tuning sets"}
     model = replace(model, fitted=fitted)
     model.save()
     stage.default_model.cache_clear()

@@ -10,6 +10,7 @@ of their titles (and how many title words they share, up to 4), of their title +
 of their bodies; the IDF-weighted Dice of the names their running text gives; how many specific
 figures they share (an age or a year is not one); whether their ages, their places (a place each
 names that the other never mentions), their killed/injured counts or their days conflict;
+whether only one names a place, unmentioned by the other (a local event beside a national one);
 whether their titles give numbers and none in common (an outlet's "day 100" and "day 101"
 briefings); hours apart; same outlet; whether either has no text (a headline alone). Document
 frequencies come from the window itself, updated as reports arrive: they follow the operator's
@@ -58,7 +59,8 @@ MODEL_PATH = Path(__file__).with_name("story_model.json")
 
 # The pair features, in the order of the model's weights (pair_features computes them).
 FEATURES = ("bias", "title", "title_words", "lead", "body", "names", "numbers", "ages_conflict", "place_conflict",
-            "figures_conflict", "day_conflict", "title_numbers_conflict", "hours", "same_outlet", "textless", "title_textless")
+            "figures_conflict", "day_conflict", "title_numbers_conflict", "hours", "same_outlet", "textless", "title_textless",
+            "place_alone")
 
 _TEXTLESS = FEATURES.index("textless")
 
@@ -319,7 +321,8 @@ def pair_features(mine: _Query, theirs: _Vector, hours: float, same_outlet: bool
     return [1.0, title, shared, lead, body, names, min(len(a.numbers & b.numbers), 3) / 3,
             float(bool(a.ages and b.ages and not a.ages & b.ages)), float(_place_conflict(a, b)),
             float(_figures_conflict(a, b)), float(day_conflict),
-            float(bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless]
+            float(bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless,
+            float(_place_alone(a, b))]
 
 
 def _series(a: Profile, b: Profile) -> bool:
@@ -341,6 +344,14 @@ def _day_conflict(a: tuple[date, bool, frozenset[date]], b: tuple[date, bool, fr
 def _place_conflict(a: Profile, b: Profile) -> bool:
     """Each names as its place somewhere the other never mentions (Kharkiv vs Odesa)."""
     return any(not b.says(p) for p in a.places) and any(not a.says(p) for p in b.places)
+
+
+def _place_alone(a: Profile, b: Profile) -> bool:
+    """One names as its place somewhere (a city, a named plant) the other neither names as its place
+    nor mentions, and the other names none: a local event beside a national one (the truce at the
+    Zaporizhzhia plant, the country's grid repairs)."""
+    return bool(a.places) != bool(b.places) and not any(b.says(p) for p in a.places) \
+        and not any(a.says(p) for p in b.places)
 
 
 def _figures_conflict(a: Profile, b: Profile) -> bool:
