@@ -20,7 +20,7 @@ from anyascii import anyascii
 
 from .placenames import DEMONYM_WORDS, DEMONYMS, STATES, VARIANTS
 
-PROFILE_VERSION = "p5"
+PROFILE_VERSION = "p6"              # p6: a named facility is a place (stored profiles of p5 are recomputed)
 LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
 ENTITY_WORDS = 250                # names are read from this much of the text (the event is told early;
                                   # later names are background, and memory grows with each kept)
