@@ -293,9 +293,9 @@ def test_the_fit_chooses_thresholds_on_what_it_is_given_and_the_result_loads(tmp
 
 
 @pytest.mark.xfail(strict=True, reason="issue 28, open: the truce's repair crews on a damaged high-voltage line "
-                   "share title, lead and body words with the day before's grid repairs (cosine terms +7.8); its "
-                   "day conflict (-1.45) and its plant beside a story naming no place (place_alone, -2.23) bring "
-                   "the pair to 0.66, over the join of 0.30")
+                   "share title, lead and body words with the day before's grid repairs (cosine terms +8.6); its "
+                   "day conflict (-1.85) and its plant beside a story naming no place (place_alone, -2.46) bring "
+                   "the pair to 0.60, over the join of 0.30")
 def test_the_demos_truce_is_not_the_grid_repair_story():
     """The demo's local truce at the Zaporizhzhia plant (engineers reach a damaged power line) and
     the day before's grid repairs are two events: the previous stage kept them apart by the day."""
@@ -356,17 +356,23 @@ def test_a_named_facility_is_a_place_and_two_facilities_conflict():
                           "prices fell.").places
 
 
-def test_our_hard_negatives_weigh_more_in_the_fit():
-    """A pair of two events labelled apart is marked, and weighs HARD_NEGATIVE times another pair
-    of its set: without it the few hard negatives drown among easy pairs."""
-    from bench.storyfit import HARD_NEGATIVE, labelled_pairs
+def test_our_hard_negatives_are_marked_and_can_weigh_more_in_the_fit():
+    """A pair of two events labelled apart is marked, and weighing those more (hard_weight; the
+    shipped fit HARD_NEGATIVE) moves the fitted weights."""
+    from bench.storyfit import labelled_pairs
 
     ours = load().english()
     dev = sorted(ours.reports, key=lambda r: r.published)
-    x, y, hard = labelled_pairs(dev, {r.id: r.event for r in dev}, ZoneInfo("Europe/Kyiv"), {}, ours.apart)
+    truth = {r.id: r.event for r in dev}
+    x, y, hard = labelled_pairs(dev, truth, ZoneInfo("Europe/Kyiv"), {}, ours.apart)
     assert len(x) == len(y) == len(hard) and hard.sum() >= 10 and not y[hard].any()
-    _, _, none = labelled_pairs(dev, {r.id: r.event for r in dev}, ZoneInfo("Europe/Kyiv"), {})
-    assert not none.any() and HARD_NEGATIVE > 1
+    _, _, none = labelled_pairs(dev, truth, ZoneInfo("Europe/Kyiv"), {})
+    assert not none.any()
+    from bench.storyfit import fit
+
+    plain = fit([("ours", "dev", dev, truth, None)], ZoneInfo("Europe/Kyiv"), {}, lambda *_: None, ours.apart, 1.0)
+    heavy = fit([("ours", "dev", dev, truth, None)], ZoneInfo("Europe/Kyiv"), {}, lambda *_: None, ours.apart, 10.0)
+    assert plain.weights != pytest.approx(heavy.weights, abs=0.05)
 
 
 def test_a_local_event_beside_a_national_one_is_a_feature():
@@ -382,7 +388,8 @@ def test_a_local_event_beside_a_national_one_is_a_feature():
 
 def test_the_next_nights_strike_is_linked_as_a_follow_up():
     """dev.txt's second night of strikes on Kharkiv (another occurrence: its own story) follows up
-    the first night's story (0 of 2 follow-ups were linked before the hard negatives weighed)."""
+    the first night's story: judged on its closest report there (the first night's wire report),
+    not on the average over the story, which its analysis pieces pull under `follow`."""
     reports = sorted(load().english().reports, key=lambda r: r.published)
     index, first, linked = StoryIndex(ZoneInfo("Europe/Kyiv")), {}, {}
     for r in reports:

@@ -31,7 +31,7 @@ veto), except an outlet's numbered series (`_series`: "day 100" and "day 101" br
 hard vetoes are applied only when the model file lists them (`vetoes`), which the fit does only
 for those that help on the tuning windows.
 
-A report that joins nothing but resembles an earlier story (average probability >= `follow`)
+A report that joins nothing but resembles an earlier story (its closest report there at >= `follow`)
 while a key fact differs (`conflict`: place, figures, day) starts a new story that follows it up
 when the two share a place, or neither names one (talks ending in Istanbul, a second night of
 strikes on Kharkiv): see `_develops`.
@@ -204,8 +204,11 @@ class StoryIndex:
                 why = hard or f"score {score:.2f} < {join}" + (f" ({veto})" if veto else "")
                 shared_ = self.explain(profile, top.profile, score, story_id, x, best) if explain else Assignment(None)
                 closest = replace(shared_, story_id=None, score=round(score, 3), veto=why, closest=story_id)
-            if score < model.follow:
-                break
+            # a follow-up continues the story: it need resemble one of its reports (its best pair),
+            # not all of them on average (the next night's strike is close to the first night's
+            # wire report, far from its analysis pieces)
+            if best < model.follow:
+                continue
             if veto and follows is None and top.when < when and _develops(veto, profile, top.profile):
                 follows = story_id
         return replace(closest, follow_up_of=follows) if closest else Assignment(None)
