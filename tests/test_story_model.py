@@ -129,7 +129,7 @@ def test_towns_sharing_a_prefix_are_two_events(first, second):
     assert stories["a"] != stories["b"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 28, open: conflicting ages weigh little in the fit (-0.8): in the "
+@pytest.mark.xfail(strict=True, reason="issue 28, open: conflicting ages weigh little in the fit (-0.5): in the "
                    "real full-text set a victim's age is often given differently or for another person")
 def test_two_shootings_in_one_city_with_other_victims_stay_apart():
     stories = grouped([
