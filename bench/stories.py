@@ -18,6 +18,7 @@ import argparse
 import random
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ from pipeline.stages.profile import PROFILE_VERSION, profile_of
 from pipeline.storage.store import Store, iso
 
 from .common import rss_mb, save, table
-from .storyset import StorySet, bcubed, hard_merges, load, within_event_jaccard
+from .storyset import DEV_SET, StorySet, bcubed, hard_merges, load, within_event_jaccard
 
 ZONE = ZoneInfo("Europe/Kyiv")
 
@@ -85,35 +86,23 @@ def quality(stories: StorySet, orders: int) -> dict:
             "stories": len(set(predicted.values())), "events": len(stories.events)}
 
 
-def variants(stories: StorySet, orders: int) -> list[tuple[str, float, float, float, float, int]]:
-    """The signals compared: (name, P, R, F1 in published order, worst F1 over `orders` shuffled
-    arrival orders, the most hard-negative pairs merged in any of them)."""
+def baselines(stories: StorySet) -> list[tuple[str, float, float, float, int]]:
+    """The named baselines on our set, published order: (name, P, R, F1, hard-negative pairs merged)."""
+    from . import realsets
+
     reports = sorted(stories.reports, key=lambda r: r.published)
     truth = {r.id: r.event for r in reports}
-    shuffles = [sorted(reports, key=lambda x, rng=random.Random(seed): x.published.timestamp()
-                       + rng.uniform(0, 6 * 3600)) for seed in range(orders)]
     out = []
-
-    def row(name, method):
-        p, r, f1 = bcubed(truth, method(reports))
-        runs = [method(order) for order in shuffles]
-        out.append((name, p, r, f1, min(bcubed(truth, x)[2] for x in runs),
-                    max(len(hard_merges(stories, x)) for x in runs)))
-
-    row("near-duplicates only (before stories)", near_duplicates_only)
-    saved = (stage.TERM_WEIGHT, stage.ENTITY_WEIGHT, stage.conflict)
-    try:
-        stage.TERM_WEIGHT, stage.ENTITY_WEIGHT = 1.0, 0.0
-        row("terms only (title + lead, IDF)", lambda rs: assign_all(rs)[0])
-        stage.TERM_WEIGHT, stage.ENTITY_WEIGHT = 0.0, 1.0
-        row("names and numbers only", lambda rs: assign_all(rs)[0])
-        stage.TERM_WEIGHT, stage.ENTITY_WEIGHT = saved[0], saved[1]
-        stage.conflict = lambda *a: None
-        row("terms + names, no vetoes", lambda rs: assign_all(rs)[0])
-    finally:
-        stage.TERM_WEIGHT, stage.ENTITY_WEIGHT, stage.conflict = saved
-    row("newsmon (terms + names + vetoes)", lambda rs: assign_all(rs)[0])
+    for name, predicted in (("every report alone", realsets.alone(reports)),
+                            ("exact title", realsets.exact_title(reports)),
+                            ("NewsBlur title rule", realsets.newsblur(reports)),
+                            ("near-duplicates only (before stories)", near_duplicates_only(reports)),
+                            (f"TF-IDF single pass ({TFIDF_OURS})", realsets.tfidf_single_pass(reports, TFIDF_OURS))):
+        out.append((name, *bcubed(truth, predicted), len(hard_merges(stories, predicted))))
     return out
+
+
+TFIDF_OURS = 0.3          # the TF-IDF baseline's threshold on our sets (chosen on the real D windows)
 
 
 def cross_lingual(stories: StorySet) -> list[tuple[str, str]]:
@@ -217,33 +206,126 @@ def cost(archive: int, new: int) -> dict:
     return figures
 
 
+TFIDF_GRID = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
+
+
+def real_sets(model: stage.StoryModel) -> tuple[list[tuple[str, list[tuple[str, str]]]], dict]:
+    """Every window of both real sets: newsmon and the baselines on the same stream. The TF-IDF
+    threshold is the best on the set's D1 window; "TF-IDF at newsmon's precision" is the lowest
+    threshold whose precision reaches newsmon's on that window (the comparison at equal precision)."""
+    from . import realsets
+
+    tables, figures = [], {}
+    for windows, scorings in ((realsets.fulltext_windows(), ("all reports", "incidents with >= 2 reports")),
+                              (realsets.headline_windows(), ("against STORY", "against EVENT"))):
+        chosen = None
+        for window in windows:
+            reports = window.reports
+            story = {r.id: r.event for r in reports}
+            if window.folded:
+                scored = [(scorings[0], story, None), (scorings[1], window.folded, None)]
+            else:
+                scored = [(scorings[0], story, None), (scorings[1], story, realsets.multi_report(reports))]
+            start = time.perf_counter()
+            ours = dict(stage.group(reports, ZONE, model))
+            ms = (time.perf_counter() - start) / len(reports) * 1000
+            tfidf = realsets.tfidf_thresholds(reports, list(TFIDF_GRID))
+            if chosen is None:      # the first window is D1: the baseline's threshold is chosen there
+                chosen = max(TFIDF_GRID, key=lambda t: realsets.bcubed_over(*scored[-1][1:2], tfidf[t], scored[-1][2])[2])
+            rows = []
+            for label, truth, over in scored:
+                mine = realsets.bcubed_over(truth, ours, over)
+                equal = next((t for t in TFIDF_GRID if realsets.bcubed_over(truth, tfidf[t], over)[0] >= mine[0]),
+                             TFIDF_GRID[-1])
+                methods = [("newsmon", ours), ("every report alone", realsets.alone(reports)),
+                           ("exact title", realsets.exact_title(reports)),
+                           ("NewsBlur title rule", realsets.newsblur(reports)),
+                           (f"TF-IDF single pass ({chosen}, chosen on D1)", tfidf[chosen]),
+                           (f"TF-IDF at newsmon's precision ({equal})", tfidf[equal])]
+                for name, predicted in methods:
+                    p, r, f1 = realsets.bcubed_over(truth, predicted, over)
+                    rows.append((f"{label}: {name}", f"{p:.3f} / {r:.3f} / {f1:.3f}"))
+                    figures.setdefault(window.name, {}).setdefault(label, {})[name.split(" (")[0]] = \
+                        {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)}
+            kind = "tuning" if window.tuning else "VALIDATION (never tuned on)"
+            tables.append((f"{window.name} ({kind}): {len(reports):,} reports, {len(set(story.values())):,} "
+                           f"labels; BCubed P / R / F1; newsmon {ms:.2f} ms per report", rows))
+    return tables, figures
+
+
+def refit(log=print) -> stage.StoryModel:
+    """Refit story_model.json on the D windows of both real sets and our dev set (check.txt stays
+    out: it is the held-out set of ours)."""
+    from . import realsets
+    from .storyfit import HARD_NEGATIVE, fit
+
+    if not realsets.available():
+        raise SystemExit(f"the real sets are not in {realsets.CORPORA}: nothing to fit on")
+    ours = load().english()
+    dev = sorted(ours.reports, key=lambda r: r.published)
+    tuning = [("ours", "our dev set", dev, {r.id: r.event for r in dev}, None)]
+    for window in realsets.fulltext_windows() + realsets.headline_windows():
+        if window.tuning:
+            kind = "headlines" if window.folded else "full text"
+            truth = window.folded or {r.id: r.event for r in window.reports}
+            over = None if window.folded else realsets.multi_report(window.reports)
+            tuning.append((kind, window.name, window.reports, truth, over))
+    log("Fitting the story model on the tuning sets:")
+    model = fit(tuning, ZONE, {}, log, apart=ours.apart)
+    fitted = {"on": [name for _, name, *_ in tuning], "by": "python -m bench stories --fit",
+              "method": "L2 logistic regression (IRLS) on the pairs the stage compares, our set's hand-labelled "
+                        f"hard negatives (apart) weighing {HARD_NEGATIVE:g} times its other pairs; join threshold "
+                        "and vetoes chosen on the same tuning sets"}
+    model = replace(model, fitted=fitted)
+    model.save()
+    stage.default_model.cache_clear()
+    log(f"saved {stage.MODEL_PATH}: join {model.join} (headlines alone {model.join_textless}), "
+        f"vetoes {list(model.vetoes) or 'none'}")
+    return model
+
+
 def run(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench stories")
     parser.add_argument("--archive", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=1_000)
     parser.add_argument("--orders", type=int, default=20)
     parser.add_argument("--set", type=Path, default=None, help="a labelled file in the dev set's format")
+    parser.add_argument("--fit", action="store_true", help="refit pipeline/stages/story_model.json first")
     args = parser.parse_args(argv)
-    stories = load(args.set) if args.set else load()
-    english = stories.english()
-    q = quality(english, args.orders)
-    table(f"Stories on the labelled set ({len(english.reports)} reports, {q['events']} events, "
-          f"{len(english.outlets)} outlets)", [
-        ("BCubed precision", f"{q['precision']:.3f}"), ("BCubed recall", f"{q['recall']:.3f}"),
-        ("BCubed F1", f"{q['f1']:.3f}"), ("stories formed", str(q["stories"])),
-        ("hard-negative pairs merged", ", ".join(" + ".join(p) for p in q["hard_merges"]) or "none"),
-        ("follow-ups linked", q["follow_ups_linked"]),
-        ("reports linked as a follow-up of another event", str(q["follow_ups_wrong"])),
-        (f"worst F1 over {args.orders} arrival orders", "a hard merge" if q["worst_order_f1"] < 0
-         else f"{q['worst_order_f1']:.3f}"),
-        ("max within-event Jaccard (not copies)", f"{within_event_jaccard(stories, shingles):.3f}")])
-    compared = variants(english, args.orders)
-    table(f"Signals compared (P / R / F1 in published order; worst F1 and most hard-negative pairs merged "
-          f"over {args.orders} arrival orders)",
-          [(name, f"{p:.3f} / {r:.3f} / {f1:.3f};  {worst:.3f}, {m}") for name, p, r, f1, worst, m in compared])
-    lingual = cross_lingual(stories)
+    from . import realsets
+
+    model = refit() if args.fit else stage.default_model()
+    figures: dict = {}
+    for path in [args.set] if args.set else [None, DEV_SET.with_name("check.txt")]:
+        stories = load(path) if path else load()
+        english = stories.english()
+        name = (path or DEV_SET).name
+        q = quality(english, args.orders)
+        rows = [("newsmon", f"{q['precision']:.3f} / {q['recall']:.3f} / {q['f1']:.3f}; "
+                            f"{len(q['hard_merges'])} hard-negative pairs merged")]
+        rows += [(n, f"{p:.3f} / {r:.3f} / {f1:.3f}; {m} hard-negative pairs merged")
+                 for n, p, r, f1, m in baselines(english)]
+        rows += [("hard-negative pairs merged", ", ".join(" + ".join(p) for p in q["hard_merges"]) or "none"),
+                 ("follow-ups linked", q["follow_ups_linked"]),
+                 ("reports linked as a follow-up of another event", str(q["follow_ups_wrong"])),
+                 (f"worst F1 over {args.orders} arrival orders", "a hard merge" if q["worst_order_f1"] < 0
+                  else f"{q['worst_order_f1']:.3f}"),
+                 ("max within-event Jaccard (not copies)", f"{within_event_jaccard(stories, shingles):.3f}")]
+        table(f"Our set {name} ({len(english.reports)} reports, {q['events']} events, {len(english.outlets)} "
+              f"outlets; {'fitted on' if name == 'dev.txt' else 'held out'}): BCubed P / R / F1", rows)
+        figures[name] = {**{k: v for k, v in q.items() if k != "hard_merges"}, "hard_merges": len(q["hard_merges"]),
+                         "baselines": {n: {"precision": p, "recall": r, "f1": f1, "hard_merges": m}
+                                       for n, p, r, f1, m in baselines(english)}}
+    lingual = cross_lingual(load())
     if lingual:
         table("Cross-lingual (transliterated names; no embedding model)", lingual)
+    figures["cross_lingual"] = dict(lingual)
+    if realsets.available():
+        tables, figures["real"] = real_sets(model)
+        for title, rows in tables:
+            table(title, rows)
+    else:
+        print(f"(real sets skipped: {realsets.CORPORA} is absent)")
     c = cost(args.archive, args.new)
     table(f"Cost with {c['archive']:,} stored articles", [
         ("archive filled in", f"{c['fill_seconds']:.1f} s"),
@@ -252,11 +334,6 @@ def run(argv: list[str] | None = None) -> dict:
         ("profile per article (extraction worker)", f"{c['profile_ms']:.2f} ms"),
         ("assign + add per article (run)", f"{c['assign_ms']:.2f} ms"),
         ("new articles that joined a story", f"{c['joined_share']:.0%}")])
-    figures = {**{k: v for k, v in q.items() if k != "hard_merges"}, "hard_merges": len(q["hard_merges"]),
-               "variants": {name: {"precision": p, "recall": r, "f1": f1, "worst_order_f1": worst,
-                                   "most_hard_merges": m} for name, p, r, f1, worst, m in compared},
-               "cross_lingual": dict(lingual), "cost": c}
+    figures["cost"] = c
     save("stories", figures)
     return figures
-
-

@@ -67,11 +67,13 @@ def story_line(verdict: DedupVerdict) -> str:
         f"names: {', '.join(s.shared_entities)}" if s.shared_entities else "",
         f"terms: {', '.join(s.shared_terms)}" if s.shared_terms else "",
         f"numbers: {', '.join(s.shared_numbers)}" if s.shared_numbers else "") if part) or "nothing shared"
+    model = ("\n  model: average probability over the story's reports in the window; with its closest report "
+             f"{s.pair_score:.2f}, from " + ", ".join(f"{k} {v:g}" for k, v in s.features if v)) if s.features else ""
     if s.story_id:
-        return f"story: would join {s.story_id} \"{verdict.story_title}\" (score {s.score:.2f}; shared {why})"
+        return f"story: would join {s.story_id} \"{verdict.story_title}\" (score {s.score:.2f}; shared {why})" + model
     head = f"story: would start a new story; closest {s.closest} \"{verdict.story_title}\" (score {s.score:.2f}; " \
            f"shared {why}) kept apart by {s.veto}"
-    return head + (f"; a follow-up of {s.follow_up_of}" if s.follow_up_of else "")
+    return head + (f"; a follow-up of {s.follow_up_of}" if s.follow_up_of else "") + model
 
 
 def fetch_text(config: Config, url: str) -> tuple[str, str | None]:

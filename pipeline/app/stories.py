@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import date, datetime, timedelta
-from typing import Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from ..records import StoryRecord
 from ..stages.profile import PROFILE_VERSION, Profile, profile_of
-from ..stages.stories import WINDOW, Assignment, StoryIndex, best_report, report_time
+from ..stages.stories import WINDOW, Assignment, StoryIndex, best_report, group, report_time
 from ..storage.store import Store, parse_time
 
 log = logging.getLogger("newsmon")
@@ -145,9 +145,78 @@ def story_json(s) -> dict:
             "continuing": s.continuing.new_reports if s.continuing else None}
 
 
+def why(config, article_id: str) -> tuple[dict, Assignment]:
+    """Why a stored article is in its story (`newsmon stories --why ID`): the window as the run
+    had it when the article came (the articles stored before it, in the WINDOW + LOAD_MARGIN
+    before it was first seen), the article placed against it again, with the pair features and
+    the model's probability for its closest report in the story it joined or came closest to."""
+    from ..errors import UsageError
+    from .archive import opened
+
+    with opened(config) as store:
+        row = next(store.query("SELECT id, title, feed, published, first_seen, coalesce(story_id, id) AS story_id "
+                               "FROM articles WHERE id = ? OR id LIKE ? || '%' ORDER BY id = ? DESC LIMIT 1",
+                               [article_id, article_id, article_id]), None) if article_id else None
+        if row is None:
+            raise UsageError(f"no article {article_id!r}; `newsmon stories --json` lists their ids")
+        first_seen = parse_time(row["first_seen"])
+        index, mine = StoryIndex(config.zone), None
+        for r in store.window_rows(first_seen - WINDOW - LOAD_MARGIN):
+            profile = Profile.from_json(json.loads(r["data"])) if r["version"] == PROFILE_VERSION else \
+                profile_of(r["title"], store.text_of(r["id"]) or "")
+            when = report_time(parse_time(r["published"]), parse_time(r["first_seen"]))
+            if r["id"] == row["id"]:
+                mine = (profile, when)
+                break
+            index.add(r["id"], r["story_id"] or r["id"], r["feed"], when, profile)
+        if mine is None:
+            raise UsageError(f"article {row['id']} is a copy of another: its story is its original's")
+        found = index.assign(mine[0], mine[1], row["feed"])
+    return dict(row), found
+
+
 def would_join(store: Store, zone: ZoneInfo, title: str, text: str, now: datetime) -> tuple[Assignment, str | None]:
     """Which story a text would join now (`newsmon dedup check`), and that story's title."""
     found = open_story_index(store, zone, now).assign(profile_of(title, text), now)
     target = found.story_id or found.closest
     story = store.stories_by_id([target]).get(target) if target else None
     return found, story.title if story else None
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingReport:
+    """One report given to `newsmon stories group` (a JSON line)."""
+
+    id: str                   # the caller's id, echoed back
+    title: str
+    text: str                 # full text, or "" for a headline alone
+    outlet: str               # the feed or outlet: same-outlet reports are a feature of the model
+    published: datetime       # timezone-aware (a time without a zone is read as UTC)
+    lang: str = ""            # as given; the stage reads every language the same way
+
+
+def read_reports(lines: Iterable[str]) -> Iterator[IncomingReport]:
+    """JSON lines {"id", "title", "text", "outlet", "published" (ISO 8601), "lang"} in arrival
+    order; blank lines skipped. A line that is not one raises UsageError naming it."""
+    from ..errors import UsageError
+
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            published = datetime.fromisoformat(str(data["published"]).replace("Z", "+00:00"))
+            yield IncomingReport(str(data["id"]), str(data.get("title") or ""), str(data.get("text") or ""),
+                                 str(data.get("outlet") or ""),
+                                 published if published.tzinfo else published.replace(tzinfo=timezone.utc),
+                                 str(data.get("lang") or ""))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            what = f"missing {e}" if isinstance(e, KeyError) else str(e)
+            raise UsageError(f"line {number}: not a report ({what}); expected a JSON object with "
+                             f'"id", "title", "text", "outlet", "published" (ISO 8601)') from None
+
+
+def group_reports(zone: ZoneInfo, lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(report id, story id) for each report, grouped in memory by the story stage and the model
+    a run uses, in the digest's time zone (named days are read there); no database is touched."""
+    return group(read_reports(lines), zone)

@@ -1,4 +1,5 @@
-"""`newsmon stories`: a day's stories, each with every report, as the digest groups them."""
+"""`newsmon stories`: a day's stories, each with every report, as the digest groups them; and
+`newsmon stories group`: the story stage over reports given as JSON lines, touching no database."""
 
 from __future__ import annotations
 
@@ -12,21 +13,31 @@ from ..config import load_config
 from .common import config_option, handle_errors
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @config_option
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The digest day (default: today in the digest time zone).")
 @click.option("--topic", default=None, help="Only stories flagged under this topic (its id or its label).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--why", "why_id", default=None, metavar="ID",
+              help="Why this article is in its story: the model's pair features and probability.")
+@click.pass_context
 @handle_errors
-def stories(config_path: Path, day: datetime | None, topic: str | None, as_json: bool) -> None:
+def stories(ctx: click.Context, config_path: Path, day: datetime | None, topic: str | None, as_json: bool,
+            why_id: str | None) -> None:
     """List a day's stories: each event once, with the outlets and every report.
 
     \b
     Examples:
       newsmon stories --config config/newsmon.toml
       newsmon stories --date 2026-11-23 --topic ceasefire --json --config config/newsmon.toml
+      newsmon stories --why 3be18144 --config config/newsmon.toml
+      newsmon stories group --config config/newsmon.toml < reports.jsonl
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    if why_id is not None:
+        return _why(load_config(config_path), why_id, as_json)
     from ..app.stories import day_stories, story_json
     from ..clock import utcnow
 
@@ -48,3 +59,47 @@ def stories(config_path: Path, day: datetime | None, topic: str | None, as_json:
             click.echo(f"  {feed}: {title}  {url or ''}".rstrip())
     click.echo(f"{len(found)} stor{'y' if len(found) == 1 else 'ies'} on {when}"
                + (f" under {topic}" if topic else ""))
+
+
+def _why(config, article_id: str, as_json: bool) -> None:
+    from ..app.stories import why
+
+    row, found = why(config, article_id)
+    story = found.story_id or found.closest
+    if as_json:
+        click.echo(json.dumps({"article": row["id"], "title": row["title"], "story": row["story_id"],
+                               "model_story": found.story_id, "closest": found.closest, "score": found.score,
+                               "veto": found.veto, "pair_features": dict(found.features),
+                               "pair_score": found.pair_score}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{row['id']} \"{row['title']}\" ({row['feed']}) is in story {row['story_id']}")
+    if story is None:
+        click.echo("  no story of its window was close: it started its own")
+        return
+    verb = "joined" if found.story_id else f"stayed out of ({found.veto})"
+    click.echo(f"  {verb} {story}: average probability over that story's reports {found.score:.2f}")
+    click.echo(f"  with its closest report there: probability {found.pair_score:.2f}, from "
+               + ", ".join(f"{k} {v:g}" for k, v in found.features if v))
+
+
+@stories.command("group")
+@config_option
+@handle_errors
+def group(config_path: Path) -> None:
+    """Group reports given as JSON lines on stdin into stories, as a run would; no database.
+
+    Each input line is {"id", "title", "text", "outlet", "published" (ISO 8601), "lang"}, in
+    arrival order; each output line is {"id", "story"}, the story being the id of its first
+    report. The stage, the fitted model and the time zone are the run's (from the config).
+
+    \b
+    Example:
+      newsmon stories group --config config/newsmon.toml < reports.jsonl > stories.jsonl
+    """
+    import sys
+
+    from ..app.stories import group_reports
+
+    config = load_config(config_path)
+    for report_id, story_id in group_reports(config.zone, sys.stdin):
+        click.echo(json.dumps({"id": report_id, "story": story_id}, ensure_ascii=False))

@@ -164,7 +164,8 @@ def dedup_check(config_path: Path, source: str, title: str, as_json: bool) -> No
         story = None if s is None else {
             "joins": s.story_id, "follow_up_of": s.follow_up_of, "closest": s.closest, "title": verdict.story_title,
             "score": s.score, "shared_entities": list(s.shared_entities), "shared_terms": list(s.shared_terms),
-            "shared_numbers": list(s.shared_numbers), "veto": s.veto}
+            "shared_numbers": list(s.shared_numbers), "veto": s.veto,
+            "pair_features": dict(s.features), "pair_score": s.pair_score}
         click.echo(json.dumps({"source": source, "words": verdict.words, "duplicate_of": verdict.duplicate_of,
                                "kind": verdict.kind, "similarity": verdict.similarity,
                                "left_out": verdict.left_out, "story": None if verdict.left_out else story},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from sys import intern
@@ -18,11 +18,14 @@ from zoneinfo import ZoneInfo
 
 from anyascii import anyascii
 
-PROFILE_VERSION = "p4"
+from .placenames import DEMONYM_WORDS, DEMONYMS, STATES, VARIANTS
+
+PROFILE_VERSION = "p6"              # p6: a named facility is a place (stored profiles of p5 are recomputed)
 LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
 ENTITY_WORDS = 250                # names are read from this much of the text (the event is told early;
                                   # later names are background, and memory grows with each kept)
-ENTITY_KEY = 5                    # letters of a name's Latin spelling that key it (declensions meet)
+BODY_TERMS = 40                   # the text's most frequent content words kept for the body cosine
+BODY_WORDS = 400                  # read from this much of the text (the event, not the background)
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“«])")
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
@@ -37,14 +40,26 @@ _NUMBER_WORDS = {w: i for i, w in enumerate(
     "sixteen seventeen eighteen nineteen twenty".split())}
 _KILLED = {"killed", "dead", "died", "killing", "deaths", "death", "kill", "kills", "lives"}
 _INJURED = {"injured", "wounded", "hurt", "injuring", "wounding", "injuries", "wounds"}
+_CARE = {"hospital", "medical", "clinic", "trauma", "health", "memorial"}
+_COMPASS = {"north", "south", "east", "west", "northern", "southern", "eastern", "western", "downtown", "central",
+            "northeast", "northwest", "southeast", "southwest", "northeastern", "northwestern", "southeastern",
+            "southwestern", "greater", "upper", "lower"}
+# the street part of an address is not a place ("on Riverview Drive": the place is Riverview)
+_STREET = {"drive", "street", "road", "avenue", "boulevard", "lane", "way", "court", "place", "st", "ave", "rd",
+           "blvd", "highway", "parkway", "circle", "terrace", "trail", "pike"}
 _LOCATIVE = {"in", "at", "near", "on", "over", "outside", "into", "across"}
 # what is struck is where it happened: "drones hit Kharkiv", "Russia shelled Kherson"
 _STRUCK = {"hit", "hits", "struck", "strikes", "strike", "attacked", "attacks", "attack", "shelled", "shells",
            "targeted", "targets", "bombed", "pounded", "hitting", "striking", "attacking", "shelling", "targeting"}
+# a named facility is where it happened: its name is a place ("the Zaporizhzhia nuclear power plant",
+# "the Chornobyl site"), so two facilities conflict as two cities do
+_FACILITY = re.compile(r"\b([A-Z][\w'’]+)(?:'s|’s)?(?:\s+(?:nuclear|power|hydroelectric|hydro|thermal|oil|gas|"
+                       r"chemical|steel|coal|air|naval|military))*\s+(?:plant|site|station|dam|refinery|airport|"
+                       r"airbase|base|reactor|mine|shipyard|works|depot|terminal)s?\b")
 _WEEKDAY_EVENT = {"on", "into", "to"}            # "on Monday", "overnight into Saturday"
 _DAY_PARTS = {"morning", "afternoon", "evening", "night"}
 _NOT_EVENT_DAY = {"since", "until", "by", "from", "before", "after", "till", "next", "last"}
-_PLACE_NOUNS = {"region", "district", "oblast", "province", "city", "port", "river", "village", "town",
+_PLACE_NOUNS = {"region", "district", "market", "oblast", "province", "city", "port", "river", "village", "town",
                 "county", "border", "palace", "crossing", "checkpoint", "harbour", "harbor"}
 # capitalised but not names: roles and titles are shared by different people's statements
 _NOT_NAMES = set("""
@@ -81,26 +96,38 @@ class Profile:
     places: frozenset[str]                    # name keys the opening places the event at
     killed: frozenset[int] = frozenset()      # counts the lead gives for the dead
     injured: frozenset[int] = frozenset()     # and for the injured
-    numbers: frozenset[str] = frozenset()     # other numbers of the lead (a shared figure is a fact)
+    numbers: frozenset[str] = frozenset()     # other numbers of the lead (a shared figure is a fact;
+                                              # never an age or a year)
     day_named: tuple[str, int, int] | None = None  # first day the lead names: ("date", month, day),
                                               # ("weekday", 0-6, 0) or ("relative", -1|0, 0)
+    title: Mapping[str, int] = field(default_factory=dict)  # stemmed content word of the title -> count
+    body: Mapping[str, int] = field(default_factory=dict)   # the BODY_TERMS most frequent content words of
+                                              # the text's first BODY_WORDS; empty: no text (a headline)
+    ages: frozenset[int] = frozenset()        # ages the lead gives ("a 16-year-old", "Girl, 8,")
+    more_days: tuple[tuple[str, int, int], ...] = ()   # the lead's further named days (up to 3)
+    title_numbers: frozenset[str] = frozenset()   # numbers of the title, however small ("day 101")
 
     def says(self, key: str) -> bool:
         """Whether the text has this name at all (as a name or any capitalised word)."""
-        return key in self.entities or key in self.mentions
+        return key in self.entities or key in self.mentions or key in self.places
 
     def to_json(self) -> dict:
         return {"t": dict(self.terms), "e": sorted(self.entities), "m": sorted(self.mentions),
                 "p": sorted(self.places),
                 "k": sorted(self.killed), "i": sorted(self.injured), "n": sorted(self.numbers),
-                "d": list(self.day_named) if self.day_named else None}
+                "d": list(self.day_named) if self.day_named else None,
+                "ti": dict(self.title), "b": dict(self.body), "a": sorted(self.ages), "md": [list(d) for d in self.more_days],
+                "tn": sorted(self.title_numbers)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Profile":
         return cls(terms={intern(t): n for t, n in data["t"].items()}, entities=_interned(data["e"]),
                    mentions=_interned(data["m"]), places=_interned(data["p"]), killed=frozenset(data["k"]),
                    injured=frozenset(data["i"]), numbers=_interned(data["n"]),
-                   day_named=tuple(data["d"]) if data["d"] else None)
+                   day_named=tuple(data["d"]) if data["d"] else None,
+                   title={intern(t): n for t, n in data["ti"].items()},
+                   body={intern(t): n for t, n in data["b"].items()}, ages=frozenset(data["a"]),
+                   more_days=tuple(tuple(d) for d in data["md"]), title_numbers=_interned(data["tn"]))
 
 
 def stem(word: str) -> str:
@@ -130,24 +157,6 @@ _SYNONYM_GROUPS = (
     "building apartment residential tower block", "loan loans tranche financing",
 )
 SYNONYMS = {stem(w): stem(group.split()[0]) for group in _SYNONYM_GROUPS for w in group.split()}
-# Adjectives and abbreviations of places, keyed as the place: "Turkish" and "Turkey" meet; an
-# adjective is never where something happened ("in Turkish waters").
-DEMONYMS = {"russian": "russia", "ukrainian": "ukraine", "turkish": "turkey", "german": "germany",
-            "polish": "poland", "british": "britain", "uk": "britain", "french": "france",
-            "american": "america", "usa": "america", "emirati": "emirates", "uae": "emirates",
-            "chinese": "china", "belarusian": "belarus", "hungarian": "hungary", "dutch": "netherlands",
-            "italian": "italy", "european": "europe", "eu": "europe", "moldovan": "moldova",
-            "georgian": "georgia", "iranian": "iran", "israeli": "israel", "syrian": "syria"}
-DEMONYM_WORDS = frozenset(w for w in DEMONYMS if len(w) > 3)
-# One place, several spellings (Russian-era, German, transliterated Cyrillic): keyed as the
-# Ukrainian-based English spelling the region's news now uses.
-VARIANTS = {"kiev": "kyiv", "kiew": "kyiv", "kyjiw": "kyiv", "kharkov": "kharkiv", "charkiw": "kharkiv",
-            "odessa": "odesa", "nikolaev": "mykolaiv", "nikolayev": "mykolaiv", "zaporozhye": "zaporizhzhia",
-            "zaporozhe": "zaporizhzhia", "saporischschja": "zaporizhzhia", "dnepr": "dnipro",
-            "dnepropetrovsk": "dnipro", "lvov": "lviv", "lemberg": "lviv", "chernigov": "chernihiv",
-            "rovno": "rivne", "lugansk": "luhansk", "rossiia": "russia", "rossiya": "russia",
-            "russland": "russia", "ukraina": "ukraine", "moskva": "moscow", "moskau": "moscow"}
-
 
 def latin(word: str) -> str:
     word = word if word.isascii() else anyascii(word)
@@ -166,24 +175,61 @@ def _number(token: str) -> int | None:
 
 def profile_of(title: str, text: str) -> Profile:
     """The facts of one report: pure and cheap (a few hundred microseconds for a long article)."""
-    lead_text = " ".join(text.split(None, LEAD_WORDS)[:LEAD_WORDS])
-    terms: Counter[str] = Counter()
-    for part, weight in ((title, 2), (lead_text, 1)):
-        for w in _WORD.findall(part):
-            low = w.lower().replace("'s", "").replace("’s", "")
-            if low in STOPWORDS or len(low) < 3:
-                continue
-            key = _canonical_term(low if low.isascii() else latin(low))
-            if key:
-                terms[key] += weight
+    words = text.split(None, BODY_WORDS)[:BODY_WORDS]
+    lead_text = " ".join(words[:LEAD_WORDS])
     entities, mentions = _names(title, text)
-    opening = title + ". " + " ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2])
-    killed, injured, numbers = _figures(title + ". " + lead_text)
+    title_terms = _content_words(title, entities)
+    terms = Counter(_content_words(lead_text, entities))
+    for t, n in title_terms.items():
+        terms[t] += 2 * n
+    body = Counter(_content_words(" ".join(words), entities)).most_common(BODY_TERMS)
+    common = {w for w in _WORD.findall(" ".join(words[:ENTITY_WORDS])) if w.islower()}
+    places = _places(" ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2]), common)
+    # a Title Case headline capitalises every word: its places count where the text names them too
+    places |= {p for p in _places(title, common) if not _title_case(title) or p in entities}
+    ages, figures_text = _ages(title + ". " + lead_text)
+    killed, injured, numbers = _figures(figures_text)
+    days = list(dict.fromkeys(_days_named(_tokens(title + ". " + lead_text))))
     return Profile(terms={intern(t): n for t, n in terms.items()}, entities=_interned(entities),
-                   mentions=_interned(mentions - entities), places=_interned(_places(opening)),
+                   mentions=_interned(mentions - entities), places=_interned(places),
                    killed=frozenset(killed),
                    injured=frozenset(injured), numbers=_interned(numbers),
-                   day_named=_day_named(_tokens(title + ". " + lead_text)))
+                   day_named=days[0] if days else None, more_days=tuple(days[1:4]),
+                   title={intern(t): n for t, n in title_terms.items()},
+                   body={intern(t): n for t, n in body}, ages=frozenset(ages),
+                   title_numbers=_interned(str(v) for t in _tokens(_ages(_UPDATE.sub("", title))[1]) if (v := _number(t)) is not None
+                                           and not (1900 <= v <= 2100 and t.isdecimal())))
+
+
+_UPDATE = re.compile(r"^\s*UPDATE\s*\d+\s*[-:–]\s*", re.IGNORECASE)   # a wire's "UPDATE 2-": the same story
+
+
+def _content_words(text: str, names: frozenset[str] | set[str] = frozenset()) -> Counter[str]:
+    """Stemmed content words (stopwords and words under 3 letters left out) -> count. A name
+    (`names`: the text's name keys) is kept whole: "Pokrovske" is not "Pokrovsk"."""
+    out: Counter[str] = Counter()
+    for w in _WORD.findall(text):
+        low = w.lower().replace("'s", "").replace("’s", "")
+        if low in STOPWORDS or len(low) < 3:
+            continue
+        if w[0].isupper() and (name := _entity_key(low)) in names:
+            out[name] += 1
+            continue
+        key = _canonical_term(low if low.isascii() else latin(low))
+        if key:
+            out[key] += 1
+    return out
+
+
+# An age is a person's, never a count: "a 16-year-old", "aged 16", "16 years old", "Girl, 8, shot".
+_AGE = re.compile(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged? (\d{1,3})(?:,? (?:and|to) (\d{1,3}))?\b|"
+                  r"(?<=[A-Za-z]), (\d{1,3})(?=,|\s*$| (?:was|is|shot|killed|died|dies|hurt|wounded)\b)")
+
+
+def _ages(text: str) -> tuple[set[int], str]:
+    """(the ages a text gives, the text with them blanked out so no count is read from them)."""
+    ages = {int(g) for m in _AGE.finditer(text) for g in m.groups() if g}
+    return ages, _AGE.sub(" ", text)
 
 
 def _interned(keys) -> frozenset[str]:
@@ -200,11 +246,22 @@ def _canonical_term(word: str) -> str:
     return SYNONYMS.get(stemmed, stemmed)
 
 
+# Case endings of names transliterated from Ukrainian or Russian ("Харкова", "Харкові"): stripped so
+# the declined forms meet the nominative. Latin-script names are keyed whole, never by a prefix:
+# "Pokrovske" is not "Pokrovsk", "Kostiantynopil" not "Kostiantynivka".
+_CASE_ENDINGS = ("oiu", "omu", "om", "oi", "iu", "ia", "a", "i", "u", "e", "y")
+
+
 @lru_cache(maxsize=50_000)
 def _entity_key(word: str) -> str:
     key = latin(word)
-    key = DEMONYMS.get(key, VARIANTS.get(key, key))
-    return key[:ENTITY_KEY]
+    if key in DEMONYMS or key in VARIANTS or word.isascii():
+        return DEMONYMS.get(key, VARIANTS.get(key, key))
+    stem_ = next((key[:-len(e)] for e in _CASE_ENDINGS if key.endswith(e) and len(key) - len(e) >= 4), key)
+    for candidate in (stem_, stem_[:-1] + "i" + stem_[-1:] if stem_[-2:-1] == "o" else stem_):
+        if candidate in VARIANTS or candidate in DEMONYMS:
+            return DEMONYMS.get(candidate, VARIANTS.get(candidate, candidate))
+    return stem_ if stem_[-2:-1] != "o" else stem_[:-2] + "i" + stem_[-1]
 
 
 _NAME_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\S")
@@ -235,8 +292,7 @@ def _names(title: str, text: str) -> tuple[set[str], set[str]]:
     body = " ".join(text.split(None, ENTITY_WORDS)[:ENTITY_WORDS])
     in_body = list(_capitalised_names(body))          # read once: the costliest step of a profile
     capitalised_inside = {w for w, initial, _, _ in in_body if not initial}
-    title_words = title.split()
-    title_case = bool(title_words) and sum(w[:1].isupper() for w in title_words) > 0.6 * len(title_words)
+    title_case = _title_case(title)
     entities: set[str] = set()
     mentions: set[str] = set()
     for part, names in ((body, in_body), (title, _capitalised_names(title))):
@@ -255,17 +311,37 @@ def _names(title: str, text: str) -> tuple[set[str], set[str]]:
     return entities, mentions
 
 
-def _places(opening: str) -> set[str]:
+def _title_case(title: str) -> bool:
+    words = title.split()
+    return bool(words) and sum(w[:1].isupper() for w in words) > 0.6 * len(words)
+
+
+def _places(opening: str, common: set[str] = frozenset()) -> set[str]:
     """Names the opening (title and first sentences) places the event at: after in/at/near/on…,
-    before district/region/port…. A dateline is where the reporter filed from, not a place."""
+    before district/region/port…. A dateline is where the reporter filed from, not a place; a
+    word the text also writes in lower case (`common`: "in Custody", "Fatal") is not a name; a
+    county, like a state, holds the town and does not conflict with it."""
     out: set[str] = set()
+    previous = ""
     for w, _, prev_word, next_word in _capitalised_names(opening):
         low = w.lower().replace("'s", "").replace("’s", "")
-        if low in _NOT_NAMES or low in DEMONYM_WORDS:
-            continue
+        prev_word, previous = (previous if prev_word in _COMPASS else prev_word), prev_word
+        if low in _COMPASS:
+            continue                        # "in North Austin": the place is Austin
+        if low in _NOT_NAMES or low in STOPWORDS or low in DEMONYM_WORDS or (len(low) < 3 and low not in VARIANTS):
+            continue                        # ("Ex-Girlfriend" is read as "Ex")
+        if next_word in _CARE or low in _STREET or low in common or next_word in ("county", "parish"):
+            continue                        # where the wounded were taken, not where it happened
+        if low.isalpha() and w[:len(low)].isupper() and len(low) <= 4 and low not in VARIANTS:
+            continue                        # an acronym (ICU, a TV station's call letters) is not a place
         if prev_word in _LOCATIVE or prev_word in _STRUCK or next_word in _PLACE_NOUNS:
             out.add(_entity_key(low))
-    return {p for p in out if len(p) >= 2}
+    for m in _FACILITY.finditer(opening):     # "the Zaporizhzhia nuclear power plant", "the Chornobyl site"
+        low = m.group(1).lower().replace("'s", "").replace("’s", "")
+        if not (low in _NOT_NAMES or low in STOPWORDS or low in DEMONYM_WORDS or low in common or len(low) < 3
+                or low in _COMPASS or (m.group(1).isupper() and len(low) <= 4)):
+            out.add(_entity_key(low))
+    return {p for p in out if len(p) >= 2 and p not in STATES}
 
 
 def _tokens(text: str) -> list[str]:
@@ -278,9 +354,9 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
     killed, injured, numbers = set(), set(), set()
     for i, tok in enumerate(tokens):
         value = _number(tok)
-        if value is None:
-            continue
-        if not (1900 <= value <= 2100 and tok.isdecimal()) and value > 2:
+        if value is None or (1900 <= value <= 2100 and tok.isdecimal()):
+            continue                        # a year is never a count ("in 1994")
+        if value > 2:
             numbers.add(str(value))
         around = tokens[i + 1:i + 5]
         before = tokens[max(0, i - 4):i]        # "killing at least three", "death toll rose to 7"
@@ -295,28 +371,44 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
 def _day_named(tokens: list[str]) -> tuple[str, int, int] | None:
     """The first day the text names as the event's: a date, "on <weekday>" or "<weekday>
     morning/night", "yesterday" or "today" ("since Thursday" and "by Friday" are not)."""
+    return next(_days_named(tokens), None)
+
+
+def _days_named(tokens: list[str]) -> Iterable[tuple[str, int, int]]:
+    """Every day the text names as an event's, in order (see _day_named)."""
     for i, tok in enumerate(tokens):
         prev = tokens[i - 1] if i else ""
         after = tokens[i + 1] if i + 1 < len(tokens) else ""
         if tok in _MONTHS and after.isdecimal() and 1 <= int(after) <= 31 and prev not in _NOT_EVENT_DAY:
-            return ("date", _MONTHS[tok], int(after))
+            yield ("date", _MONTHS[tok], int(after))
         if tok in _MONTHS and prev.isdecimal() and 1 <= int(prev) <= 31 and \
                 (tokens[i - 2] if i > 1 else "") not in _NOT_EVENT_DAY:
-            return ("date", _MONTHS[tok], int(prev))
-        if tok in _WEEKDAYS and prev not in _NOT_EVENT_DAY and (prev in _WEEKDAY_EVENT or after in _DAY_PARTS):
-            return ("weekday", _WEEKDAYS[tok], 0)
+            yield ("date", _MONTHS[tok], int(prev))
+        if tok in _WEEKDAYS and prev not in _NOT_EVENT_DAY and (prev in _WEEKDAY_EVENT or after in _DAY_PARTS
+                                                                or prev in _KILLED or prev in _INJURED):
+            yield ("weekday", _WEEKDAYS[tok], 0)
         if tok == "yesterday":
-            return ("relative", -1, 0)
+            yield ("relative", -1, 0)
         if tok in ("today", "tonight"):
-            return ("relative", 0, 0)
-    return None
+            yield ("relative", 0, 0)
 
 
 def event_day(profile: Profile, when: datetime, zone: ZoneInfo) -> tuple[date, bool]:
     """(the day the report is about, whether the text names it): a named weekday is the latest
     such day up to the published day, a date without a year the nearest to it."""
+    return _resolve(profile.day_named, when.astimezone(zone).date())
+
+
+def event_days(profile: Profile, when: datetime, zone: ZoneInfo) -> frozenset[date]:
+    """Every day the lead names (empty: it names none). A development names the day of the event
+    it develops too ("police on Wednesday named the man killed Tuesday night"), which is how it
+    is told from a report of another day's event."""
     local = when.astimezone(zone).date()
-    named = profile.day_named
+    days = (_resolve(named, local) for named in (profile.day_named, *profile.more_days) if named)
+    return frozenset(day for day, named in days if named)
+
+
+def _resolve(named: tuple[str, int, int] | None, local: date) -> tuple[date, bool]:
     if named is None:
         return local, False
     kind, a, b = named
