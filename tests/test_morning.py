@@ -314,9 +314,9 @@ def test_lead_images_show_in_the_html_digest_and_in_the_email_only_when_asked(si
                         ["A local ceasefire held overnight around the plant, officials said on Monday morning."] * 4)
     site.routes["/pics/2"] = Page(page.body.replace(b"<head>", b'<head><meta property="og:image" '
                                                                 b'content="https://cdn.pics.example/og-2.jpg">'))
-    site.routes["/pics/1"] = article_page("Truce lets farmers finish the harvest", "Pics", "2026-11-23",
-                                          ["Farmers finished the sunflower harvest during the local truce this week."] * 4)
-    rss = (IMAGES_RSS.split("<item>")[0] + "<item><title>Truce lets farmers finish the harvest</title>"
+    site.routes["/pics/1"] = article_page("NATO observers visit Poltava farms", "Pics", "2026-11-23",
+                                          ["NATO observers visited farms in Poltava this week as the sunflower harvest ended late."] * 4)
+    rss = (IMAGES_RSS.split("<item>")[0] + "<item><title>NATO observers visit Poltava farms</title>"
            f"<link>{site.url('/pics/1')}</link><guid>1</guid><pubDate>Mon, 23 Nov 2026 05:00:00 GMT</pubDate>"
            '<media:thumbnail url="https://cdn.pics.example/1.jpg"/></item>'
            f"<item><title>Truce holds at the plant</title><link>{site.url('/pics/2')}</link><guid>2</guid>"
@@ -338,7 +338,7 @@ def test_lead_images_show_in_the_html_digest_and_in_the_email_only_when_asked(si
         finally:
             store.close()
         mail = smtp.inbox.parsed()[0].get_body(("html",)).get_content()
-        assert "Truce lets farmers finish the harvest" in mail and "<img" not in mail   # off by default
+        assert "NATO observers visit Poltava farms" in mail and "<img" not in mail   # off by default
         path.write_text(path.read_text().replace('send_at = "07:00"', 'send_at = "07:00"\nimages = true'))
         images_on = load_config(path)
         assert images_on.email.images and images_on.images

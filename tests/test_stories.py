@@ -18,7 +18,8 @@ from pipeline.app.pipeline import run_once
 from pipeline.config import load_config
 from pipeline.demo.site import FeedItem, article_page, rss_feed
 from pipeline.stages.dedup import shingles
-from pipeline.stages.profile import event_day, profile_of
+from pipeline.stages.eventdays import event_day
+from pipeline.stages.profile import profile_of
 from pipeline.stages.stories import Member, StoryIndex, conflict
 
 KYIV = ZoneInfo("Europe/Kyiv")

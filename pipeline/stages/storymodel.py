@@ -1,0 +1,60 @@
+"""The story stage's fitted pair model: the features it weighs, in order, its weights and the
+thresholds chosen with them, read from story_model.json (`python -m bench stories --fit` writes
+it). Kept apart from stories.py, which applies it."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+MODEL_PATH = Path(__file__).with_name("story_model.json")
+
+# The pair features, in the order of the model's weights (pair_features computes them).
+FEATURES = ("bias", "title", "title_words", "lead", "body", "names", "numbers", "ages_conflict", "place_conflict",
+            "figures_conflict", "day_conflict", "title_numbers_conflict", "hours", "same_outlet", "textless", "title_textless",
+            "place_alone")
+
+_TEXTLESS = FEATURES.index("textless")
+
+
+@dataclass(frozen=True, slots=True)
+class StoryModel:
+    """Fitted weights over FEATURES, and the thresholds chosen with them (story_model.json)."""
+
+    weights: tuple[float, ...]        # one per FEATURES name, in that order: pairs where both have text
+    join: float                       # average-link probability at or above which a report with text joins
+    join_textless: float              # the same for a report that is a headline alone (no text)
+    follow: float                     # a story this close, kept out by a key fact, may be followed up
+    vetoes: tuple[str, ...] = ()      # conflicts that keep a report out whatever the score
+    fitted: dict = field(default_factory=dict, compare=False)   # how and on what it was fitted
+    weights_textless: tuple[float, ...] = ()   # for pairs where either is a headline alone (empty: `weights`)
+
+    def probability(self, x: Iterable[float]) -> float:
+        weights = self.weights_textless if x[_TEXTLESS] and self.weights_textless else self.weights
+        z = sum(w * v for w, v in zip(weights, x))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> "StoryModel":
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path}: features {data['features']} are not this code's {list(FEATURES)}; refit it")
+        return cls(tuple(data["weights"]), data["join"], data["join_textless"], data["follow"],
+                   tuple(data.get("vetoes", ())), data.get("fitted", {}), tuple(data.get("weights_textless", ())))
+
+    def save(self, path: Path = MODEL_PATH) -> None:
+        data = {"features": list(FEATURES), "weights": [round(w, 5) for w in self.weights],
+                "weights_textless": [round(w, 5) for w in self.weights_textless],
+                "join": round(self.join, 4), "join_textless": round(self.join_textless, 4), "follow": round(self.follow, 4), "vetoes": list(self.vetoes),
+                "fitted": self.fitted}
+        Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+@lru_cache(maxsize=4)
+def default_model(path: Path = MODEL_PATH) -> StoryModel:
+    """The shipped model, read once (an immutable value: no state is shared through it)."""
+    return StoryModel.load(path)
