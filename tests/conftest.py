@@ -4,6 +4,7 @@ fixed clock, `newsmon` as a subprocess, rows and digests read back from what a r
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -113,3 +114,18 @@ def rows(config, sql: str, args=()) -> list[tuple]:
 
 def digest_json(config, day: str = "2026-11-23") -> dict:
     return json.loads((config.digest_dir / f"{day}.json").read_text())
+
+
+def read_terminal(master: int) -> bytes:
+    """Everything a process wrote to the pseudo-terminal whose master side is `master`, until it
+    closes (EOF, or EIO on Linux) when the process exits."""
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    return output

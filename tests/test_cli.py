@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
-from conftest import newsmon, write_config
+from conftest import newsmon, read_terminal, write_config
 from world import serve_world
 
 from pipeline.cli import main
@@ -186,15 +186,7 @@ def test_progress_bar_on_a_terminal_only(site, tmp_path, seeds_dir):
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--force", "--config", str(path)],
                             stdout=subprocess.PIPE, stderr=slave, text=True, env={**os.environ, "COLUMNS": "120"})
     os.close(slave)
-    output = b""
-    while True:                  # until the terminal closes (EOF or EIO) when the run exits
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
+    output = read_terminal(master)   # until the terminal closes (EOF or EIO) when the process exits
     proc.wait(timeout=120)
     os.close(master)
     text = output.decode(errors="replace")

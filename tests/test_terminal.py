@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-from conftest import write_config
+from conftest import read_terminal, write_config
 from world import serve_world
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -22,15 +22,7 @@ def on_a_terminal(*args: str, columns: int = 120) -> str:
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args], stdout=subprocess.DEVNULL,
                             stderr=slave, env={**os.environ, "COLUMNS": str(columns), "TERM": "xterm"})
     os.close(slave)
-    output = b""
-    while True:                  # until the terminal closes (EOF or EIO) when the process exits
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
+    output = read_terminal(master)   # until the terminal closes (EOF or EIO) when the process exits
     proc.wait(timeout=120)
     os.close(master)
     assert proc.returncode == 0, output
@@ -173,15 +165,7 @@ def test_search_highlights_in_bold_on_a_terminal_only_and_snippets_keep_to_one_l
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "search", "engineers", "--config", path],
                             stdout=slave, stderr=subprocess.PIPE)
     os.close(slave)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
+    output = read_terminal(master)   # until the terminal closes (EOF or EIO) when the process exits
     proc.wait(timeout=60)
     os.close(master)
     shown = output.decode()
