@@ -35,7 +35,12 @@ def test_demo_shows_flags_drops_the_seed_copy_and_reports_the_broken_feed(tmp_pa
     [story] = [a for a in digest["articles"] if "Geneva" in a["title"]]
     assert story["feed"] == "kyiv-ledger" and [c["feed"] for c in story["also"]] == ["baltic-wire"]
     assert sum("Geneva" in a["title"] for a in digest["articles"]) == 1
-    assert "Also reported by" in json_file.with_suffix(".html").read_text()
+    html = json_file.with_suffix(".html").read_text()
+    assert "Also reported by" in html
+    # lead images from the feeds' media:thumbnail, in RSS (the Ledger) and Atom (the Wire): linked, never inlined
+    for flag in ("Flag_of_NATO.svg", "Flag_of_Estonia.svg"):
+        assert f'<img class="lead" src="https://commons.wikimedia.org/wiki/Special:FilePath/{flag}?width=480"' in html
+    assert "data:" not in html
     # the NATO pledge, written up by each outlet in its own words: one story, two outlets
     [pledge] = [a for a in digest["articles"] if "air-defence" in a["title"] or "four more" in a["title"]]
     assert sorted(pledge["outlets"]) == ["Baltic Wire", "Kyiv Ledger"] and pledge["reports"] == 2

@@ -11,6 +11,16 @@ whose page is gone so the feed's own summary must be used.
 LEDGER = "Kyiv Ledger"
 WIRE = "Baltic Wire"
 
+# slug -> the lead image its feed item carries (media:thumbnail): public Wikimedia Commons files,
+# which the reader's browser loads when the digest is opened (newsmon never fetches an image).
+COMMONS = "https://commons.wikimedia.org/wiki/Special:FilePath/{}?width=480"
+IMAGES: dict[str, str] = {
+    "nato-air-defence-pledge": COMMONS.format("Flag_of_NATO.svg"),
+    "geneva-ceasefire-talks": COMMONS.format("Flag_of_Switzerland.svg"),
+    "odesa-grain-exports": COMMONS.format("Flag_of_Ukraine.svg"),
+    "baltic-air-policing": COMMONS.format("Flag_of_Estonia.svg"),
+}
+
 # slug -> (outlet, title, published, paragraphs). An empty paragraph list means the page 404s.
 ARTICLES: dict[str, tuple[str, str, str, list[str]]] = {
     "nato-air-defence-pledge": (LEDGER, "Allies pledge new air-defence systems at NATO meeting",

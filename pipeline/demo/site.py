@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .content import ARTICLES, GONE_SUMMARY, LEDGER, SYNDICATED, WIRE
+from .content import ARTICLES, GONE_SUMMARY, IMAGES, LEDGER, SYNDICATED, WIRE
 from .server import LoopbackSite, Page
 
 _CHROME = """<!DOCTYPE html>
@@ -45,6 +45,7 @@ class FeedItem:
     published: str                      # ISO 8601, e.g. "2026-11-23T06:10:00Z"
     summary: str = ""
     content_html: str | None = None     # full content (content:encoded / Atom content)
+    image: str | None = None            # lead image URL, as media:thumbnail (Media RSS)
 
 
 def _paragraphs_html(paragraphs: list[str]) -> str:
@@ -69,10 +70,13 @@ def _rfc822(iso: str) -> str:
     return format_datetime(datetime.fromisoformat(iso.replace("Z", "+00:00")), usegmt=True)
 
 
+MEDIA_RSS = "http://search.yahoo.com/mrss/"
+
+
 def rss_feed(title: str, link: str, items: list[FeedItem]) -> Page:
     x = html.escape
     parts = [f'''<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:media="{MEDIA_RSS}"><channel>
 <title>{x(title)}</title><link>{x(link)}</link><description>{x(title)}</description>''']
     for it in items:
         parts.append("<item>" + f"<title>{x(it.title)}</title>"
@@ -81,6 +85,7 @@ def rss_feed(title: str, link: str, items: list[FeedItem]) -> Page:
                      + f"<pubDate>{_rfc822(it.published)}</pubDate>"
                      + (f"<description>{x(it.summary)}</description>" if it.summary else "")
                      + (f"<content:encoded>{x(it.content_html)}</content:encoded>" if it.content_html else "")
+                     + (f'<media:thumbnail url="{x(it.image)}"/>' if it.image else "")
                      + "</item>")
     parts.append("</channel></rss>")
     return Page("\n".join(parts).encode("utf-8"), content_type="application/rss+xml")
@@ -90,7 +95,7 @@ def atom_feed(title: str, feed_id: str, items: list[FeedItem]) -> Page:
     x = html.escape
     updated = max((it.published for it in items), default="2026-01-01T00:00:00Z")
     parts = [f'''<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom"><title>{x(title)}</title>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="{MEDIA_RSS}"><title>{x(title)}</title>
 <id>{x(feed_id)}</id><updated>{updated}</updated>''']
     for it in items:
         parts.append("<entry>" + f"<title>{x(it.title)}</title>"
@@ -99,6 +104,7 @@ def atom_feed(title: str, feed_id: str, items: list[FeedItem]) -> Page:
                      + f"<updated>{it.published}</updated><published>{it.published}</published>"
                      + (f'<summary type="text">{x(it.summary)}</summary>' if it.summary else "")
                      + (f'<content type="html">{x(it.content_html)}</content>' if it.content_html else "")
+                     + (f'<media:thumbnail url="{x(it.image)}"/>' if it.image else "")
                      + "</entry>")
     parts.append("</feed>")
     return Page("\n".join(parts).encode("utf-8"), content_type="application/atom+xml")
@@ -131,10 +137,10 @@ def build_routes(base: str, seed_text: str | None) -> dict[str, Page]:
             routes[path] = article_page(title, outlet, published, paragraphs)
         if outlet == LEDGER:  # the Ledger's links carry tracking parameters, as many do
             item = FeedItem(title, f"{base}{path}?utm_source=rss&utm_medium=feed", f"ledger-{slug}",
-                            published, paragraphs[0] if paragraphs else GONE_SUMMARY)
+                            published, paragraphs[0] if paragraphs else GONE_SUMMARY, image=IMAGES.get(slug))
         else:
             item = FeedItem(title, base + path, f"tag:balticwire.example,2026:{slug}", published,
-                            paragraphs[0] if paragraphs else GONE_SUMMARY)
+                            paragraphs[0] if paragraphs else GONE_SUMMARY, image=IMAGES.get(slug))
         items[outlet].append(item)
     routes["/ledger/rss.xml"] = rss_feed(LEDGER, f"{base}/ledger/", items[LEDGER])
     routes["/wire/atom.xml"] = atom_feed(WIRE, "tag:balticwire.example,2026:feed", items[WIRE])
