@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import feedparser
@@ -230,7 +230,7 @@ def test_the_openapi_description_names_every_api_route_and_each_page_has_its_twi
     spec = web.api("/api/v1/openapi.json")
     assert spec == json.loads(json.dumps(OPENAPI)) and spec["openapi"].startswith("3.")
     routes = {r.path for r in web.server.config.app.routes}
-    assert {p for p in routes if p.startswith("/api/v1/")} == set(spec["paths"])
+    assert {p for p in routes if p.startswith(("/api/v1/", "/feeds/"))} == set(spec["paths"])   # and the Atom feeds
     for page in ("/", "/search", "/days", "/feeds", "/alerts"):
         twin = "/api/v1/today" if page == "/" else "/api/v1" + page
         assert page in routes and twin in routes
@@ -277,6 +277,45 @@ def test_an_atom_feed_per_search_lists_the_matching_stories(archive, web):
     assert not harbour.bozo and [e.title for e in harbour.entries] == ["Night train to the coast is back"]
     assert harbour.feed.id == "tag:newsmon,2026:search:night%20train%20harbour"
     assert web.get("/feeds/search.atom")[0] == 400
+
+
+def test_an_atom_feed_per_alert_rule_lists_the_stories_the_rule_matches(archive, site):
+    """Matched as the alert pass matches (whole words: "NATO" is not in "Senator Donato"), topics
+    and min_outlets included; an unknown rule is a 404 naming the known ones."""
+    feeds = _publish(site, {"courier": [
+        ("nato", "NATO defence ministers meet in Brussels",
+         ["NATO defence ministers met in Brussels on Monday to discuss air defence.", "The meeting lasted hours."]),
+        ("bakery", "Senator Donato opens a bakery in Ohio",
+         ["Senator Donato cut the ribbon at a new bakery in Columbus on Monday.", "It sells bread from Tuesday."])]})
+    rules = ('\n[[alerts]]\nname = "nato"\nterms = ["NATO"]\n'
+             '\n[[alerts]]\nname = "ceasefire"\ntopics = ["ceasefire"]\n'
+             '\n[[alerts]]\nname = "wide truce"\ntopics = ["ceasefire"]\nmin_outlets = 2\n')
+    config = load_config(write_config(archive.path.parent, [
+        *[(n, site.url(f"/{n}.xml")) for n in ("wire", "herald")], *feeds], extra=rules))
+    archive.clock.now += timedelta(hours=1)
+    run_once(config, clock=archive.clock, force=True)
+    nato, donato = archive.story_of("NATO defence%"), archive.story_of("Senator Donato%")
+    truce, talks = archive.story_of("Local ceasefire%"), archive.story_of("Ceasefire talks%")
+    w = Web(config)
+    try:
+        def entries(path: str) -> dict[str, feedparser.FeedParserDict]:
+            status, headers, body = w.get(path)
+            assert status == 200 and headers["content-type"].startswith("application/atom+xml"), (path, body[:300])
+            parsed = feedparser.parse(body.encode())
+            assert not parsed.bozo and parsed.version == "atom10", path
+            return {e.id.rpartition(":")[2]: e for e in parsed.entries}
+
+        got = entries("/feeds/alert/nato.atom")
+        assert set(got) == {nato} and donato not in got
+        assert got[nato].link == f"{w.base}/story/{nato}"
+        last_seen = archive.sql("SELECT last_seen FROM stories WHERE id = ?", [nato])[0][0]
+        assert datetime.fromisoformat(got[nato].updated) == datetime.fromisoformat(last_seen).replace(microsecond=0)
+        assert set(entries("/feeds/alert/ceasefire.atom")) == {truce, talks}
+        assert set(entries("/feeds/alert/wide%20truce.atom")) == {truce}                # two outlets, not one
+        status, _, body = w.get("/feeds/alert/nosuch.atom")
+        assert status == 404 and "nato, ceasefire, wide truce" in body
+    finally:
+        w.stop()
 
 
 # --- safety

@@ -219,6 +219,12 @@ class _Texts:
         return self._rows
 
 
+def rule_matches(store: Store, rule: AlertRule, story: StoryRecord) -> bool:
+    """Whether `rule` matches `story` as the alert pass decides it (topics, words, min_outlets):
+    what `newsmon web`'s Atom feed per alert rule lists (app/reading.py)."""
+    return _matches(rule, story, _Texts(store, story.id))
+
+
 def _matches(rule: AlertRule, story: StoryRecord, text: _Texts) -> bool:
     if rule.topics and not set(rule.topics) & set(story.topics):
         return False

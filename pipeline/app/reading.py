@@ -18,6 +18,7 @@ from ..records import Match, MessageRecord, StoredArticle, StoryRecord
 from ..stages.digest import Digest
 from ..storage.store import parse_time
 from . import status
+from .alerts import rule_matches
 from .archive import reading, search
 from .report import digest_for
 
@@ -90,6 +91,18 @@ def stories_feed(config: Config, topic: str | None = None, limit: int = 50) -> l
         raise UsageError(f"unknown topic {topic!r}")
     with reading(config) as store:
         return store.recent_stories(topic, limit)
+
+
+def alert_feed(config: Config, name: str, limit: int = 50, scan: int = 1000) -> list[StoryRecord]:
+    """The stories an `[[alerts]]` rule (by its name) matches, as the alert pass matches them
+    (alerts.rule_matches): by latest report, newest first, among the `scan` latest stories.
+    An unknown name is a LookupError naming the known ones."""
+    rule = next((r for r in config.alerts if r.name == name), None)
+    if rule is None:
+        known = ", ".join(r.name for r in config.alerts) or "none"
+        raise LookupError(f"no alert rule named {name!r}; known: {known}")
+    with reading(config) as store:
+        return [s for s in store.recent_stories(None, scan) if rule_matches(store, rule, s)][:limit]
 
 
 def stories_by_id(config: Config, ids: list[str]) -> dict[str, StoryRecord]:

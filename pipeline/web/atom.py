@@ -1,4 +1,4 @@
-"""Atom feeds out (RFC 4287): a topic's stories, or a search's, one entry per story.
+"""Atom feeds out (RFC 4287): a topic's stories, a search's or an alert rule's, one entry per story.
 
 An entry's id is the story's (stable: a tag URI), its `updated` the story's last_seen, so a reader
 shows a story again as reports join it; its link is the story's page on this server. Written with
@@ -51,3 +51,8 @@ def search_feed(config: Config, query: str, stories: list[StoryRecord], self_url
                 now: datetime) -> bytes:
     return _feed(f"newsmon search: {query}", f"tag:newsmon,2026:search:{quote(query, safe='')}", self_url, base, stories, now,
                  config.labels)
+
+
+def alert_feed(config: Config, name: str, stories: list[StoryRecord], base: str, now: datetime) -> bytes:
+    return _feed(f"newsmon alert: {name}", f"tag:newsmon,2026:alert:{quote(name, safe='')}",
+                 f"{base}feeds/alert/{quote(name, safe='')}.atom", base, stories, now, config.labels)

@@ -13,6 +13,17 @@ def _get(summary: str, params: tuple[tuple[str, str, str], ...] = ()) -> dict:
                       "503": {"description": "the archive cannot be read (no database yet)"}}}}
 
 
+def _atom(summary: str, params: tuple[tuple[str, str, str], ...], missing: str) -> dict:
+    """An Atom feed (application/atom+xml), one entry per story; `missing`: the status of a bad name."""
+    return {"get": {"summary": summary, "parameters": [
+        {"name": n, "in": where, "required": True, "schema": {"type": "string"}, "description": d}
+        for n, where, d in params],
+        "responses": {"200": {"description": "Atom (RFC 4287)",
+                              "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
+                      missing: {"description": "an unknown name, or no query"},
+                      "503": {"description": "the archive cannot be read (no database yet)"}}}}
+
+
 _DAY = ("date", "query", "the digest day, YYYY-MM-DD (default: today in the digest zone)")
 _FILTERS = (("topic", "query", "a topic id"), ("feed", "query", "a feed name"), ("tag", "query", "a feed tag"))
 
@@ -36,5 +47,12 @@ OPENAPI = {
         "/api/v1/feeds": _get("Feed health (as `newsmon status --json`) and recent runs"),
         "/api/v1/alerts": _get("Chat messages per channel: sent, pending, failed, and the latest messages"),
         "/api/v1/openapi.json": _get("This description"),
+        "/feeds/topic/{topic}.atom": _atom("Atom: a topic's stories, by latest report (400: an unknown topic)",
+                                           (("topic", "path", "a topic id"),), "400"),
+        "/feeds/search.atom": _atom("Atom: the stories a search finds (400: no query)",
+                                    (("q", "query", "the words to find"),), "400"),
+        "/feeds/alert/{name}.atom": _atom("Atom: the stories an [[alerts]] rule matches, as the alert pass matches "
+                                          "them (404 names the known rules)",
+                                          (("name", "path", "the rule's name"),), "404"),
     },
 }

@@ -30,7 +30,7 @@ from ..app.stories import story_json
 from ..clock import utcnow
 from ..config import Config
 from ..errors import NewsmonError, UsageError
-from .atom import search_feed, topic_feed
+from .atom import alert_feed, search_feed, topic_feed
 from .openapi import OPENAPI
 
 HERE = Path(__file__).parent
@@ -244,6 +244,15 @@ class Pages:
         body = topic_feed(self.config, topic, stories, str(request.base_url), self.now())
         return Response(body, media_type="application/atom+xml; charset=utf-8", headers=SECURITY_HEADERS)
 
+    def alert_atom(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            stories = reading.alert_feed(self.config, name)
+        except LookupError as e:
+            return self.error(False, 404, str(e))
+        body = alert_feed(self.config, name, stories, str(request.base_url), self.now())
+        return Response(body, media_type="application/atom+xml; charset=utf-8", headers=SECURITY_HEADERS)
+
     def search_atom(self, request: Request) -> Response:
         query = _arg(request, "q")
         if not query:
@@ -284,6 +293,7 @@ def build_app(config: Config, now: Callable[[], datetime] = utcnow) -> Starlette
     routes += [
         Route("/digests/{day}.html", handler(lambda r, _: pages.digest_file(r)), methods=["GET"]),
         Route("/feeds/topic/{topic}.atom", handler(lambda r, _: pages.topic_atom(r)), methods=["GET"]),
+        Route("/feeds/alert/{name}.atom", handler(lambda r, _: pages.alert_atom(r)), methods=["GET"]),
         Route("/feeds/search.atom", handler(lambda r, _: pages.search_atom(r)), methods=["GET"]),
         Route("/api/v1/openapi.json", lambda r: JSONResponse(OPENAPI, headers=SECURITY_HEADERS), methods=["GET"]),
         Route("/static/style.css", lambda r: FileResponse(HERE / "static" / "style.css", media_type="text/css",
