@@ -23,10 +23,11 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (6, ""),                             # the search index's insert trigger fires only for rows
                                          # inserted outside a run (INDEX_UNLESS_RUN, set by
                                          # Store.open); a run indexes its own in one statement
-    (7, ""),                             # marks is new (SCHEMA creates it); articles.backlog is
-                                         # added by Store.open when missing (needs Python), and
-                                         # the alert pass's mark set to the newest article: what
-                                         # an older newsmon stored, its own rule evaluated
+    (7, """
+        ALTER TABLE articles ADD COLUMN backlog TEXT;
+    """),                                # marks is new (SCHEMA creates it); Store.open sets the
+                                         # alert pass's mark to the newest article (MARK_EXISTING):
+                                         # what an older newsmon stored, its own rule evaluated
     (9, """
         ALTER TABLE articles ADD COLUMN image TEXT;
     """),                                # the lead image of each article (the digest's cards)

@@ -77,14 +77,6 @@ def _missing_only(conn: sqlite3.Connection, script: str) -> str:
     return ";".join(kept)
 
 
-def _add_backlog(conn: sqlite3.Connection) -> None:
-    """Schema 7: articles.backlog (NULL: every stored article stays news), unless a file
-    already has it; the alert pass's mark after the articles an older newsmon evaluated."""
-    if not any(r[1] == "backlog" for r in conn.execute("PRAGMA table_info(articles)")):
-        conn.execute("ALTER TABLE articles ADD COLUMN backlog TEXT")
-    conn.execute(MARK_EXISTING)
-
-
 class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, Retention, Connected):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
@@ -119,7 +111,7 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
             if 0 < version < 4:
                 conn.execute(BACKFILL_STORIES)
             if 0 < version < 7:
-                _add_backlog(conn)
+                conn.execute(MARK_EXISTING)   # the alert pass starts after what an older newsmon evaluated
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")          # (executescript would commit first, outside the transaction)
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone() is None:
