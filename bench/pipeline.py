@@ -76,26 +76,32 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1e6
 
 
-def newsmon_run(config: Path, *extra: str) -> dict:
-    """Run `newsmon run` as cron would; wall time and the peak RSS of its process tree."""
+def measured(argv: list[str], every: float) -> tuple[float, float, str, str, int]:
+    """Run `argv` from the repository: (wall seconds, peak PSS of its process tree in MB, sampled
+    every `every` seconds, stdout, stderr, exit code)."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "-q", "run", "--force", "--config", str(config), *extra],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = [0.0]
 
     def watch() -> None:
         while proc.poll() is None:
             peak[0] = max(peak[0], tree_rss_mb(proc.pid))
-            time.sleep(0.2)
+            time.sleep(every)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     out, err = proc.communicate()
     watcher.join()
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"newsmon run failed ({proc.returncode}): {err[-2000:]}")
-    return {"seconds": seconds, "peak_rss_mb": peak[0], "stdout": out}
+    return time.perf_counter() - start, peak[0], out, err, proc.returncode
+
+
+def newsmon_run(config: Path, *extra: str) -> dict:
+    """Run `newsmon run` as cron would; wall time and the peak RSS of its process tree."""
+    seconds, peak, out, err, code = measured(
+        [sys.executable, "-m", "pipeline", "-q", "run", "--force", "--config", str(config), *extra], every=0.2)
+    if code != 0:
+        raise RuntimeError(f"newsmon run failed ({code}): {err[-2000:]}")
+    return {"seconds": seconds, "peak_rss_mb": peak, "stdout": out}
 
 
 def write_config(folder: Path, feeds: list[tuple[str, str]], fetch_pages: bool, concurrency: int,

@@ -79,22 +79,6 @@ def fulltext_windows() -> list[Window]:
             for name, reports in sorted(out.items())]
 
 
-def bcubed_over(truth: dict[str, str], predicted: dict[str, str], over=None) -> tuple[float, float, float]:
-    """BCubed P/R/F1 averaged over the reports in `over` (all when None); clusters and events
-    keep every report, so a merge with a report outside `over` still costs precision."""
-    by_cluster: dict[str, set[str]] = {}
-    by_event: dict[str, set[str]] = {}
-    for item, cluster in predicted.items():
-        by_cluster.setdefault(cluster, set()).add(item)
-    for item, event in truth.items():
-        by_event.setdefault(event, set()).add(item)
-    items = [i for i in truth if over is None or i in over]
-    p = sum(len(by_cluster[predicted[i]] & by_event[truth[i]]) / len(by_cluster[predicted[i]]) for i in items)
-    r = sum(len(by_cluster[predicted[i]] & by_event[truth[i]]) / len(by_event[truth[i]]) for i in items)
-    p, r = p / len(items), r / len(items)
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
 def multi_report(reports: list[Report]) -> set[str]:
     """The reports whose event has at least two reports."""
     sizes = Counter(r.event for r in reports)

@@ -26,10 +26,8 @@ import argparse
 import hashlib
 import json
 import random
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -45,7 +43,7 @@ from pipeline.storage.store import Store, article_id, iso
 
 from .common import TextGenerator, save, table
 from .farm import corpus_pages, unique_page
-from .pipeline import CORPUS_PAGES, ROOT, tree_rss_mb
+from .pipeline import CORPUS_PAGES, ROOT, measured
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 FEEDS = 10
@@ -165,23 +163,11 @@ class Site:
 
 def subprocess_run(kind: str, config: Path, now: datetime) -> dict:
     """bench/soak_run.py in a subprocess: wall time, peak PSS of its process tree, its JSON line."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.soak_run", kind, str(config), now.isoformat()],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0.0]
-
-    def watch() -> None:
-        while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss_mb(proc.pid))
-            time.sleep(0.1)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    out, err = proc.communicate()
-    watcher.join()
-    if proc.returncode != 0:
-        raise RuntimeError(f"soak_run {kind} failed ({proc.returncode}): {err[-2000:]}")
-    return {"seconds": time.perf_counter() - start, "peak_mb": peak[0], **json.loads(out.strip().splitlines()[-1])}
+    seconds, peak, out, err, code = measured([sys.executable, "-m", "bench.soak_run", kind, str(config),
+                                              now.isoformat()], every=0.1)
+    if code != 0:
+        raise RuntimeError(f"soak_run {kind} failed ({code}): {err[-2000:]}")
+    return {"seconds": seconds, "peak_mb": peak, **json.loads(out.strip().splitlines()[-1])}
 
 
 def run(argv: list[str] | None = None) -> dict:

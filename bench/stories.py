@@ -231,11 +231,11 @@ def real_sets(model: stage.StoryModel) -> tuple[list[tuple[str, list[tuple[str, 
             ms = (time.perf_counter() - start) / len(reports) * 1000
             tfidf = realsets.tfidf_thresholds(reports, list(TFIDF_GRID))
             if chosen is None:      # the first window is D1: the baseline's threshold is chosen there
-                chosen = max(TFIDF_GRID, key=lambda t: realsets.bcubed_over(*scored[-1][1:2], tfidf[t], scored[-1][2])[2])
+                chosen = max(TFIDF_GRID, key=lambda t: bcubed(*scored[-1][1:2], tfidf[t], scored[-1][2])[2])
             rows = []
             for label, truth, over in scored:
-                mine = realsets.bcubed_over(truth, ours, over)
-                equal = next((t for t in TFIDF_GRID if realsets.bcubed_over(truth, tfidf[t], over)[0] >= mine[0]),
+                mine = bcubed(truth, ours, over)
+                equal = next((t for t in TFIDF_GRID if bcubed(truth, tfidf[t], over)[0] >= mine[0]),
                              TFIDF_GRID[-1])
                 methods = [("newsmon", ours), ("every report alone", realsets.alone(reports)),
                            ("exact title", realsets.exact_title(reports)),
@@ -243,7 +243,7 @@ def real_sets(model: stage.StoryModel) -> tuple[list[tuple[str, list[tuple[str, 
                            (f"TF-IDF single pass ({chosen}, chosen on D1)", tfidf[chosen]),
                            (f"TF-IDF at newsmon's precision ({equal})", tfidf[equal])]
                 for name, predicted in methods:
-                    p, r, f1 = realsets.bcubed_over(truth, predicted, over)
+                    p, r, f1 = bcubed(truth, predicted, over)
                     rows.append((f"{label}: {name}", f"{p:.3f} / {r:.3f} / {f1:.3f}"))
                     figures.setdefault(window.name, {}).setdefault(label, {})[name.split(" (")[0]] = \
                         {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)}

@@ -85,7 +85,7 @@ def fit(tuning: list[tuple[str, str, list, dict, set | None]], zone, profiles: d
     Fits the weights on every set's pairs, then chooses the join threshold and the hard vetoes
     that maximise the mean BCubed F1 over the sets: first those that keep every tuning window at its
     PRECISION_FLOOR, then those that group fewest events of our set into another's story."""
-    from .realsets import bcubed_over
+    from .storyset import bcubed
 
     xs, ys, ws = [], [], []
     for kind, name, reports, truth, _ in tuning:
@@ -118,7 +118,7 @@ def fit(tuning: list[tuple[str, str, list, dict, set | None]], zone, profiles: d
                 f1s, merges, short = [], 0, 0
                 for kind, name, reports, truth, over in sets:
                     predicted = dict(stage.group(reports, zone, model, profiles))
-                    p, _, f1 = bcubed_over(truth, predicted, over)
+                    p, _, f1 = bcubed(truth, predicted, over)
                     f1s.append(f1)
                     short += p < PRECISION_FLOOR.get(kind, 0.0)
                     if kind == "ours":

@@ -83,22 +83,20 @@ def load(path: Path = DEV_SET) -> StorySet:
     return out
 
 
-def bcubed(truth: dict[str, str], predicted: dict[str, str]) -> tuple[float, float, float]:
-    """(precision, recall, F1) of `predicted` (report -> cluster) against `truth` (report -> event)."""
+def bcubed(truth: dict[str, str], predicted: dict[str, str], over=None) -> tuple[float, float, float]:
+    """(precision, recall, F1) of `predicted` (report -> cluster) against `truth` (report -> event),
+    averaged over the reports in `over` (all when None); clusters and events keep every report,
+    so a merge with a report outside `over` still costs precision."""
     by_cluster: dict[str, set[str]] = {}
     by_event: dict[str, set[str]] = {}
     for item, cluster in predicted.items():
         by_cluster.setdefault(cluster, set()).add(item)
     for item, event in truth.items():
         by_event.setdefault(event, set()).add(item)
-    precision = recall = 0.0
-    for item in truth:
-        cluster, event = by_cluster[predicted[item]], by_event[truth[item]]
-        both = len(cluster & event)
-        precision += both / len(cluster)
-        recall += both / len(event)
-    n = len(truth)
-    p, r = precision / n, recall / n
+    items = [i for i in truth if over is None or i in over]
+    p = sum(len(by_cluster[predicted[i]] & by_event[truth[i]]) / len(by_cluster[predicted[i]]) for i in items)
+    r = sum(len(by_cluster[predicted[i]] & by_event[truth[i]]) / len(by_event[truth[i]]) for i in items)
+    p, r = p / len(items), r / len(items)
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 

@@ -131,6 +131,15 @@ def _articles(n: int, words: int, rows: list[tuple[set[str], str]]) -> list[str]
     return texts
 
 
+def print_scores(title: str, scores: dict) -> None:
+    """Precision and recall per topic, then each topic's errors, one a line."""
+    table(title, [(t, f"precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
+                      f"(tp {s['tp']}, fp {s['fp']}, fn {s['fn']})") for t, s in scores.items()])
+    for t, s in scores.items():
+        for e in s["errors"]:
+            print(f"  {t}: {e}")
+
+
 def run(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench topics")
     parser.add_argument("--articles", type=int, default=10_000)
@@ -139,22 +148,12 @@ def run(argv: list[str] | None = None) -> dict:
     rows = load_labelled()
     matcher = TopicMatcher(DEFAULT_TOPICS)
     scores = evaluate(DEFAULT_TOPICS, rows)
-    table(f"Default topic rules on {len(rows)} labelled sentences", [
-        (t, f"precision {s['precision']:.3f}  recall {s['recall']:.3f}  (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
-        for t, s in scores.items()])
-    for t, s in scores.items():
-        for e in s["errors"]:
-            print(f"  {t}: {e}")
+    print_scores(f"Default topic rules on {len(rows)} labelled sentences", scores)
     real = None
     if (CORPUS / "feeds.tar.xz").exists():
         real_rows, unlabelled, missing = load_real()
         real = evaluate(DEFAULT_TOPICS, real_rows)
-        table(f"Default topic rules on {len(real_rows)} real sentences (feed captures and news pages)", [
-            (t, f"precision {s['precision']:.3f}  recall {s['recall']:.3f}  (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
-            for t, s in real.items()])
-        for t, s in real.items():
-            for e in s["errors"]:
-                print(f"  {t}: {e}")
+        print_scores(f"Default topic rules on {len(real_rows)} real sentences (feed captures and news pages)", real)
         for line in unlabelled:
             print(f"  flagged but not labelled in {REAL_LABELS.name}: {line}")
         for key in missing:
