@@ -25,6 +25,7 @@ from .options import (  # noqa: F401
     RECIPIENT_KEYS,
     TOPIC_KEYS,
     TOPICS_KEYS,
+    WEB_USER_KEYS,
     defaults,
     options_table,
 )
@@ -37,6 +38,7 @@ from .settings import (  # noqa: F401  (re-exported: the sections' records)
     Recipient,
     RetentionOptions,
     WebOptions,
+    WebUser,
 )
 from .topics import DEFAULT_TOPICS, TopicRule
 
@@ -336,12 +338,37 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         alerts=alerts,
         alerting=AlertingOptions(**values["alerting"]),
         base_url=values["digest"]["base_url"], images=values["digest"]["images"],
-        web=WebOptions(**values["web"]),
+        web=_web_options(values["web"], loc, file, fail),
         retention=RetentionOptions(
             keep_text_days=values["storage"]["keep_text_days"], keep_days=values["storage"]["keep_days"],
             disk_warning_days=values["storage"]["disk_warning_days"],
             window_days=values["dedup"]["window_days"]),
     ))
+
+
+def _web_options(web: dict, loc: _Locator, file: str, fail: _Problems) -> WebOptions:
+    """[web] with its [[web.users]] checked: each has a name (unique) and a password hash; a
+    trusted user header needs the proxies it is believed from."""
+    raw_users = web["users"] if isinstance(web["users"], (list, tuple)) else []
+    if raw_users is not web["users"]:
+        fail(ConfigError("expected [[web.users]] tables", file=file, line=loc.line_of("web", "users"), key="web.users"))
+    users: list[WebUser] = []
+    for i, item in enumerate(raw_users):
+        locate = lambda k, i=i: loc.line_of("web.users", k, i)  # noqa: E731
+        u = _check_table(item, WEB_USER_KEYS, f"web.users[{i + 1}]", locate, file, fail)
+        for key in ("name", "password_hash"):
+            if isinstance(item, dict) and key not in item:
+                fail(ConfigError("missing; every [[web.users]] needs a name and a password_hash (`newsmon web "
+                                 "passwd NAME` writes both)", file=file, line=locate(None), key=f"web.users[{i + 1}].{key}"))
+        if u["name"] in {x.name for x in users}:
+            fail(ConfigError(f"duplicate user name {u['name']!r}", file=file, line=locate("name"),
+                             key=f"web.users[{i + 1}].name"))
+        elif u["name"] and u["password_hash"]:
+            users.append(WebUser(u["name"], u["password_hash"]))
+    if web["trusted_user_header"] and not web["trusted_proxies"]:
+        fail(ConfigError("a trusted user header needs trusted_proxies: the addresses of the proxies that set it",
+                         file=file, line=loc.line_of("web", "trusted_user_header"), key="web.trusted_user_header"))
+    return WebOptions(**{**web, "users": tuple(users)})
 
 
 def _with_secrets_registered(config: Config) -> Config:

@@ -137,3 +137,29 @@ def slug(text: str, taken: set[str], url: str | None = None) -> str:
 def _words(text: str) -> str:
     text = re.sub(r"['’ʼ`]", "", text.lower())          # a soft sign or apostrophe joins, never splits
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:40].strip("-")
+
+
+def set_web_user(doc: tomlkit.TOMLDocument, name: str, password_hash: str) -> bool:
+    """Set a `[[web.users]]` entry's password_hash, adding the user (and [web]) when new; True if
+    the user was new."""
+    web = doc.get("web")
+    if web is None:
+        doc.append("web", tomlkit.table())
+        web = doc["web"]
+    if not isinstance(web, Table):
+        raise ConfigError("expected a [web] table", key="web")
+    users = web.get("users")
+    if users is None:
+        web.append("users", tomlkit.aot())
+        users = web["users"]
+    if not isinstance(users, AoT):
+        raise ConfigError("expected [[web.users]] tables", key="web.users")
+    for table in users:
+        if table.get("name") == name:
+            table["password_hash"] = password_hash
+            return False
+    table = tomlkit.table()
+    table["name"] = name
+    table["password_hash"] = password_hash
+    users.append(table)
+    return True

@@ -120,6 +120,34 @@ def _host(v: Any) -> str:
     return v
 
 
+def _ip(v: Any) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(_str(v).strip("[]")))
+    except ValueError:
+        raise ValueError("expected an IP address such as \"127.0.0.1\" or \"::1\"") from None
+
+
+def _header(v: Any) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9-]+", _str(v)):
+        raise ValueError('expected an HTTP header name such as "X-Remote-User"')
+    return v.lower()
+
+
+def _password_hash(v: Any) -> str:
+    """A self-describing scrypt hash as `newsmon web passwd` writes it (web/passwords.py)."""
+    if not re.fullmatch(r"\$scrypt\$ln=\d+,r=\d+,p=\d+\$[A-Za-z0-9+/.]+\$[A-Za-z0-9+/.]+", _str(v)):
+        raise ValueError('expected "$scrypt$ln=…,r=…,p=…$salt$hash" as `newsmon web passwd NAME` writes it')
+    return v
+
+
+def _user_name(v: Any) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._@-]{1,64}", _str(v)):
+        raise ValueError("expected a user name of letters, digits and . _ @ - (at most 64)")
+    return v
+
+
 def _address(v: Any) -> str:
     """An address as SMTP can carry it: a non-ASCII domain is written in its IDNA form
     (desk@пример.укр -> desk@xn--e1afmkfd.xn--j1amh); a non-ASCII local part (dësk@) would need
@@ -288,7 +316,18 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "host": Option(_host, "127.0.0.1", '`newsmon web` listens here; with no `[[web.users]]` only a loopback address is accepted'),
         "port": Option(_int(1, 65535), 8080, 'and on this port'),
         "max_stale_seconds": Option(_int(0, 3600), 5, "Today and days are rebuilt after a write at most this often (0: at once)"),
+        "session_days": Option(_number(0, 366), 14.0, "a login lasts this long (days), then the sign-in page asks again"),
+        "trusted_user_header": Option(_header, None, 'the user as a reverse proxy authenticated them, e.g. "X-Remote-User" '
+                                                     "(honoured only from `trusted_proxies`)"),
+        "trusted_proxies": Option(_list(_ip), (), 'addresses of the reverse proxies whose user header and '
+                                                  'X-Forwarded-Proto/-For are believed, e.g. `["127.0.0.1"]`'),
+        "users": Option(None, (), "`[[web.users]]` tables: name, password_hash (set by `newsmon web passwd NAME`)"),
     },
+}
+
+WEB_USER_KEYS: dict[str, Option] = {
+    "name": Option(_user_name, None),
+    "password_hash": Option(_password_hash, None),
 }
 
 RECIPIENT_KEYS: dict[str, Option] = {
@@ -319,7 +358,7 @@ def options_table() -> str:
 
 def defaults(section: str) -> dict[str, Any]:
     """The default values of one [section], e.g. to build FetchOptions in code."""
-    return {key: o.default for key, o in OPTIONS[section].items() if key != "recipients"}
+    return {key: o.default for key, o in OPTIONS[section].items() if key not in ("recipients", "users")}
 
 
 FEED_KEYS: dict[str, Option] = {

@@ -8,10 +8,25 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class WebUser:
+    name: str
+    password_hash: str             # "$scrypt$ln=15,r=8,p=1$salt$hash" (web/passwords.py)
+
+
+@dataclass(frozen=True, slots=True)
 class WebOptions:
     host: str                      # where `newsmon web` listens (loopback only without users)
     port: int
     max_stale_seconds: int = 5     # a whole-day page kept at most this long after a write
+    session_days: float = 14.0     # a login lasts this long
+    trusted_user_header: str | None = None   # lower-case header name a reverse proxy sets
+    trusted_proxies: tuple[str, ...] = ()    # the addresses it is believed from
+    users: tuple[WebUser, ...] = ()          # [[web.users]]
+
+    @property
+    def people(self) -> bool:
+        """Whether anyone can sign in: then pages need a user, POST routes exist, any address may be bound."""
+        return bool(self.users or (self.trusted_user_header and self.trusted_proxies))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -36,6 +36,8 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     """),                                # retention (storage/retention.py); the maintenance table
                                          # is new (SCHEMA creates it); a new file is made with
                                          # incremental auto-vacuum (Store.open)
+    (11, ""),                            # `newsmon web`'s people: sessions, reads, stars,
+                                         # saved_searches, visits, feed_keys are new (SCHEMA)
 )
 
 # Schema 7: the alert pass starts after what an older newsmon stored (it evaluated those itself).
@@ -235,6 +237,45 @@ CREATE TABLE IF NOT EXISTS maintenance (      -- each `db maintain`, by hand, ti
     articles_deleted INTEGER NOT NULL,       -- retention: articles removed whole
     size_before      INTEGER NOT NULL,       -- database + WAL, bytes
     size_after       INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (       -- `newsmon web` sign-ins (v11); users are in the config
+    token_hash TEXT PRIMARY KEY,             -- sha256 of the cookie's random token (never the token)
+    user       TEXT NOT NULL,                -- [[web.users]] name, or a trusted proxy's user
+    csrf       TEXT NOT NULL,                -- the synchronizer token every form of the session carries
+    created    TEXT NOT NULL,
+    expires    TEXT NOT NULL                 -- after this the cookie is refused and the row deleted
+);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires);
+CREATE TABLE IF NOT EXISTS reads (          -- stories a user marked read (v11)
+    user     TEXT NOT NULL,
+    story_id TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    PRIMARY KEY (user, story_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stars (          -- stories a user starred (v11)
+    user     TEXT NOT NULL,
+    story_id TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    PRIMARY KEY (user, story_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS saved_searches ( -- a user's searches, each also an Atom feed (v11)
+    id      INTEGER PRIMARY KEY,
+    user    TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    query   TEXT NOT NULL,                   -- FTS5 words, as typed
+    filters TEXT NOT NULL DEFAULT '{}',      -- JSON: topic, feed, since, until (those given)
+    created TEXT NOT NULL,
+    UNIQUE (user, name)
+);
+CREATE TABLE IF NOT EXISTS visits (         -- "new since your last visit" (v11)
+    user     TEXT PRIMARY KEY,
+    previous TEXT,                           -- when the visit before this one ended; NULL: first
+    latest   TEXT NOT NULL                   -- the latest page view of this visit
+);
+CREATE TABLE IF NOT EXISTS feed_keys (      -- a user's private key in feed URLs (readers cannot sign in) (v11)
+    user TEXT PRIMARY KEY,
+    key  TEXT NOT NULL UNIQUE,               -- random; a new one revokes the old URLs
+    created TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS run_feeds (
     run_id              INTEGER NOT NULL REFERENCES runs (id),

@@ -24,13 +24,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from ..app import reading
+from ..app import people, reading
 from ..app.archive import hit_parts, search_records, write_stamp
 from ..app.stories import story_json
 from ..clock import utcnow
 from ..config import Config
 from ..errors import NewsmonError, UsageError
 from .atom import alert_feed, search_feed, topic_feed
+from .gate import CURRENT
 from .openapi import OPENAPI
 
 HERE = Path(__file__).parent
@@ -40,7 +41,7 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'
 DIGEST_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
 LIVE_SECONDS = 300               # today's page reloads itself this often (a meta refresh: no script)
 SECURITY_HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff",
-                    "referrer-policy": "no-referrer", "x-frame-options": "DENY"}
+                    "referrer-policy": "same-origin", "x-frame-options": "DENY"}
 
 
 def http_url(value: str | None) -> str | None:
@@ -157,6 +158,8 @@ class Pages:
     def render(self, name: str, status: int = 200, **context) -> HTMLResponse:
         context.setdefault("nav", name.removesuffix(".html"))
         context.setdefault("refresh", None)
+        context.setdefault("me", CURRENT.get())      # who is signed in (None: no people configured)
+        context.setdefault("marks", None)            # their read/starred/new marks on this page
         html = self.env.get_template(name).render(labels=self.config.labels, **context)
         return HTMLResponse(html, status, headers=SECURITY_HEADERS)
 
@@ -171,8 +174,11 @@ class Pages:
         day = _day(_arg(request, "date"), "date") or self.now().astimezone(self.config.zone).date()
         topic, feed, tag = _arg(request, "topic"), _arg(request, "feed"), _arg(request, "tag")
 
+        me = CURRENT.get()
+
         def build() -> Response:         # kept whole between writes: a busy day is 1,000 stories to render
             digest = reading.today(self.config, day, self.now(), topic=topic, feed=feed, tag=tag)
+            marks = people.marks(self.config, me.user, [s.story_id for s in digest.articles]) if me else None
             data = {"date": day.isoformat(), "topic": topic, "stories": [story_json(s) for s in digest.articles]}
             if api:
                 data.update(feed=feed, tag=tag, sections=[{"id": t.id, "label": t.label, "count": t.count,
@@ -180,13 +186,14 @@ class Pages:
                                                           for t in digest.topics])
                 return JSONResponse(plain(data), headers=SECURITY_HEADERS)
             tags = sorted({t for f in self.config.feeds for t in f.tags})
-            return self.render("today.html", digest=digest, day=day, topic=topic, feed=feed, tag=tag, tags=tags,
+            return self.render("today.html", digest=digest, day=day, topic=topic, feed=feed, tag=tag, tags=tags, marks=marks,
                                feeds=[f.name for f in self.config.feeds], previous=day - timedelta(days=1),
                                next=day + timedelta(days=1),
                                # today's page follows the runs without script: reloaded every 5 minutes
                                refresh=LIVE_SECONDS if day == self.now().astimezone(self.config.zone).date() else None)
 
-        kept = self.readings.get(("today", api, day, topic, feed, tag), build)
+        yours = (me.csrf, people.stamp(self.config, me.user)) if me else ()    # a user's page, current with their marks
+        kept = self.readings.get(("today", api, day, topic, feed, tag, *yours), build)
         return Response(kept.body, kept.status_code, headers=dict(kept.headers))
 
     def story(self, request: Request, api: bool) -> Response:
@@ -198,7 +205,9 @@ class Pages:
                 "story": page.story, "follows": page.follows, "follow_ups": page.follow_ups, "alerts": page.alerts,
                 "reports": [{**plain(r), "matches": plain(page.matches.get(r.id, []))} for r in page.reports]}),
                 headers=SECURITY_HEADERS)
-        return self.render("story.html", page=page, nav="story")
+        me = CURRENT.get()
+        return self.render("story.html", page=page, nav="story",
+                           marks=people.marks(self.config, me.user, [page.story.id]) if me else None)
 
     def search(self, request: Request, api: bool) -> Response:
         query = _arg(request, "q")
@@ -257,11 +266,10 @@ class Pages:
         query = _arg(request, "q")
         if not query:
             raise UsageError("q: a search query is needed")
-        found = reading.search_page(self.config, query, topic=_arg(request, "topic"), feed=_arg(request, "feed"))
-        ids = list(dict.fromkeys(s for s in found["stories"] if s))
-        stories = reading.stories_by_id(self.config, ids)
-        body = search_feed(self.config, query, [stories[i] for i in ids if i in stories], str(request.url),
-                           str(request.base_url), self.now())
+        from .state import search_stories
+
+        stories = search_stories(self.config, query, topic=_arg(request, "topic"), feed=_arg(request, "feed"))
+        body = search_feed(self.config, query, stories, str(request.url), str(request.base_url), self.now())
         return Response(body, media_type="application/atom+xml; charset=utf-8", headers=SECURITY_HEADERS)
 
     def error(self, api: bool, status: int, message: str) -> Response:
@@ -305,11 +313,17 @@ def build_app(config: Config, now: Callable[[], datetime] = utcnow) -> Starlette
 
     async def not_allowed(request: Request, exc) -> Response:
         response = pages.error(request.url.path.startswith("/api/"), 405,
-                               "this server is read-only: GET and HEAD only")
+                               "this server is read-only: GET and HEAD only" if not config.web.people else
+                               "GET and HEAD only here")
         response.headers["allow"] = "GET, HEAD"
         return response
 
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
+    if config.web.people:                # sign-in, reading state, and every page behind them
+        from .people import with_people
+
+        with_people(app, config, pages, handler, now)
+    return app
 
 
 async def _in_thread(method, request: Request, api: bool | None) -> Response:

@@ -1,9 +1,10 @@
 """Where `newsmon web` may listen, and starting it.
 
-No user is configured (accounts are not built yet), so the server is read-only (GET and HEAD
-only) and listens on a loopback address only: anything else would publish the archive to whoever
-can reach the port. Asked for another address, it refuses before binding (UsageError, exit 2),
-naming the setting."""
+With no user configured ([[web.users]], or a trusted proxy's user header), the server is
+read-only (GET and HEAD only) and listens on a loopback address only: anything else would
+publish the archive to whoever can reach the port. Asked for another address, it refuses before
+binding (UsageError, exit 2), naming the setting. With people, every page needs a signed-in user,
+so any address may be bound (put TLS in front: docs/web.md)."""
 
 from __future__ import annotations
 
@@ -24,17 +25,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str) -> None:
-    if not is_loopback(host):
+def check_bind(host: str, people: bool = False) -> None:
+    if not people and not is_loopback(host):
         raise UsageError(f"newsmon web: refusing to listen on {host}: with no [[web.users]] configured the archive "
                          "is served read-only to loopback only (use --host 127.0.0.1, or [web] host = "
-                         "\"127.0.0.1\", and put a reverse proxy with authentication in front)")
+                         "\"127.0.0.1\", and put a reverse proxy with authentication in front; or add users: "
+                         "`newsmon web passwd NAME` writes a [[web.users]] entry)")
 
 
-def bound_socket(host: str, port: int) -> socket.socket:
+def bound_socket(host: str, port: int, people: bool = False) -> socket.socket:
     """A listening socket (port 0: any free one), bound before uvicorn starts, so the caller
     knows the address at once."""
-    check_bind(host)
+    check_bind(host, people)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -54,14 +56,17 @@ def server(config: Config, sock: socket.socket):
 
     from .pages import build_app
 
+    # proxy_headers off: X-Forwarded-* are believed only from [web] trusted_proxies (web/gate.py),
+    # not from whatever uvicorn trusts by default
     return uvicorn.Server(uvicorn.Config(build_app(config), log_level="warning", access_log=False,
-                                         lifespan="off", server_header=False))
+                                         lifespan="off", server_header=False, proxy_headers=False))
 
 
 def serve(config: Config, host: str, port: int) -> None:
     """`newsmon web`: until SIGINT/SIGTERM."""
-    sock = bound_socket(host, port)
+    sock = bound_socket(host, port, config.web.people)
     name = sock.getsockname()
-    print(f"newsmon web: serving {config.database} on http://{host}:{name[1]}/ (read-only; Ctrl-C stops)",
-          flush=True)
+    mode = (f"{len(config.web.users)} user(s){', a trusted proxy header' if config.web.trusted_user_header else ''}"
+            if config.web.people else "read-only")
+    print(f"newsmon web: serving {config.database} on http://{host}:{name[1]}/ ({mode}; Ctrl-C stops)", flush=True)
     server(config, sock).run(sockets=[sock])
