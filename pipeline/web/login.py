@@ -84,14 +84,14 @@ class Login:
     def page(self, request: Request, status: int = 200, message: str | None = None, name: str = "",
              target: str | None = None) -> Response:
         token = secrets.token_urlsafe(24)
-        response = self.pages.render("login.html", status, csrf_login=token, message=message, name=name,
+        response = self.pages.render("login.html", status, csrf_login=token, message=message, user_name=name,
                                      next=local_path(target or request.query_params.get("next")), nav="login")
         response.set_cookie(LOGIN_COOKIE, token, max_age=3600, path="/login", httponly=True, samesite="strict",
                             secure=is_https(request, self.config))
         return response
 
     async def show(self, request: Request) -> Response:
-        if CURRENT.get() is not None and not self.config.web.trusted_user_header:
+        if CURRENT.get() is not None:
             return RedirectResponse(local_path(request.query_params.get("next")), 303)
         return self.page(request)
 

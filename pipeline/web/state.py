@@ -19,6 +19,7 @@ from starlette.routing import Route
 from ..app import people, reading
 from ..app.people import Session
 from ..config import Config
+from ..errors import NewsmonError, UsageError
 from ..records import StoryRecord
 from .atom import search_feed
 from .gate import CURRENT
@@ -118,9 +119,19 @@ class State:
         return Response(body, media_type=ATOM, headers=SECURITY_HEADERS)
 
     def routes(self, handler) -> list[Route]:
-        return [Route("/story/{story_id}/mark", self.mark, methods=["POST"]),
-                Route("/searches", self.save, methods=["POST"]),
-                Route("/searches/{id:int}/delete", self.delete, methods=["POST"]),
-                Route("/feeds/key", self.renew_key, methods=["POST"]),
+        def change(method):
+            async def endpoint(request: Request) -> Response:
+                try:
+                    return await method(request)
+                except UsageError as e:
+                    return self.pages.error(False, 400, str(e))
+                except NewsmonError as e:          # the database cannot be written: said, not a traceback
+                    return self.pages.error(False, 503, str(e))
+            return endpoint
+
+        return [Route("/story/{story_id}/mark", change(self.mark), methods=["POST"]),
+                Route("/searches", change(self.save), methods=["POST"]),
+                Route("/searches/{id:int}/delete", change(self.delete), methods=["POST"]),
+                Route("/feeds/key", change(self.renew_key), methods=["POST"]),
                 Route("/mine", handler(lambda r, _: self.mine(r)), methods=["GET"]),
                 Route("/feeds/saved/{id:int}.atom", handler(lambda r, _: self.saved_atom(r)), methods=["GET"])]
