@@ -83,7 +83,9 @@ class Login:
 
     def page(self, request: Request, status: int = 200, message: str | None = None, name: str = "",
              target: str | None = None) -> Response:
-        token = secrets.token_urlsafe(24)
+        # one token per browser while its cookie lasts: a second tab, or the browser's own request
+        # for /favicon.ico (redirected here), must not invalidate the form already shown
+        token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
         response = self.pages.render("login.html", status, csrf_login=token, message=message, user_name=name,
                                      next=local_path(target or request.query_params.get("next")), nav="login")
         response.set_cookie(LOGIN_COOKIE, token, max_age=3600, path="/login", httponly=True, samesite="strict",

@@ -160,7 +160,8 @@ class Pages:
         context.setdefault("refresh", None)
         context.setdefault("me", CURRENT.get())      # who is signed in (None: no people configured)
         context.setdefault("marks", None)            # their read/starred/new marks on this page
-        html = self.env.get_template(name).render(labels=self.config.labels, **context)
+        html = self.env.get_template(name).render(labels=self.config.labels, read_only=not self.config.web.people,
+                                                  **context)
         return HTMLResponse(html, status, headers=SECURITY_HEADERS)
 
     def twin(self, api: bool, data: dict, template: str, **context) -> Response:
