@@ -284,7 +284,7 @@ BAD_CONFIGS = {
 ARGS = {  # placeholders for each command's required arguments
     ("feeds", "add"): ["https://127.0.0.1:1/feed"], ("feeds", "remove"): ["a"], ("feeds", "enable"): ["a"],
     ("feeds", "disable"): ["a"], ("feeds", "import"): ["@opml"], ("search",): ["x"], ("dedup", "check"): ["-"],
-    ("flag",): ["--replay"], ("channels", "test"): ["desk"],
+    ("flag",): ["--replay"], ("channels", "test"): ["desk"], ("web", "passwd"): ["ann"],
 }
 
 
@@ -293,6 +293,8 @@ def _command_paths(group, prefix=()):
 
     for name, command in sorted(group.commands.items()):
         if isinstance(command, click.Group):
+            if command.invoke_without_command:          # a command itself too (`newsmon web`)
+                yield prefix + (name,), command
             yield from _command_paths(command, prefix + (name,))
         else:
             yield prefix + (name,), command

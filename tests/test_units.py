@@ -20,7 +20,7 @@ KNOWN = {
     "Unit": {"Description", "Documentation", "Wants", "After"},
     "Service": {"Type", "User", "Group", "WorkingDirectory", "ExecStart", "ExecReload", "SuccessExitStatus",
                 "EnvironmentFile", "TimeoutStartSec", "TimeoutStopSec", "Nice", "NoNewPrivileges",
-                "PrivateTmp", "ProtectSystem", "ProtectHome", "Restart", "RestartSec", "KillSignal"},
+                "PrivateTmp", "ProtectSystem", "ReadWritePaths", "ProtectHome", "Restart", "RestartSec", "KillSignal"},
     "Timer": {"OnCalendar", "Persistent", "RandomizedDelaySec", "Unit"},
     "Install": {"WantedBy"},
 }
@@ -72,7 +72,8 @@ def test_web_service_runs_newsmon_web_on_loopback():
     service = parse("newsmon-web.service")
     args = _command(service["Service"]["ExecStart"])
     assert "web" in args and "--host" not in args          # [web] host, loopback unless users exist
-    assert service["Service"]["ProtectSystem"] == "strict"  # it only reads
+    assert service["Service"]["ProtectSystem"] == "strict"  # it writes only the database's folder (reading state)
+    assert service["Service"]["ReadWritePaths"] == "/opt/newsmon/data"
     result = CliRunner().invoke(main, [*args, "--help"])
     assert result.exit_code == 0 and "read by story" in result.output
 

@@ -102,6 +102,9 @@ def _day(value: str | None, name: str) -> date | None:
         raise UsageError(f"{name}: expected a day like 2026-11-23, not {value!r}") from None
 
 
+day_param = _day                 # (public: state.py reads a saved search's days the same way)
+
+
 def _mtime(path: Path) -> int:
     try:
         return path.stat().st_mtime_ns

@@ -24,7 +24,8 @@ from ..records import StoryRecord
 from .atom import search_feed
 from .gate import CURRENT
 from .login import form, local_path
-from .pages import SECURITY_HEADERS, _day
+from .pages import SECURITY_HEADERS
+from .pages import day_param as _day
 
 ATOM = "application/atom+xml; charset=utf-8"
 FILTERS = ("topic", "feed", "since", "until")
