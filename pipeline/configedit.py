@@ -139,21 +139,20 @@ def _words(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:40].strip("-")
 
 
+def _child(parent, key: str, make, kind: type, wrong: str):
+    """parent[key], made (empty) when missing; of another kind, a ConfigError saying `wrong`."""
+    if parent.get(key) is None:
+        parent.append(key, make())
+    if not isinstance(parent[key], kind):
+        raise ConfigError(wrong, key=key)
+    return parent[key]
+
+
 def set_web_user(doc: tomlkit.TOMLDocument, name: str, password_hash: str) -> bool:
     """Set a `[[web.users]]` entry's password_hash, adding the user (and [web]) when new; True if
     the user was new."""
-    web = doc.get("web")
-    if web is None:
-        doc.append("web", tomlkit.table())
-        web = doc["web"]
-    if not isinstance(web, Table):
-        raise ConfigError("expected a [web] table", key="web")
-    users = web.get("users")
-    if users is None:
-        web.append("users", tomlkit.aot())
-        users = web["users"]
-    if not isinstance(users, AoT):
-        raise ConfigError("expected [[web.users]] tables", key="web.users")
+    web = _child(doc, "web", tomlkit.table, Table, "expected a [web] table")
+    users = _child(web, "users", tomlkit.aot, AoT, "expected [[web.users]] tables")
     for table in users:
         if table.get("name") == name:
             table["password_hash"] = password_hash

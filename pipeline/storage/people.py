@@ -15,27 +15,14 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import StoreError
-from .schema import SCHEMA_VERSION
+from .store import connect_existing
 
 BUSY_MS = 10_000                 # we wait for a run's group commit (it commits every ~0.5 s)
 
 
 def open_writer(path: Path) -> sqlite3.Connection:
     """A connection for reading state only: never creates or migrates the file (a run does)."""
-    if not path.is_file():
-        raise StoreError(f"{path}: no database yet (run `newsmon run` first; see [storage] database)")
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=BUSY_MS / 1000,
-                               isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.Error as e:
-        raise StoreError(f"{path}: cannot open the database: {e}") from None
-    if version != SCHEMA_VERSION:
-        conn.close()
-        raise StoreError(f"{path}: database schema {version}, this newsmon writes {SCHEMA_VERSION} "
-                         "(a `newsmon run` brings an older file up to date)")
-    return conn
+    return connect_existing(path, "rw", BUSY_MS)
 
 
 @contextmanager
@@ -89,22 +76,21 @@ def marked(conn, table: str, user: str, story_ids: list[str] | None = None) -> s
     assert table in ("reads", "stars")
     if story_ids is None:
         return {r[0] for r in conn.execute(f"SELECT story_id FROM {table} WHERE user = ?", [user])}
+    return _among(conn, f"SELECT story_id FROM {table} WHERE user = ? AND story_id", [user], story_ids)
+
+
+def _among(conn, select: str, params: list, ids: list[str]) -> set[str]:
+    """The first column of `select … IN (ids)`, in chunks of 500 (SQLite's variable limit)."""
     out: set[str] = set()
-    for at in range(0, len(story_ids), 500):
-        part = story_ids[at:at + 500]
-        out |= {r[0] for r in conn.execute(f"SELECT story_id FROM {table} WHERE user = ? AND story_id IN "
-                                           f"({','.join('?' * len(part))})", [user, *part])}
+    for at in range(0, len(ids), 500):
+        part = ids[at:at + 500]
+        out |= {r[0] for r in conn.execute(f"{select} IN ({','.join('?' * len(part))})", [*params, *part])}
     return out
 
 
 def reported_since(conn, story_ids: list[str], since: str) -> set[str]:
     """Those of the stories with a report stored after `since`."""
-    out: set[str] = set()
-    for at in range(0, len(story_ids), 500):
-        part = story_ids[at:at + 500]
-        out |= {r[0] for r in conn.execute(f"SELECT id FROM stories WHERE last_seen > ? AND id IN "
-                                           f"({','.join('?' * len(part))})", [since, *part])}
-    return out
+    return _among(conn, "SELECT id FROM stories WHERE last_seen > ? AND id", [since], story_ids)
 
 
 def state_stamp(conn, user: str) -> tuple:

@@ -77,6 +77,25 @@ def _missing_only(conn: sqlite3.Connection, script: str) -> str:
     return ";".join(kept)
 
 
+def connect_existing(path: Path, mode: str, busy_ms: int) -> sqlite3.Connection:
+    """A connection to a database that exists at this schema version (`mode`: ro or rw, SQLite's
+    URI modes): nothing is created or migrated, which only a run does. Else a StoreError."""
+    if not path.is_file():
+        raise StoreError(f"{path}: no database yet (run `newsmon run` first; see [storage] database)")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True, timeout=busy_ms / 1000,
+                               isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: cannot open the database: {e}") from None
+    if version != SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(f"{path}: database schema {version}, this newsmon reads {SCHEMA_VERSION} "
+                         "(a `newsmon run` brings an older file up to date)")
+    return conn
+
+
 class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, Retention, Connected):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
@@ -139,20 +158,7 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         """A connection that can only read (SQLite `mode=ro`): the web server's, one per request,
         so a run writing at the same time is never blocked (WAL: readers see the last commit).
         Nothing is created or migrated: a missing file, or one of another schema, is a StoreError."""
-        if not path.is_file():
-            raise StoreError(f"{path}: no database yet (run `newsmon run` first; see [storage] database)")
-        try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=15,
-                                   isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 15000")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as e:
-            raise StoreError(f"{path}: cannot open the database: {e}") from None
-        if version != SCHEMA_VERSION:
-            conn.close()
-            raise StoreError(f"{path}: database schema {version}, this newsmon reads {SCHEMA_VERSION} "
-                             "(a `newsmon run` brings an older file up to date)")
-        return cls(conn)
+        return cls(connect_existing(path, "ro", 15_000))
 
     def close(self) -> None:
         self.flush()
