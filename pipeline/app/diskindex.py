@@ -106,10 +106,13 @@ class StoredIndex:
             return Similar(exact, 1.0)
         if sig is None:
             return None
+        return closest(text, sig, self.candidate_items(sig), self.store.text_of)
+
+    def candidate_items(self, sig: np.ndarray) -> list[tuple[Indexed, np.ndarray]]:
+        """The indexed texts sharing a band with `sig`, in the order an index in memory holds them."""
         stored = [(self._article(row), np.frombuffer(row["minhash"], dtype=np.uint32))
                   for row in self.store.band_matches(band_pairs(sig), self.since, self.upto, SIGNATURE_VERSION)]
-        candidates = self.seeds.candidate_items(sig) + stored + self.recent.candidate_items(sig)
-        return closest(text, sig, candidates, self.store.text_of)
+        return self.seeds.candidate_items(sig) + stored + self.recent.candidate_items(sig)
 
 
 def seed_index(store: Store) -> DuplicateIndex:
