@@ -163,6 +163,8 @@ def test_a_run_writes_the_bands_of_its_originals_and_a_prune_deletes_them_with_t
     assert originals >= 2
     assert set(store.conn.execute("SELECT key, band, article FROM bands").fetchall()) == expected_bands(store)
     assert rows_of(store, "SELECT count(*) FROM bands") == originals * BANDS
+    # the mark followed the run's articles: the next opening has none to catch up
+    assert store.bands_mark() == (SIGNATURE_VERSION, rows_of(store, "SELECT max(rowid) FROM articles"))
     store.close()
 
     out = newsmon("db", "prune", "--now", (clock.now + timedelta(days=8)).isoformat(), "--config", str(config.path))

@@ -54,6 +54,8 @@ class Articles(Connected):
             self.save_signatures([(aid, signature[0], signature[1])])
         if bands and article.duplicate_of is None:
             self.save_bands([(key, band, cursor.lastrowid) for band, key in bands])
+        if signature is not None and (bands or signature[1] is None or article.duplicate_of is not None):
+            self.bands_follow(cursor.lastrowid, signature[0])    # (its bands, if any, are stored)
         self._insert_matches(aid, article.matches)
         return True
 
