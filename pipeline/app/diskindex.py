@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -64,11 +64,7 @@ def catch_up(store: Store, should_stop: Callable[[], bool] = lambda: False) -> i
             for row in rows:
                 if not row["original"]:
                     continue
-                blob = row["minhash"]
-                if row["version"] != SIGNATURE_VERSION:
-                    sig = signature(store.text_of(row["key"]) or "")
-                    blob = None if sig is None else sig.tobytes()
-                    recomputed.append((row["key"], SIGNATURE_VERSION, blob))
+                blob = current_signature(store, row, recomputed)
                 if blob:
                     signed.append((row["rowid"], blob))
             store.save_signatures(recomputed)
@@ -115,19 +111,26 @@ class StoredIndex:
         return self.seeds.candidate_items(sig) + stored + self.recent.candidate_items(sig)
 
 
-def seed_index(store: Store) -> DuplicateIndex:
-    """The seeds in memory; a signature missing or of another version is computed and saved."""
+def current_signature(store: Store, row: dict, recomputed: list[tuple]) -> bytes | None:
+    """A stored row's signature; missing or of another SIGNATURE_VERSION, it is computed from the
+    stored text (none once retention dropped it) and added to `recomputed`, to be saved."""
+    if row["version"] == SIGNATURE_VERSION:
+        return row["minhash"]
+    sig = signature(store.text_of(row["key"]) or "")
+    blob = None if sig is None else sig.tobytes()
+    recomputed.append((row["key"], SIGNATURE_VERSION, blob))
+    return blob
+
+
+def loaded_index(store: Store, rows: Iterable[dict]) -> DuplicateIndex:
+    """An index in memory over these rows (Store.index_rows or seed_rows); signatures computed
+    anew are saved, so the next opening is fast."""
     index = DuplicateIndex(store.text_of)
     items, fingerprints, blobs, recomputed = [], [], [], []
-    for row in store.seed_rows():
-        blob = row["minhash"]
-        if row["version"] != SIGNATURE_VERSION:
-            sig = signature(store.text_of(row["key"]) or "")
-            blob = None if sig is None else sig.tobytes()
-            recomputed.append((row["key"], SIGNATURE_VERSION, blob))
-        items.append(Indexed(row["key"], row["key"], "seed", None, None))
+    for row in rows:
+        blobs.append(current_signature(store, row, recomputed))
+        items.append(Indexed(row["key"], row["ref"], row["kind"], row["first_seen"], row["story_id"]))
         fingerprints.append(row["fingerprint"])
-        blobs.append(blob)
     if recomputed:
         with store.transaction():
             store.save_signatures(recomputed)
@@ -140,4 +143,4 @@ def open_stored_index(store: Store, since: datetime | None = None) -> StoredInde
     article stored since the last opening are built (catch_up). Call outside a transaction."""
     catch_up(store)
     mark = store.bands_mark()
-    return StoredIndex(store, seed_index(store), since, mark[1] if mark else 0)
+    return StoredIndex(store, loaded_index(store, store.seed_rows()), since, mark[1] if mark else 0)

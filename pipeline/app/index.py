@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from ..records import Article
-from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed, signature
+from ..stages.dedup import SIGNATURE_VERSION, DuplicateIndex, Indexed
 from ..storage.store import Store, iso
-from .diskindex import StoredIndex, band_pairs, open_stored_index
+from .diskindex import StoredIndex, band_pairs, loaded_index, open_stored_index
 
 __all__ = ["SIGNATURE_VERSION", "band_pairs", "dedup_against", "load_index", "open_index", "remember",
            "signature_of"]
@@ -35,22 +35,7 @@ def load_index(store: Store, since: datetime | None = None) -> DuplicateIndex:
     Signatures are read from the store; missing ones, or ones computed another way (another
     SIGNATURE_VERSION), are computed from the stored text and saved, so the next start is fast.
     """
-    index = DuplicateIndex(store.text_of)
-    items, fingerprints, blobs, recomputed = [], [], [], []
-    for row in store.index_rows(since):
-        blob = row["minhash"]
-        if row["version"] != SIGNATURE_VERSION:
-            sig = signature(store.text_of(row["key"]) or "")
-            blob = None if sig is None else sig.tobytes()
-            recomputed.append((row["key"], SIGNATURE_VERSION, blob))
-        items.append(Indexed(row["key"], row["ref"], row["kind"], row["first_seen"], row["story_id"]))
-        fingerprints.append(row["fingerprint"])
-        blobs.append(blob)
-    if recomputed:
-        with store.transaction():
-            store.save_signatures(recomputed)
-    index.load(items, fingerprints, blobs)
-    return index
+    return loaded_index(store, store.index_rows(since))
 
 
 def dedup_against(index: DuplicateIndex | StoredIndex, article: Article, sig, now: datetime, zone: ZoneInfo) -> Article:

@@ -42,9 +42,9 @@ from .stories import StoryDesk
 from .walls import Walls
 
 if TYPE_CHECKING:       # (loaded when first needed: see Pipeline.index, .workers, _record, _article)
-    from .diskindex import StoredIndex
     from ..stages.extract import PageText
     from ..stages.workers import Workers
+    from .diskindex import StoredIndex
 
 log = logging.getLogger("newsmon")
 

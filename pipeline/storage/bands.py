@@ -92,9 +92,3 @@ class Bands(Connected):
             "SELECT id AS key, coalesce(url, identity) AS ref, first_seen, coalesce(story_id, id) AS story_id "
             "FROM articles WHERE fingerprint = ? AND duplicate_of IS NULL AND first_seen >= ? AND rowid <= ? "
             "ORDER BY first_seen, id LIMIT 1", [fingerprint, iso(since) if since else "", upto]), None)
-
-    def seed_rows(self) -> Iterator[dict]:
-        """The seeds, with their stored signatures."""
-        yield from self.query(
-            "SELECT s.path AS key, s.fingerprint, g.version, g.minhash FROM seeds s "
-            "LEFT JOIN signatures g ON g.key = s.path ORDER BY s.path")
