@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from pipeline.app.index import open_index
+from pipeline.app.index import load_index as open_index  # (the index in memory; on disk: bench diskindex)
 from pipeline.stages.clean import fingerprint
 from pipeline.stages.dedup import SIGNATURE_VERSION, jaccard, shingles, signature
 from pipeline.storage.store import Store, iso

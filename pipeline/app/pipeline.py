@@ -42,9 +42,9 @@ from .stories import StoryDesk
 from .walls import Walls
 
 if TYPE_CHECKING:       # (loaded when first needed: see Pipeline.index, .workers, _record, _article)
-    from ..stages.dedup import DuplicateIndex
     from ..stages.extract import PageText
     from ..stages.workers import Workers
+    from .diskindex import StoredIndex
 
 log = logging.getLogger("newsmon")
 
@@ -78,7 +78,7 @@ class Pipeline:
         self.on_feed_done = on_feed_done or (lambda outcome: None)
         self.should_stop = should_stop
         self.problems: list[str] = []
-        self._index: DuplicateIndex | None = None
+        self._index: StoredIndex | None = None
         self._states: dict[str, FeedState] = {}     # each feed as this run found it, then as it left it
         self.run_id = 0
         self.stopped = False
@@ -92,11 +92,11 @@ class Pipeline:
         return self
 
     @property
-    def index(self) -> DuplicateIndex:
-        """The duplicate index, read from the store the first time an article needs it: a run in
-        which nothing new arrives (every feed 304) never loads it (2.45 s at 100,000 articles).
-        It holds the seeds and the last [dedup] window_days (the daemon forgets it after its nightly
-        upkeep). Call it outside a transaction: loading may save recomputed signatures."""
+    def index(self) -> StoredIndex:
+        """The duplicate index, opened when an article first needs it (a run where every feed
+        answers 304 never imports numpy). Seeds and the last [dedup] window_days, the articles'
+        bands on disk (app/diskindex.py): the same cost on day 365 as on day 1. Call it outside a
+        transaction: opening builds the bands of articles stored since the last opening."""
         if self._index is None:
             from .index import open_index  # (numpy and MinHash: only once something is new)
             since = self.clock() - timedelta(days=self.config.retention.window_days)
@@ -344,7 +344,8 @@ class Pipeline:
                     article = replace(article, matches=())   # a copy is not reported, so not flagged
                 else:
                     article = self.stories.place(article, now)
-                if self.store.insert_article(article, now, self.run_id, (dedup.SIGNATURE_VERSION, article.minhash)):
+                if self.store.insert_article(article, now, self.run_id, (dedup.SIGNATURE_VERSION, article.minhash),
+                                             bands=dedup.band_pairs(sig) if sig is not None else ()):
                     stored.append((article, sig))
                     if article.duplicate_of is None:
                         self.stories.record(article, article_id(article.identity), now)

@@ -7,8 +7,9 @@ Retention rules ([storage] keep_text_days, keep_days; README "Operations"):
   window reads it). Its duplicate signature stays, so a copy of it is still caught within
   [dedup] window_days (by fingerprint, or a near match whose estimate is sure).
 - After keep_days (default: never) the whole row goes, with its search entry, topic matches,
-  profile and signature. The stories it belonged to are recomputed: a story whose lead went gets
-  its best remaining report as lead, and its counts; a story with no report left goes.
+  profile, signature and duplicate-index bands. The stories it belonged to are recomputed: a
+  story whose lead went gets its best remaining report as lead, and its counts; a story with no
+  report left goes.
 - Never touched, whatever their age: the articles an unsent email or a recipient's next email
   would cover (above the lowest rowid cut still open, deliver.py), and the reports of a story a
   pending chat message is about. Emails and messages themselves are never pruned: they carry
@@ -16,9 +17,11 @@ Retention rules ([storage] keep_text_days, keep_days; README "Operations"):
 Each step is a short transaction (storage/retention.py: BATCH articles), so a kill at any point
 leaves whole batches done and the rest for the next prune; nothing is half-deleted.
 
-Upkeep (`maintain`): the prune, then FTS5 merges in bounded steps, `PRAGMA optimize`,
-incremental vacuum (a file made before schema 10 has none until one `db maintain --vacuum`), and
-a WAL checkpoint (TRUNCATE) last, so the log the rest wrote is folded back too.
+Upkeep (`maintain`): the prune, then the bands of the on-disk duplicate index for any article
+without them (app/diskindex.catch_up: an archive from before schema 12, rows another tool
+wrote), then FTS5 merges in bounded steps, `PRAGMA optimize`, incremental vacuum (a file made
+before schema 10 has none until one `db maintain --vacuum`), and a WAL checkpoint (TRUNCATE)
+last, so the log the rest wrote is folded back too.
 """
 
 from __future__ import annotations
@@ -123,6 +126,8 @@ def prune(store: Store, config: Config, now: datetime, dry_run: bool = False,
         else:                                         # what is not deleted anyway
             dropped = store.texts_to_drop(text_before, keep) - store.texts_to_drop(delete_before, keep)
         return PruneReport(dropped, deleted, 0, 0, **report)
+    from . import diskindex  # (numpy: for a prune that deletes, not for `status`, which imports this module)
+
     deleted = refreshed = stories_gone = 0
     complete = True
     while delete_before is not None:
@@ -130,7 +135,7 @@ def prune(store: Store, config: Config, now: datetime, dry_run: bool = False,
             complete = False
             break
         with store.transaction():
-            n, stories = store.delete_articles(delete_before, keep)
+            n, stories = store.delete_articles(delete_before, keep, diskindex.band_rows)
             for story_id in sorted(stories):
                 if store.story_has_reports(story_id):
                     refresh_story(store, story_id, store.follow_up_of(story_id))
@@ -165,6 +170,9 @@ def maintain(store: Store, config: Config, now: datetime, *, apply_retention: bo
 
     before = total()
     pruned = prune(store, config, now, should_stop=should_stop) if apply_retention else None
+    from .diskindex import catch_up
+
+    catch_up(store, should_stop)       # the duplicate index's bands: a run then has none to build
     steps = 0
     while steps < FTS_MERGE_STEPS and not should_stop() and store.fts_merge_step():
         steps += 1

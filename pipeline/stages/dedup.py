@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import rensa
@@ -166,6 +166,13 @@ class DuplicateIndex:
             found.update(self._recent[band].get(int(key), ()))
         return found
 
+    def exact(self, fingerprint: str) -> Indexed | None:
+        return self._exact.get(fingerprint)
+
+    def candidate_items(self, sig: np.ndarray) -> list[tuple[Indexed, np.ndarray]]:
+        """The indexed texts sharing a band with `sig`, in the order they were indexed."""
+        return [self._item(position) for position in sorted(self.candidates(sig))]
+
     def nearest(self, text: str, fingerprint: str, sig: np.ndarray | None) -> Similar | None:
         """The closest indexed text at or above NEAR_THRESHOLD, or None."""
         exact = self._exact.get(fingerprint)
@@ -173,21 +180,29 @@ class DuplicateIndex:
             return Similar(exact, 1.0)
         if sig is None:
             return None
-        best: Similar | None = None
-        grams = None
-        for position in self.candidates(sig):
-            item, other = self._item(position)
-            estimate = float(np.mean(other == sig))
-            if estimate < NEAR_THRESHOLD - ESTIMATE_SLACK:
+        return closest(text, sig, self.candidate_items(sig), self._text_of)
+
+
+def closest(text: str, sig: np.ndarray, candidates: Iterable[tuple[Indexed, np.ndarray]],
+            text_of: Callable[[str], str | None]) -> Similar | None:
+    """The verdict over LSH candidates, wherever they were found (in memory, or on disk:
+    app/diskindex.py), so both find the same: each is checked by its signature estimate; anywhere
+    near the threshold the exact shingle Jaccard of the stored texts decides. The highest score
+    wins; of equal scores, the first candidate (the earliest indexed)."""
+    best: Similar | None = None
+    grams = None
+    for item, other in candidates:
+        estimate = float(np.mean(other == sig))
+        if estimate < NEAR_THRESHOLD - ESTIMATE_SLACK:
+            continue
+        if estimate >= SURE_ESTIMATE:
+            score = estimate     # far above the threshold: the estimate (±0.04) cannot change the verdict
+        else:
+            other_text = text_of(item.key)
+            if other_text is None:
                 continue
-            if estimate >= SURE_ESTIMATE:
-                score = estimate     # far above the threshold: the estimate (±0.04) cannot change the verdict
-            else:
-                other_text = self._text_of(item.key)
-                if other_text is None:
-                    continue
-                grams = grams if grams is not None else shingles(text)
-                score = jaccard(grams, shingles(other_text))
-            if score >= NEAR_THRESHOLD and (best is None or score > best.similarity):
-                best = Similar(item, round(score, 3))
-        return best
+            grams = grams if grams is not None else shingles(text)
+            score = jaccard(grams, shingles(other_text))
+        if score >= NEAR_THRESHOLD and (best is None or score > best.similarity):
+            best = Similar(item, round(score, 3))
+    return best

@@ -30,11 +30,13 @@ class Articles(Connected):
                        f"VALUES ({', '.join('?' * len(_ARTICLE_COLUMNS))})")
 
     def insert_article(self, article: Article, first_seen: datetime, run_id: int,
-                       signature: tuple[str, bytes | None] | None = None) -> bool:
+                       signature: tuple[str, bytes | None] | None = None,
+                       bands: list[tuple[int, int]] = ()) -> bool:
         """Insert once; False when its identity is already stored (a rerun is harmless).
 
         Plain SQL here rather than sqlite-utils' insert: this is the hot path of a run, and
-        the table's shape is fixed by SCHEMA above."""
+        the table's shape is fixed by SCHEMA above. `bands` are its signature's (band, key) pairs
+        (app/diskindex.band_pairs), kept for an original only, as its signature is."""
         aid = article_id(article.identity)
         cursor = self.conn.execute(self._INSERT_ARTICLE, (
             aid, article.identity, article.feed, article.guid, article.url, article.canonical_url,
@@ -50,6 +52,10 @@ class Articles(Connected):
                 self.index_for_search()
         if signature is not None and article.duplicate_of is None:
             self.save_signatures([(aid, signature[0], signature[1])])
+        if bands and article.duplicate_of is None:
+            self.save_bands([(key, band, cursor.lastrowid) for band, key in bands])
+        if signature is not None and (bands or signature[1] is None or article.duplicate_of is not None):
+            self.bands_follow(cursor.lastrowid, signature[0])    # (its bands, if any, are stored)
         self._insert_matches(aid, article.matches)
         return True
 

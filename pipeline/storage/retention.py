@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from .connected import Connected
 from .times import iso
@@ -103,16 +103,21 @@ class Retention(Connected):
             self.conn.execute(f"DELETE FROM profiles WHERE article_id IN ({marks})", ids)
         return len(ids)
 
-    def delete_articles(self, before: datetime, keep: Keep) -> tuple[int, set[str]]:
+    def delete_articles(self, before: datetime, keep: Keep,
+                        band_rows: Callable[[list[tuple[int, bytes]]], list[tuple]]) -> tuple[int, set[str]]:
         """Delete up to BATCH articles stored before `before`, with their search entries (trigger),
-        topic matches (cascade), profiles and signatures, in one transaction. Returns how many and
-        the stories they belonged to; the caller refreshes those in the same transaction
-        (`with store.transaction()` around this call)."""
+        topic matches (cascade), profiles, signatures and duplicate-index bands (`band_rows` gives
+        them from (rowid, signature) pairs: app/diskindex.band_rows), in one transaction. Returns
+        how many and the stories they belonged to; the caller refreshes those in the same
+        transaction (`with store.transaction()` around this call)."""
         where, args = self._kept(keep)
         rows = self.conn.execute(f"SELECT id, story_id FROM articles WHERE first_seen < ?{where} "
                                  f"ORDER BY rowid LIMIT {BATCH}", [iso(before)] + args).fetchall()
         ids = [r[0] for r in rows]
         marks = ",".join("?" * len(ids))
+        self.delete_bands(band_rows(self.conn.execute(
+            f"SELECT a.rowid, g.minhash FROM articles a JOIN signatures g ON g.key = a.id "
+            f"WHERE a.id IN ({marks}) AND g.minhash IS NOT NULL", ids).fetchall()))
         self.conn.execute(f"DELETE FROM profiles WHERE article_id IN ({marks})", ids)
         self.conn.execute(f"DELETE FROM signatures WHERE key IN ({marks})", ids)
         self.conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids)

@@ -55,16 +55,20 @@ class Runs(Connected):
     def index_rows(self, since: datetime | None = None) -> Iterator[dict]:
         """Seeds, then original articles (stored since `since`, when given) oldest first, with
         their stored signatures."""
-        yield from self.query(
-            "SELECT s.path AS key, s.path AS ref, 'seed' AS kind, NULL AS first_seen, NULL AS story_id, "
-            "s.fingerprint, g.version, g.minhash FROM seeds s LEFT JOIN signatures g ON g.key = s.path "
-            "ORDER BY s.path")
+        yield from self.seed_rows()
         yield from self.query(
             "SELECT a.id AS key, coalesce(a.url, a.identity) AS ref, 'article' AS kind, a.first_seen, "
             "coalesce(a.story_id, a.id) AS story_id, a.fingerprint, g.version, g.minhash "
             "FROM articles a LEFT JOIN signatures g ON g.key = a.id "
             "WHERE a.duplicate_of IS NULL AND a.first_seen >= ? ORDER BY a.first_seen, a.id",
             [iso(since) if since else ""])
+
+    def seed_rows(self) -> Iterator[dict]:
+        """The seeds as index_rows gives them."""
+        yield from self.query(
+            "SELECT s.path AS key, s.path AS ref, 'seed' AS kind, NULL AS first_seen, NULL AS story_id, "
+            "s.fingerprint, g.version, g.minhash FROM seeds s LEFT JOIN signatures g ON g.key = s.path "
+            "ORDER BY s.path")
 
     def save_signatures(self, rows: list[tuple[str, str, bytes | None]]) -> None:
         """(key, version, minhash) rows; call inside a transaction."""

@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -38,6 +38,11 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
                                          # incremental auto-vacuum (Store.open)
     (11, ""),                            # `newsmon web`'s people: sessions, reads, stars,
                                          # saved_searches, visits, feed_keys are new (SCHEMA)
+    (12, ""),                            # bands and bands_built are new (SCHEMA creates them); the
+                                         # stored originals' bands are built in bounded batches by
+                                         # the first run that needs the index, or `db maintain`
+                                         # (app/diskindex.catch_up), not here: a large archive
+                                         # would hold every command's start for minutes
 )
 
 # Schema 7: the alert pass starts after what an older newsmon stored (it evaluated those itself).
@@ -190,6 +195,16 @@ CREATE TABLE IF NOT EXISTS signatures (
     key     TEXT PRIMARY KEY,                -- article id, or seeds/<file>
     version TEXT NOT NULL,                   -- how it was computed; another version is recomputed
     minhash BLOB                             -- NUM_PERM little-endian uint32; NULL for short texts
+);
+CREATE TABLE IF NOT EXISTS bands (          -- the near-duplicate index on disk (v12; storage/bands.py)
+    key     INTEGER NOT NULL,                -- one band's key (stages/dedup.band_keys, as signed 64 bits)
+    band    INTEGER NOT NULL,                -- which of the signature's BANDS
+    article INTEGER NOT NULL,                -- articles.rowid of an original with a signature
+    PRIMARY KEY (key, band, article)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bands_built (    -- how far `bands` is built (v12): one row
+    version    TEXT NOT NULL,                -- the signature version its keys come from
+    rowid_upto INTEGER NOT NULL              -- every article with rowid <= this has its rows
 );
 CREATE TABLE IF NOT EXISTS seeds (
     path        TEXT PRIMARY KEY,            -- seeds/<file>

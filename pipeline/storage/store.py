@@ -19,6 +19,7 @@ from typing import Iterator
 from ..errors import StoreError
 from ..options import address_key
 from .articles import Articles
+from .bands import Bands
 from .connected import Connected
 from .emails import Emails
 from .feeds import Feeds
@@ -96,7 +97,7 @@ def connect_existing(path: Path, mode: str, busy_ms: int) -> sqlite3.Connection:
     return conn
 
 
-class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, Retention, Connected):
+class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, Retention, Bands, Connected):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
     def __init__(self, conn: sqlite3.Connection):
