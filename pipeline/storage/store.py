@@ -29,6 +29,7 @@ from .runs import Runs
 from .schema import BACKFILL_STORIES, INDEX_UNLESS_RUN, MARK_EXISTING, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from .search import Search
 from .stories import Stories
+from .storyedits import StoryEdits
 from .times import article_id, iso, parse_time  # noqa: F401  (the storage's public helpers)
 
 
@@ -77,7 +78,7 @@ def _missing_only(conn: sqlite3.Connection, script: str) -> str:
     return ";".join(kept)
 
 
-class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, Retention, Connected):
+class Store(Runs, Feeds, Articles, Emails, Search, Stories, StoryEdits, Messages, Reading, Retention, Connected):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
     def __init__(self, conn: sqlite3.Connection):
