@@ -5,7 +5,7 @@ digest and the web story page's JSON show it the same way."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from conftest import newsmon, rows, write_config
 from test_stories import _by_id, _serve, _today
@@ -121,3 +121,72 @@ def test_corrections_refuse_what_cannot_be_done(site, tmp_path, seeds_dir):
         done = newsmon("stories", *args, "--config", str(path))
         assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
     assert rows(load_config(path), "SELECT count(*) FROM story_edits") == [(0,)]
+
+
+def test_a_same_outlet_update_joins_its_story_as_an_update(site, make_config, clock):
+    """Issue 28: "Same-outlet updates join their story, as updates". An outlet's own later report
+    of its story (written anew, not a copy) that comes after the morning email joins the story, and
+    the next email lists it under the updates to stories already sent, not as a new story."""
+    from smtp import SMTPServer
+    from test_email import deliver, email_section
+
+    from pipeline.app.pipeline import run_once
+    from pipeline.demo.site import FeedItem, article_page, rss_feed
+
+    first = ("Man killed, two wounded in shooting on Elm Street",
+             ["A man was killed and two people were wounded in a shooting on Elm Street in Springfield on "
+              "Sunday night, police said. Officers called to the 400 block found three people with gunshot "
+              "wounds. The wounded were taken to Mercy Hospital. Police have not named the man who died."])
+    update = ("UPDATE 1-Police seek gunman after Elm Street shooting leaves one dead",
+              ["Springfield detectives on Monday asked for help finding the gunman who fled on foot after "
+               "Sunday night's shooting on Elm Street, in which one man died and two people were hurt. The "
+               "two survivors remain at Mercy Hospital in stable condition, a police spokeswoman said, and "
+               "investigators are reviewing doorbell camera footage from the street."])
+    site.routes["/1"] = article_page(first[0], "Wire", "2026-11-23", first[1])
+    site.routes["/2"] = article_page(update[0], "Wire", "2026-11-23", update[1])
+    items = [FeedItem(first[0], site.url("/1"), "1", "2026-11-23T05:00:00Z")]
+    site.routes["/w.xml"] = rss_feed("W", site.base, items)
+    with SMTPServer() as smtp:
+        config = make_config([("wire", site.url("/w.xml"))], extra=email_section(smtp.port))
+        run_once(config, clock=clock, force=True)
+        assert "sent" in [o.status for o in deliver(config, clock)]   # (the all-topics recipient)
+        clock.now += timedelta(hours=3)                                   # after the email
+        site.routes["/w.xml"] = rss_feed("W", site.base, items + [FeedItem(update[0], site.url("/2"), "2",
+                                                                           "2026-11-23T10:30:00Z")])
+        run_once(config, clock=clock, force=True)
+        stories = rows(config, "SELECT id, reports, outlets FROM stories")
+        assert [(n, o) for _, n, o in stories] == [(2, 1)]               # one story, one outlet, two reports
+        assert rows(config, "SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND similarity IS NULL") \
+            == [(2,)]                                                     # grouped by the story stage, not as a copy
+        clock.now += timedelta(days=1)
+        run_once(config, clock=clock, force=True)
+        assert "sent" in [o.status for o in deliver(config, clock)]
+        body = smtp.inbox.parsed()[-1].get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "== Updates to stories already sent (1) ==\n- " + first[0] in body
+    assert f"also reported by wire: {update[0]}" in body and f"* {update[0]}" not in body
+
+
+def test_a_running_daemons_window_takes_a_correction_made_meanwhile(site, make_config, clock):
+    """The daemon keeps its story window between runs; an edit made by the command meanwhile is
+    seen at its next placement (else its window would pull the split-off report back)."""
+    from pipeline.app.pipeline import run_once
+    from pipeline.app.stories import StoryDesk
+    from pipeline.app.storyedits import split
+    from pipeline.storage.store import Store
+
+    config = make_config([_serve(site, [_by_id("kharkiv-strike-0314", 1)], "meridian"),
+                          _serve(site, [_by_id("kharkiv-strike-0314", 2)], "ledger")])
+    run_once(config, clock=clock, force=True)
+    ledger, story = _id(config, "ledger"), _story_of(config, "meridian")
+    daemon, operator = Store.open(config.database), Store.open(config.database)
+    try:
+        desk = StoryDesk(daemon, config.zone)
+        before = desk.index(clock())
+        assert {m.story_id for m in before.members} == {story}
+        split(operator, ledger, clock())
+        assert desk.index(clock()) is before                     # between edits: no reading at all
+        after = desk.index(clock(), check_edits=True)
+        assert after is not before and {m.article_id: m.story_id for m in after.members}[ledger] == ledger
+    finally:
+        daemon.close()
+        operator.close()

@@ -18,7 +18,8 @@ from anyascii import anyascii
 
 from .placenames import DEMONYM_WORDS, DEMONYMS, STATES, VARIANTS
 
-PROFILE_VERSION = "p6"              # p6: a named facility is a place (stored profiles of p5 are recomputed)
+PROFILE_VERSION = "p7"              # p7: "Sunday night's", a count's nearest noun, a title count is no series
+                                    # number (stored profiles of p6 are recomputed)
 LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
 ENTITY_WORDS = 250                # names are read from this much of the text (the event is told early;
                                   # later names are background, and memory grows with each kept)
@@ -195,8 +196,7 @@ def profile_of(title: str, text: str) -> Profile:
                    day_named=days[0] if days else None, more_days=tuple(days[1:4]),
                    title={intern(t): n for t, n in title_terms.items()},
                    body={intern(t): n for t, n in body}, ages=frozenset(ages),
-                   title_numbers=_interned(str(v) for t in _tokens(_ages(_UPDATE.sub("", title))[1]) if (v := _number(t)) is not None
-                                           and not (1900 <= v <= 2100 and t.isdecimal())))
+                   title_numbers=_title_numbers(_tokens(_ages(_UPDATE.sub("", title))[1])))
 
 
 _UPDATE = re.compile(r"^\s*UPDATE\s*\d+\s*[-:–]\s*", re.IGNORECASE)   # a wire's "UPDATE 2-": the same story
@@ -358,12 +358,29 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
             numbers.add(str(value))
         around = tokens[i + 1:i + 5]
         before = tokens[max(0, i - 4):i]        # "killing at least three", "death toll rose to 7"
-        if any(t in _KILLED for t in around) or any(t in {"killing", "killed", "toll"} for t in before):
+        # the noun after a count is what it counts: in "was killed and two were wounded" the two
+        # are the wounded; the words before it count only when none follows
+        follows_killed, follows_injured = any(t in _KILLED for t in around), any(t in _INJURED for t in around)
+        if follows_killed or not follows_injured and any(t in {"killing", "killed", "toll"} for t in before):
             killed.add(value)
-        if any(t in _INJURED for t in around) or any(t in {"wounding", "injuring", "injured", "wounded"}
-                                                      for t in before):
+        if follows_injured or not follows_killed and any(t in {"wounding", "injuring", "injured", "wounded"}
+                                                         for t in before):
             injured.add(value)
     return killed, injured, numbers
+
+
+def _possessed(token: str) -> str:
+    """A word without its possessive ending ("night's" -> "night")."""
+    return token[:-2] if token.endswith(("'s", "’s")) else token
+
+
+def _title_numbers(tokens: list[str]) -> frozenset[str]:
+    """The numbers a title gives as such ("day 101", "episode 12"): written in digits, not a year,
+    and not a count of the killed or injured ("two wounded", "1 dead": a headline's count, which
+    an outlet's update of its story changes)."""
+    return _interned(t.replace(",", "") for i, t in enumerate(tokens) if t.replace(",", "").isdecimal()
+                     and len(t) < 10 and not 1900 <= int(t.replace(",", "")) <= 2100
+                     and not any(w in _KILLED or w in _INJURED for w in tokens[i + 1:i + 4]))
 
 
 def _day_named(tokens: list[str]) -> tuple[str, int, int] | None:
@@ -377,6 +394,11 @@ def _days_named(tokens: list[str]) -> Iterable[tuple[str, int, int]]:
     for i, tok in enumerate(tokens):
         prev = tokens[i - 1] if i else ""
         after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        # "Sunday's shooting", "after Sunday night's shooting": a day owning something names its event
+        if _possessed(tok) in _WEEKDAYS and (tok != _possessed(tok) or after != _possessed(after)
+                                                  and _possessed(after) in _DAY_PARTS):
+            yield ("weekday", _WEEKDAYS[_possessed(tok)], 0)
+            continue
         if tok in _MONTHS and after.isdecimal() and 1 <= int(after) <= 31 and prev not in _NOT_EVENT_DAY:
             yield ("date", _MONTHS[tok], int(after))
         if tok in _MONTHS and prev.isdecimal() and 1 <= int(prev) <= 31 and \
