@@ -78,9 +78,9 @@ def split(store: Store, article_id: str, now: datetime, to: str | None = None,
     if expect_from is not None and _story(store, expect_from).id != current:
         raise UsageError(f"article {aid} is in story {current}, not {expect_from}")
     target = _story(store, to).id if to is not None else aid
-    if target == current:
-        raise UsageError(f"article {aid} is already in story {current}"
-                         + ("" if to else " (a story of its own)"))
+    alone = [r.id for r in store.story_reports(current)] == [aid]
+    if target == current and (to is not None or alone):
+        raise UsageError(f"article {aid} is already in story {current}" + ("" if to else " (a story of its own)"))
     record = store.stories_by_id([current]).get(current)
     follows = record.follow_up_of if record else None
     with store.transaction():

@@ -18,8 +18,8 @@ from anyascii import anyascii
 
 from .placenames import DEMONYM_WORDS, DEMONYMS, STATES, VARIANTS
 
-PROFILE_VERSION = "p7"              # p7: "Sunday night's", a count's nearest noun, a title count is no series
-                                    # number (stored profiles of p6 are recomputed)
+PROFILE_VERSION = "p7"              # p7: "Sunday night's shooting" names Sunday; "the city of X" is a
+                                    # place; series_numbers (stored profiles of p6 are recomputed)
 LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
 ENTITY_WORDS = 250                # names are read from this much of the text (the event is told early;
                                   # later names are background, and memory grows with each kept)
@@ -105,6 +105,8 @@ class Profile:
     ages: frozenset[int] = frozenset()        # ages the lead gives ("a 16-year-old", "Girl, 8,")
     more_days: tuple[tuple[str, int, int], ...] = ()   # the lead's further named days (up to 3)
     title_numbers: frozenset[str] = frozenset()   # numbers of the title, however small ("day 101")
+    series_numbers: frozenset[str] = frozenset()  # of those, the ones that may number a series: in
+                                              # digits, not a count ("two wounded", "1 dead")
 
     def says(self, key: str) -> bool:
         """Whether the text has this name at all (as a name or any capitalised word)."""
@@ -116,7 +118,7 @@ class Profile:
                 "k": sorted(self.killed), "i": sorted(self.injured), "n": sorted(self.numbers),
                 "d": list(self.day_named) if self.day_named else None,
                 "ti": dict(self.title), "b": dict(self.body), "a": sorted(self.ages), "md": [list(d) for d in self.more_days],
-                "tn": sorted(self.title_numbers)}
+                "tn": sorted(self.title_numbers), "sn": sorted(self.series_numbers)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Profile":
@@ -126,7 +128,8 @@ class Profile:
                    day_named=tuple(data["d"]) if data["d"] else None,
                    title={intern(t): n for t, n in data["ti"].items()},
                    body={intern(t): n for t, n in data["b"].items()}, ages=frozenset(data["a"]),
-                   more_days=tuple(tuple(d) for d in data["md"]), title_numbers=_interned(data["tn"]))
+                   more_days=tuple(tuple(d) for d in data["md"]), title_numbers=_interned(data["tn"]),
+                   series_numbers=_interned(data.get("sn", ())))
 
 
 def stem(word: str) -> str:
@@ -196,7 +199,9 @@ def profile_of(title: str, text: str) -> Profile:
                    day_named=days[0] if days else None, more_days=tuple(days[1:4]),
                    title={intern(t): n for t, n in title_terms.items()},
                    body={intern(t): n for t, n in body}, ages=frozenset(ages),
-                   title_numbers=_title_numbers(_tokens(_ages(_UPDATE.sub("", title))[1])))
+                   title_numbers=_interned(str(v) for t in _tokens(_ages(_UPDATE.sub("", title))[1]) if (v := _number(t)) is not None
+                                           and not (1900 <= v <= 2100 and t.isdecimal())),
+                   series_numbers=_series_numbers(_tokens(_ages(_UPDATE.sub("", title))[1])))
 
 
 _UPDATE = re.compile(r"^\s*UPDATE\s*\d+\s*[-:–]\s*", re.IGNORECASE)   # a wire's "UPDATE 2-": the same story
@@ -267,7 +272,8 @@ _NAME_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\S")
 
 def _capitalised_names(text: str) -> Iterable[tuple[str, bool, str, str]]:
     """(word, sentence-initial, previous word, next word) for each capitalised word; "the"
-    between a preposition and a name is skipped ("in the Saltivskyi district")."""
+    between a preposition and a name is skipped ("in the Saltivskyi district"), and so is a place
+    noun's "of" ("in the city of Kherson": the word before Kherson is "in")."""
     found = list(_NAME_TOKEN.finditer(text))
     words = [m.group(0) for m in found]
     for i, word in enumerate(words):
@@ -277,8 +283,9 @@ def _capitalised_names(text: str) -> Iterable[tuple[str, bool, str, str]]:
         start = found[i].start()
         initial = i == 0 or bool(_SENTENCE_END.search(text[max(0, start - 4):start]))
         j = i - 1
-        while j >= 0 and words[j].lower() == "the":
-            j -= 1
+        while j >= 0 and (words[j].lower() == "the" or words[j].lower() == "of" and j > 0
+                          and words[j - 1].lower() in _PLACE_NOUNS):
+            j -= 2 if words[j].lower() == "of" else 1
         prev_word = words[j].lower() if j >= 0 else ""
         next_word = words[i + 1].lower() if i + 1 < len(words) else ""
         yield w, initial, prev_word, next_word
@@ -361,9 +368,9 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
         # the noun after a count is what it counts: in "was killed and two were wounded" the two
         # are the wounded; the words before it count only when none follows
         follows_killed, follows_injured = any(t in _KILLED for t in around), any(t in _INJURED for t in around)
-        if follows_killed or not follows_injured and any(t in {"killing", "killed", "toll"} for t in before):
+        if follows_killed or any(t in {"killing", "killed", "toll"} for t in before):
             killed.add(value)
-        if follows_injured or not follows_killed and any(t in {"wounding", "injuring", "injured", "wounded"}
+        if follows_injured or any(t in {"wounding", "injuring", "injured", "wounded"}
                                                          for t in before):
             injured.add(value)
     return killed, injured, numbers
@@ -374,10 +381,12 @@ def _possessed(token: str) -> str:
     return token[:-2] if token.endswith(("'s", "’s")) else token
 
 
-def _title_numbers(tokens: list[str]) -> frozenset[str]:
-    """The numbers a title gives as such ("day 101", "episode 12"): written in digits, not a year,
-    and not a count of the killed or injured ("two wounded", "1 dead": a headline's count, which
-    an outlet's update of its story changes)."""
+def _series_numbers(tokens: list[str]) -> frozenset[str]:
+    """The numbers a title may number a series with ("day 101", "episode 12"): written in digits,
+    not a year, and not a count of the killed or injured ("two wounded", "1 dead": a headline's
+    count, which an outlet's update of its story changes). Only the series rule reads them; the
+    fitted title-numbers feature keeps every number (counts that differ there tell two events
+    apart: check.txt's Kherson market and Nikopol shelling merge without them)."""
     return _interned(t.replace(",", "") for i, t in enumerate(tokens) if t.replace(",", "").isdecimal()
                      and len(t) < 10 and not 1900 <= int(t.replace(",", "")) <= 2100
                      and not any(w in _KILLED or w in _INJURED for w in tokens[i + 1:i + 4]))
