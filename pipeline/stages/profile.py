@@ -365,13 +365,10 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
             numbers.add(str(value))
         around = tokens[i + 1:i + 5]
         before = tokens[max(0, i - 4):i]        # "killing at least three", "death toll rose to 7"
-        # the noun after a count is what it counts: in "was killed and two were wounded" the two
-        # are the wounded; the words before it count only when none follows
-        follows_killed, follows_injured = any(t in _KILLED for t in around), any(t in _INJURED for t in around)
-        if follows_killed or any(t in {"killing", "killed", "toll"} for t in before):
+        if any(t in _KILLED for t in around) or any(t in {"killing", "killed", "toll"} for t in before):
             killed.add(value)
-        if follows_injured or any(t in {"wounding", "injuring", "injured", "wounded"}
-                                                         for t in before):
+        if any(t in _INJURED for t in around) or any(t in {"wounding", "injuring", "injured", "wounded"}
+                                                      for t in before):
             injured.add(value)
     return killed, injured, numbers
 
