@@ -264,6 +264,30 @@ class StoryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryEdit:
+    """An operator's correction of a story (storage's `story_edits` table, typed): a report pinned
+    to a story, which no later run undoes."""
+
+    id: int
+    at: datetime                          # when it was made
+    kind: str                             # split (a story of its own) | move (into another story) |
+                                          # merge (one row per report of the merged-in story)
+    article_id: str                       # the report placed
+    story_from: str                       # the story it was in
+    story_to: str                         # the story it is in since
+
+    def note(self) -> str:
+        """The correction in words, as `stories --why`, the digest and the web story page say it."""
+        verb = {"split": "split off from story", "move": "moved from story",
+                "merge": "merged in with story"}[self.kind]
+        return f"{self.article_id} {verb} {self.story_from} by an operator on {self.at:%Y-%m-%d %H:%M} UTC"
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "article": self.article_id, "from": self.story_from, "to": self.story_to,
+                "at": self.at.isoformat(), "note": self.note()}
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRecord:
     """One stored message (storage's `messages` table, typed)."""
 

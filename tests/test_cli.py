@@ -284,7 +284,7 @@ BAD_CONFIGS = {
 ARGS = {  # placeholders for each command's required arguments
     ("feeds", "add"): ["https://127.0.0.1:1/feed"], ("feeds", "remove"): ["a"], ("feeds", "enable"): ["a"],
     ("feeds", "disable"): ["a"], ("feeds", "import"): ["@opml"], ("search",): ["x"], ("dedup", "check"): ["-"],
-    ("flag",): ["--replay"], ("channels", "test"): ["desk"], ("web", "passwd"): ["ann"],
+    ("flag",): ["--replay"], ("channels", "test"): ["desk"], ("web", "passwd"): ["ann"], ("stories", "split"): ["a"], ("stories", "merge"): ["a", "b"],
 }
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from ..config import Config
 from ..errors import UsageError
-from ..records import Match, MessageRecord, StoredArticle, StoryRecord
+from ..records import Match, MessageRecord, StoredArticle, StoryEdit, StoryRecord
 from ..stages.digest import Digest
 from ..storage.store import parse_time
 from . import status
@@ -33,6 +33,7 @@ class StoryPage:
     follows: StoryRecord | None                  # the earlier story it develops
     follow_ups: tuple[StoryRecord, ...]          # later stories developing it
     alerts: tuple[MessageRecord, ...]            # chat messages about it (alert, update, surge)
+    corrections: tuple[StoryEdit, ...] = ()      # operators' corrections of it, oldest first
 
 
 def today(config: Config, day: date, now: datetime, topic: str | None = None, feed: str | None = None,
@@ -69,7 +70,8 @@ def story(config: Config, story_id: str) -> StoryPage | None:
         reports = store.story_articles(story_id)
         follows = store.stories_by_id([record.follow_up_of]).get(record.follow_up_of) if record.follow_up_of else None
         return StoryPage(record, tuple(reports), store.matches_for([r.id for r in reports]), follows,
-                         tuple(store.follow_ups(story_id)), tuple(store.messages_about(story_id)))
+                         tuple(store.follow_ups(story_id)), tuple(store.messages_about(story_id)),
+                         tuple(store.edits_of([story_id]).get(story_id, ())))
 
 
 def search_page(config: Config, query: str, *, topic: str | None = None, feed: str | None = None,

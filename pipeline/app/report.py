@@ -44,7 +44,7 @@ def read_input(store: Store, period: tuple[datetime, datetime],
                        feeds=store.feeds(), events=store.events_between(start, end), stories=stories,
                        continuing=continuing, messages=store.messages_between(start, end),
                        told=store.titles_by_id(sorted(continuing)) if continuing else {},
-                       archive_start=store.archive_start())
+                       archive_start=store.archive_start(), edits=store.edits_of(story_ids))
 
 
 def digest_for(store: Store, config: Config, day: date, labels: dict[str, str], generated: datetime,

@@ -29,6 +29,7 @@ def open_story_index(store: Store, zone: ZoneInfo, now: datetime) -> StoryIndex:
     stored text and saved, so the next start is fast. Call it outside a transaction."""
     index = StoryIndex(zone)
     recomputed = []
+    parts = store.merged_parts(now - WINDOW - LOAD_MARGIN)
     for row in store.window_rows(now - WINDOW - LOAD_MARGIN):
         if row["version"] == PROFILE_VERSION:
             profile = Profile.from_json(json.loads(row["data"]))
@@ -37,7 +38,7 @@ def open_story_index(store: Store, zone: ZoneInfo, now: datetime) -> StoryIndex:
             recomputed.append((row["id"], PROFILE_VERSION, profile.to_json()))
         first_seen = parse_time(row["first_seen"])
         index.add(row["id"], row["story_id"] or row["id"], row["feed"],
-                  report_time(parse_time(row["published"]), first_seen), profile)
+                  report_time(parse_time(row["published"]), first_seen), profile, parts.get(row["id"], ""))
     if recomputed:
         with store.transaction():
             store.save_profiles(recomputed)
@@ -71,12 +72,16 @@ class StoryDesk:
         self.store, self.zone = store, zone
         self._index: StoryIndex | None = None
         self._loaded: datetime | None = None
+        self._edits = 0                  # the operators' story edits the window was read with
 
-    def index(self, now: datetime) -> StoryIndex:
+    def index(self, now: datetime, check_edits: bool = False) -> StoryIndex:
         """The window, read from the store the first time a run needs it (and again after
-        RELOAD_AFTER). Call it outside a transaction: loading may save recomputed profiles."""
-        if self._index is None or self._loaded is None or now - self._loaded > RELOAD_AFTER:
-            self._index, self._loaded = open_story_index(self.store, self.zone, now), now
+        RELOAD_AFTER, or with `check_edits` when an operator corrected a story since: a daemon's
+        window must not pull a split-off report back). Call it outside a transaction: loading
+        may save recomputed profiles."""
+        edits = self.store.edits_mark() if check_edits or self._index is None else self._edits
+        if self._index is None or self._loaded is None or now - self._loaded > RELOAD_AFTER or edits != self._edits:
+            self._index, self._loaded, self._edits = open_story_index(self.store, self.zone, now), now, edits
         return self._index
 
     @contextmanager
@@ -97,7 +102,7 @@ class StoryDesk:
         if article.story_id is not None:
             return article
         try:
-            found = self.index(now).assign(article.profile, report_time(article.published, now), article.feed,
+            found = self.index(now, check_edits=True).assign(article.profile, report_time(article.published, now), article.feed,
                                            explain=False)
         except Exception:        # the story stage may miss a grouping, never lose an article
             log.warning("article %s: not compared with stories (a new story of its own)", article.url or article.title,
@@ -149,7 +154,8 @@ def why(config, article_id: str) -> tuple[dict, Assignment]:
     """Why a stored article is in its story (`newsmon stories --why ID`): the window as the run
     had it when the article came (the articles stored before it, in the WINDOW + LOAD_MARGIN
     before it was first seen), the article placed against it again, with the pair features and
-    the model's probability for its closest report in the story it joined or came closest to."""
+    the model's probability for its closest report in the story it joined or came closest to, and
+    the operators' corrections of its story (`corrections`, as the digest and the web give them)."""
     from ..errors import UsageError
     from .archive import opened
 
@@ -172,7 +178,8 @@ def why(config, article_id: str) -> tuple[dict, Assignment]:
         if mine is None:
             raise UsageError(f"article {row['id']} is a copy of another: its story is its original's")
         found = index.assign(mine[0], mine[1], row["feed"])
-    return dict(row), found
+        corrections = [e.to_json() for e in store.edits_of([row["story_id"]]).get(row["story_id"], [])]
+    return {**row, "corrections": corrections}, found
 
 
 def would_join(store: Store, zone: ZoneInfo, title: str, text: str, now: datetime) -> tuple[Assignment, str | None]:

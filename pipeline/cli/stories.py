@@ -33,6 +33,8 @@ def stories(ctx: click.Context, config_path: Path, day: datetime | None, topic: 
       newsmon stories --date 2026-11-23 --topic ceasefire --json --config config/newsmon.toml
       newsmon stories --why 3be18144 --config config/newsmon.toml
       newsmon stories group --config config/newsmon.toml < reports.jsonl
+      newsmon stories split 3be18144 --config config/newsmon.toml
+      newsmon stories merge 3be18144 9f0c2d11 --config config/newsmon.toml
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -70,9 +72,14 @@ def _why(config, article_id: str, as_json: bool) -> None:
         click.echo(json.dumps({"article": row["id"], "title": row["title"], "story": row["story_id"],
                                "model_story": found.story_id, "closest": found.closest, "score": found.score,
                                "veto": found.veto, "pair_features": dict(found.features),
-                               "pair_score": found.pair_score}, ensure_ascii=False, indent=2))
+                               "pair_score": found.pair_score, "corrections": row["corrections"]},
+                              ensure_ascii=False, indent=2))
         return
     click.echo(f"{row['id']} \"{row['title']}\" ({row['feed']}) is in story {row['story_id']}")
+    for edit in row["corrections"]:
+        click.echo(f"  correction: {edit['note']}")
+    if any(e["article"] == row["id"] for e in row["corrections"]):
+        click.echo("  (the operator's correction holds whatever the model says below)")
     if story is None:
         click.echo("  no story of its window was close: it started its own")
         return
@@ -103,3 +110,67 @@ def group(config_path: Path) -> None:
     config = load_config(config_path)
     for report_id, story_id in group_reports(config.zone, sys.stdin):
         click.echo(json.dumps({"id": report_id, "story": story_id}, ensure_ascii=False))
+
+
+def _corrected(config, change, as_json: bool) -> None:
+    """Carry out a correction on the configured database and say what it left."""
+    from ..app.archive import opened
+    from ..clock import utcnow
+
+    with opened(config) as store:
+        done = change(store, utcnow())
+    if as_json:
+        click.echo(json.dumps({"edits": [e.to_json() for e in done.edits],
+                               "stories": [{"story_id": s.id, "title": s.title, "lead": s.lead, "reports": s.reports,
+                                            "outlets": s.outlets} for s in done.stories]}, ensure_ascii=False, indent=2))
+        return
+    for e in done.edits:
+        click.echo(e.note())
+    for s in done.stories:
+        click.echo(f"story {s.id}: {s.reports} report{'s' if s.reports != 1 else ''}, {s.outlets} "
+                   f"outlet{'s' if s.outlets != 1 else ''}, led by {s.lead} {s.title!r}")
+
+
+@stories.command("split")
+@config_option
+@click.argument("article_id", metavar="ID")
+@click.option("--from", "expect_from", default=None, metavar="STORY", help="The story it is in (checked).")
+@click.option("--to", "to", default=None, metavar="STORY", help="Move it into this story instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@handle_errors
+def split(config_path: Path, article_id: str, expect_from: str | None, to: str | None, as_json: bool) -> None:
+    """Take a report out of its story: into a story of its own, or --to another story.
+
+    The correction is stored and kept by every later run (a new report never pulls it back);
+    both stories' leads and counts are recomputed.
+
+    \b
+    Example:
+      newsmon stories split 3be18144 --config config/newsmon.toml
+      newsmon stories split 3be18144 --from 77aa0c1e --to 9f0c2d11 --config config/newsmon.toml
+    """
+    from ..app.storyedits import split as split_report
+
+    _corrected(load_config(config_path),
+               lambda store, now: split_report(store, article_id, now, to=to, expect_from=expect_from), as_json)
+
+
+@stories.command("merge")
+@config_option
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@handle_errors
+def merge(config_path: Path, first: str, second: str, as_json: bool) -> None:
+    """Make stories A and B one story (the one that began first keeps its id).
+
+    The correction is stored and kept by every later run: a new report of either event joins the
+    merged story; its lead and counts are recomputed.
+
+    \b
+    Example:
+      newsmon stories merge 3be18144 9f0c2d11 --config config/newsmon.toml
+    """
+    from ..app.storyedits import merge as merge_stories
+
+    _corrected(load_config(config_path), lambda store, now: merge_stories(store, first, second, now), as_json)

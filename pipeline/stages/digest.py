@@ -69,7 +69,8 @@ def _story(story_id: str, reports: list[StoredArticle], data: DigestInput, zone:
         outlets=tuple(dict.fromkeys(outlet(r) for r in [lead, *rest])), outlet=outlet(lead),
         image=next((r.image for r in [lead, *rest] if r.image), None),
         latest=max(report_time(r.published, r.first_seen) for r in reports),
-        follow_up_of=StoryRef(followed.id, followed.title) if followed else None, continuing=continuing)
+        follow_up_of=StoryRef(followed.id, followed.title) if followed else None, continuing=continuing,
+        corrections=tuple(data.edits.get(story_id, ())))
 
 
 def _similarity(report: StoredArticle, lead: StoredArticle, story_id: str) -> float | None:

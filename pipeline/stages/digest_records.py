@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..records import DayEvent, FeedState, Match, MessageRecord, StoredArticle, StoryRecord
+from ..records import DayEvent, FeedState, Match, MessageRecord, StoredArticle, StoryEdit, StoryRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,8 @@ class DigestInput:
                                          # first report (what the reader had)
     archive_start: datetime | None = None  # the first run or article stored: the database's life
                                          # begins there (None: nothing yet)
+    edits: dict[str, list[StoryEdit]] = field(default_factory=dict)  # story id -> operators'
+                                         # corrections of it (split, move, merge)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,7 @@ class DigestStory:
     latest: datetime | None = None       # its latest report here (ranking)
     follow_up_of: StoryRef | None = None
     continuing: Continuing | None = None
+    corrections: tuple[StoryEdit, ...] = ()   # operators' corrections of this story, oldest first
 
     @property
     def reports(self) -> int:
@@ -247,6 +250,7 @@ class Digest:
                 "story_id": a.story_id, "outlets": list(a.outlets), "reports": a.reports,
                 "follow_up_of": _flat(a.follow_up_of) if a.follow_up_of else None,
                 "continuing": _flat(a.continuing) if a.continuing else None,
+                "corrections": [e.to_json() for e in a.corrections],
             } for a in self.articles],
             "duplicates": [_flat(x) for x in self.duplicates],
             "feeds": [{"name": f.name, "url": f.url, "status": f.status, "health": f.health,

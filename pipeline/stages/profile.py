@@ -18,7 +18,8 @@ from anyascii import anyascii
 
 from .placenames import DEMONYM_WORDS, DEMONYMS, STATES, VARIANTS
 
-PROFILE_VERSION = "p6"              # p6: a named facility is a place (stored profiles of p5 are recomputed)
+PROFILE_VERSION = "p7"              # p7: "Sunday night's shooting" names Sunday; "the city of X" is a
+                                    # place; series_numbers (stored profiles of p6 are recomputed)
 LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
 ENTITY_WORDS = 250                # names are read from this much of the text (the event is told early;
                                   # later names are background, and memory grows with each kept)
@@ -104,6 +105,8 @@ class Profile:
     ages: frozenset[int] = frozenset()        # ages the lead gives ("a 16-year-old", "Girl, 8,")
     more_days: tuple[tuple[str, int, int], ...] = ()   # the lead's further named days (up to 3)
     title_numbers: frozenset[str] = frozenset()   # numbers of the title, however small ("day 101")
+    series_numbers: frozenset[str] = frozenset()  # of those, the ones that may number a series: in
+                                              # digits, not a count ("two wounded", "1 dead")
 
     def says(self, key: str) -> bool:
         """Whether the text has this name at all (as a name or any capitalised word)."""
@@ -115,7 +118,7 @@ class Profile:
                 "k": sorted(self.killed), "i": sorted(self.injured), "n": sorted(self.numbers),
                 "d": list(self.day_named) if self.day_named else None,
                 "ti": dict(self.title), "b": dict(self.body), "a": sorted(self.ages), "md": [list(d) for d in self.more_days],
-                "tn": sorted(self.title_numbers)}
+                "tn": sorted(self.title_numbers), "sn": sorted(self.series_numbers)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Profile":
@@ -125,7 +128,8 @@ class Profile:
                    day_named=tuple(data["d"]) if data["d"] else None,
                    title={intern(t): n for t, n in data["ti"].items()},
                    body={intern(t): n for t, n in data["b"].items()}, ages=frozenset(data["a"]),
-                   more_days=tuple(tuple(d) for d in data["md"]), title_numbers=_interned(data["tn"]))
+                   more_days=tuple(tuple(d) for d in data["md"]), title_numbers=_interned(data["tn"]),
+                   series_numbers=_interned(data.get("sn", ())))
 
 
 def stem(word: str) -> str:
@@ -196,7 +200,8 @@ def profile_of(title: str, text: str) -> Profile:
                    title={intern(t): n for t, n in title_terms.items()},
                    body={intern(t): n for t, n in body}, ages=frozenset(ages),
                    title_numbers=_interned(str(v) for t in _tokens(_ages(_UPDATE.sub("", title))[1]) if (v := _number(t)) is not None
-                                           and not (1900 <= v <= 2100 and t.isdecimal())))
+                                           and not (1900 <= v <= 2100 and t.isdecimal())),
+                   series_numbers=_series_numbers(_tokens(_ages(_UPDATE.sub("", title))[1])))
 
 
 _UPDATE = re.compile(r"^\s*UPDATE\s*\d+\s*[-:–]\s*", re.IGNORECASE)   # a wire's "UPDATE 2-": the same story
@@ -267,7 +272,8 @@ _NAME_TOKEN = re.compile(r"[^\W\d_][\w'’-]*|\S")
 
 def _capitalised_names(text: str) -> Iterable[tuple[str, bool, str, str]]:
     """(word, sentence-initial, previous word, next word) for each capitalised word; "the"
-    between a preposition and a name is skipped ("in the Saltivskyi district")."""
+    between a preposition and a name is skipped ("in the Saltivskyi district"), and so is a place
+    noun's "of" ("in the city of Kherson": the word before Kherson is "in")."""
     found = list(_NAME_TOKEN.finditer(text))
     words = [m.group(0) for m in found]
     for i, word in enumerate(words):
@@ -277,8 +283,9 @@ def _capitalised_names(text: str) -> Iterable[tuple[str, bool, str, str]]:
         start = found[i].start()
         initial = i == 0 or bool(_SENTENCE_END.search(text[max(0, start - 4):start]))
         j = i - 1
-        while j >= 0 and words[j].lower() == "the":
-            j -= 1
+        while j >= 0 and (words[j].lower() == "the" or words[j].lower() == "of" and j > 0
+                          and words[j - 1].lower() in _PLACE_NOUNS):
+            j -= 2 if words[j].lower() == "of" else 1
         prev_word = words[j].lower() if j >= 0 else ""
         next_word = words[i + 1].lower() if i + 1 < len(words) else ""
         yield w, initial, prev_word, next_word
@@ -366,6 +373,22 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
     return killed, injured, numbers
 
 
+def _possessed(token: str) -> str:
+    """A word without its possessive ending ("night's" -> "night")."""
+    return token[:-2] if token.endswith(("'s", "’s")) else token
+
+
+def _series_numbers(tokens: list[str]) -> frozenset[str]:
+    """The numbers a title may number a series with ("day 101", "episode 12"): written in digits,
+    not a year, and not a count of the killed or injured ("two wounded", "1 dead": a headline's
+    count, which an outlet's update of its story changes). Only the series rule reads them; the
+    fitted title-numbers feature keeps every number (counts that differ there tell two events
+    apart: check.txt's Kherson market and Nikopol shelling merge without them)."""
+    return _interned(t.replace(",", "") for i, t in enumerate(tokens) if t.replace(",", "").isdecimal()
+                     and len(t) < 10 and not 1900 <= int(t.replace(",", "")) <= 2100
+                     and not any(w in _KILLED or w in _INJURED for w in tokens[i + 1:i + 4]))
+
+
 def _day_named(tokens: list[str]) -> tuple[str, int, int] | None:
     """The first day the text names as the event's: a date, "on <weekday>" or "<weekday>
     morning/night", "yesterday" or "today" ("since Thursday" and "by Friday" are not)."""
@@ -377,6 +400,11 @@ def _days_named(tokens: list[str]) -> Iterable[tuple[str, int, int]]:
     for i, tok in enumerate(tokens):
         prev = tokens[i - 1] if i else ""
         after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        # "Sunday's shooting", "after Sunday night's shooting": a day owning something names its event
+        if _possessed(tok) in _WEEKDAYS and (tok != _possessed(tok) or after != _possessed(after)
+                                                  and _possessed(after) in _DAY_PARTS):
+            yield ("weekday", _WEEKDAYS[_possessed(tok)], 0)
+            continue
         if tok in _MONTHS and after.isdecimal() and 1 <= int(after) <= 31 and prev not in _NOT_EVENT_DAY:
             yield ("date", _MONTHS[tok], int(after))
         if tok in _MONTHS and prev.isdecimal() and 1 <= int(prev) <= 31 and \

@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -43,6 +43,8 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
                                          # the first run that needs the index, or `db maintain`
                                          # (app/diskindex.catch_up), not here: a large archive
                                          # would hold every command's start for minutes
+    (13, ""),                            # story_edits is new (SCHEMA creates it): operators'
+                                         # splits, moves and merges of stories
 )
 
 # Schema 7: the alert pass starts after what an older newsmon stored (it evaluated those itself).
@@ -292,6 +294,17 @@ CREATE TABLE IF NOT EXISTS feed_keys (      -- a user's private key in feed URLs
     key  TEXT NOT NULL UNIQUE,               -- random; a new one revokes the old URLs
     created TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS story_edits (     -- an operator's corrections of stories (v13), in order
+    id         INTEGER PRIMARY KEY,
+    at         TEXT NOT NULL,                -- when it was made
+    kind       TEXT NOT NULL CHECK (kind IN ('split', 'move', 'merge')),
+    article_id TEXT NOT NULL,                -- the report it placed (a merge: one row per report moved)
+    story_from TEXT NOT NULL,                -- the story it was in
+    story_to   TEXT NOT NULL                 -- the story it is pinned to (split: a story of its own);
+                                             -- with story_from, a pair never linked again (split, move)
+);
+CREATE INDEX IF NOT EXISTS story_edits_article ON story_edits (article_id);
+CREATE INDEX IF NOT EXISTS story_edits_to ON story_edits (story_to);
 CREATE TABLE IF NOT EXISTS run_feeds (
     run_id              INTEGER NOT NULL REFERENCES runs (id),
     feed                TEXT NOT NULL,

@@ -30,6 +30,7 @@ from .runs import Runs
 from .schema import BACKFILL_STORIES, INDEX_UNLESS_RUN, MARK_EXISTING, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from .search import Search
 from .stories import Stories
+from .storyedits import StoryEdits
 from .times import article_id, iso, parse_time  # noqa: F401  (the storage's public helpers)
 
 
@@ -97,7 +98,7 @@ def connect_existing(path: Path, mode: str, busy_ms: int) -> sqlite3.Connection:
     return conn
 
 
-class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, Retention, Bands, Connected):
+class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, Retention, Bands, StoryEdits, Connected):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
     def __init__(self, conn: sqlite3.Connection):

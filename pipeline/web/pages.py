@@ -207,6 +207,7 @@ class Pages:
         if api:
             return JSONResponse(plain({
                 "story": page.story, "follows": page.follows, "follow_ups": page.follow_ups, "alerts": page.alerts,
+                "corrections": [e.to_json() for e in page.corrections],
                 "reports": [{**plain(r), "matches": plain(page.matches.get(r.id, []))} for r in page.reports]}),
                 headers=SECURITY_HEADERS)
         me = CURRENT.get()
