@@ -16,12 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import newsmon
 
 from bench.archive import generate, pool_of, simple_texts
 from pipeline.storage.copying import PROGRESS, plans
 from pipeline.storage.store import Store
-
-from conftest import newsmon
 
 
 def config_for(folder: Path, database: Path) -> Path:

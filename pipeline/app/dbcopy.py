@@ -20,7 +20,7 @@ from typing import Callable
 
 from ..errors import UsageError
 from ..storage.copying import TablePlan, Tally, batches, has_rows, plans, progress, record, tally, write_batch
-from ..storage.store import Store, iso
+from ..storage.store import Store, guard, iso
 
 SEARCH_INDEX = "search index"      # its step in copy_progress: rebuilt once every table is copied
 
@@ -60,11 +60,18 @@ def describe(target: str) -> str:
     return str(Path(target).resolve())
 
 
-def open_target(target: str) -> Store:
+def copy_into(source: Store, source_name: str, target: str, *, batch: int = 1000, verify_only: bool = False
+              ) -> CopyReport:
+    """Open `target` (made with the schema when new), copy or compare, close it."""
     if "://" in target:
         raise UsageError(f"--to {describe(target)}: only an SQLite file can be a target in this newsmon "
                          "(PostgreSQL arrives with [storage] url)")
-    return Store.open(Path(target))
+    store = Store.open(Path(target))
+    try:
+        with guard(Path(target)):
+            return copy_archive(source, source_name, store, describe(target), batch=batch, verify_only=verify_only)
+    finally:
+        store.close()
 
 
 def _ready(source_name: str, target: Store, tables: list[TablePlan]) -> dict[str, dict]:

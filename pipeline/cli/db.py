@@ -181,24 +181,18 @@ def copy_command(config_path: Path, target: str, verify: bool, batch: int, as_js
       newsmon db copy --config config/newsmon.toml --to /srv/newsmon/copy.db --verify
     """
     from ..app.archive import opened
-    from ..app.dbcopy import copy_archive, describe, open_target
+    from ..app.dbcopy import copy_into, describe
     from ..errors import UsageError
     from ..lock import run_lock
-    from ..storage.store import guard
 
     config = load_config(config_path)
     if not config.database.is_file():
         raise UsageError(f"{config.database}: no database yet to copy (see [storage] database)")
-    source_name, target_name = describe(str(config.database)), describe(target)
-    if source_name == target_name:
+    source_name = describe(str(config.database))
+    if source_name == describe(target):
         raise UsageError(f"--to {target}: that is the config's own database")
     with run_lock(config.database, role="copy", wait_seconds=wait_seconds), opened(config) as source:
-        store = open_target(target)
-        try:
-            with guard(Path(target)):
-                report = copy_archive(source, source_name, store, target_name, batch=batch, verify_only=verify)
-        finally:
-            store.close()
+        report = copy_into(source, source_name, target, batch=batch, verify_only=verify)
     if as_json:
         click.echo(json.dumps({"source": report.source, "target": report.target, "resumed": report.resumed,
                                "equal": report.equal, "seconds": round(report.seconds, 2),
