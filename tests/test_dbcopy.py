@@ -129,6 +129,8 @@ def test_a_target_with_another_archive_is_refused_and_left_as_it_was(tmp_path):
     assert done.returncode == 2 and "is not empty" in done.stderr and "Traceback" not in done.stderr
     assert dumped(other) == before
     assert newsmon("db", "copy", "--config", str(config), "--to", str(source)).returncode == 2
+    done = newsmon("db", "copy", "--config", str(config), "--to", str(tmp_path / "none.db"), "--verify")
+    assert done.returncode == 2 and "no such database" in done.stderr and not (tmp_path / "none.db").exists()
     # a copy of another source, unfinished or not, is not this one's to go on with
     code, _ = copy(config_for(tmp_path, other), tmp_path / "third.db")
     assert code == 0

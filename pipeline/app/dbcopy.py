@@ -66,6 +66,8 @@ def copy_into(source: Store, source_name: str, target: str, *, batch: int = 1000
     if "://" in target:
         raise UsageError(f"--to {describe(target)}: only an SQLite file can be a target in this newsmon "
                          "(PostgreSQL arrives with [storage] url)")
+    if verify_only and not Path(target).is_file():
+        raise UsageError(f"--to {target}: no such database to verify")
     store = Store.open(Path(target))
     try:
         with guard(Path(target)):
