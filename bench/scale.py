@@ -228,6 +228,7 @@ def run(argv: list[str] | None = None) -> dict:
         figures["sizes"][size] = measure(store, config, words)
         figures["sizes"][size]["load"] = [round(x, 1) for x in os.getloadavg()]
         print(json.dumps(figures["sizes"][size]), flush=True)
+        save("scale", figures)              # kept size by size: the 1M step may be stopped
     store.close()
     figures["postgresql_workers"] = None        # slot: 1/2/4 workers on PostgreSQL, when its store lands
     rows = [(f"{c} SQLite writer(s)", f"{w['per_second']:,} articles/s ({w['articles']:,} in {w['seconds']} s)")
