@@ -284,7 +284,7 @@ BAD_CONFIGS = {
 ARGS = {  # placeholders for each command's required arguments
     ("feeds", "add"): ["https://127.0.0.1:1/feed"], ("feeds", "remove"): ["a"], ("feeds", "enable"): ["a"],
     ("feeds", "disable"): ["a"], ("feeds", "import"): ["@opml"], ("search",): ["x"], ("dedup", "check"): ["-"],
-    ("flag",): ["--replay"], ("channels", "test"): ["desk"], ("web", "passwd"): ["ann"], ("stories", "split"): ["a"], ("stories", "merge"): ["a", "b"],
+    ("flag",): ["--replay"], ("channels", "test"): ["desk"], ("web", "passwd"): ["ann"], ("stories", "split"): ["a"], ("stories", "merge"): ["a", "b"], ("db", "copy"): ["--to", "@target"],
 }
 
 
@@ -316,7 +316,8 @@ def test_every_command_meets_bad_input_with_one_line_and_a_documented_exit_code(
             config = tmp_path / f"{label}.toml"
             if text is not None:
                 config.write_text(text)
-            args = [a.replace("@opml", str(tmp_path / "subs.opml")) for a in ARGS.get(path, [])]
+            args = [a.replace("@opml", str(tmp_path / "subs.opml")).replace("@target", str(tmp_path / "copy.db"))
+                    for a in ARGS.get(path, [])]
             result = runner.invoke(main, [*path, *args, "--config", str(config)], input="some text",
                                    catch_exceptions=False)
             tried += 1

@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -45,6 +45,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
                                          # would hold every command's start for minutes
     (13, ""),                            # story_edits is new (SCHEMA creates it): operators'
                                          # splits, moves and merges of stories
+    (14, ""),                            # copy_progress is new (SCHEMA creates it): `newsmon db copy`
 )
 
 # Schema 7: the alert pass starts after what an older newsmon stored (it evaluated those itself).
@@ -315,5 +316,14 @@ CREATE TABLE IF NOT EXISTS run_feeds (
     extraction_failures INTEGER NOT NULL DEFAULT 0,
     warning             TEXT,                -- as feeds.warning, for this run (v2)
     PRIMARY KEY (run_id, feed)
+);
+CREATE TABLE IF NOT EXISTS copy_progress (   -- `newsmon db copy` INTO this database, per table (v14);
+                                             -- never copied itself (storage/copying.py)
+    name     TEXT PRIMARY KEY,               -- the table copied, or 'search index' (rebuilt last)
+    source   TEXT NOT NULL,                  -- the database copied from: its path, or URL without password
+    last_key TEXT,                           -- JSON: the key of the last row copied, in the source's
+                                             -- key order; NULL = none yet
+    copied   INTEGER NOT NULL DEFAULT 0,     -- rows copied so far
+    done     TEXT                            -- when the table was finished; NULL = not yet
 );
 """

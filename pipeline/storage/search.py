@@ -87,3 +87,20 @@ class Search(Connected):
 
     def recent_runs(self, limit: int = 10) -> list[dict]:
         return list(self.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
+
+    # the index as a whole: `newsmon db copy` fills a store's tables, then builds its index once
+
+    def rebuild_search_index(self) -> None:
+        """Build the full-text index afresh from the articles (FTS5 'rebuild' of its external
+        content), in one transaction: what `db copy` does rather than copying the index's own tables."""
+        with self.transaction():
+            self.conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+
+    def search_index_problem(self) -> str | None:
+        """Whether the full-text index holds exactly the articles' titles and texts (FTS5's
+        integrity check against its content table); None when it does, else what is wrong."""
+        try:
+            self.conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)")
+        except Exception as e:      # (sqlite3.DatabaseError: "database disk image is malformed")
+            return str(e)
+        return None
