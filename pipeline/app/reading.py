@@ -8,6 +8,7 @@ archive.search_records, status.collect)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,6 +34,7 @@ class StoryPage:
     follows: StoryRecord | None                  # the earlier story it develops
     follow_ups: tuple[StoryRecord, ...]          # later stories developing it
     alerts: tuple[MessageRecord, ...]            # chat messages about it (alert, update, surge)
+    why: dict[str, dict]                         # article id -> why it joined (why_grouped); the first has none
 
 
 def today(config: Config, day: date, now: datetime, topic: str | None = None, feed: str | None = None,
@@ -69,7 +71,37 @@ def story(config: Config, story_id: str) -> StoryPage | None:
         reports = store.story_articles(story_id)
         follows = store.stories_by_id([record.follow_up_of]).get(record.follow_up_of) if record.follow_up_of else None
         return StoryPage(record, tuple(reports), store.matches_for([r.id for r in reports]), follows,
-                         tuple(store.follow_ups(story_id)), tuple(store.messages_about(story_id)))
+                         tuple(store.follow_ups(story_id)), tuple(store.messages_about(story_id)),
+                         why_grouped(store, story_id, reports))
+
+
+def why_grouped(store, story_id: str, reports: list[StoredArticle]) -> dict[str, dict]:
+    """For each report but the one that started the story: why it is in it. As the run's story
+    stage decided (articles.grouping, from schema 15: the report it was paired with, its feed
+    and title, the model's pair features and probabilities), or, for a near copy the duplicate
+    stage put there, its text similarity; `recorded: False` for a report stored before schema 15
+    (`newsmon stories --why ID` replays its window)."""
+    known = {r.id: r for r in reports}
+    out: dict[str, dict] = {}
+    for r in reports:
+        if r.id == story_id:
+            continue
+        if r.grouping:
+            why = {"recorded": True, **json.loads(r.grouping)}
+            pair = known.get(why.get("paired_with") or "")
+            why["paired_feed"], why["paired_title"] = (pair.feed, pair.title) if pair else (None, None)
+        elif r.similarity is not None:
+            why = {"recorded": True, "near_copy": True, "similarity": round(r.similarity, 3)}
+        else:
+            why = {"recorded": False}
+        out[r.id] = why
+    missing = [w["paired_with"] for w in out.values() if w.get("paired_with") and w["paired_title"] is None]
+    if missing:                              # paired with a report now in another story (rare)
+        titles = store.titles_by_id(missing)
+        for w in out.values():
+            if w.get("paired_with") in titles:
+                w["paired_title"] = titles[w["paired_with"]]
+    return out
 
 
 def search_page(config: Config, query: str, *, topic: str | None = None, feed: str | None = None,
@@ -117,19 +149,19 @@ def days(config: Config) -> list[dict]:
         counts: Counter[str] = Counter()
         for quarter, n in store.quarter_hour_counts():
             counts[datetime.fromisoformat(quarter + "+00:00").astimezone(config.zone).date().isoformat()] += n
-        written = {d["date"]: d["formats"] for d in status.collect(config, runs=0, store=store)["digests"]}
+    written = {d["date"]: d["formats"] for d in status.digest_files(config)}
     return [{"date": d, "articles": counts.get(d, 0), "digest": written.get(d, [])}
             for d in sorted(set(counts) | set(written), reverse=True)]
 
 
 def health(config: Config, now: datetime) -> dict:
-    """`newsmon status --json`, read-only."""
+    """The feeds and runs of `newsmon status --json`, read-only."""
     with reading(config) as store:
-        return status.collect(config, now=now, store=store)
+        return {"feeds": status.feed_rows(config, store, now), "runs": status.run_rows(store, 10)}
 
 
 def alerts(config: Config, now: datetime, limit: int = 200) -> dict:
     """Per channel: sent, pending, failed counts (as `status`), and the latest messages."""
     with reading(config) as store:
-        channels = status.collect(config, runs=0, now=now, store=store)["channels"]
+        channels = status.channel_rows(config, store)
         return {"channels": channels, "messages": store.latest_messages(limit)}
