@@ -174,24 +174,26 @@ class Pages:
 
     def today(self, request: Request, api: bool) -> Response:
         day = _day(_arg(request, "date"), "date") or self.now().astimezone(self.config.zone).date()
-        topic, feed, tag = _arg(request, "topic"), _arg(request, "feed"), _arg(request, "tag")
+        topic, feed, tag, lang = (_arg(request, k) for k in ("topic", "feed", "tag", "lang"))
 
         def build() -> Response:         # kept whole between writes: a busy day is 1,000 stories to render
-            digest = reading.today(self.config, day, self.now(), topic=topic, feed=feed, tag=tag)
+            page = reading.today(self.config, day, self.now(), topic=topic, feed=feed, tag=tag, lang=lang)
+            digest = page.digest
             data = {"date": day.isoformat(), "topic": topic, "stories": [story_json(s) for s in digest.articles]}
             if api:
-                data.update(feed=feed, tag=tag, sections=[{"id": t.id, "label": t.label, "count": t.count,
-                                                           "stories": [s.story_id for s in t.articles]}
-                                                          for t in digest.topics])
+                data.update(feed=feed, tag=tag, lang=lang, languages=page.languages,
+                            sections=[{"id": t.id, "label": t.label, "count": t.count,
+                                       "stories": [s.story_id for s in t.articles]} for t in digest.topics])
                 return JSONResponse(plain(data), headers=SECURITY_HEADERS)
             tags = sorted({t for f in self.config.feeds for t in f.tags})
             return self.render("today.html", digest=digest, day=day, topic=topic, feed=feed, tag=tag, tags=tags,
+                               lang=lang, languages=page.languages,
                                feeds=[f.name for f in self.config.feeds], previous=day - timedelta(days=1),
                                next=day + timedelta(days=1),
                                # today's page follows the runs without script: reloaded every 5 minutes
                                refresh=LIVE_SECONDS if day == self.now().astimezone(self.config.zone).date() else None)
 
-        kept = self.readings.get(("today", api, day, topic, feed, tag), build)
+        kept = self.readings.get(("today", api, day, topic, feed, tag, lang), build)
         return Response(kept.body, kept.status_code, headers=dict(kept.headers))
 
     def story(self, request: Request, api: bool) -> Response:
@@ -201,7 +203,10 @@ class Pages:
         if api:
             return JSONResponse(plain({
                 "story": page.story, "follows": page.follows, "follow_ups": page.follow_ups, "alerts": page.alerts,
-                "reports": [{**plain(r), "matches": plain(page.matches.get(r.id, []))} for r in page.reports]}),
+                # a report's `grouping` (stored JSON text) is given decoded, as `why`
+                "reports": [{**{k: v for k, v in plain(r).items() if k != "grouping"},
+                             "matches": plain(page.matches.get(r.id, [])), "why": page.why.get(r.id)}
+                            for r in page.reports]}),
                 headers=SECURITY_HEADERS)
         return self.render("story.html", page=page, nav="story")
 
