@@ -400,6 +400,24 @@ def test_the_server_is_read_only_and_never_blocks_a_writer(archive, web):
         writer.close()
 
 
+def test_the_servers_kept_connections_hold_no_read_between_requests_and_see_each_commit(archive, web):
+    """Each server thread keeps its read-only connection between requests (app/archive.reading):
+    idle, it holds no read transaction, so a writer's checkpoint empties the whole log; and the
+    next request reads what was committed since."""
+    story_id = archive.story_of("Local ceasefire%")
+    for path in (f"/story/{story_id}", f"/api/v1/stories/{story_id}", "/search?q=ceasefire", "/feeds", "/alerts") * 8:
+        web.page(path) if not path.startswith("/api/") else web.api(path)
+    writer = sqlite3.connect(archive.config.database, isolation_level=None)
+    try:
+        writer.execute("UPDATE stories SET title = 'Rewritten after the reads' WHERE id = ?", [story_id])
+        busy, log, done = writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert (busy, log, done) == (0, 0, 0)          # no reader held back any of the log
+    finally:
+        writer.close()
+    assert all(web.api(f"/api/v1/stories/{story_id}")["story"]["title"] == "Rewritten after the reads"
+               for _ in range(8))
+
+
 def test_newsmon_web_as_a_subprocess_serves_and_refuses_a_public_address(archive):
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "web", "--port", "0", "--config", str(archive.path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

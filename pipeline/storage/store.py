@@ -136,8 +136,9 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
 
     @classmethod
     def open_readonly(cls, path: Path) -> "Store":
-        """A connection that can only read (SQLite `mode=ro`): the web server's, one per request,
-        so a run writing at the same time is never blocked (WAL: readers see the last commit).
+        """A connection that can only read (SQLite `mode=ro`): the web server's, one per server
+        thread (app/archive.reading), so a run writing at the same time is never blocked (WAL:
+        readers see the last commit; between requests it holds no read transaction).
         Nothing is created or migrated: a missing file, or one of another schema, is a StoreError."""
         if not path.is_file():
             raise StoreError(f"{path}: no database yet (run `newsmon run` first; see [storage] database)")
