@@ -1,7 +1,7 @@
 """`newsmon web` under load: p50 and p95 per page and per API call, 20 concurrent clients over
 loopback, while a writer stores articles the way a run does; and how much the writer is slowed.
 
-    python -m bench web [--articles 100000] [--clients 20] [--seconds 20]
+    python -m bench web [--articles 100000] [--clients 20] [--seconds 20] [--runs 2] [--run-feeds 100]
 
 The archive is generated (bench/common.TextGenerator): `--articles` originals over 30 days, in
 stories of 1 to 5 reports from 20 feeds, a tenth flagged "ceasefire" with a match each.
@@ -11,12 +11,20 @@ The writer inserts 20 articles per transaction every 0.5 s (a run's group commit
 `--seconds` alone, then as long again under the clients' load: the slowdown is the ratio of its
 median transaction times. Today and days are kept between writes (web/pages.Readings): with a
 commit every half second most of their requests still read and build the day afresh.
+
+Then real runs: `newsmon run` as a subprocess (fetching `--run-feeds` feeds of 5 items from the
+feed farm, bench/farm.py, 50 ms latency, pages extracted by its workers) into the same archive,
+alternately alone and with the 20 clients loading the server for as long as the run lasts,
+`--runs` times each (interleaved, so the machine's other load falls on both alike): the run's
+wall time alone and beside the loaded server, and their ratio (the issue's goal: no run slowed
+by more than 10%). Each run reads feeds of its own, so each stores as much as the others.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -97,8 +105,10 @@ def writer(db: Path, seconds: float, first: int) -> list[float]:
     return durations
 
 
-def load(base: str, paths: dict[str, list[str]], clients: int, seconds: float) -> dict[str, list[float]]:
-    """`clients` threads requesting the pages round-robin for `seconds`: latencies per page."""
+def load(base: str, paths: dict[str, list[str]], clients: int, seconds: float,
+         until: threading.Event | None = None) -> dict[str, list[float]]:
+    """`clients` threads requesting the pages round-robin for `seconds` (or until `until` is
+    set): latencies per page."""
     out: dict[str, list[float]] = {name: [] for name in paths}
     errors: list[str] = []
     end = time.monotonic() + seconds
@@ -106,7 +116,7 @@ def load(base: str, paths: dict[str, list[str]], clients: int, seconds: float) -
     def client(k: int) -> None:
         rng, names = random.Random(k), list(paths)
         n = k
-        while time.monotonic() < end:
+        while (until.is_set() is False) if until is not None else time.monotonic() < end:
             name = names[n % len(names)]
             n += 1
             start = time.perf_counter()
@@ -127,12 +137,54 @@ def load(base: str, paths: dict[str, list[str]], clients: int, seconds: float) -
     return out
 
 
+def real_runs(folder: Path, base: str, paths: dict[str, list[str]], clients: int, runs: int,
+              feeds: int) -> dict:
+    """`newsmon run`s into the served archive, alternately alone and beside `clients` loading
+    the server for the run's length: wall seconds of each, and the loaded clients' latencies."""
+    from .pipeline import Farm, newsmon_run, write_config
+
+    farm = Farm(feeds * (2 * runs + 1), 5, 0.05, 16, None)
+    alone, beside, latencies = [], [], []
+
+    def config_for(k: int) -> Path:
+        config = write_config(folder / f"run{k}", farm.urls()[k * feeds:(k + 1) * feeds], fetch_pages=True,
+                              concurrency=32)
+        config.write_text(config.read_text().replace('database = "newsmon.db"', f'database = "{folder / "newsmon.db"}"'))
+        return config
+
+    try:
+        # not measured: the first run into a generated archive evaluates all of it for alerts once
+        newsmon_run(config_for(2 * runs))
+        for k in range(2 * runs):
+            config = config_for(k)
+            if k % 2 == 0:
+                alone.append(newsmon_run(config)["seconds"])
+                continue
+            stop = threading.Event()
+            clients_done: dict = {}
+            loader = threading.Thread(target=lambda: clients_done.update(load(base, paths, clients, 0, stop)))
+            loader.start()
+            time.sleep(1.0)                      # the clients at full load before the run starts
+            try:
+                beside.append(newsmon_run(config)["seconds"])
+            finally:
+                stop.set()
+                loader.join()
+            latencies += [v for name, vs in clients_done.items() if name != "errors" for v in vs]
+    finally:
+        farm.stop()
+    return {"alone": alone, "beside": beside, "latencies": latencies}
+
+
 def run(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench web")
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--runs", type=int, default=2, help="real runs alone and beside the loaded server, each")
+    parser.add_argument("--run-feeds", type=int, default=100, help="feeds (5 items each) a real run reads")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()        # the machine is shared: its load is part of every figure
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "newsmon.db"
         stories, fill_seconds = fill(db, args.articles)
@@ -161,6 +213,7 @@ def run(argv: list[str]) -> None:
                 pending = pool.submit(writer, db, args.seconds, 20_000_000)
                 found = load(base, paths, args.clients, args.seconds)          # while a run writes
                 loaded = pending.result()
+            runs = real_runs(Path(tmp), base, paths, args.clients, args.runs, args.run_feeds) if args.runs else None
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -179,6 +232,17 @@ def run(argv: list[str]) -> None:
                "writer_median_ms_loaded": statistics.median(loaded) * 1000,
                "writer_transactions": [len(alone), len(loaded)]}
     figures["writer_slowdown"] = figures["writer_median_ms_loaded"] / figures["writer_median_ms_alone"] - 1
+    run_rows = []
+    if runs:
+        figures["run_seconds_alone"], figures["run_seconds_beside_server"] = runs["alone"], runs["beside"]
+        figures["run_ratio"] = statistics.median(runs["beside"]) / statistics.median(runs["alone"])
+        figures["during_runs_p50_ms"], figures["during_runs_p95_ms"] = pct(runs["latencies"], 0.5), pct(runs["latencies"], 0.95)
+        run_rows = [(f"newsmon run ({args.run_feeds} feeds x 5 pages)",
+                     f"alone {', '.join(f'{x:.1f}' for x in runs['alone'])} s; beside the loaded server "
+                     f"{', '.join(f'{x:.1f}' for x in runs['beside'])} s: ratio of medians {figures['run_ratio']:.2f}"),
+                    ("requests during those runs", f"p50 {figures['during_runs_p50_ms']:.1f} p95 "
+                                                   f"{figures['during_runs_p95_ms']:.1f} ms ({len(runs['latencies'])}, all pages)")]
+    figures["load_average"] = {"before": load_before, "after": os.getloadavg()}
     table(f"newsmon web: {args.articles:,} articles, {args.clients} clients, {args.seconds:g} s, a writer beside", [
         (name, f"between runs: p50 {f['quiet_p50_ms']:6.1f} p95 {f['quiet_p95_ms']:6.1f} ms ({f['quiet_requests']});"
                f"  while a run writes: p50 {f['p50_ms']:6.1f} p95 {f['p95_ms']:6.1f} ms ({f['requests']})")
@@ -186,5 +250,7 @@ def run(argv: list[str]) -> None:
         ("errors", str(len(errors)) + (f" (first: {errors[0]})" if errors else "")),
         ("writer (20 articles/txn)", f"median {figures['writer_median_ms_alone']:.1f} ms alone, "
                                      f"{figures['writer_median_ms_loaded']:.1f} ms under load "
-                                     f"({figures['writer_slowdown']:+.0%})")])
+                                     f"({figures['writer_slowdown']:+.0%})")] + run_rows
+          + [("load average (1, 5, 15 min)", "before " + " ".join(f"{x:.1f}" for x in load_before)
+              + "; after " + " ".join(f"{x:.1f}" for x in figures["load_average"]["after"]))])
     save("web", json.loads(json.dumps(figures)))

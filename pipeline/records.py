@@ -35,6 +35,8 @@ class FeedEntry:
     authors: tuple[str, ...] = ()         # names, as the feed gives them
     image: str | None = None              # its lead image: media:thumbnail, media:content or an image
                                           # enclosure, an absolute http(s) URL (urls.http_url)
+    language: str | None = None           # as the item (xml:lang) or its feed (<language>) declares it:
+                                          # the primary subtag, lower case (parse.language_code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,8 @@ class Article:
     follow_up_of: str | None = None       # the earlier story this one develops (set by the story stage)
     backlog: str | None = None            # stored but not news: "first" (its feed's first reading) or
                                           # "old" (published more than [fetch] max_age_days earlier)
+    language: str | None = None           # declared by the item or its feed, else by its page's <html lang>
+    grouping: dict | None = None          # why it joined its story (StoryDesk.place): stored as JSON
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -200,6 +204,8 @@ class StoredArticle:
     topics: tuple[str, ...]
     backlog: str | None = None            # stored but not news: "first" | "old" (stages/backlog.py)
     image: str | None = None              # lead image URL (schema 9), None when none was found
+    language: str | None = None           # declared language, "en" (schema 15), None when none was
+    grouping: str | None = None           # why it joined its story, JSON (schema 15; stages.stories.grouping)
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,3 +123,22 @@ def test_memoised_url_joins_change_no_entry_of_the_corpus_feeds():
         for name, function in originals.items():
             setattr(feedparser.mixin, name, function)
     assert len(plain) > 1000 and memoised == plain
+
+
+def test_an_items_language_is_its_own_xml_lang_else_its_feeds_kept_as_the_primary_subtag():
+    from pipeline.stages.language import language_code, page_language
+
+    rss = parse(b'<rss version="2.0"><channel><title>t</title><language>en-GB</language>'
+                b'<item><title>a</title><link>http://x.example/a</link></item></channel></rss>')
+    assert [e.language for e in rss.entries] == ["en"]
+    atom = parse(b'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="fr"><title>t</title><id>t</id>'
+                 b'<entry xml:lang="de-AT"><title>b</title><id>b</id><link href="http://x.example/b"/></entry>'
+                 b'<entry><title>c</title><id>c</id><link href="http://x.example/c"/></entry></feed>')
+    assert [e.language for e in atom.entries] == ["de", "fr"]
+    none = parse(b'<rss version="2.0"><channel><title>t</title><item><title>a</title>'
+                 b'<link>http://x.example/a</link></item></channel></rss>')
+    assert [e.language for e in none.entries] == [None]
+    assert [language_code(v) for v in ("EN-us", "pt_BR", "x-default", "english", "", None)] == \
+        ["en", "pt", None, None, None, None]
+    assert page_language(b'<!doctype html><html class="x" lang="uk-UA"><head>') == "uk"
+    assert page_language(b"<html><head><title>none</title>") is None

@@ -164,3 +164,23 @@ def test_the_manual_describes_the_schema_a_new_database_has(tmp_path):
                   if not name.startswith(("sqlite_", "articles_fts_"))}
     assert int(said) == SCHEMA_VERSION == version
     assert documented == tables
+
+
+def test_a_search_without_filters_ranks_from_the_index_first_and_still_leaves_every_copy_out(store):
+    """Search.search's two-step path (no filter) gives what the joined query gives (any filter
+    that keeps everything), copies left out even when they outrank every original."""
+    from dataclasses import replace
+
+    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    run = store.start_run(now)
+    with store.transaction():
+        for n in range(200):              # copies: the word in the title too, so they rank first
+            store.insert_article(replace(article(n, "Harbour harbour cranes"), duplicate_of="https://e.example/x"),
+                                 now, run)
+        for n in range(200, 230):
+            store.insert_article(article(n, f"Granary {n} near the harbour"), now, run)
+    fast = store.search("harbour", limit=20)
+    joined = store.search("harbour", limit=20, since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert fast == joined and len(fast) == 20 and all(r["title"].startswith("Granary") for r in fast)
+    assert [r["rank"] for r in fast] == sorted(r["rank"] for r in fast)
+    assert len(store.search("harbour", limit=100)) == 30 and store.search("nothingsuch") == []

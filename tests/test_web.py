@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -71,6 +72,8 @@ class Archive:
         self.clock = clock
         run_once(self.config, clock=clock, force=True)
         _publish(site, later)
+        herald = site.routes["/herald.xml"]     # herald declares its language (fr-FR); wire's pages theirs (en)
+        site.routes["/herald.xml"] = replace(herald, body=herald.body.replace(b"<channel>", b"<channel><language>fr-FR</language>", 1))
         clock.now += timedelta(minutes=20)
         run_once(self.config, clock=clock, force=True)
         notify_now(self.config, clock())
@@ -190,6 +193,54 @@ def test_a_story_shows_every_report_in_order_with_matches_and_the_alert_sent(arc
     assert any(m["topic"] == "ceasefire" for r in twin["reports"] for m in r["matches"])
     assert [(a["channel"], a["kind"], a["status"]) for a in twin["alerts"]] == [("desk", "alert", "sent")]
     assert web.get("/story/nosuch")[0] == 404 and web.get("/api/v1/stories/nosuch")[0] == 404
+
+
+def test_today_filters_by_language_declared_by_the_feed_or_the_page_with_counts(archive, web):
+    """herald's feed declares fr-FR (kept as "fr"); wire's feed declares none, its pages say
+    <html lang="en">. A story is in every language one of its reports declares."""
+    truce, talks, rail = (archive.story_of(t) for t in ("Local ceasefire%", "Ceasefire talks%", "Night train%"))
+    assert sorted(archive.sql("SELECT feed, language FROM articles WHERE duplicate_of IS NULL GROUP BY feed")) == [
+        ("herald", "fr"), ("wire", "en")]
+    every = web.api(f"/api/v1/today?date={DAY}")
+    assert every["languages"] == {"en": 3, "fr": 1}
+    french = web.api(f"/api/v1/today?date={DAY}&lang=fr")
+    assert [s["story_id"] for s in french["stories"]] == [truce] and french["languages"] == {"en": 3, "fr": 1}
+    english = web.api(f"/api/v1/today?date={DAY}&lang=en&topic=ceasefire")
+    assert [s["story_id"] for s in english["stories"]] == [truce, talks] and english["languages"] == {"en": 2, "fr": 1}
+    assert web.api(f"/api/v1/today?date={DAY}&lang=de")["stories"] == []
+    html = web.page(f"/?date={DAY}&lang=fr")
+    assert f'href="/story/{truce}"' in html and talks not in html and rail not in html
+    assert '<option value="fr" selected>fr (1)</option>' in html and '<option value="en">en (3)</option>' in html
+    status, _, body = web.get(f"/?date={DAY}&lang=French")
+    assert status == 400 and "language code" in body
+    assert web.get(f"/api/v1/today?date={DAY}&lang=EN")[0] == 400
+
+
+def test_a_story_says_why_each_later_report_was_grouped(archive, web):
+    """As the run's story stage decided it: the report it was paired with, the model's pair
+    features and probabilities (the same figures `newsmon stories --why` replays)."""
+    talks = archive.story_of("Ceasefire talks%")
+    truce = archive.story_of("Local ceasefire%")
+    [(later, grouping)] = archive.sql("SELECT id, grouping FROM articles WHERE story_id = ? AND id != story_id "
+                                      "AND duplicate_of IS NULL", [truce])
+    assert grouping is not None         # a join by the model (the texts differ in their headlines)
+    twin = web.api(f"/api/v1/stories/{truce}")
+    why = {r["id"]: r["why"] for r in twin["reports"]}
+    assert why[truce] is None and set(why) == {truce, later}
+    recorded = why[later]
+    assert "grouping" not in twin["reports"][0]
+    stored = json.loads(grouping)
+    [(first_feed,)] = archive.sql("SELECT feed FROM articles WHERE id = ?", [truce])
+    assert recorded["paired_with"] == truce and recorded["paired_feed"] == first_feed and not recorded["near_copy"]
+    assert recorded["story"] == truce and 0.5 <= recorded["pair_score"] <= 1 and recorded["features"] == stored["features"]
+    assert recorded["features"]["title"] > 0 and "bias" not in recorded["features"]
+    replayed = cli_json(archive, "stories", "--why", later)       # the CLI's replay of its window agrees
+    assert replayed["model_story"] == truce and replayed["pair_score"] == recorded["pair_score"]
+    assert {k: v for k, v in replayed["pair_features"].items() if v} == recorded["features"]
+    html = web.page(f"/story/{truce}")
+    assert html.count('class="why"') == 1 and "Grouped:" in html
+    assert f'<a href="#report-{truce}">{first_feed}' in html and f"{recorded['pair_score']:.2f}" in html
+    assert 'class="why"' not in web.page(f"/story/{talks}")       # one report: nothing to explain
 
 
 def test_search_gives_the_clis_records_with_snippets_facets_and_date_ranges(archive, web):
@@ -347,6 +398,24 @@ def test_the_server_is_read_only_and_never_blocks_a_writer(archive, web):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_the_servers_kept_connections_hold_no_read_between_requests_and_see_each_commit(archive, web):
+    """Each server thread keeps its read-only connection between requests (app/archive.reading):
+    idle, it holds no read transaction, so a writer's checkpoint empties the whole log; and the
+    next request reads what was committed since."""
+    story_id = archive.story_of("Local ceasefire%")
+    for path in (f"/story/{story_id}", f"/api/v1/stories/{story_id}", "/search?q=ceasefire", "/feeds", "/alerts") * 8:
+        web.page(path) if not path.startswith("/api/") else web.api(path)
+    writer = sqlite3.connect(archive.config.database, isolation_level=None)
+    try:
+        writer.execute("UPDATE stories SET title = 'Rewritten after the reads' WHERE id = ?", [story_id])
+        busy, log, done = writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert (busy, log, done) == (0, 0, 0)          # no reader held back any of the log
+    finally:
+        writer.close()
+    assert all(web.api(f"/api/v1/stories/{story_id}")["story"]["title"] == "Rewritten after the reads"
+               for _ in range(8))
 
 
 def test_newsmon_web_as_a_subprocess_serves_and_refuses_a_public_address(archive):

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
+from pathlib import Path
 from typing import Iterator
 
 from ..config import Config
-from ..errors import UsageError, did_you_mean
+from ..errors import StoreError, UsageError, did_you_mean
+from ..storage.schema import SCHEMA_VERSION
 from ..storage.store import Store, guard
 
 
@@ -22,13 +25,51 @@ def open_store(config: Config) -> Store:
 
 @contextmanager
 def reading(config: Config) -> Iterator[Store]:
-    """A read-only connection of its own (`newsmon web`, one per request): never blocks a run."""
-    store = Store.open_readonly(config.database)
+    """A read-only connection (`newsmon web`): never blocks a run. Each server thread keeps its
+    own between requests (_kept_reader): opening one per request cost more than the story page's
+    queries (SQLite parses the schema again and starts with an empty page cache: ~5x a story's
+    reading). One that fails is closed, and the next request opens another."""
+    store = _kept_reader(config.database)
     try:
         with guard(config.database):
             yield store
-    finally:
+    except StoreError:
+        _forget_reader(config.database)
+        raise
+
+
+_READERS = threading.local()      # per thread: database path -> (the file's identity, its Store)
+
+
+def _kept_reader(path: Path) -> Store:
+    """This thread's read-only Store on `path`, kept while it is the same file (device and inode:
+    a database moved aside and replaced is opened afresh) of this newsmon's schema; the check
+    is one PRAGMA. A missing file or another schema is a StoreError, as Store.open_readonly says."""
+    kept: dict = _READERS.__dict__.setdefault("stores", {})
+    held = kept.get(path)
+    if held is not None:
+        try:
+            st = path.stat()
+            if held[0] == (st.st_dev, st.st_ino) and \
+                    held[1].conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return held[1]
+        except (OSError, sqlite3.Error):
+            pass
+        _forget_reader(path)
+    store = Store.open_readonly(path)
+    try:
+        st = path.stat()
+    except OSError:
         store.conn.close()
+        raise StoreError(f"{path}: no database yet (run `newsmon run` first; see [storage] database)") from None
+    kept[path] = ((st.st_dev, st.st_ino), store)
+    return store
+
+
+def _forget_reader(path: Path) -> None:
+    held = _READERS.__dict__.get("stores", {}).pop(path, None)
+    if held is not None:
+        held[1].conn.close()
 
 
 def write_stamp(config: Config) -> tuple[int, ...]:

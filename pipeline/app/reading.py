@@ -8,14 +8,16 @@ archive.search_records, status.collect)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from ..config import Config
 from ..errors import UsageError
 from ..records import Match, MessageRecord, StoredArticle, StoryEdit, StoryRecord
 from ..stages.digest import Digest
+from ..stages.language import language_code
 from ..storage.store import parse_time
 from . import status
 from .alerts import rule_matches
@@ -33,13 +35,27 @@ class StoryPage:
     follows: StoryRecord | None                  # the earlier story it develops
     follow_ups: tuple[StoryRecord, ...]          # later stories developing it
     alerts: tuple[MessageRecord, ...]            # chat messages about it (alert, update, surge)
+    why: dict[str, dict]                         # article id -> why it joined (why_grouped); the first has none
     corrections: tuple[StoryEdit, ...] = ()      # operators' corrections of it, oldest first
 
 
+@dataclass(frozen=True, slots=True)
+class TodayPage:
+    """A day's digest, narrowed by the filters, and its stories per language (for the filter)."""
+
+    digest: Digest
+    languages: dict[str, int]                    # language -> stories (before the language filter);
+                                                 # "und": no report declares one
+
+
+UNDECLARED = "und"        # BCP 47's "undetermined": stories none of whose reports declares a language
+
+
 def today(config: Config, day: date, now: datetime, topic: str | None = None, feed: str | None = None,
-          tag: str | None = None) -> Digest:
-    """The day's digest as the files show it (same ranking), narrowed to a topic, a feed or the
-    feeds carrying a tag. Unknown names are a UsageError (the page says so)."""
+          tag: str | None = None, lang: str | None = None) -> TodayPage:
+    """The day's digest as the files show it (same ranking), narrowed to a topic, a feed, the
+    feeds carrying a tag, or a language (a story is in every language one of its reports
+    declares: articles.language). Unknown names are a UsageError (the page says so)."""
     if topic is not None and topic not in config.labels:
         raise UsageError(f"unknown topic {topic!r}")
     names = {f.name for f in config.feeds}
@@ -48,15 +64,23 @@ def today(config: Config, day: date, now: datetime, topic: str | None = None, fe
     tagged = {f.name for f in config.feeds if tag in f.tags} if tag else None
     if tag is not None and not tagged:
         raise UsageError(f"no feed carries the tag {tag!r}")
+    if lang is not None and language_code(lang) != lang:
+        raise UsageError(f"lang: expected a language code like en or de (lower case), not {lang!r}")
     with reading(config) as store:
         digest = digest_for(store, config, day, config.labels, now, topics=(topic,) if topic else ())
-    if feed is None and tagged is None:
-        return digest
-    keep = {feed} if feed else tagged
+        if feed is not None or tagged is not None:
+            keep = {feed} if feed else tagged
+            digest = _narrowed(digest, lambda s: bool(keep & set(s.outlets or (s.feed,))))
+        spoken = store.story_languages([s.story_id or s.id for s in digest.articles])
+    of = {s.story_id or s.id: spoken.get(s.story_id or s.id) or {UNDECLARED} for s in digest.articles}
+    counts = Counter(code for languages in of.values() for code in languages)
+    if lang is not None:
+        digest = _narrowed(digest, lambda s: lang in of.get(s.story_id or s.id, ()))
+    return TodayPage(digest, dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))))
 
-    def wanted(s) -> bool:
-        return bool(keep & set(s.outlets or (s.feed,)))
-    from dataclasses import replace
+
+def _narrowed(digest: Digest, wanted) -> Digest:
+    """The digest with only the stories `wanted` keeps, in every section."""
     return replace(digest, articles=tuple(s for s in digest.articles if wanted(s)),
                    others=tuple(s for s in digest.others if wanted(s)),
                    topics=tuple(replace(t, articles=tuple(s for s in t.articles if wanted(s))) for t in digest.topics))
@@ -71,7 +95,36 @@ def story(config: Config, story_id: str) -> StoryPage | None:
         follows = store.stories_by_id([record.follow_up_of]).get(record.follow_up_of) if record.follow_up_of else None
         return StoryPage(record, tuple(reports), store.matches_for([r.id for r in reports]), follows,
                          tuple(store.follow_ups(story_id)), tuple(store.messages_about(story_id)),
-                         tuple(store.edits_of([story_id]).get(story_id, ())))
+                         why_grouped(store, story_id, reports), tuple(store.edits_of([story_id]).get(story_id, ())))
+
+
+def why_grouped(store, story_id: str, reports: list[StoredArticle]) -> dict[str, dict]:
+    """For each report but the one that started the story: why it is in it. As the run's story
+    stage decided (articles.grouping, from schema 15: the report it was paired with, its feed
+    and title, the model's pair features and probabilities), or, for a near copy the duplicate
+    stage put there, its text similarity; `recorded: False` for a report stored before schema 15
+    (`newsmon stories --why ID` replays its window)."""
+    known = {r.id: r for r in reports}
+    out: dict[str, dict] = {}
+    for r in reports:
+        if r.id == story_id:
+            continue
+        if r.grouping:
+            why = {"recorded": True, "near_copy": False, **json.loads(r.grouping)}
+            pair = known.get(why.get("paired_with") or "")
+            why["paired_feed"], why["paired_title"] = (pair.feed, pair.title) if pair else (None, None)
+        elif r.similarity is not None:
+            why = {"recorded": True, "near_copy": True, "similarity": round(r.similarity, 3)}
+        else:
+            why = {"recorded": False, "near_copy": False}
+        out[r.id] = why
+    missing = [w["paired_with"] for w in out.values() if w.get("paired_with") and w["paired_title"] is None]
+    if missing:                              # paired with a report now in another story (rare)
+        titles = store.titles_by_id(missing)
+        for w in out.values():
+            if w.get("paired_with") in titles:
+                w["paired_title"] = titles[w["paired_with"]]
+    return out
 
 
 def search_page(config: Config, query: str, *, topic: str | None = None, feed: str | None = None,
@@ -119,19 +172,19 @@ def days(config: Config) -> list[dict]:
         counts: Counter[str] = Counter()
         for quarter, n in store.quarter_hour_counts():
             counts[datetime.fromisoformat(quarter + "+00:00").astimezone(config.zone).date().isoformat()] += n
-        written = {d["date"]: d["formats"] for d in status.collect(config, runs=0, store=store)["digests"]}
+    written = {d["date"]: d["formats"] for d in status.digest_files(config)}
     return [{"date": d, "articles": counts.get(d, 0), "digest": written.get(d, [])}
             for d in sorted(set(counts) | set(written), reverse=True)]
 
 
 def health(config: Config, now: datetime) -> dict:
-    """`newsmon status --json`, read-only."""
+    """The feeds and runs of `newsmon status --json`, read-only."""
     with reading(config) as store:
-        return status.collect(config, now=now, store=store)
+        return {"feeds": status.feed_rows(config, store, now), "runs": status.run_rows(store, 10)}
 
 
 def alerts(config: Config, now: datetime, limit: int = 200) -> dict:
     """Per channel: sent, pending, failed counts (as `status`), and the latest messages."""
     with reading(config) as store:
-        channels = status.collect(config, runs=0, now=now, store=store)["channels"]
+        channels = status.channel_rows(config, store)
         return {"channels": channels, "messages": store.latest_messages(limit)}

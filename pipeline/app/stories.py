@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from ..records import StoryRecord
 from ..stages.profile import PROFILE_VERSION, Profile, profile_of
-from ..stages.stories import WINDOW, Assignment, StoryIndex, best_report, group, report_time
+from ..stages.stories import WINDOW, Assignment, StoryIndex, best_report, group, grouping, report_time
 from ..storage.store import Store, parse_time
 
 log = logging.getLogger("newsmon")
@@ -113,7 +113,8 @@ class StoryDesk:
         log.debug("article %s: %s story %s (score %.2f; shared %s)", article.url or article.title,
                   "joins" if found.story_id else "follows up", found.story_id or found.follow_up_of,
                   found.score, ", ".join(found.shared_entities + found.shared_terms))
-        return replace(article, story_id=found.story_id, follow_up_of=found.follow_up_of)
+        return replace(article, story_id=found.story_id, follow_up_of=found.follow_up_of,
+                       grouping=grouping(found) if found.story_id else None)
 
     def record(self, article, aid: str, now: datetime) -> None:
         """After the article's insert, inside the feed's transaction."""

@@ -25,4 +25,4 @@ def make_article(entry: FeedEntry, identity: str | None, text: PageText, source:
         feed=entry.feed, guid=entry.guid, url=url, canonical_url=canonical, title=entry.title,
         published=entry.published, text=text.text, text_source=source,  # type: ignore[arg-type]
         extraction_note=note, fingerprint=fp, minhash=text.signature, matches=text.matches,
-        profile=text.profile, image=entry.image or text.image)
+        profile=text.profile, image=entry.image or text.image, language=entry.language or text.language)

@@ -19,6 +19,7 @@ from ..topics import TopicRule
 from .clean import clean_text, compile_boilerplate, drop_headline, fingerprint, html_to_text
 from .dedup import signature
 from .flag import TopicMatcher
+from .language import page_language
 from .profile import Profile, profile_of
 from .urls import http_url
 
@@ -50,6 +51,7 @@ class PageText:
     fingerprint: str | None = None  # clean.fingerprint of the text when it is long enough to be
                                     # known by its text alone (MIN_WORDS_FOR_CONTENT_ID words)
     image: str | None = None        # the page's og:image (or twitter:image), absolute http(s) only
+    language: str | None = None     # the page's <html lang> (language.page_language)
 
 
 class _Worker:
@@ -108,7 +110,7 @@ def extract_page(html: bytes, url: str | None, title: str, fast_enough: int = FA
     raw = extract_main_text(html, url, _Worker.thorough, fast_enough)
     if raw is None or not raw.strip():
         return None
-    return replace(analyse(raw, title, headline_repeated=True), image=page_image(html))
+    return replace(analyse(raw, title, headline_repeated=True), image=page_image(html), language=page_language(html))
 
 
 _META = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)

@@ -35,6 +35,7 @@ from ..errors import NotAFeed
 from ..records import FeedEntry, ParsedFeed, Response
 from .clean import html_to_text, one_line, sanitize
 from .jsonfeed import looks_like_json, parse_json_feed
+from .language import entry_language
 from .urls import http_url
 
 # A published date further ahead than this is a publisher's clock or typo: we drop it.
@@ -229,7 +230,7 @@ class _Items:
         self.links_refused = 0
 
     def add(self, guid, link, title: str, title_is_html: bool, published, content_html,
-            authors: tuple[str, ...] = (), image: str | None = None) -> None:
+            authors: tuple[str, ...] = (), image: str | None = None, language: str | None = None) -> None:
         try:
             url = http_url(link, self.base) if isinstance(link, str) else None
             if url is None and isinstance(link, str) and link.strip().lower().startswith(("http:", "https:")):
@@ -243,7 +244,7 @@ class _Items:
                 title=plain(title if isinstance(title, str) else "", title_is_html) or "(untitled)",
                 published=published, content_html=content,
                 authors=tuple(one_line(a) for a in authors if a),
-                image=http_url(image) if isinstance(image, str) else None))
+                image=http_url(image) if isinstance(image, str) else None, language=language))
         except Exception as e:  # one odd item never costs the feed
             self.skipped[type(e).__name__] += 1
 
@@ -358,7 +359,7 @@ def parse_feed(feed_name: str, response: Response, *, max_items: int,
             items.add(e.get("id"), _link(e, response.url), e.get("title"), title_type != "text/plain",
                       _when(e, now), _content(e),
                       tuple(a.get("name", "") for a in e.get("authors") or () if isinstance(a, dict)),
-                      _image(e))
+                      _image(e), entry_language(e, parsed.feed))
         except Exception as exc:
             items.skipped[type(exc).__name__] += 1
     problem = _xml_problem(parsed.get("bozo_exception"))

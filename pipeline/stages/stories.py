@@ -84,6 +84,7 @@ class Assignment:
     closest: str | None = None        # the story it came closest to
     features: tuple[tuple[str, float], ...] = ()   # the pair features with its closest report there
     pair_score: float = 0.0           # the model's probability for that pair
+    pair_with: str | None = None      # the article id of that closest report
 
 
 @dataclass
@@ -153,10 +154,11 @@ class StoryIndex:
                                  f"and {'/'.join(sorted(profile.title_numbers))}"
                                  for _, _, m in scored if m.feed == feed and _series(profile, m.profile)), None)
             if hard is None and score >= join:
-                return self.explain(profile, top.profile, score, story_id, x, best)
+                return replace(self.explain(profile, top.profile, score, story_id, x, best), pair_with=top.article_id)
             if closest is None:     # the most similar story, and what kept the report out of it
                 why = hard or f"score {score:.2f} < {join}" + (f" ({veto})" if veto else "")
-                shared_ = self.explain(profile, top.profile, score, story_id, x, best) if explain else Assignment(None)
+                shared_ = replace(self.explain(profile, top.profile, score, story_id, x, best),
+                                  pair_with=top.article_id) if explain else Assignment(None)
                 closest = replace(shared_, story_id=None, score=round(score, 3), veto=why, closest=story_id)
             # a follow-up continues the story: it need resemble one of its reports (its best pair),
             # not all of them on average (the next night's strike is close to the first night's
@@ -220,6 +222,16 @@ class StoryIndex:
         return Assignment(story_id, None, round(score, 3), tuple(terms),
                           tuple(sorted(a.entities & b.entities)), tuple(sorted(a.numbers & b.numbers)),
                           features=features, pair_score=round(pair_score, 3))
+
+
+def grouping(found: Assignment) -> dict:
+    """Why a report joined its story, as stored with it (articles.grouping) and shown by the web
+    reader: the story, its closest report there, the average and pair probabilities and the
+    pair's non-zero features (the model's inputs, FEATURES), and what the two share."""
+    return {"story": found.story_id, "paired_with": found.pair_with, "score": found.score,
+            "pair_score": found.pair_score, "features": {k: v for k, v in found.features if v},
+            "names": list(found.shared_entities), "terms": list(found.shared_terms),
+            "numbers": list(found.shared_numbers)}
 
 
 @dataclass(frozen=True, slots=True)

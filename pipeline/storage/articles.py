@@ -25,7 +25,7 @@ class Articles(Connected):
 
     _ARTICLE_COLUMNS = ("id", "identity", "feed", "guid", "url", "canonical_url", "title", "published",
                         "first_seen", "text", "text_source", "extraction_note", "fingerprint", "duplicate_of",
-                        "story_id", "similarity", "topics", "run_id", "backlog", "image")
+                        "story_id", "similarity", "topics", "run_id", "backlog", "image", "language", "grouping")
     _INSERT_ARTICLE = (f"INSERT OR IGNORE INTO articles ({', '.join(_ARTICLE_COLUMNS)}) "
                        f"VALUES ({', '.join('?' * len(_ARTICLE_COLUMNS))})")
 
@@ -43,7 +43,8 @@ class Articles(Connected):
             article.title, iso(article.published), iso(first_seen), article.text, article.text_source,
             article.extraction_note, article.fingerprint, article.duplicate_of,
             None if article.duplicate_of else (article.story_id or aid), article.similarity,
-            json.dumps(list(article.topics)), run_id, article.backlog, article.image))
+            json.dumps(list(article.topics)), run_id, article.backlog, article.image, article.language,
+            None if article.grouping is None else json.dumps(article.grouping)))
         if cursor.rowcount == 0:
             return False
         if run_id is not None:      # (a row without a run is indexed by the trigger: schema.INDEX_UNLESS_RUN)

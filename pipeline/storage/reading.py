@@ -57,3 +57,15 @@ class Reading(Connected):
             out.update(self.conn.execute(f"SELECT id, story_id FROM articles WHERE id IN ({marks}) "
                                          "AND story_id IS NOT NULL", part).fetchall())
         return out
+
+    def story_languages(self, story_ids: list[str]) -> dict[str, set[str]]:
+        """Story id -> the languages its original reports declare (articles.language; none: absent)."""
+        out: dict[str, set[str]] = {}
+        for chunk in range(0, len(story_ids), 500):
+            part = story_ids[chunk:chunk + 500]
+            marks = ",".join("?" * len(part))
+            for story, language in self.conn.execute(
+                    f"SELECT DISTINCT story_id, language FROM articles WHERE story_id IN ({marks}) "
+                    "AND duplicate_of IS NULL AND language IS NOT NULL", part):
+                out.setdefault(story, set()).add(language)
+        return out

@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -46,6 +46,12 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     (13, ""),                            # story_edits is new (SCHEMA creates it): operators'
                                          # splits, moves and merges of stories
     (14, ""),                            # copy_progress is new (SCHEMA creates it): `newsmon db copy`
+    (15, """
+        ALTER TABLE articles ADD COLUMN language TEXT;
+        ALTER TABLE articles ADD COLUMN grouping TEXT;
+    """),                                # the web reader's language filter and "why grouped"; the
+                                         # indexes on stories.follow_up_of and messages.key are new
+                                         # (SCHEMA creates them: a story page's follow-ups and alerts)
 )
 
 # Schema 7: the alert pass starts after what an older newsmon stored (it evaluated those itself).
@@ -133,6 +139,13 @@ CREATE TABLE IF NOT EXISTS articles (
                                              -- media:thumbnail/content or enclosure, else og:image
     text_dropped    TEXT,                    -- when retention emptied `text` ([storage] keep_text_days);
                                              -- NULL = the full text is kept (v10)
+    language        TEXT,                    -- primary language subtag, lower case ("en", "de"), as
+                                             -- the item, its feed or its page declares it; NULL =
+                                             -- none declared (v15)
+    grouping        TEXT,                    -- why it joined its story, as the story stage decided
+                                             -- (JSON: the report it was paired with, the model's
+                                             -- pair features and scores); NULL = it started its
+                                             -- story, or was stored before v15 (v15)
     run_id          INTEGER                  -- the run that stored it (NULL: written outside a run);
                                              -- last, so that a test can drop any column above it
 );
@@ -165,6 +178,7 @@ CREATE TABLE IF NOT EXISTS stories (         -- the reports of one event (v4; st
     follow_up_of TEXT                        -- the earlier story it develops; NULL if none
 );
 CREATE INDEX IF NOT EXISTS stories_last_seen ON stories (last_seen);
+CREATE INDEX IF NOT EXISTS stories_follow_up_of ON stories (follow_up_of) WHERE follow_up_of IS NOT NULL;  -- v15
 CREATE TABLE IF NOT EXISTS messages (        -- chat messages to channels, exactly once each (v5)
     id          INTEGER PRIMARY KEY,
     channel     TEXT NOT NULL,               -- [[channels]] name
@@ -184,6 +198,7 @@ CREATE TABLE IF NOT EXISTS messages (        -- chat messages to channels, exact
     UNIQUE (channel, kind, key)              -- the identity: stored before sending, so never twice
 );
 CREATE INDEX IF NOT EXISTS messages_status ON messages (status, channel);
+CREATE INDEX IF NOT EXISTS messages_key ON messages (key);                     -- v15: a story's alerts
 CREATE TABLE IF NOT EXISTS marks (           -- how far a pass over the articles has got (v7)
     name       TEXT PRIMARY KEY,             -- the pass: 'alerts'
     rowid_upto INTEGER NOT NULL,             -- articles with rowid <= this were evaluated by it

@@ -56,6 +56,8 @@ class Search(Connected):
         quoted). Snippets mark each hit with HIT_START … HIT_END.
         """
         match = query if raw else fts_query(query)
+        if since is None and until is None and not feed and not topic:
+            return self._best(match, limit)
         where, args = ["articles_fts MATCH ?", "a.duplicate_of IS NULL"], [match]
         if since is not None:
             where.append("a.first_seen >= ?")
@@ -75,6 +77,26 @@ class Search(Connected):
                "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
                f"WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?")
         return list(self.query(sql, args + [limit]))
+
+    def _best(self, match: str, limit: int) -> list[dict]:
+        """`search` without filters, the same rows in two steps: the best matches by rank from
+        the index alone, then their articles by rowid, copies left out; more of the index only
+        when copies left fewer than `limit`. Joining every match's article row to rank them (a
+        word in 1% of 100,000 articles is 1,000 rows read) cost twice the index's own work."""
+        take = limit + limit // 2 + 10
+        while True:
+            hits = self.conn.execute(
+                f"SELECT rowid, snippet(articles_fts, 1, '{HIT_START}', '{HIT_END}', '…', 20), "
+                "bm25(articles_fts, 5.0, 1.0) AS rank FROM articles_fts WHERE articles_fts MATCH ? "
+                "ORDER BY rank LIMIT ?", [match, take]).fetchall()
+            marks = ",".join("?" * len(hits))
+            rows = {r.pop("rowid"): r for r in self.query(
+                "SELECT rowid, id, first_seen, published, feed, title, url, topics FROM articles "
+                f"WHERE rowid IN ({marks}) AND duplicate_of IS NULL", [h[0] for h in hits])} if hits else {}
+            found = [{**rows[rowid], "snippet": snippet, "rank": rank} for rowid, snippet, rank in hits if rowid in rows]
+            if len(found) >= limit or len(hits) < take:
+                return found[:limit]
+            take *= 4
 
     def export_rows(self, since: datetime | None = None, include_duplicates: bool = False) -> Iterator[dict]:
         where = ["first_seen >= ?"] if since else []

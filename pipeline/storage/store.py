@@ -157,8 +157,9 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
 
     @classmethod
     def open_readonly(cls, path: Path) -> "Store":
-        """A connection that can only read (SQLite `mode=ro`): the web server's, one per request,
-        so a run writing at the same time is never blocked (WAL: readers see the last commit).
+        """A connection that can only read (SQLite `mode=ro`): the web server's, one per server
+        thread (app/archive.reading), so a run writing at the same time is never blocked (WAL:
+        readers see the last commit; between requests it holds no read transaction).
         Nothing is created or migrated: a missing file, or one of another schema, is a StoreError."""
         return cls(connect_existing(path, "ro", 15_000))
 

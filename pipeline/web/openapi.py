@@ -26,6 +26,8 @@ def _atom(summary: str, params: tuple[tuple[str, str, str], ...], missing: str) 
 
 _DAY = ("date", "query", "the digest day, YYYY-MM-DD (default: today in the digest zone)")
 _FILTERS = (("topic", "query", "a topic id"), ("feed", "query", "a feed name"), ("tag", "query", "a feed tag"))
+_LANG = ("lang", "query", "a language code (en, de; und: none declared): the stories any report of which declares it; "
+                          "`languages` counts the stories per language")
 
 OPENAPI = {
     "openapi": "3.1.0",
@@ -34,7 +36,7 @@ OPENAPI = {
                             "here; `today` and `search` give the records `newsmon stories --json` and "
                             "`newsmon search --json` print, `feeds` those of `newsmon status --json`."},
     "paths": {
-        "/api/v1/today": _get("A day's stories by topic, ranked as in the digest", (_DAY,) + _FILTERS),
+        "/api/v1/today": _get("A day's stories by topic, ranked as in the digest", (_DAY,) + _FILTERS + (_LANG,)),
         "/api/v1/stories/{story_id}": _get("A story with every report (text, matches), what it follows, its "
                                            "follow-ups and the alerts sent for it",
                                            (("story_id", "path", "the story id"),)),
