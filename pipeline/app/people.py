@@ -1,21 +1,23 @@
 """People in `newsmon web`: sessions, read and starred stories, saved searches, "new since your
 last visit", private feed keys (storage/people.py holds the SQL).
 
-Reads go through the page's read-only connection (archive.reading); each write opens its own
-connection and one short transaction (people.short), so a run writing at the same time waits at
-most a moment and is never blocked long. Tokens: the cookie's is random (32 bytes) and stored
+Reads go through the page's read-only connection (archive.reading); each write is one short
+transaction (people.short) on the server's own reading-state connection (_writing), so a run
+writing at the same time waits at most a moment and is never blocked long. Tokens: the cookie's is random (32 bytes) and stored
 only as its sha256, so a copy of the database signs no one in."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 from ..config import Config
+from ..errors import StoreError
 from ..storage import people as db
 from .archive import reading
 
@@ -47,14 +49,30 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_WRITERS: dict[str, tuple[threading.Lock, object]] = {}     # database path -> its state writer
+_WRITERS_GUARD = threading.Lock()
+
+
 @contextmanager
 def _writing(config: Config) -> Iterator:
-    conn = db.open_writer(config.database)
-    try:
-        with db.short(conn):
-            yield conn
-    finally:
-        conn.close()
+    """One short transaction on the server's one reading-state connection to this database, kept
+    open (opening one costs ~1 ms, and closing the last connection to a WAL file checkpoints it);
+    changes are serialised on it. A connection that failed is dropped, and the next change opens
+    a new one (a database replaced or upgraded meanwhile)."""
+    key = str(config.database)
+    with _WRITERS_GUARD:
+        if key not in _WRITERS:
+            _WRITERS[key] = (threading.Lock(), db.open_writer(config.database))
+        lock, conn = _WRITERS[key]
+    with lock:
+        try:
+            with db.short(conn):
+                yield conn
+        except StoreError:
+            with _WRITERS_GUARD:
+                _WRITERS.pop(key, None)
+            conn.close()
+            raise
 
 
 def sign_in(config: Config, user: str, now: datetime) -> tuple[str, Session]:

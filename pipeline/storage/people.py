@@ -21,8 +21,12 @@ BUSY_MS = 10_000                 # we wait for a run's group commit (it commits 
 
 
 def open_writer(path: Path) -> sqlite3.Connection:
-    """A connection for reading state only: never creates or migrates the file (a run does)."""
-    return connect_existing(path, "rw", BUSY_MS)
+    """A connection for reading state only: never creates or migrates the file (a run does).
+    synchronous=NORMAL, as a run's: in WAL a commit then waits for no fsync (a power cut may lose
+    the last marks, never corrupt the file), so the write lock is held for a fraction of a ms."""
+    conn = connect_existing(path, "rw", BUSY_MS)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
 
 
 @contextmanager
