@@ -210,6 +210,29 @@ def test_behind_a_trusted_proxy_cookies_are_secure_and_its_user_header_is_believ
     status, _, _ = proxy.request("POST", f"/story/{story}/mark", {"csrf": field(page, "csrf"), "what": "star"},
                                  headers={"X-Remote-User": "carol"})
     assert status == 303 and desk.sql("SELECT user, story_id FROM stars") == [("carol", story)]
+    direct.cookies["newsmon_session"] = proxy.cookies["newsmon_session"]     # her cookie, not through the proxy
+    assert direct.request("GET", "/")[0] == 303
+
+
+def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(desk):
+    people_config(desk)
+    w = Web(desk.config)
+    ann, bob = Client(w.base), Client(w.base)
+    try:
+        assert ann.sign_in()[0] == 303 and bob.sign_in("bob")[0] == 303
+    finally:
+        w.stop()
+    text = desk.path.read_text()
+    at = text.index('name = "ann"')
+    desk.path.write_text(text[:at] + text[at:].replace(ANN_HASH, hash_password("a new password!"), 1))
+    w = Web(load_config(desk.path))                                          # restarted, as the docs say
+    try:
+        for client in (ann, bob):
+            client.origin, client.port = w.base, urlsplit(w.base).port
+        assert ann.request("GET", "/")[0] == 303                             # ann's old session: ended
+        assert bob.request("GET", f"/?date={DAY}")[0] == 200                 # bob's password did not change
+    finally:
+        w.stop()
 
 
 def test_a_cross_site_post_is_refused_and_a_post_needs_the_sessions_token(desk, people):

@@ -75,19 +75,34 @@ def _writing(config: Config) -> Iterator:
             raise
 
 
-def sign_in(config: Config, user: str, now: datetime) -> tuple[str, Session]:
+def credential(config: Config, user: str) -> str:
+    """What a session of `user` was signed in with: the sha256 of their password hash in the
+    config ('' for a user the trusted proxy names). A new password, or a user removed from the
+    config, ends the sessions made before (at the server's next start, which reads the config)."""
+    hashes = {u.name: u.password_hash for u in config.web.users}
+    return hashlib.sha256(hashes[user].encode()).hexdigest() if user in hashes else ""
+
+
+def sign_in(config: Config, user: str, now: datetime, by_proxy: bool = False) -> tuple[str, Session]:
     """A new session: (the cookie's token, the session)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires = now + timedelta(days=config.web.session_days)
     with _writing(config) as conn:
-        db.add_session(conn, token_hash(token), user, csrf, _iso(now), _iso(expires))
+        db.add_session(conn, token_hash(token), user, csrf, "" if by_proxy else credential(config, user),
+                       _iso(now), _iso(expires))
     return token, Session(user, csrf)
 
 
-def session(config: Config, token: str, now: datetime) -> Session | None:
+def session(config: Config, token: str, now: datetime, by_proxy: bool = False) -> Session | None:
+    """The live session of a cookie's token: a password session while the user's password is the
+    one it signed in with; a proxy's session only through the proxy (`by_proxy`)."""
     with reading(config) as store:
         found = db.session(store.conn, token_hash(token), _iso(now))
-    return Session(*found) if found else None
+    if found is None:
+        return None
+    user, csrf, signed_with = found
+    valid = by_proxy if signed_with == "" else signed_with == credential(config, user)
+    return Session(user, csrf) if valid else None
 
 
 def sign_out(config: Config, token: str) -> None:
