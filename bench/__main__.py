@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["topics", "dedup", "stories", "extraction", "pipeline", "daemon", "compare", "web"]
+BENCHMARKS = ["topics", "dedup", "stories", "extraction", "pipeline", "daemon", "compare", "web", "people"]
 ON_REQUEST = ["soak", "diskindex", "scale"]   # long: only when named (`python -m bench soak --per-day 500`)
 
 

@@ -75,11 +75,23 @@ class Client:
         conn.close()
         return response.status, response.headers, text
 
+    def moved_to(self, base: str) -> None:
+        """The same browser (its cookies), at a restarted server."""
+        self.origin, self.port = base, urlsplit(base).port
+
     def sign_in(self, name: str = "ann", password: str = PASSWORD, target: str = "/"):
         status, _, page = self.request("GET", "/login")
         assert status == 200, page[:300]
         return self.request("POST", "/login", {"csrf": field(page, "csrf"), "name": name, "password": password,
                                                "next": target})
+
+
+def ann_on_the_truce(desk: Archive, people) -> tuple[Client, str, str]:
+    """Ann signed in, on the truce story's page: (her client, the story id, the page)."""
+    ann = Client(people.base)
+    ann.sign_in()
+    story = desk.story_of("Local ceasefire%")
+    return ann, story, ann.request("GET", f"/story/{story}")[2]
 
 
 def passwd(name: str, path, stdin: str) -> subprocess.CompletedProcess:
@@ -210,13 +222,33 @@ def test_behind_a_trusted_proxy_cookies_are_secure_and_its_user_header_is_believ
     status, _, _ = proxy.request("POST", f"/story/{story}/mark", {"csrf": field(page, "csrf"), "what": "star"},
                                  headers={"X-Remote-User": "carol"})
     assert status == 303 and desk.sql("SELECT user, story_id FROM stars") == [("carol", story)]
+    direct.cookies["newsmon_session"] = proxy.cookies["newsmon_session"]     # her cookie, not through the proxy
+    assert direct.request("GET", "/")[0] == 303
+
+
+def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(desk):
+    people_config(desk)
+    w = Web(desk.config)
+    ann, bob = Client(w.base), Client(w.base)
+    try:
+        assert ann.sign_in()[0] == 303 and bob.sign_in("bob")[0] == 303
+    finally:
+        w.stop()
+    text = desk.path.read_text()
+    at = text.index('name = "ann"')
+    desk.path.write_text(text[:at] + text[at:].replace(ANN_HASH, hash_password("a new password!"), 1))
+    w = Web(load_config(desk.path))                                          # restarted, as the docs say
+    try:
+        for client in (ann, bob):
+            client.moved_to(w.base)
+        assert ann.request("GET", "/")[0] == 303                             # ann's old session: ended
+        assert bob.request("GET", f"/?date={DAY}")[0] == 200                 # bob's password did not change
+    finally:
+        w.stop()
 
 
 def test_a_cross_site_post_is_refused_and_a_post_needs_the_sessions_token(desk, people):
-    ann = Client(people.base)
-    ann.sign_in()
-    story = desk.story_of("Local ceasefire%")
-    _, _, page = ann.request("GET", f"/story/{story}")
+    ann, story, page = ann_on_the_truce(desk, people)
     token = field(page, "csrf")
     other = "http://127.0.0.1:1"                                         # another site (another port)
     for headers in ({"Origin": other}, {"Origin": "null"}, {"Origin": "", "Referer": other + "/attack.html"}):
@@ -263,10 +295,8 @@ def test_sign_in_attempts_are_limited_per_user_and_per_address_and_logged_withou
 
 
 def test_reading_state_saved_searches_and_their_private_feeds(desk, people):
-    ann = Client(people.base)
-    ann.sign_in()
-    truce, talks = desk.story_of("Local ceasefire%"), desk.story_of("Ceasefire talks%")
-    _, _, page = ann.request("GET", f"/story/{truce}")
+    ann, truce, page = ann_on_the_truce(desk, people)
+    talks = desk.story_of("Ceasefire talks%")
     token = field(page, "csrf")
     assert 'value="read">Mark read<' in page
     for what in ("read", "star"):
@@ -331,8 +361,7 @@ def test_today_marks_the_stories_with_a_report_since_the_users_last_visit(desk, 
     desk.sql("UPDATE visits SET latest = '2026-11-23T08:30:00+00:00' WHERE user = 'ann'")
     w = Web(config)
     try:
-        ann.origin = w.base
-        ann.port = urlsplit(w.base).port
+        ann.moved_to(w.base)
         html = ann.request("GET", f"/?date={DAY}")[2]
         assert desk.sql("SELECT previous FROM visits WHERE user = 'ann'") == [("2026-11-23T08:30:00+00:00",)]
         item = html[html.index(f'href="/story/{talks}"') - 200:html.index(f'href="/story/{talks}"')]
@@ -343,10 +372,8 @@ def test_today_marks_the_stories_with_a_report_since_the_users_last_visit(desk, 
 
 
 def test_reading_state_waits_for_a_runs_transaction_and_never_holds_it_long(desk, people):
-    ann = Client(people.base)
-    ann.sign_in()
-    story = desk.story_of("Local ceasefire%")
-    token = field(ann.request("GET", f"/story/{story}")[2], "csrf")
+    ann, story, page = ann_on_the_truce(desk, people)
+    token = field(page, "csrf")
     writer = sqlite3.connect(desk.config.database, isolation_level=None, check_same_thread=False)
     writer.execute("BEGIN IMMEDIATE")                        # a run in the middle of its transaction
     threading.Timer(1.0, lambda: writer.execute("COMMIT")).start()

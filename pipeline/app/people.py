@@ -1,21 +1,23 @@
 """People in `newsmon web`: sessions, read and starred stories, saved searches, "new since your
 last visit", private feed keys (storage/people.py holds the SQL).
 
-Reads go through the page's read-only connection (archive.reading); each write opens its own
-connection and one short transaction (people.short), so a run writing at the same time waits at
-most a moment and is never blocked long. Tokens: the cookie's is random (32 bytes) and stored
+Reads go through the page's read-only connection (archive.reading); each write is one short
+transaction (people.short) on the server's own reading-state connection (_writing), so a run
+writing at the same time waits at most a moment and is never blocked long. Tokens: the cookie's is random (32 bytes) and stored
 only as its sha256, so a copy of the database signs no one in."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 from ..config import Config
+from ..errors import StoreError
 from ..storage import people as db
 from .archive import reading
 
@@ -47,29 +49,60 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_WRITERS: dict[str, tuple[threading.Lock, object]] = {}     # database path -> its state writer
+_WRITERS_GUARD = threading.Lock()
+
+
 @contextmanager
 def _writing(config: Config) -> Iterator:
-    conn = db.open_writer(config.database)
-    try:
-        with db.short(conn):
-            yield conn
-    finally:
-        conn.close()
+    """One short transaction on the server's one reading-state connection to this database, kept
+    open (opening one costs ~1 ms, and closing the last connection to a WAL file checkpoints it);
+    changes are serialised on it. A connection that failed is dropped, and the next change opens
+    a new one (a database replaced or upgraded meanwhile)."""
+    key = str(config.database)
+    with _WRITERS_GUARD:
+        if key not in _WRITERS:
+            _WRITERS[key] = (threading.Lock(), db.open_writer(config.database))
+        lock, conn = _WRITERS[key]
+    with lock:
+        try:
+            with db.short(conn):
+                yield conn
+        except StoreError:
+            with _WRITERS_GUARD:
+                _WRITERS.pop(key, None)
+            conn.close()
+            raise
 
 
-def sign_in(config: Config, user: str, now: datetime) -> tuple[str, Session]:
+def credential(config: Config, user: str) -> str:
+    """What a session of `user` was signed in with: the sha256 of their password hash in the
+    config ('' for a user the trusted proxy names). A new password, or a user removed from the
+    config, ends the sessions made before (at the server's next start, which reads the config)."""
+    hashes = {u.name: u.password_hash for u in config.web.users}
+    return hashlib.sha256(hashes[user].encode()).hexdigest() if user in hashes else ""
+
+
+def sign_in(config: Config, user: str, now: datetime, by_proxy: bool = False) -> tuple[str, Session]:
     """A new session: (the cookie's token, the session)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires = now + timedelta(days=config.web.session_days)
     with _writing(config) as conn:
-        db.add_session(conn, token_hash(token), user, csrf, _iso(now), _iso(expires))
+        db.add_session(conn, token_hash(token), user, csrf, "" if by_proxy else credential(config, user),
+                       _iso(now), _iso(expires))
     return token, Session(user, csrf)
 
 
-def session(config: Config, token: str, now: datetime) -> Session | None:
+def session(config: Config, token: str, now: datetime, by_proxy: bool = False) -> Session | None:
+    """The live session of a cookie's token: a password session while the user's password is the
+    one it signed in with; a proxy's session only through the proxy (`by_proxy`)."""
     with reading(config) as store:
         found = db.session(store.conn, token_hash(token), _iso(now))
-    return Session(*found) if found else None
+    if found is None:
+        return None
+    user, csrf, signed_with = found
+    valid = by_proxy if signed_with == "" else signed_with == credential(config, user)
+    return Session(user, csrf) if valid else None
 
 
 def sign_out(config: Config, token: str) -> None:

@@ -21,8 +21,12 @@ BUSY_MS = 10_000                 # we wait for a run's group commit (it commits 
 
 
 def open_writer(path: Path) -> sqlite3.Connection:
-    """A connection for reading state only: never creates or migrates the file (a run does)."""
-    return connect_existing(path, "rw", BUSY_MS)
+    """A connection for reading state only: never creates or migrates the file (a run does).
+    synchronous=NORMAL, as a run's: in WAL a commit then waits for no fsync (a power cut may lose
+    the last marks, never corrupt the file), so the write lock is held for a fraction of a ms."""
+    conn = connect_existing(path, "rw", BUSY_MS)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
 
 
 @contextmanager
@@ -43,17 +47,17 @@ def short(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 # --- sessions
 
 
-def add_session(conn, token_hash: str, user: str, csrf: str, created: str, expires: str) -> None:
+def add_session(conn, token_hash: str, user: str, csrf: str, credential: str, created: str, expires: str) -> None:
     conn.execute("DELETE FROM sessions WHERE expires < ?", [created])
-    conn.execute("INSERT INTO sessions (token_hash, user, csrf, created, expires) VALUES (?, ?, ?, ?, ?)",
-                 [token_hash, user, csrf, created, expires])
+    conn.execute("INSERT INTO sessions (token_hash, user, csrf, credential, created, expires) VALUES (?, ?, ?, ?, ?, ?)",
+                 [token_hash, user, csrf, credential, created, expires])
 
 
-def session(conn, token_hash: str, now: str) -> tuple[str, str] | None:
-    """(user, csrf) of a live session."""
-    row = conn.execute("SELECT user, csrf FROM sessions WHERE token_hash = ? AND expires > ?",
+def session(conn, token_hash: str, now: str) -> tuple[str, str, str] | None:
+    """(user, csrf, credential) of a live session."""
+    row = conn.execute("SELECT user, csrf, credential FROM sessions WHERE token_hash = ? AND expires > ?",
                        [token_hash, now]).fetchone()
-    return (row[0], row[1]) if row else None
+    return tuple(row) if row else None
 
 
 def drop_session(conn, token_hash: str) -> None:

@@ -275,6 +275,8 @@ CREATE TABLE IF NOT EXISTS sessions (       -- `newsmon web` sign-ins (v11); use
     token_hash TEXT PRIMARY KEY,             -- sha256 of the cookie's random token (never the token)
     user       TEXT NOT NULL,                -- [[web.users]] name, or a trusted proxy's user
     csrf       TEXT NOT NULL,                -- the synchronizer token every form of the session carries
+    credential TEXT NOT NULL,                -- sha256 of the password hash it signed in with (a new
+                                             -- password ends it); '' = made for a trusted proxy's user
     created    TEXT NOT NULL,
     expires    TEXT NOT NULL                 -- after this the cookie is refused and the row deleted
 );

@@ -120,15 +120,15 @@ class Gate(BaseHTTPMiddleware):
     def identify(self, request: Request) -> tuple[Session | None, str | None]:
         """(the session, a token to set when one was made for a proxy's user)."""
         web, now = self.config.web, self.now()
-        token = request.cookies.get(COOKIE)
-        found = people.session(self.config, token, now) if token else None
-        if web.trusted_user_header and from_proxy(request, self.config):
+        token, proxied = request.cookies.get(COOKIE), bool(web.trusted_user_header) and from_proxy(request, self.config)
+        found = people.session(self.config, token, now, proxied) if token else None
+        if proxied:
             user = request.headers.get(web.trusted_user_header, "").strip()
             if user:
                 if found is not None and found.user == user:
                     return found, None
                 if _is_page(request.url.path) and request.method == "GET":
-                    token, found = people.sign_in(self.config, user, now)
+                    token, found = people.sign_in(self.config, user, now, by_proxy=True)
                     return found, token
                 return Session(user, ""), None
         if found is None and request.url.path.startswith("/feeds/") and request.query_params.get("key"):
