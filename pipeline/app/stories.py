@@ -168,6 +168,7 @@ def why(config, article_id: str) -> tuple[dict, Assignment]:
             raise UsageError(f"no article {article_id!r}; `newsmon stories --json` lists their ids")
         first_seen = parse_time(row["first_seen"])
         index, mine = StoryIndex(config.zone), None
+        parts = store.merged_parts(first_seen - WINDOW - LOAD_MARGIN)
         for r in store.window_rows(first_seen - WINDOW - LOAD_MARGIN):
             profile = Profile.from_json(json.loads(r["data"])) if r["version"] == PROFILE_VERSION else \
                 profile_of(r["title"], store.text_of(r["id"]) or "")
@@ -175,7 +176,7 @@ def why(config, article_id: str) -> tuple[dict, Assignment]:
             if r["id"] == row["id"]:
                 mine = (profile, when)
                 break
-            index.add(r["id"], r["story_id"] or r["id"], r["feed"], when, profile)
+            index.add(r["id"], r["story_id"] or r["id"], r["feed"], when, profile, parts.get(r["id"], ""))
         if mine is None:
             raise UsageError(f"article {row['id']} is a copy of another: its story is its original's")
         found = index.assign(mine[0], mine[1], row["feed"])

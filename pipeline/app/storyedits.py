@@ -27,9 +27,12 @@ class Corrected:
 
 
 def _report(store: Store, article_id: str) -> dict:
-    row = next(store.query("SELECT id, title, coalesce(story_id, id) AS story_id, duplicate_of FROM articles "
-                           "WHERE id = ? OR id LIKE ? || '%' ORDER BY id = ? DESC LIMIT 2",
-                           [article_id, article_id, article_id]), None) if article_id else None
+    found = list(store.query("SELECT id, title, coalesce(story_id, id) AS story_id, duplicate_of FROM articles "
+                             "WHERE id = ? OR id LIKE ? || '%' ORDER BY id = ? DESC LIMIT 2",
+                             [article_id, article_id, article_id])) if article_id else []
+    if len(found) == 2 and found[0]["id"] != article_id:
+        raise UsageError(f"{article_id!r} starts more than one article's id: give more of it")
+    row = found[0] if found else None
     if row is None:
         raise UsageError(f"no article {article_id!r}; `newsmon stories --json` lists stories, "
                          "`newsmon search` articles")
@@ -40,9 +43,11 @@ def _report(store: Store, article_id: str) -> dict:
 
 def _story(store: Store, story_id: str) -> StoryRecord:
     found = store.stories_by_id([story_id]).get(story_id)
-    if found is None:
-        found = next(iter(store.stories_by_id([r["id"] for r in store.query(
-            "SELECT id FROM stories WHERE id LIKE ? || '%' LIMIT 2", [story_id])]).values()), None) if story_id else None
+    if found is None and story_id:
+        ids = [r["id"] for r in store.query("SELECT id FROM stories WHERE id LIKE ? || '%' LIMIT 2", [story_id])]
+        if len(ids) == 2:
+            raise UsageError(f"{story_id!r} starts more than one story's id: give more of it")
+        found = store.stories_by_id(ids).get(ids[0]) if ids else None
     if found is None:
         raise UsageError(f"no story {story_id!r}; `newsmon stories --json` lists their ids")
     return found
