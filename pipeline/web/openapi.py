@@ -37,8 +37,9 @@ OPENAPI = {
                             "`newsmon search --json` print, `feeds` those of `newsmon status --json`."},
     "paths": {
         "/api/v1/today": _get("A day's stories by topic, ranked as in the digest", (_DAY,) + _FILTERS + (_LANG,)),
-        "/api/v1/stories/{story_id}": _get("A story with every report (text, matches), what it follows, its "
-                                           "follow-ups, the alerts sent for it and operators' corrections",
+        "/api/v1/stories/{story_id}": _get("A story with every report (text, matches, language, and `why`: "
+                                           "why it was grouped), what it follows, its follow-ups, the "
+                                           "alerts sent for it and operators' corrections",
                                            (("story_id", "path", "the story id"),)),
         "/api/v1/search": _get("Full-text search (FTS5), best first, with snippets, stories and facets by "
                                "topic, feed and day", (("q", "query", "the words to find"),
