@@ -152,7 +152,8 @@ def _copy_lines(report) -> list[str]:
     differing = [t.name for t in report.tables if not t.equal]
     out.append(f"{len(report.tables)} tables, {sum(t.target.rows for t in report.tables):,} rows: "
                + ("counts and checksums equal" if report.equal else
-                  f"DIFFERENT ({', '.join(differing) or 'search index'}): the target is not a faithful copy")
+                  f"DIFFERENT ({', '.join(differing) or 'search index'}): the target is not a faithful copy "
+                  "(the source written since the copy began? copy into a new file)")
                + f" ({report.seconds:.1f} s)")
     return out
 
