@@ -38,6 +38,7 @@ from ..storage.store import Store, article_id, guard
 from .alertmark import nobody_to_alert
 from .seeds import sync_seeds
 from .selection import fresh_entries, shared_pages
+from .semantic import embedder_of
 from .stories import StoryDesk
 from .walls import Walls
 
@@ -85,7 +86,7 @@ class Pipeline:
         self.changed = False
         self._workers: Workers | None = None
         self.walls = Walls(store, clock)
-        self.stories = StoryDesk(store, config.zone)
+        self.stories = StoryDesk(store, config.zone, embedder_of(config))
 
     def prepare(self) -> "Pipeline":
         self.problems = sync_seeds(self.store, self.config.seeds_dir, self.boilerplate, self.clock())

@@ -104,6 +104,8 @@ class Profile:
     ages: frozenset[int] = frozenset()        # ages the lead gives ("a 16-year-old", "Girl, 8,")
     more_days: tuple[tuple[str, int, int], ...] = ()   # the lead's further named days (up to 3)
     title_numbers: frozenset[str] = frozenset()   # numbers of the title, however small ("day 101")
+    vector: object = field(default=None, compare=False)   # unit sentence vector from the optional
+                                              # embeddings backend (never stored: recomputed from the text)
 
     def says(self, key: str) -> bool:
         """Whether the text has this name at all (as a name or any capitalised word)."""
