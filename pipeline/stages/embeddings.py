@@ -78,6 +78,23 @@ def cosine(a: np.ndarray | None, b: np.ndarray | None) -> float:
     return float(np.dot(a, b)) if a is not None and b is not None else 0.0
 
 
+# Candidate keys from a vector (random-hyperplane LSH): BANDS keys of BITS sign bits each, so that
+# a report in other words or another language, sharing no word or name, is still compared (the
+# stage finds candidates by shared keys). Two reports at cosine 0.7 share a key with probability
+# ~0.86, at 0.3 with ~0.2; a key in more than COMMON_KEY of the window finds none.
+BANDS, BITS = 10, 6
+
+
+@lru_cache(maxsize=4)
+def _hyperplanes(dims: int) -> np.ndarray:
+    return np.random.default_rng(28).standard_normal((dims, BANDS * BITS)).astype(np.float32)
+
+
+def semantic_keys(vector: np.ndarray) -> list[str]:
+    bits = (vector @ _hyperplanes(len(vector)) > 0).reshape(BANDS, BITS)
+    return [f"s{band}:" + "".join("1" if b else "0" for b in row) for band, row in enumerate(bits)]
+
+
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     """The tensors of a .safetensors file (an 8-byte header length, a JSON header, raw data),
     read with numpy alone."""

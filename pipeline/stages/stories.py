@@ -365,6 +365,10 @@ def _keys(profile: Profile) -> Iterable[str]:
     yield from ("t:" + t for t in profile.terms)
     yield from ("e:" + e for e in profile.entities)
     yield from ("n:" + n for n in profile.numbers)
+    if profile.vector is not None:      # reports in other words or languages find each other too
+        from .embeddings import semantic_keys
+
+        yield from semantic_keys(profile.vector)
 
 
 def report_time(published: datetime | None, first_seen: datetime) -> datetime:
