@@ -199,7 +199,7 @@ def cost(archive: int, new: int) -> dict:
         figures["fill_seconds"] = time.perf_counter() - start
         before = rss_mb()
         start = time.perf_counter()
-        index = open_story_index(store, ZONE, now)
+        index = open_story_index(store, ZONE, now, EMBEDDER)
         figures["window_load_seconds"] = time.perf_counter() - start
         figures["window_articles"] = len(index)
         figures["window_memory_mb"] = rss_mb() - before
@@ -207,6 +207,10 @@ def cost(archive: int, new: int) -> dict:
         start = time.perf_counter()
         made = [profile_of(t, x) for t, x in texts]
         figures["profile_ms"] = (time.perf_counter() - start) / new * 1000
+        if EMBEDDER is not None:       # the backend's part: a sentence vector per report
+            start = time.perf_counter()
+            made = [replace(p, vector=EMBEDDER.vector(t, x)) for p, (t, x) in zip(made, texts)]
+            figures["vector_ms"] = (time.perf_counter() - start) / new * 1000
         start = time.perf_counter()
         joined = 0
         for i, profile in enumerate(made):
@@ -360,13 +364,14 @@ def run(argv: list[str] | None = None) -> dict:
         save("stories-embeddings" if EMBEDDER else "stories", figures)
         return figures
     c = cost(args.archive, args.new)
-    table(f"Cost with {c['archive']:,} stored articles", [
+    table(f"Cost with {c['archive']:,} stored articles" + (f", embeddings {EMBEDDER.path.name}" if EMBEDDER else ""), [
         ("archive filled in", f"{c['fill_seconds']:.1f} s"),
         ("window loaded (articles, seconds, MB)", f"{c['window_articles']:,}, {c['window_load_seconds']:.2f} s, "
                                                   f"{c['window_memory_mb']:.0f} MB"),
         ("profile per article (extraction worker)", f"{c['profile_ms']:.2f} ms"),
+        *([("sentence vector per article (embeddings backend)", f"{c['vector_ms']:.3f} ms")] if "vector_ms" in c else []),
         ("assign + add per article (run)", f"{c['assign_ms']:.2f} ms"),
         ("new articles that joined a story", f"{c['joined_share']:.0%}")])
     figures["cost"] = c
-    save("stories", figures)
+    save("stories-embeddings" if EMBEDDER else "stories", figures)
     return figures

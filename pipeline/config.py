@@ -314,7 +314,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
     fetch, extract = values["fetch"], values["extract"]
     embeddings = resolve(values["stories"]["embeddings"])
     if embeddings is not None:
-        from .stages.modelfolder import check_folder
+        from .modelfolder import check_folder
 
         problem = check_folder(embeddings)
         if problem:

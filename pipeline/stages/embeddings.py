@@ -21,13 +21,14 @@ config reader turns it into an error naming the file, line and key.
 
 from __future__ import annotations
 
-import json
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from ..modelfolder import check_folder, safetensors_header
 
 TEXT_WORDS = 80                 # what is embedded: the title and the text's first words (the lead)
 MAX_TOKENS = 256                # tokens of that kept (the lead is what tells the event)
@@ -98,24 +99,20 @@ def semantic_keys(vector: np.ndarray) -> list[str]:
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     """The tensors of a .safetensors file (an 8-byte header length, a JSON header, raw data),
     read with numpy alone."""
-    data = path.read_bytes()
-    if len(data) < 8:
-        raise EmbeddingsError(f"{path}: not a safetensors file (too short)")
-    (size,) = struct.unpack("<Q", data[:8])
     try:
-        header = json.loads(data[8:8 + size])
-    except (ValueError, UnicodeDecodeError):
-        raise EmbeddingsError(f"{path}: not a safetensors file (no JSON header)") from None
+        header = safetensors_header(path)
+    except ValueError as e:
+        raise EmbeddingsError(f"{path}: {e}") from None
+    size = path.open("rb").read(8)
+    data = memoryview(path.read_bytes())[8 + struct.unpack("<Q", size)[0]:]
     out = {}
     for name, spec in header.items():
         if name == "__metadata__":
             continue
         if not isinstance(spec, dict) or spec.get("dtype") not in _DTYPES:
-            raise EmbeddingsError(f"{path}: tensor {name!r} has an unsupported dtype {spec.get('dtype') if isinstance(spec, dict) else spec!r}")
+            raise EmbeddingsError(f"{path}: tensor {name!r} has an unsupported dtype")
         start, end = spec["data_offsets"]
-        array = np.frombuffer(data, dtype=_DTYPES[spec["dtype"]], count=(end - start) // np.dtype(_DTYPES[spec["dtype"]]).itemsize,
-                              offset=8 + size + start)
-        out[name] = array.reshape(spec["shape"])
+        out[name] = np.frombuffer(data[start:end], dtype=_DTYPES[spec["dtype"]]).reshape(spec["shape"])
     return out
 
 
@@ -131,10 +128,9 @@ def _tensors(folder: Path) -> dict[str, np.ndarray]:
 def load(folder: str | Path) -> StaticEmbedder:
     """The model in `folder`, checked: EmbeddingsError says what is missing or inconsistent."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise EmbeddingsError(f"{folder}: not a folder (expected a static embedding model: tokenizer.json and model.safetensors)")
-    if not (folder / "tokenizer.json").is_file():
-        raise EmbeddingsError(f"{folder}: no tokenizer.json")
+    problem = check_folder(folder)
+    if problem:
+        raise EmbeddingsError(problem)
     try:
         from tokenizers import Tokenizer
     except ImportError:
