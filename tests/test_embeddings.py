@@ -218,3 +218,19 @@ def test_a_run_and_stories_group_use_the_backend_alike(site, make_config, clock,
                           input=lines, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert {d["id"]: d["story"] for d in map(json.loads, done.stdout.splitlines())} == {i: s for i, *_, s in stored}
+    joined = next(i for i, *_, s in stored if s == by_feed["wire"] and i != s)    # (feeds run concurrently)
+    why = subprocess.run([sys.executable, "-m", "pipeline", "stories", "--why", joined, "--json", "--config",
+                          str(config.path)], capture_output=True, text=True, timeout=120)
+    assert why.returncode == 0, why.stderr                  # the explanation has the backend too
+    said = json.loads(why.stdout)
+    assert said["model_story"] == by_feed["wire"] and said["pair_features"]["semantic"] > 0.99
+
+
+def test_a_headline_alone_is_scored_by_a_storys_two_closest_reports(tmp_path):
+    """The headline link and threshold chosen on the tuning windows, kept in the model file."""
+    model = stories.default_model()
+    assert (model.link, model.link_textless, model.join_textless) == (0, 2, 0.75)
+    assert stories._link([0.9, 0.8, 0.1, 0.1], 2) == pytest.approx(0.85)
+    assert stories._link([0.9, 0.8, 0.1, 0.1], 0) == pytest.approx(0.475)
+    model.save(tmp_path / "m.json")
+    assert StoryModel.load(tmp_path / "m.json").link_textless == 2
