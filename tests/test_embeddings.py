@@ -147,6 +147,12 @@ def test_a_folder_that_fails_only_when_loaded_is_still_a_config_error(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "stories.embeddings" in done.stderr and "not a tokenizer file" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "never.db").exists()
+    with path.open("a") as f:        # a run stops before its first feed, with the same error
+        f.write('\n[[feeds]]\nname = "local"\nurl = "http://127.0.0.1:9/feed.xml"\n')
+    ran = subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 2 and "stories.embeddings" in ran.stderr and "not a tokenizer file" in ran.stderr
+    assert "Traceback" not in ran.stderr
 
 
 def test_a_model_file_fitted_without_the_backend_gives_the_cosine_no_weight(tmp_path):

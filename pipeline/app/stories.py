@@ -72,10 +72,19 @@ class StoryDesk:
     """The story stage within a run: which story each new original article joins (or starts),
     its profile saved, its story's row refreshed, and the window kept current."""
 
-    def __init__(self, store: Store, zone: ZoneInfo, embedder=None):
-        self.store, self.zone, self.embedder = store, zone, embedder
+    def __init__(self, store: Store, zone: ZoneInfo, backend=None):
+        """`backend`: a function giving the embeddings backend (or None), called on first need,
+        so that a run with nothing due never loads a model."""
+        self.store, self.zone, self._backend, self._embedder = store, zone, backend, None
         self._index: StoryIndex | None = None
         self._loaded: datetime | None = None
+
+    @property
+    def embedder(self):
+        """The embeddings backend, loaded once (a folder that cannot be loaded: ConfigError)."""
+        if self._backend is not None:
+            self._embedder, self._backend = self._backend(), None
+        return self._embedder
 
     def index(self, now: datetime) -> StoryIndex:
         """The window, read from the store the first time a run needs it (and again after
