@@ -79,6 +79,16 @@ class StoryDesk:
         self._index: StoryIndex | None = None
         self._loaded: datetime | None = None
 
+    @classmethod
+    def for_config(cls, store: Store, config) -> "StoryDesk":
+        return cls(store, config.zone, lambda: embedder_of(config))
+
+    def ready(self, reports_may_come: bool) -> None:
+        """Before a run's feeds: the embeddings backend loaded when reports may come, so that a
+        folder that cannot be loaded stops the run with a ConfigError before its first feed."""
+        if reports_may_come:
+            self.embedder
+
     @property
     def embedder(self):
         """The embeddings backend, loaded once (a folder that cannot be loaded: ConfigError)."""
