@@ -35,11 +35,25 @@ from .storyset import DEV_SET, StorySet, bcubed, hard_merges, load, within_event
 ZONE = ZoneInfo("Europe/Kyiv")
 
 
-def assign_all(reports, index_factory=lambda: stage.StoryIndex(ZONE)) -> tuple[dict[str, str], dict[str, str]]:
+# The semantic backend the figures are taken with (`--embeddings DIR`), None: the default install.
+EMBEDDER = None
+
+
+def profile_for(r):
+    """A report's profile as a run makes it, with its sentence vector when a backend is set."""
+    profile = profile_of(r.title, r.text)
+    return replace(profile, vector=EMBEDDER.vector(r.title, r.text)) if EMBEDDER is not None else profile
+
+
+def new_index() -> stage.StoryIndex:
+    return stage.StoryIndex(ZONE, stage.semantic_model(EMBEDDER.path) if EMBEDDER else stage.default_model())
+
+
+def assign_all(reports, index_factory=new_index) -> tuple[dict[str, str], dict[str, str]]:
     """(report -> story, report -> story it follows up) with reports arriving in this order."""
     index, stories, follows = index_factory(), {}, {}
     for r in reports:
-        profile = profile_of(r.title, r.text)
+        profile = profile_for(r)
         found = index.assign(profile, r.published, r.outlet)
         stories[r.id] = found.story_id or r.id
         if found.follow_up_of:
@@ -109,14 +123,14 @@ def cross_lingual(stories: StorySet) -> list[tuple[str, str]]:
     """Each report not in English, added after the English ones: did it join its event?"""
     english = sorted(stories.english().reports, key=lambda r: r.published)
     predicted, _ = assign_all(english)
-    index = stage.StoryIndex(ZONE)
+    index = new_index()
     for r in english:
-        index.add(r.id, predicted[r.id], r.outlet, r.published, profile_of(r.title, r.text))
+        index.add(r.id, predicted[r.id], r.outlet, r.published, profile_for(r))
     out = []
     for r in stories.reports:
         if r.lang == "en":
             continue
-        found = index.assign(profile_of(r.title, r.text), r.published, r.outlet)
+        found = index.assign(profile_for(r), r.published, r.outlet)
         joined = found.story_id is not None and any(predicted[x.id] == found.story_id for x in english
                                                      if x.event == r.event)
         out.append((f"{r.lang}: {r.title[:50]}", ("joined its event" if joined else "not joined")
@@ -185,7 +199,7 @@ def cost(archive: int, new: int) -> dict:
         figures["fill_seconds"] = time.perf_counter() - start
         before = rss_mb()
         start = time.perf_counter()
-        index = open_story_index(store, ZONE, now)
+        index = open_story_index(store, ZONE, now, EMBEDDER)
         figures["window_load_seconds"] = time.perf_counter() - start
         figures["window_articles"] = len(index)
         figures["window_memory_mb"] = rss_mb() - before
@@ -193,6 +207,10 @@ def cost(archive: int, new: int) -> dict:
         start = time.perf_counter()
         made = [profile_of(t, x) for t, x in texts]
         figures["profile_ms"] = (time.perf_counter() - start) / new * 1000
+        if EMBEDDER is not None:       # the backend's part: a sentence vector per report
+            start = time.perf_counter()
+            made = [replace(p, vector=EMBEDDER.vector(t, x)) for p, (t, x) in zip(made, texts)]
+            figures["vector_ms"] = (time.perf_counter() - start) / new * 1000
         start = time.perf_counter()
         joined = 0
         for i, profile in enumerate(made):
@@ -227,7 +245,7 @@ def real_sets(model: stage.StoryModel) -> tuple[list[tuple[str, list[tuple[str, 
             else:
                 scored = [(scorings[0], story, None), (scorings[1], story, realsets.multi_report(reports))]
             start = time.perf_counter()
-            ours = dict(stage.group(reports, ZONE, model))
+            ours = dict(stage.group(reports, ZONE, model, embedder=EMBEDDER))
             ms = (time.perf_counter() - start) / len(reports) * 1000
             tfidf = realsets.tfidf_thresholds(reports, list(TFIDF_GRID))
             if chosen is None:      # the first window is D1: the baseline's threshold is chosen there
@@ -253,9 +271,10 @@ def real_sets(model: stage.StoryModel) -> tuple[list[tuple[str, list[tuple[str, 
     return tables, figures
 
 
-def refit(log=print) -> stage.StoryModel:
+def refit(log=print, out: Path | None = None) -> stage.StoryModel:
     """Refit story_model.json on the D windows of both real sets and our dev set (check.txt stays
-    out: it is the held-out set of ours)."""
+    out: it is the held-out set of ours). With a backend (EMBEDDER), the semantic cosine is
+    fitted too and the model saved to `out` (default: story_model_semantic.json)."""
     from . import realsets
     from .storyfit import HARD_NEGATIVE, fit
 
@@ -270,16 +289,21 @@ def refit(log=print) -> stage.StoryModel:
             truth = window.folded or {r.id: r.event for r in window.reports}
             over = None if window.folded else realsets.multi_report(window.reports)
             tuning.append((kind, window.name, window.reports, truth, over))
-    log("Fitting the story model on the tuning sets:")
-    model = fit(tuning, ZONE, {}, log, apart=ours.apart)
+    log("Fitting the story model on the tuning sets" + (f" with embeddings from {EMBEDDER.path}:" if EMBEDDER else ":"))
+    profiles = {r.id: profile_for(r) for _, _, reports, _, _ in tuning for r in reports} if EMBEDDER else {}
+    model = fit(tuning, ZONE, profiles, log, apart=ours.apart)
     fitted = {"on": [name for _, name, *_ in tuning], "by": "python -m bench stories --fit",
               "method": "L2 logistic regression (IRLS) on the pairs the stage compares, our set's hand-labelled "
                         f"hard negatives (apart) weighing {HARD_NEGATIVE:g} times its other pairs; join threshold "
                         "and vetoes chosen on the same tuning sets"}
+    if EMBEDDER is not None:
+        fitted["embeddings"] = f"{EMBEDDER.path.name}: {EMBEDDER.vocabulary:,} tokens, {EMBEDDER.dims} dimensions"
     model = replace(model, fitted=fitted)
-    model.save()
+    out = out or (stage.SEMANTIC_MODEL_PATH if EMBEDDER else stage.MODEL_PATH)
+    model.save(out)
     stage.default_model.cache_clear()
-    log(f"saved {stage.MODEL_PATH}: join {model.join} (headlines alone {model.join_textless}), "
+    stage.semantic_model.cache_clear()
+    log(f"saved {out}: join {model.join} (headlines alone {model.join_textless}), "
         f"vetoes {list(model.vetoes) or 'none'}")
     return model
 
@@ -291,10 +315,19 @@ def run(argv: list[str] | None = None) -> dict:
     parser.add_argument("--orders", type=int, default=20)
     parser.add_argument("--set", type=Path, default=None, help="a labelled file in the dev set's format")
     parser.add_argument("--fit", action="store_true", help="refit pipeline/stages/story_model.json first")
+    parser.add_argument("--embeddings", type=Path, default=None,
+                        help="a static embedding model folder: figures (and --fit) with the semantic backend")
+    parser.add_argument("--model-out", type=Path, default=None,
+                        help="where --fit saves the model (default: the shipped file for this backend)")
+    parser.add_argument("--no-cost", action="store_true", help="skip the archive-scale cost benchmark")
     args = parser.parse_args(argv)
+    from pipeline.stages import embeddings
+
     from . import realsets
 
-    model = refit() if args.fit else stage.default_model()
+    global EMBEDDER
+    EMBEDDER = embeddings.load(args.embeddings) if args.embeddings else None
+    model = refit(out=args.model_out) if args.fit else new_index().model
     figures: dict = {}
     for path in [args.set] if args.set else [None, DEV_SET.with_name("check.txt")]:
         stories = load(path) if path else load()
@@ -318,7 +351,8 @@ def run(argv: list[str] | None = None) -> dict:
                                        for n, p, r, f1, m in baselines(english)}}
     lingual = cross_lingual(load())
     if lingual:
-        table("Cross-lingual (transliterated names; no embedding model)", lingual)
+        table("Cross-lingual (transliterated names; " + (f"embeddings {EMBEDDER.path.name})" if EMBEDDER
+                                                           else "no embedding model)"), lingual)
     figures["cross_lingual"] = dict(lingual)
     if realsets.available():
         tables, figures["real"] = real_sets(model)
@@ -326,14 +360,18 @@ def run(argv: list[str] | None = None) -> dict:
             table(title, rows)
     else:
         print(f"(real sets skipped: {realsets.CORPORA} is absent)")
+    if args.no_cost:
+        save("stories-embeddings" if EMBEDDER else "stories", figures)
+        return figures
     c = cost(args.archive, args.new)
-    table(f"Cost with {c['archive']:,} stored articles", [
+    table(f"Cost with {c['archive']:,} stored articles" + (f", embeddings {EMBEDDER.path.name}" if EMBEDDER else ""), [
         ("archive filled in", f"{c['fill_seconds']:.1f} s"),
         ("window loaded (articles, seconds, MB)", f"{c['window_articles']:,}, {c['window_load_seconds']:.2f} s, "
                                                   f"{c['window_memory_mb']:.0f} MB"),
         ("profile per article (extraction worker)", f"{c['profile_ms']:.2f} ms"),
+        *([("sentence vector per article (embeddings backend)", f"{c['vector_ms']:.3f} ms")] if "vector_ms" in c else []),
         ("assign + add per article (run)", f"{c['assign_ms']:.2f} ms"),
         ("new articles that joined a story", f"{c['joined_share']:.0%}")])
     figures["cost"] = c
-    save("stories", figures)
+    save("stories-embeddings" if EMBEDDER else "stories", figures)
     return figures

@@ -56,6 +56,13 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = L
 # --- the whole fit: pairs, weights, then the threshold and vetoes chosen on the tuning streams -------
 
 JOINS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
+# A headline alone is scored against a story by its mean probability over the story's reports
+# (link 0), over its 2 closest reports, or by its closest one (link 1): a title says little, and a
+# story's headlines differ more among themselves than its full texts do. The link and its threshold
+# are chosen together on the headline tuning windows, from these (link, join) pairs (a closer link
+# needs a higher threshold: the grid follows that, to keep the fit's time down).
+TEXTLESS_CHOICES = tuple([(0, j) for j in (0.45, 0.5, 0.55, 0.6, 0.65, 0.7)] + [(2, j) for j in (0.65, 0.7, 0.75, 0.8)]
+                         + [(1, j) for j in (0.8, 0.85, 0.9, 0.95)])
 # The headline set's times are when Google's story page was crawled, nearly the same for every
 # headline of a story (its README): hours apart and the day gap would give the label away. They are
 # zeroed in its pairs, so the headline-alone weights for them stay 0 (time is not learned there).
@@ -111,29 +118,30 @@ def fit(tuning: list[tuple[str, str, list, dict, set | None]], zone, profiles: d
         if not sets:            # nothing to choose it on: the other kind's threshold serves
             continue
         best = None
-        for vetoes in ((),) if textless else VETO_CHOICES:
-            for join in JOINS:
-                model = stage.StoryModel(tuple(map(float, weights)), join, join, round(join * 0.6, 3), vetoes,
-                                         weights_textless=tuple(map(float, weights_textless)))
-                f1s, merges, short = [], 0, 0
-                for kind, name, reports, truth, over in sets:
-                    predicted = dict(stage.group(reports, zone, model, profiles))
-                    p, _, f1 = bcubed(truth, predicted, over)
-                    f1s.append(f1)
-                    short += p < PRECISION_FLOOR.get(kind, 0.0)
-                    if kind == "ours":
-                        merges += sum(len({truth[i] for i in ids}) - 1 for ids in _clusters(predicted).values())
-                key = (-short, -merges, sum(f1s) / len(f1s))
-                log(f"  {'headlines alone' if textless else 'reports with text'}: join {join}, vetoes "
-                    f"{vetoes or 'none'}: mean F1 {key[2]:.3f}, tuning windows under their precision floor "
-                    f"{short}, events grouped into another's story in our set {merges}")
-                if best is None or key > best[0]:
-                    best = (key, join, vetoes)
+        choices = [((), link, join) for link, join in TEXTLESS_CHOICES] if textless else \
+            [(vetoes, 0, join) for vetoes in VETO_CHOICES for join in JOINS]
+        for vetoes, link, join in choices:
+            model = stage.StoryModel(tuple(map(float, weights)), join, join, round(join * 0.6, 3), vetoes,
+                                     weights_textless=tuple(map(float, weights_textless)), link_textless=link)
+            f1s, merges, short = [], 0, 0
+            for kind, name, reports, truth, over in sets:
+                predicted = dict(stage.group(reports, zone, model, profiles))
+                p, _, f1 = bcubed(truth, predicted, over)
+                f1s.append(f1)
+                short += p < PRECISION_FLOOR.get(kind, 0.0)
+                if kind == "ours":
+                    merges += sum(len({truth[i] for i in ids}) - 1 for ids in _clusters(predicted).values())
+            key = (-short, -merges, sum(f1s) / len(f1s))
+            log(f"  {'headlines alone' if textless else 'reports with text'}: join {join}, link {link or 'all'}, vetoes "
+                f"{vetoes or 'none'}: mean F1 {key[2]:.3f}, tuning windows under their precision floor "
+                f"{short}, events grouped into another's story in our set {merges}")
+            if best is None or key > best[0]:
+                best = (key, join, vetoes, link)
         chosen[textless] = best
     text = chosen.get(False, chosen.get(True))
     join, vetoes = text[1], text[2]
     return stage.StoryModel(tuple(map(float, weights)), join, chosen.get(True, text)[1], round(join * 0.6, 3), vetoes,
-                            weights_textless=tuple(map(float, weights_textless)))
+                            weights_textless=tuple(map(float, weights_textless)), link_textless=chosen.get(True, text)[3])
 
 
 def _clusters(predicted: dict[str, str]) -> dict[str, list[str]]:

@@ -69,6 +69,7 @@ class Config:
     images: bool = True            # lead images in the HTML digest files ([digest] images)
     web: WebOptions = field(default_factory=lambda: WebOptions("127.0.0.1", 8080, 5))  # `newsmon web`
     retention: RetentionOptions = RetentionOptions()   # [storage] keep_*, [dedup] window_days
+    embeddings: Path | None = None  # [stories] embeddings: the optional semantic backend's model folder
 
     @property
     def zone(self) -> ZoneInfo:
@@ -313,6 +314,13 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
         return None if p is None else (base / Path(p).expanduser()).resolve()
 
     fetch, extract = values["fetch"], values["extract"]
+    embeddings = resolve(values["stories"]["embeddings"])
+    if embeddings is not None:
+        from .modelfolder import check_folder
+
+        problem = check_folder(embeddings)
+        if problem:
+            fail(ConfigError(problem, file=file, line=loc.line_of("stories", "embeddings"), key="stories.embeddings"))
     return _with_secrets_registered(Config(
         path=path,
         database=resolve(values["storage"]["database"]),
@@ -343,6 +351,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             keep_text_days=values["storage"]["keep_text_days"], keep_days=values["storage"]["keep_days"],
             disk_warning_days=values["storage"]["disk_warning_days"],
             window_days=values["dedup"]["window_days"]),
+        embeddings=embeddings,
     ))
 
 

@@ -312,6 +312,10 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "surge_hours": Option(_number(0), 2.0, '…within this many hours of its first report'),
         "cooldown_hours": Option(_number(0), 6.0, 'a topic spikes at most once per this many hours'),
     },
+    "stories": {
+        "embeddings": Option(_path, None, "a static sentence-embedding model folder (Model2Vec's format: tokenizer.json, "
+                                          "model.safetensors) whose cosine the story model weighs too; none: words and names only"),
+    },
     "web": {
         "host": Option(_host, "127.0.0.1", '`newsmon web` listens here; with no `[[web.users]]` only a loopback address is accepted'),
         "port": Option(_int(1, 65535), 8080, 'and on this port'),

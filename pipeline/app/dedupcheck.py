@@ -15,6 +15,7 @@ from ..stages.workers import Workers
 from .archive import opened
 from .index import is_left_out, open_index
 from .seeds import sync_seeds
+from .semantic import embedder_of
 from .stories import would_join
 
 
@@ -44,7 +45,7 @@ def check_text(config: Config, raw: str, title: str = "") -> DedupVerdict:
     with opened(config) as store:
         sync_seeds(store, config.seeds_dir, boilerplate, now)
         found = open_index(store).nearest(text, fingerprint(text), signature(text))
-        story, story_title = would_join(store, config.zone, title, text, now)
+        story, story_title = would_join(store, config.zone, title, text, now, embedder_of(config))
     left_out = bool(found) and is_left_out(found.target, now, config.zone)
     return DedupVerdict(len(text.split()), found.target.ref if found else None,
                         found.target.kind if found else None, found.similarity if found else None,

@@ -85,7 +85,7 @@ class Pipeline:
         self.changed = False
         self._workers: Workers | None = None
         self.walls = Walls(store, clock)
-        self.stories = StoryDesk(store, config.zone)
+        self.stories = StoryDesk.for_config(store, config)
 
     def prepare(self) -> "Pipeline":
         self.problems = sync_seeds(self.store, self.config.seeds_dir, self.boilerplate, self.clock())
@@ -136,6 +136,7 @@ class Pipeline:
         """One run over `feeds`: fetch, extract, dedup, flag, store; then today's digest (the
         daemon writes it itself, debounced: `write_digest=False`)."""
         started = self.clock()
+        self.stories.ready(bool(feeds))      # an embeddings model loaded before the first feed (or a ConfigError)
         self.changed = False                 # anything the digest shows: set by _record
         self.run_id = self.store.start_run(started)
         self._states = self.store.ensure_feeds([(f.name, f.url) for f in feeds])   # as the run found them

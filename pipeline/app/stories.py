@@ -15,6 +15,7 @@ from ..records import StoryRecord
 from ..stages.profile import PROFILE_VERSION, Profile, profile_of
 from ..stages.stories import WINDOW, Assignment, StoryIndex, best_report, group, grouping, report_time
 from ..storage.store import Store, parse_time
+from .semantic import embedder_of, model_for, with_vector
 
 log = logging.getLogger("newsmon")
 
@@ -23,11 +24,13 @@ log = logging.getLogger("newsmon")
 LOAD_MARGIN = timedelta(hours=24)
 
 
-def open_story_index(store: Store, zone: ZoneInfo, now: datetime) -> StoryIndex:
+def open_story_index(store: Store, zone: ZoneInfo, now: datetime, embedder=None) -> StoryIndex:
     """The story window: every original article stored in the last WINDOW + LOAD_MARGIN, with
     its profile. Missing profiles, or ones of another PROFILE_VERSION, are computed from the
-    stored text and saved, so the next start is fast. Call it outside a transaction."""
-    index = StoryIndex(zone)
+    stored text and saved, so the next start is fast. With an embeddings backend, each profile
+    gets its sentence vector from the stored title and text (vectors are not stored: a model
+    changed in the config applies at once). Call it outside a transaction."""
+    index = StoryIndex(zone, model_for(embedder))
     recomputed = []
     parts = store.merged_parts(now - WINDOW - LOAD_MARGIN)
     for row in store.window_rows(now - WINDOW - LOAD_MARGIN):
@@ -36,6 +39,8 @@ def open_story_index(store: Store, zone: ZoneInfo, now: datetime) -> StoryIndex:
         else:
             profile = profile_of(row["title"], store.text_of(row["id"]) or "")
             recomputed.append((row["id"], PROFILE_VERSION, profile.to_json()))
+        if embedder is not None:
+            profile = with_vector(profile, row["title"], store.text_of(row["id"]) or "", embedder)
         first_seen = parse_time(row["first_seen"])
         index.add(row["id"], row["story_id"] or row["id"], row["feed"],
                   report_time(parse_time(row["published"]), first_seen), profile, parts.get(row["id"], ""))
@@ -68,11 +73,30 @@ class StoryDesk:
     """The story stage within a run: which story each new original article joins (or starts),
     its profile saved, its story's row refreshed, and the window kept current."""
 
-    def __init__(self, store: Store, zone: ZoneInfo):
-        self.store, self.zone = store, zone
+    def __init__(self, store: Store, zone: ZoneInfo, backend=None):
+        """`backend`: a function giving the embeddings backend (or None), called on first need,
+        so that a run with nothing due never loads a model."""
+        self.store, self.zone, self._backend, self._embedder = store, zone, backend, None
         self._index: StoryIndex | None = None
         self._loaded: datetime | None = None
         self._edits = 0                  # the operators' story edits the window was read with
+
+    @classmethod
+    def for_config(cls, store: Store, config) -> "StoryDesk":
+        return cls(store, config.zone, lambda: embedder_of(config))
+
+    def ready(self, reports_may_come: bool) -> None:
+        """Before a run's feeds: the embeddings backend loaded when reports may come, so that a
+        folder that cannot be loaded stops the run with a ConfigError before its first feed."""
+        if reports_may_come:
+            self.embedder
+
+    @property
+    def embedder(self):
+        """The embeddings backend, loaded once (a folder that cannot be loaded: ConfigError)."""
+        if self._backend is not None:
+            self._embedder, self._backend = self._backend(), None
+        return self._embedder
 
     def index(self, now: datetime, check_edits: bool = False) -> StoryIndex:
         """The window, read from the store the first time a run needs it (and again after
@@ -81,7 +105,8 @@ class StoryDesk:
         may save recomputed profiles."""
         edits = self.store.edits_mark() if check_edits or self._index is None else self._edits
         if self._index is None or self._loaded is None or now - self._loaded > RELOAD_AFTER or edits != self._edits:
-            self._index, self._loaded, self._edits = open_story_index(self.store, self.zone, now), now, edits
+            self._index, self._loaded, self._edits = (open_story_index(self.store, self.zone, now, self.embedder),
+                                                      now, edits)
         return self._index
 
     @contextmanager
@@ -99,6 +124,8 @@ class StoryDesk:
         found by the duplicate index keeps its original's story."""
         if article.profile is None:
             article = replace(article, profile=profile_of(article.title, article.text))
+        if self.embedder is not None:
+            article = replace(article, profile=with_vector(article.profile, article.title, article.text, self.embedder))
         if article.story_id is not None:
             return article
         try:
@@ -167,11 +194,14 @@ def why(config, article_id: str) -> tuple[dict, Assignment]:
         if row is None:
             raise UsageError(f"no article {article_id!r}; `newsmon stories --json` lists their ids")
         first_seen = parse_time(row["first_seen"])
-        index, mine = StoryIndex(config.zone), None
+        embedder = embedder_of(config)
+        index, mine = StoryIndex(config.zone, model_for(embedder)), None
         parts = store.merged_parts(first_seen - WINDOW - LOAD_MARGIN)
         for r in store.window_rows(first_seen - WINDOW - LOAD_MARGIN):
             profile = Profile.from_json(json.loads(r["data"])) if r["version"] == PROFILE_VERSION else \
                 profile_of(r["title"], store.text_of(r["id"]) or "")
+            if embedder is not None:
+                profile = with_vector(profile, r["title"], store.text_of(r["id"]) or "", embedder)
             when = report_time(parse_time(r["published"]), parse_time(r["first_seen"]))
             if r["id"] == row["id"]:
                 mine = (profile, when)
@@ -184,9 +214,11 @@ def why(config, article_id: str) -> tuple[dict, Assignment]:
     return {**row, "corrections": corrections}, found
 
 
-def would_join(store: Store, zone: ZoneInfo, title: str, text: str, now: datetime) -> tuple[Assignment, str | None]:
+def would_join(store: Store, zone: ZoneInfo, title: str, text: str, now: datetime,
+               embedder=None) -> tuple[Assignment, str | None]:
     """Which story a text would join now (`newsmon dedup check`), and that story's title."""
-    found = open_story_index(store, zone, now).assign(profile_of(title, text), now)
+    found = open_story_index(store, zone, now, embedder).assign(
+        with_vector(profile_of(title, text), title, text, embedder), now)
     target = found.story_id or found.closest
     story = store.stories_by_id([target]).get(target) if target else None
     return found, story.title if story else None
@@ -225,7 +257,8 @@ def read_reports(lines: Iterable[str]) -> Iterator[IncomingReport]:
                              f'"id", "title", "text", "outlet", "published" (ISO 8601)') from None
 
 
-def group_reports(zone: ZoneInfo, lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+def group_reports(zone: ZoneInfo, lines: Iterable[str], embedder=None) -> Iterator[tuple[str, str]]:
     """(report id, story id) for each report, grouped in memory by the story stage and the model
-    a run uses, in the digest's time zone (named days are read there); no database is touched."""
-    return group(read_reports(lines), zone)
+    a run uses (with its embeddings backend, if any), in the digest's time zone (named days are
+    read there); no database is touched."""
+    return group(read_reports(lines), zone, embedder=embedder)

@@ -105,10 +105,11 @@ def group(config_path: Path) -> None:
     """
     import sys
 
+    from ..app.semantic import embedder_of
     from ..app.stories import group_reports
 
     config = load_config(config_path)
-    for report_id, story_id in group_reports(config.zone, sys.stdin):
+    for report_id, story_id in group_reports(config.zone, sys.stdin, embedder_of(config)):
         click.echo(json.dumps({"id": report_id, "story": story_id}, ensure_ascii=False))
 
 

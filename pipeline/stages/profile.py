@@ -107,6 +107,7 @@ class Profile:
     title_numbers: frozenset[str] = frozenset()   # numbers of the title, however small ("day 101")
     series_numbers: frozenset[str] = frozenset()  # of those, the ones that may number a series: in
                                               # digits, not a count ("two wounded", "1 dead")
+    vector: object = field(default=None, compare=False)   # optional embeddings' unit vector (never stored)
 
     def says(self, key: str) -> bool:
         """Whether the text has this name at all (as a name or any capitalised word)."""

@@ -48,7 +48,14 @@ from zoneinfo import ZoneInfo
 
 from .eventdays import event_day, event_days
 from .profile import Profile
-from .storymodel import FEATURES, MODEL_PATH, StoryModel, default_model  # noqa: F401  (re-exported)
+from .storymodel import (  # noqa: F401  (re-exported)
+    FEATURES,
+    MODEL_PATH,
+    SEMANTIC_MODEL_PATH,
+    StoryModel,
+    default_model,
+    semantic_model,
+)
 
 WINDOW = timedelta(hours=72)      # reports further apart (by published time) are never one story
 LINK = 8                          # a story's most recent reports in the window a report is averaged over
@@ -142,7 +149,8 @@ class StoryIndex:
         ranked = []
         for story_id, pairs in self.candidates(profile, when, feed):
             scored = [(model.probability(x), x, member) for member, x in pairs]
-            ranked.append((sum(s for s, _, _ in scored) / len(scored), story_id, scored))
+            ranked.append((_link([s for s, _, _ in scored], model.link if profile.body else model.link_textless),
+                           story_id, scored))
         ranked.sort(key=lambda r: -r[0])
         follows: str | None = None
         closest: Assignment | None = None
@@ -295,7 +303,20 @@ def pair_features(mine: _Query, theirs: _Vector, hours: float, same_outlet: bool
             float(bool(a.ages and b.ages and not a.ages & b.ages)), float(_place_conflict(a, b)),
             float(_figures_conflict(a, b)), float(day_conflict),
             float(bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless,
-            float(_place_alone(a, b))]
+            float(_place_alone(a, b)), _semantic(a, b)]
+
+
+def _link(probabilities: list[float], best: int) -> float:
+    """A story's score for a report: the average of its pair probabilities over the story's reports
+    (`best` 0), or over its `best` most similar reports."""
+    if best:
+        probabilities = sorted(probabilities, reverse=True)[:best]
+    return sum(probabilities) / len(probabilities)
+
+
+def _semantic(a: Profile, b: Profile) -> float:
+    """The cosine of the reports' unit sentence vectors (the embeddings backend), 0 without them."""
+    return float(a.vector @ b.vector) if a.vector is not None and b.vector is not None else 0.0
 
 
 def _series(a: Profile, b: Profile) -> bool:
@@ -365,6 +386,10 @@ def _keys(profile: Profile) -> Iterable[str]:
     yield from ("t:" + t for t in profile.terms)
     yield from ("e:" + e for e in profile.entities)
     yield from ("n:" + n for n in profile.numbers)
+    if profile.vector is not None:      # reports in other words or languages find each other too
+        from .embeddings import semantic_keys
+
+        yield from semantic_keys(profile.vector)
 
 
 def report_time(published: datetime | None, first_seen: datetime) -> datetime:
@@ -386,15 +411,18 @@ def best_report(reports: list, length=lambda r: len(r.text)):
 
 
 def group(reports: Iterable, zone: ZoneInfo, model: StoryModel | None = None,
-          profiles: dict | None = None) -> Iterable[tuple[str, str]]:
+          profiles: dict | None = None, embedder=None) -> Iterable[tuple[str, str]]:
     """(report id, story id) for each report in arrival order, grouped in memory by the stage a
     run uses (`newsmon stories group`, the benchmark). Takes anything with id, title, text,
-    outlet and published (timezone-aware); `profiles` may hold profiles already computed, by id."""
+    outlet and published (timezone-aware); `profiles` may hold profiles already computed, by id;
+    `embedder` is the optional semantic backend (embeddings.py), with the model fitted for it."""
     from .profile import profile_of
 
-    index = StoryIndex(zone, model or default_model())
+    index = StoryIndex(zone, model or (semantic_model(embedder.path) if embedder else default_model()))
     for r in reports:
         profile = profiles[r.id] if profiles and r.id in profiles else profile_of(r.title, r.text)
+        if embedder is not None and profile.vector is None:
+            profile = replace(profile, vector=embedder.vector(r.title, r.text))
         found = index.assign(profile, r.published, r.outlet, explain=False)
         story = found.story_id or r.id
         index.add(r.id, story, r.outlet, r.published, profile)

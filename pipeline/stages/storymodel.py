@@ -12,11 +12,17 @@ from pathlib import Path
 from typing import Iterable
 
 MODEL_PATH = Path(__file__).with_name("story_model.json")
+# fitted with the reference static model (`python -m bench stories --fit --embeddings DIR`): used
+# when a backend is configured whose folder has no story_model.json of its own
+SEMANTIC_MODEL_PATH = Path(__file__).with_name("story_model_semantic.json")
 
 # The pair features, in the order of the model's weights (pair_features computes them).
 FEATURES = ("bias", "title", "title_words", "lead", "body", "names", "numbers", "ages_conflict", "place_conflict",
             "figures_conflict", "day_conflict", "title_numbers_conflict", "hours", "same_outlet", "textless", "title_textless",
-            "place_alone")
+            "place_alone", "semantic")
+# "semantic": the cosine of the two reports' sentence vectors from the optional embeddings backend
+# (`[stories] embeddings`, embeddings.py); 0 without one. A model file fitted before it existed, or
+# without a backend, gives it no weight.
 
 _TEXTLESS = FEATURES.index("textless")
 
@@ -32,6 +38,8 @@ class StoryModel:
     vetoes: tuple[str, ...] = ()      # conflicts that keep a report out whatever the score
     fitted: dict = field(default_factory=dict, compare=False)   # how and on what it was fitted
     weights_textless: tuple[float, ...] = ()   # for pairs where either is a headline alone (empty: `weights`)
+    link: int = 0                     # a story's score: the mean probability over its reports (0), or
+    link_textless: int = 0            # over its `link` closest ones (for a headline alone: link_textless)
 
     def probability(self, x: Iterable[float]) -> float:
         weights = self.weights_textless if x[_TEXTLESS] and self.weights_textless else self.weights
@@ -41,17 +49,30 @@ class StoryModel:
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> "StoryModel":
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if tuple(data["features"]) != FEATURES:
+        missing = FEATURES[len(data["features"]):]
+        if tuple(data["features"]) + missing != FEATURES or set(missing) - {"semantic"}:
             raise ValueError(f"{path}: features {data['features']} are not this code's {list(FEATURES)}; refit it")
-        return cls(tuple(data["weights"]), data["join"], data["join_textless"], data["follow"],
-                   tuple(data.get("vetoes", ())), data.get("fitted", {}), tuple(data.get("weights_textless", ())))
+        pad = (0.0,) * len(missing)        # fitted without a backend: the semantic cosine weighs nothing
+        textless = tuple(data.get("weights_textless", ()))
+        return cls(tuple(data["weights"]) + pad, data["join"], data["join_textless"], data["follow"],
+                   tuple(data.get("vetoes", ())), data.get("fitted", {}), textless + pad if textless else (),
+                   data.get("link", 0), data.get("link_textless", 0))
 
     def save(self, path: Path = MODEL_PATH) -> None:
         data = {"features": list(FEATURES), "weights": [round(w, 5) for w in self.weights],
                 "weights_textless": [round(w, 5) for w in self.weights_textless],
                 "join": round(self.join, 4), "join_textless": round(self.join_textless, 4), "follow": round(self.follow, 4), "vetoes": list(self.vetoes),
+                "link": self.link, "link_textless": self.link_textless,
                 "fitted": self.fitted}
         Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+@lru_cache(maxsize=4)
+def semantic_model(folder: Path) -> StoryModel:
+    """The model a run uses with an embeddings backend: the one fitted on that model's cosines
+    (`story_model.json` in its folder) or, failing that, the one fitted with the reference model."""
+    own = Path(folder) / "story_model.json"
+    return StoryModel.load(own if own.is_file() else SEMANTIC_MODEL_PATH)
 
 
 @lru_cache(maxsize=4)
