@@ -29,7 +29,7 @@ from urllib.parse import quote, quote_plus, unquote
 import pytest
 from click.testing import CliRunner
 from conftest import write_config
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_alerts import _baseline
 
@@ -252,7 +252,23 @@ SECRET_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc
 def test_no_generated_secret_reaches_any_output_file_or_table(stored_run, tmp_path_factory, secret, answer):
     """Property: whatever the secret and however the service fails, none of its forms is in the
     log, the run's deliveries, `channels test`, `config check --probe`, `status --json`, any
-    digest file, or the SQLite file's bytes."""
+    digest file, or the SQLite file's bytes. A secret that is already in those outputs when it is
+    not the secret (a word such as "finish", part of "finished") cannot be told from a leak, so
+    such an example is discarded: what is checked is what the secret adds."""
+    if answer not in _WITHOUT_IT:
+        _WITHOUT_IT[answer] = _outputs(stored_run, tmp_path_factory, "Kq3#unrelated-Vw9", answer)
+    assume(not leaks(secret, _WITHOUT_IT[answer]))
+    outputs = _outputs(stored_run, tmp_path_factory, secret, answer)
+    assert not leaks(secret, outputs) and not leaks(TOPIC, outputs)
+    assert not shows_terminal_text(outputs)
+
+
+_WITHOUT_IT: dict = {}     # the outputs of each kind of failure with another secret: the words a secret must not be
+
+
+def _outputs(stored_run, tmp_path_factory, secret: str, answer) -> dict[str, str | bytes]:
+    """Every output of a copy of the stored run with this secret set and the service answering
+    `answer` (None: down)."""
     SECRETS.clear()
     receiver = Receiver()
     folder = tmp_path_factory.mktemp("example")
@@ -266,14 +282,11 @@ def test_no_generated_secret_reaches_any_output_file_or_table(stored_run, tmp_pa
             receiver.down()
         else:
             receiver.status = answer
-        config = load_config(folder / "newsmon.toml")
-        outputs = _in_process_outputs(config)
+        return _in_process_outputs(load_config(folder / "newsmon.toml"))
     finally:
         del os.environ["NEWSMON_TEST_SECRET"], os.environ["NEWSMON_TEST_TOPIC"]
         if answer is not None:
             receiver.down()
-    assert not leaks(secret, outputs) and not leaks(TOPIC, outputs)
-    assert not shows_terminal_text(outputs)
 
 
 def test_the_cli_never_shows_a_secret_nor_a_services_terminal_text(site, tmp_path, seeds_dir, receiver):
