@@ -42,7 +42,9 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
                                          # stored originals' bands are built in bounded batches by
                                          # the first run that needs the index, or `db maintain`
                                          # (app/diskindex.catch_up), not here: a large archive
-                                         # would hold every command's start for minutes
+                                         # would hold every command's start for minutes;
+                                         # stories_follow_up is new (a prune deleting 20,000
+                                         # stories scanned the table once for each)
     (13, ""),                            # story_edits is new (SCHEMA creates it): operators'
                                          # splits, moves and merges of stories
     (14, ""),                            # copy_progress is new (SCHEMA creates it): `newsmon db copy`
@@ -50,8 +52,8 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE articles ADD COLUMN language TEXT;
         ALTER TABLE articles ADD COLUMN grouping TEXT;
     """),                                # the web reader's language filter and "why grouped"; the
-                                         # indexes on stories.follow_up_of and messages.key are new
-                                         # (SCHEMA creates them: a story page's follow-ups and alerts)
+                                         # index on messages.key is new (SCHEMA creates it: a story
+                                         # page's alerts; its follow-ups use v12's stories_follow_up)
 )
 
 # Schema 7: the alert pass starts after what an older newsmon stored (it evaluated those itself).
@@ -178,7 +180,8 @@ CREATE TABLE IF NOT EXISTS stories (         -- the reports of one event (v4; st
     follow_up_of TEXT                        -- the earlier story it develops; NULL if none
 );
 CREATE INDEX IF NOT EXISTS stories_last_seen ON stories (last_seen);
-CREATE INDEX IF NOT EXISTS stories_follow_up_of ON stories (follow_up_of) WHERE follow_up_of IS NOT NULL;  -- v15
+CREATE INDEX IF NOT EXISTS stories_follow_up ON stories (follow_up_of);  -- (v12) a pruned story's
+                                             -- follow-ups lose the link: a scan of all stories each
 CREATE TABLE IF NOT EXISTS messages (        -- chat messages to channels, exactly once each (v5)
     id          INTEGER PRIMARY KEY,
     channel     TEXT NOT NULL,               -- [[channels]] name
