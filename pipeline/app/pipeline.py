@@ -403,8 +403,7 @@ class Pipeline:
         return make_article(entry, identity, feed_text, "feed", note, url)
 
 
-def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: bool = False,
-             only: set[str] | None = None,
+def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: bool = False, only: set[str] | None = None,
              on_feed_done: Callable[[FeedOutcome], None] | None = None,
              on_start: Callable[[int], None] | None = None,
              should_stop: Callable[[], bool] = lambda: False) -> RunReport:

@@ -56,6 +56,16 @@ from .storymodel import (  # noqa: F401  (re-exported)
     default_model,
     semantic_model,
 )
+from .storypairs import (  # noqa: F401  (pair_features re-exported)
+    _figures_conflict,
+    _place_alone,
+    _place_conflict,
+    _Query,
+    _query,
+    _Vector,
+    _vector,
+    pair_features,
+)
 
 WINDOW = timedelta(hours=72)      # reports further apart (by published time) are never one story
 LINK = 8                          # a story's most recent reports in the window a report is averaged over
@@ -242,81 +252,12 @@ def grouping(found: Assignment) -> dict:
             "numbers": list(found.shared_numbers)}
 
 
-@dataclass(frozen=True, slots=True)
-class _Vector:
-    """A profile weighted for scoring: the norms of its title, title + lead and body vectors, and
-    the summed IDF of its names."""
-
-    profile: Profile
-    title_norm: float
-    term_norm: float
-    body_norm: float
-    name_sum: float
-    size: int                             # the window's size when the weights were taken
-
-
-@dataclass(frozen=True, slots=True)
-class _Query:
-    """The report being placed, weighted once: a dot product is then one lookup per term."""
-
-    vector: _Vector
-    title: dict[str, float]               # term -> count x IDF²
-    terms: dict[str, float]
-    body: dict[str, float]
-    names: dict[str, float]               # name -> IDF
-
-
-def _norm(counts, idf, prefix: str) -> float:
-    return math.sqrt(sum((n * idf(prefix + t)) ** 2 for t, n in counts.items()))
-
-
-def _vector(profile: Profile, idf, size: int) -> _Vector:
-    return _Vector(profile, _norm(profile.title, idf, "t:"), _norm(profile.terms, idf, "t:"),
-                   _norm(profile.body, idf, "b:"), sum(idf("e:" + e) for e in profile.entities), size)
-
-
-def _query(profile: Profile, idf, size: int) -> _Query:
-    return _Query(_vector(profile, idf, size), {t: n * idf("t:" + t) ** 2 for t, n in profile.title.items()},
-                  {t: n * idf("t:" + t) ** 2 for t, n in profile.terms.items()},
-                  {t: n * idf("b:" + t) ** 2 for t, n in profile.body.items()},
-                  {e: idf("e:" + e) for e in profile.entities})
-
-
-def _cosine(mine: dict[str, float], norm: float, theirs, their_norm: float) -> float:
-    dot = sum(w * theirs[t] for t, w in mine.items() if t in theirs)
-    return dot / (norm * their_norm) if dot else 0.0
-
-
-def pair_features(mine: _Query, theirs: _Vector, hours: float, same_outlet: bool, day_conflict: bool) -> list[float]:
-    """The FEATURES of a report (`mine`, weighted as a query) and an indexed one (`theirs`)."""
-    a, b = mine.vector.profile, theirs.profile
-    title = _cosine(mine.title, mine.vector.title_norm, b.title, theirs.title_norm)
-    lead = _cosine(mine.terms, mine.vector.term_norm, b.terms, theirs.term_norm)
-    body = _cosine(mine.body, mine.vector.body_norm, b.body, theirs.body_norm)
-    both = sum(w for e, w in mine.names.items() if e in b.entities)
-    names = 2 * both / (mine.vector.name_sum + theirs.name_sum) if both else 0.0
-    textless = 1.0 if not a.body or not b.body else 0.0
-    if textless:
-        body = lead
-    shared = min(sum(1 for t in mine.title if t in b.title), 4) / 4
-    return [1.0, title, shared, lead, body, names, min(len(a.numbers & b.numbers), 3) / 3,
-            float(bool(a.ages and b.ages and not a.ages & b.ages)), float(_place_conflict(a, b)),
-            float(_figures_conflict(a, b)), float(day_conflict),
-            float(bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless,
-            float(_place_alone(a, b)), _semantic(a, b)]
-
-
 def _link(probabilities: list[float], best: int) -> float:
     """A story's score for a report: the average of its pair probabilities over the story's reports
     (`best` 0), or over its `best` most similar reports."""
     if best:
         probabilities = sorted(probabilities, reverse=True)[:best]
     return sum(probabilities) / len(probabilities)
-
-
-def _semantic(a: Profile, b: Profile) -> float:
-    """The cosine of the reports' unit sentence vectors (the embeddings backend), 0 without them."""
-    return float(a.vector @ b.vector) if a.vector is not None and b.vector is not None else 0.0
 
 
 def _series(a: Profile, b: Profile) -> bool:
@@ -334,23 +275,6 @@ def _day_conflict(a: tuple[date, bool, frozenset[date]], b: tuple[date, bool, fr
     if a[1] and b[1]:
         return not (a[2] or {a[0]}) & (b[2] or {b[0]})
     return abs((a[0] - b[0]).days) >= 2
-
-
-def _place_conflict(a: Profile, b: Profile) -> bool:
-    """Each names as its place somewhere the other never mentions (Kharkiv vs Odesa)."""
-    return any(not b.says(p) for p in a.places) and any(not a.says(p) for p in b.places)
-
-
-def _place_alone(a: Profile, b: Profile) -> bool:
-    """One names as its place somewhere (a city, a named plant) the other neither names as its place
-    nor mentions, and the other names none: a local event beside a national one (the truce at the
-    Zaporizhzhia plant, the country's grid repairs)."""
-    return bool(a.places) != bool(b.places) and not any(b.says(p) for p in a.places) \
-        and not any(a.says(p) for p in b.places)
-
-
-def _figures_conflict(a: Profile, b: Profile) -> bool:
-    return any(x and y and not x & y for x, y in ((a.killed, b.killed), (a.injured, b.injured)))
 
 
 def conflict(profile: Profile, day: date, named: bool, other: Member, days: frozenset[date] = frozenset()) -> str | None:
