@@ -13,19 +13,21 @@ from typing import Iterator
 
 from ..config import Config
 from ..errors import UsageError, did_you_mean
+from ..storage import postgres
 from ..storage.store import Store, guard
 
 
 def open_store(config: Config) -> Store:
-    return Store.open(config.database)
+    """The config's store: its PostgreSQL URL ([storage] url) or its SQLite file."""
+    return Store.open(config.store, config.store_password)
 
 
 @contextmanager
 def reading(config: Config) -> Iterator[Store]:
     """A read-only connection of its own (`newsmon web`, one per request): never blocks a run."""
-    store = Store.open_readonly(config.database)
+    store = Store.open_readonly(config.store, config.store_password)
     try:
-        with guard(config.database):
+        with guard(config.store):
             yield store
     finally:
         store.conn.close()
@@ -34,7 +36,11 @@ def reading(config: Config) -> Iterator[Store]:
 def write_stamp(config: Config) -> tuple[int, ...]:
     """Changes whenever anything is committed to the database: the modification times and sizes of
     the file and its write-ahead log (every commit appends to the log, a checkpoint writes the
-    file). A reading cached under it is current as long as the stamp is the same."""
+    file). A reading cached under it is current as long as the stamp is the same. On PostgreSQL:
+    the server's write-ahead log position, which every commit moves."""
+    if config.storage_url:
+        with reading(config) as store:
+            return (store.conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0],)
     out: list[int] = []
     for path in (config.database, config.database.with_name(config.database.name + "-wal")):
         try:
@@ -47,9 +53,9 @@ def write_stamp(config: Config) -> tuple[int, ...]:
 
 @contextmanager
 def opened(config: Config) -> Iterator[Store]:
-    store = Store.open(config.database)
+    store = open_store(config)
     try:
-        with guard(config.database):
+        with guard(config.store):
             yield store
     finally:
         store.close()
@@ -73,7 +79,7 @@ def search(config: Config, query: str, *, raw: bool = False, topic: str | None =
                                      "see `newsmon feeds list`") from None
         try:
             rows = store.search(query, raw=raw, topic=topic, feed=feed, since=since, until=until, limit=limit)
-        except (sqlite3.OperationalError, ValueError) as e:
+        except (sqlite3.OperationalError, *postgres.errors(), ValueError) as e:
             raise UsageError(f"bad search query {query!r}: {e}") from None
     return [{**r, "topics": json.loads(r["topics"])} for r in rows]
 
@@ -114,7 +120,7 @@ def exported(config: Config, since: datetime | None, duplicates: bool) -> Iterat
 
 def feed_titles(config: Config) -> dict[str, str]:
     """The feeds' own titles, as stored (for OPML export); none before the first run."""
-    if not config.database.exists():
+    if not config.storage_url and not config.database.exists():
         return {}
     with opened(config) as store:
         return {f.name: f.title for f in store.feeds() if f.title}
