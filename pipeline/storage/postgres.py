@@ -123,6 +123,9 @@ def connect(url: str, password: str | None = None, readonly: bool = False) -> Pg
                 kwargs["password"] = password
             if readonly:
                 kwargs["options"] = "-c default_transaction_read_only=on"
+            import psycopg
+
+            psycopg.connect(url, **kwargs).close()     # the server's own words if it cannot be reached
             pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, kwargs=kwargs, configure=_configure,
                                   check=ConnectionPool.check_connection, open=False, name="newsmon")
             pool.open(wait=True, timeout=15)
