@@ -110,6 +110,21 @@ def store_url(engine, request, monkeypatch):
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def insert_row(store, table: str, row: dict) -> None:
+    """A row written by hand (as another tool would), on either engine; inside a transaction."""
+    store.conn.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                       list(row.values()))
+
+
+def not_created() -> tuple[type[BaseException], ...]:
+    """What reading a table not created yet raises, on either engine."""
+    try:
+        from psycopg.errors import UndefinedTable
+    except ImportError:
+        return (sqlite3.OperationalError,)
+    return (sqlite3.OperationalError, UndefinedTable)
+
+
 def open_store(config):
     """The config's store, whichever engine: what a test reads back or prepares."""
     from pipeline.storage.store import Store

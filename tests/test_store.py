@@ -15,7 +15,6 @@ from conftest import PG_PASSWORD_ENV
 from pipeline.records import Article
 from pipeline.storage.store import Store
 
-
 pytestmark = pytest.mark.both_engines
 
 
