@@ -92,7 +92,8 @@ def test_a_newer_schema_is_refused_and_an_unreachable_server_is_one_clear_error(
     path.write_text(text)
     done = newsmon("run", "--config", str(path), timeout=120)
     assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert "postgresql://newsmon@127.0.0.1:9/" in done.stderr and "cannot open the database" in done.stderr
+    assert done.returncode != 75       # (not "another run holds the lock": the server is not there)
+    assert done.stderr.startswith("newsmon: postgresql://newsmon@127.0.0.1:9/") and "Connection refused" in done.stderr
 
 
 @pytest.mark.sqlite_only
@@ -182,3 +183,42 @@ def test_dialect_rules():
     assert t("DELETE FROM profiles WHERE article_id IN ()") == "DELETE FROM profiles WHERE article_id IN (NULL)"
     assert dialect.ddl("ALTER TABLE articles ADD COLUMN image TEXT;") == [
         'ALTER TABLE articles ADD COLUMN IF NOT EXISTS image TEXT COLLATE "C"']
+
+
+def test_rows_copied_with_their_own_numbers_then_new_ones_follow_them(store_url):
+    """A copy (newsmon db copy) writes ids and rowids as they were; postgres.renumber moves each
+    identity past them, so the next run's rows neither collide nor go below (the email cut)."""
+    from pipeline.storage import postgres
+
+    store = Store.open(store_url, _password())
+    try:
+        with store.transaction():
+            store.conn.execute("INSERT INTO runs (id, started, status) VALUES (41, '2026-11-01', 'ok')")
+            store.conn.execute("INSERT INTO articles (rowid, id, identity, feed, title, first_seen, text, text_source, "
+                               "fingerprint) VALUES (900, 'a', 'url:a', 'f', 'Copied', '2026-11-01', 'T.', 'feed', 'x')")
+            postgres.renumber(store.conn)
+        run = store.start_run(NOW)
+        with store.transaction():
+            store.insert_article(_article(1, "Stored after the copy"), NOW, run)
+        assert run == 42 and store.last_rowid() == 901
+    finally:
+        store.close()
+
+
+def test_the_run_lock_holds_across_machines_on_one_database(store_url, tmp_path):
+    """Two machines (two configs, each its own lock-file folder) on one database: while one holds
+    the run lock (the daemon here), the other's run is refused with exit 75, naming who holds it;
+    once the holder is gone, it runs. Its lock is the database's advisory lock, not the file."""
+    from pipeline.app.archive import exclusive
+
+    here, there = tmp_path / "machine-a", tmp_path / "machine-b"
+    here.mkdir()
+    there.mkdir()
+    config = load_config(write_config(here, []))
+    other = write_config(there, [])
+    with exclusive(config, role="serve"):
+        refused = newsmon("run", "--config", str(other))
+        assert refused.returncode == 75, refused.stderr
+        assert f"newsmon serve {os.getpid()}@" in refused.stderr and "run lock" in refused.stderr
+    done = newsmon("run", "--config", str(other))
+    assert done.returncode == 0, done.stderr

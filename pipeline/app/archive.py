@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import datetime
 from typing import Iterator
 
 from ..config import Config
-from ..errors import UsageError, did_you_mean
+from ..errors import StoreError, UsageError, did_you_mean
 from ..storage import postgres
 from ..storage.store import Store, guard
 
@@ -20,6 +20,23 @@ from ..storage.store import Store, guard
 def open_store(config: Config) -> Store:
     """The config's store: its PostgreSQL URL ([storage] url) or its SQLite file."""
     return Store.open(config.store, config.store_password)
+
+
+@contextmanager
+def exclusive(config: Config, role: str = "run", wait_seconds: float = 0) -> Iterator[None]:
+    """One run (or daemon, prune, maintain) at a time: the lock file beside the SQLite database,
+    which also finds the local daemon to signal, and on PostgreSQL the database's advisory lock
+    too, which holds across machines."""
+    from ..lock import run_lock
+
+    with run_lock(config.database, role=role, wait_seconds=wait_seconds), ExitStack() as held:
+        if config.storage_url:
+            try:
+                held.enter_context(postgres.advisory_lock(config.storage_url, config.store_password, role,
+                                                          wait_seconds))
+            except postgres.errors() as e:
+                raise StoreError(f"{config.storage_url}: cannot take the run lock: {e}") from None
+        yield
 
 
 @contextmanager

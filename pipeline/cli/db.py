@@ -73,9 +73,8 @@ def prune(config_path: Path, dry_run: bool, as_json: bool, wait_seconds: int, no
       newsmon db prune --dry-run --config config/newsmon.toml
       newsmon db prune --config config/newsmon.toml
     """
-    from ..app.archive import opened
+    from ..app.archive import exclusive, opened
     from ..app.retention import prune as prune_store
-    from ..lock import run_lock
 
     config = load_config(config_path)
     now = _now(now_text)
@@ -83,7 +82,7 @@ def prune(config_path: Path, dry_run: bool, as_json: bool, wait_seconds: int, no
         with opened(config) as store:
             report = prune_store(store, config, now, dry_run=True)
     else:
-        with run_lock(config.database, role="prune", wait_seconds=wait_seconds), opened(config) as store:
+        with exclusive(config, role="prune", wait_seconds=wait_seconds), opened(config) as store:
             report = prune_store(store, config, now)
     if as_json:
         click.echo(json.dumps(_jsonable(report), indent=2))
@@ -114,13 +113,12 @@ def maintain(config_path: Path, no_prune: bool, vacuum: bool, as_json: bool, wai
       newsmon db maintain --wait 1800 --config config/newsmon.toml     # what the timer unit runs
       newsmon db maintain --vacuum --config config/newsmon.toml        # once, for an old file
     """
-    from ..app.archive import opened
+    from ..app.archive import exclusive, opened
     from ..app.retention import maintain as maintain_store
     from ..app.retention import size_text
-    from ..lock import run_lock
 
     config = load_config(config_path)
-    with run_lock(config.database, role="maintain", wait_seconds=wait_seconds), opened(config) as store:
+    with exclusive(config, role="maintain", wait_seconds=wait_seconds), opened(config) as store:
         report = maintain_store(store, config, _now(now_text), apply_retention=not no_prune, vacuum=vacuum)
     if as_json:
         out = _jsonable(report)

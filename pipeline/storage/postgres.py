@@ -10,7 +10,11 @@ SQLite. psycopg is imported only when a `postgresql://` URL is opened.
 from __future__ import annotations
 
 import atexit
+import os
+import socket
 import threading
+import time
+from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
 from . import dialect
@@ -163,3 +167,44 @@ def version(conn: PgConnection) -> int:
 def set_version(conn: PgConnection, number: int) -> None:
     conn.raw.execute(f"DELETE FROM {dialect.VERSION_TABLE}")
     conn.raw.execute(f"INSERT INTO {dialect.VERSION_TABLE} (version) VALUES (%s)", (number,))
+
+
+def renumber(conn: PgConnection) -> None:
+    """After rows were written with their own numbers (a copy of an archive, `newsmon db copy`):
+    each identity column's sequence set past the highest number, so the next insert does not
+    collide with a copied row. (Identity columns are BY DEFAULT, so a copy may give numbers.)"""
+    for table, column in dialect.identity_columns().items():
+        conn.raw.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                         f"coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)")
+
+
+# --- one actor at a time across machines: the run lock's PostgreSQL half
+
+RUN_LOCK = 0x6E6D7275     # "nmru": the advisory lock key of runs, the daemon, prune and maintain
+
+
+@contextmanager
+def advisory_lock(url: str, password: str | None, role: str, wait_seconds: float = 0) -> Iterator[None]:
+    """Held for a run's (or the daemon's) whole life on a connection of its own, outside the pool:
+    the server releases a session's advisory lock when its connection ends, however the process
+    died. The holder names itself (`application_name`), so the one refused can say who holds it.
+    With `wait_seconds`, a run holding it is waited for (polled each second), the daemon never."""
+    import psycopg
+
+    from ..errors import LockHeld
+
+    me = f"newsmon {role} {os.getpid()}@{socket.gethostname()}"[:63]
+    conn = psycopg.connect(url, autocommit=True, password=password, connect_timeout=15, application_name=me)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while not conn.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK,)).fetchone()[0]:
+            holder = conn.execute(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted", (RUN_LOCK,)).fetchone()
+            name = holder[0] if holder else "another newsmon"
+            if " serve " in f"{name} " or time.monotonic() >= deadline:
+                raise LockHeld(f"{name} holds the database's run lock ({url}); not starting")
+            time.sleep(1)
+        yield
+    finally:
+        conn.close()

@@ -62,6 +62,6 @@ def serve(config: Config, host: str, port: int) -> None:
     """`newsmon web`: until SIGINT/SIGTERM."""
     sock = bound_socket(host, port)
     name = sock.getsockname()
-    print(f"newsmon web: serving {config.database} on http://{host}:{name[1]}/ (read-only; Ctrl-C stops)",
+    print(f"newsmon web: serving {config.store} on http://{host}:{name[1]}/ (read-only; Ctrl-C stops)",
           flush=True)
     server(config, sock).run(sockets=[sock])
