@@ -92,7 +92,8 @@ def _guarded(store: Store, errors: list[str], what: str, evaluate: Callable[[], 
     error that ended the pass's transaction (disk full, read-only file) is the pass's, not one
     story's: it goes up, and the pass is repeated whole. One in a row (malformed JSON) stays here."""
     try:
-        return evaluate()
+        with store.fault_boundary():       # (on PostgreSQL a failed statement would end the pass)
+            return evaluate()
     except Exception as e:
         if isinstance(e, database_errors()) and not store.conn.in_transaction:
             raise

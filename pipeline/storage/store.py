@@ -255,6 +255,31 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         self.flush(older_than=self._group_seconds)
 
     @contextmanager
+    def fault_boundary(self) -> Iterator[None]:
+        """A part of the open transaction that may fail alone (one story of the alert pass): a
+        savepoint, rolled back to on error, the error going on up, the rest of the transaction
+        standing. PostgreSQL needs it: there a failed statement aborts its whole transaction,
+        where SQLite undoes only the statement. Outside a transaction it is nothing."""
+        conn = self.conn
+        if not conn.in_transaction:
+            yield
+            return
+        self._depth += 1                   # (no group commit while it is open: see flush)
+        name = f"fault{self._depth}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:        # (SQLite may have rolled back already: disk full)
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            raise
+        else:
+            conn.execute(f"RELEASE {name}")
+        finally:
+            self._depth -= 1
+
+    @contextmanager
     def grouped(self, seconds: float) -> Iterator["Store"]:
         """Group commit: the transactions inside share one SQLite transaction, committed when it
         is `seconds` old (checked as each ends, and by the caller's `flush`) and on leaving.
