@@ -156,6 +156,9 @@ def ddl(script: str) -> list[str]:
             name, parts = table.group(1), [_column_types(p) for p in _columns(table.group(2))]
             parts[:0] = PG_COLUMNS.get(name, ())
             statement = f"CREATE TABLE IF NOT EXISTS {name} (\n    " + ",\n    ".join(parts) + "\n)"
+            # (a table made before one of PostgreSQL's own columns was: it is added at the end)
+            out.extend([statement] + [f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {c}" for c in PG_COLUMNS.get(name, ())])
+            continue
         elif re.match(r"ALTER\s+TABLE\s+\w+\s+ADD\s+COLUMN\s", statement, re.I):
             head, column = re.split(r"\bADD\s+COLUMN\s+(?:IF\s+NOT\s+EXISTS\s+)?", statement, maxsplit=1, flags=re.I)
             statement = f"{head}ADD COLUMN IF NOT EXISTS {_column_types(column)}"

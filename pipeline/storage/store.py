@@ -194,8 +194,9 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
                 raise StoreError(f"{path}: cannot open the database: {e}") from None
             if version != SCHEMA_VERSION:
                 conn.close()
-                raise StoreError(f"{path}: database schema {version}, this newsmon reads {SCHEMA_VERSION} "
-                                 "(a `newsmon run` creates or brings it up to date)")
+                raise StoreError(f"{path}: no database yet (run `newsmon run` first; see [storage] url)" if not version
+                                 else f"{path}: database schema {version}, this newsmon reads {SCHEMA_VERSION} "
+                                 "(a `newsmon run` brings it up to date)")
             return cls(conn)
         if not path.is_file():
             raise StoreError(f"{path}: no database yet (run `newsmon run` first; see [storage] database)")
