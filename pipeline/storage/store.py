@@ -237,14 +237,26 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         if not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")
             self._group_began = time.monotonic()
+        with self._savepoint("unit"):
+            try:
+                yield self
+                self.index_for_search()
+            except BaseException:
+                self._unindexed.clear()        # (inner units indexed theirs when they ended)
+                raise
+        self.flush(older_than=self._group_seconds)
+
+    @contextmanager
+    def _savepoint(self, kind: str) -> Iterator[None]:
+        """A savepoint of the open transaction: released at the end, rolled back to on error.
+        While it is open no group commit happens (flush: `_depth`)."""
+        conn = self.conn
         self._depth += 1
-        name = f"unit{self._depth}"
+        name = f"{kind}{self._depth}"
         conn.execute(f"SAVEPOINT {name}")
         try:
-            yield self
-            self.index_for_search()
+            yield
         except BaseException:
-            self._unindexed.clear()        # (inner units indexed theirs when they ended)
             if conn.in_transaction:        # (SQLite may have rolled back already: disk full)
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
@@ -253,7 +265,6 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
             conn.execute(f"RELEASE {name}")
         finally:
             self._depth -= 1
-        self.flush(older_than=self._group_seconds)
 
     @contextmanager
     def fault_boundary(self) -> Iterator[None]:
@@ -261,24 +272,11 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         savepoint, rolled back to on error, the error going on up, the rest of the transaction
         standing. PostgreSQL needs it: there a failed statement aborts its whole transaction,
         where SQLite undoes only the statement. Outside a transaction it is nothing."""
-        conn = self.conn
-        if not conn.in_transaction:
+        if not self.conn.in_transaction:
             yield
             return
-        self._depth += 1                   # (no group commit while it is open: see flush)
-        name = f"fault{self._depth}"
-        conn.execute(f"SAVEPOINT {name}")
-        try:
+        with self._savepoint("fault"):
             yield
-        except BaseException:
-            if conn.in_transaction:        # (SQLite may have rolled back already: disk full)
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
-            raise
-        else:
-            conn.execute(f"RELEASE {name}")
-        finally:
-            self._depth -= 1
 
     @contextmanager
     def grouped(self, seconds: float) -> Iterator["Store"]:
