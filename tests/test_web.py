@@ -1,5 +1,5 @@
-"""`newsmon web` through real parts: a real pipeline run against loopback feeds makes the SQLite
-archive, the real server (uvicorn) listens on 127.0.0.1 on a free port, requests go over HTTP.
+"""`newsmon web` through real parts: a real pipeline run against loopback feeds makes the archive
+(SQLite, and PostgreSQL: both_engines), the real server (uvicorn) listens on 127.0.0.1 on a free port, requests go over HTTP.
 No mocks; nothing leaves the machine."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import newsmon, write_config
+from conftest import newsmon, rows, write_config
 from test_alerts import TRUCE, Receiver
 
 from pipeline.app.notify import notify_now
@@ -29,6 +29,8 @@ from pipeline.config import load_config
 from pipeline.demo.site import FeedItem, article_page, rss_feed
 from pipeline.web.openapi import OPENAPI
 from pipeline.web.serve import bound_socket, server
+
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL (conftest: engine)
 
 DAY = "2026-11-23"
 HOSTILE = 'Ceasefire <script>alert("x")</script><img src=x onerror=alert(1)> holds'
@@ -79,8 +81,7 @@ class Archive:
         notify_now(self.config, clock())
 
     def sql(self, query: str, args=()) -> list[tuple]:
-        with sqlite3.connect(self.config.database) as c:
-            return c.execute(query, args).fetchall()
+        return rows(self.config, query, args)
 
     def story_of(self, title_like: str) -> str:
         return self.sql("SELECT story_id FROM articles WHERE title LIKE ? AND duplicate_of IS NULL",
@@ -383,6 +384,7 @@ def test_hostile_feed_text_is_shown_inert_and_links_are_http_only(archive, web):
     assert "javascript:" not in html and html.count('rel="noreferrer noopener"') == 1
 
 
+@pytest.mark.sqlite_only
 def test_the_server_is_read_only_and_never_blocks_a_writer(archive, web):
     status, headers, _ = web.get("/", method="POST", data=b"x=1")
     assert status == 405 and headers["allow"] == "GET, HEAD"
@@ -478,6 +480,7 @@ def chromium(args: list[str], tmp_path) -> subprocess.CompletedProcess:
                            f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.sqlite_only       # (the pages are the same on both engines: one browser run is enough)
 def test_a_real_browser_renders_today_and_a_story_with_hostile_text_inert(archive, web, tmp_path):
     from html.parser import HTMLParser
 

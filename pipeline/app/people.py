@@ -49,7 +49,7 @@ def token_hash(token: str) -> str:
 
 @contextmanager
 def _writing(config: Config) -> Iterator:
-    conn = db.open_writer(config.database)
+    conn = db.open_writer(config.store, config.store_password)
     try:
         with db.short(conn):
             yield conn

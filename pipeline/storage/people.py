@@ -9,24 +9,24 @@ a run's writer is never blocked long. Functions take the connection and plain va
 from __future__ import annotations
 
 import json
-import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import StoreError
-from .store import connect_existing
+from .store import connect_existing, database_errors
 
 BUSY_MS = 10_000                 # we wait for a run's group commit (it commits every ~0.5 s)
 
 
-def open_writer(path: Path) -> sqlite3.Connection:
-    """A connection for reading state only: never creates or migrates the file (a run does)."""
-    return connect_existing(path, "rw", BUSY_MS)
+def open_writer(target: Path | str, password: str | None = None):
+    """A connection for reading state only (an SQLite file, or a postgresql:// URL): never
+    creates or migrates the database (a run does)."""
+    return connect_existing(target, "rw", BUSY_MS, password)
 
 
 @contextmanager
-def short(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def short(conn) -> Iterator:
     """One short write transaction, all or nothing."""
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -36,7 +36,7 @@ def short(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-    except sqlite3.Error as e:
+    except database_errors() as e:
         raise StoreError(f"cannot save the reading state: {e}") from None
 
 
