@@ -10,7 +10,7 @@ import importlib
 import sys
 
 BENCHMARKS = ["topics", "dedup", "stories", "extraction", "pipeline", "daemon", "compare", "web", "people"]
-ON_REQUEST = ["soak", "diskindex", "scale"]   # long: only when named (`python -m bench soak --per-day 500`)
+ON_REQUEST = ["soak", "diskindex", "scale", "engines"]   # long, or needing a PostgreSQL server: only when named
 
 
 def main(argv: list[str]) -> None:

@@ -15,7 +15,9 @@
    4 days + 1 = 100,000 articles at 20,000 a day), the digest of the last day (20,000 articles,
    app/report.write_for_day: all four formats), and search latency p50/p95 over 60 queries.
 
-PostgreSQL with 1, 2 and 4 workers: a slot below, filled when the PostgreSQL store lands.
+3. The same writers on PostgreSQL (`--pg-url`, its password in NEWSMON_TEST_PG_PASSWORD; or
+   NEWSMON_TEST_PG_URL), a new database for each count: articles/s with 1, 2 and 4 processes,
+   which PostgreSQL runs at once (row locks, no single writer). Without a URL, not measured.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from pipeline.config import load_config
+from pipeline.storage import postgres
 from pipeline.storage.store import Store
 
 from .archive import T0, Archive, pool_of, simple_texts
@@ -74,13 +77,13 @@ def texts(seed: int = 11) -> tuple[list[str], str]:
 # --- 1. the single writer
 
 
-def _writer(database: str, pool: list, seconds: float, worker: int, out) -> None:
+def _writer(database: str, pool: list, seconds: float, worker: int, out, password: str | None = None) -> None:
     from pipeline.records import Article, Match
     from pipeline.stages.dedup import SIGNATURE_VERSION
     from pipeline.storage.store import article_id
     from pipeline.storage.times import parse_time
 
-    store = Store.open(Path(database))
+    store = Store.open(database if postgres.is_url(database) else Path(database), password)
     stored, n, rng = 0, 0, random.Random(worker)
     now = parse_time("2026-12-05T12:00:00+00:00")
     deadline = time.monotonic() + seconds
@@ -108,27 +111,54 @@ def _writer(database: str, pool: list, seconds: float, worker: int, out) -> None
     out.put(stored)
 
 
-def writers(pool: list, counts: list[int], seconds: float, folder: Path) -> dict:
+def _timed(target: str, pool: list, seconds: float, count: int, label: str, password: str | None = None) -> dict:
+    """`count` writer processes into the store `target` (made already) for `seconds`."""
     context = multiprocessing.get_context("fork")
+    postgres.close_pools()                  # (a forked child must not share the parent's connections)
+    out = context.Queue()
+    started = time.perf_counter()
+    processes = [context.Process(target=_writer, args=(target, pool, seconds, w, out, password)) for w in range(count)]
+    for p in processes:
+        p.start()
+    stored = sum(out.get() for _ in processes)
+    for p in processes:
+        p.join()
+    elapsed = time.perf_counter() - started
+    print(f"{count} {label} writer(s): {stored:,} articles in {elapsed:.1f} s = {stored / elapsed:,.0f}/s", flush=True)
+    return {"articles": stored, "seconds": round(elapsed, 1), "per_second": round(stored / elapsed)}
+
+
+def writers(pool: list, counts: list[int], seconds: float, folder: Path) -> dict:
     figures = {}
     for count in counts:
         database = folder / f"writers-{count}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
         Store.open(database).close()
-        out = context.Queue()
-        started = time.perf_counter()
-        processes = [context.Process(target=_writer, args=(str(database), pool, seconds, w, out)) for w in range(count)]
-        for p in processes:
-            p.start()
-        stored = sum(out.get() for _ in processes)
-        for p in processes:
-            p.join()
-        elapsed = time.perf_counter() - started
-        figures[count] = {"articles": stored, "seconds": round(elapsed, 1), "per_second": round(stored / elapsed)}
-        print(f"{count} writer(s): {stored:,} articles in {elapsed:.1f} s = {stored / elapsed:,.0f}/s", flush=True)
+        figures[count] = _timed(str(database), pool, seconds, count, "SQLite")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
+    return figures
+
+
+def pg_writers(pool: list, counts: list[int], seconds: float, url: str, password: str | None) -> dict:
+    """The writers on PostgreSQL: a new database per count on the server of `url`, dropped after."""
+    import psycopg
+
+    figures = {}
+    for count in counts:
+        name = f"bench_scale_{count}_{os.getpid()}"
+        with psycopg.connect(url, password=password, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {name}")
+        target = url.rsplit("/", 1)[0] + "/" + name
+        try:
+            Store.open(target, password).close()
+            figures[count] = _timed(target, pool, seconds, count, "PostgreSQL", password)
+        finally:
+            postgres.close_pools()
+            with psycopg.connect(url, password=password, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     return figures
 
 
@@ -198,6 +228,8 @@ def run(argv: list[str] | None = None) -> dict:
     parser.add_argument("--writers", default="1,2,4")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--pg-url", default=os.environ.get("NEWSMON_TEST_PG_URL"),
+                        help="a PostgreSQL server for the writers there (password: NEWSMON_TEST_PG_PASSWORD)")
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -207,15 +239,20 @@ def run(argv: list[str] | None = None) -> dict:
     load = os.getloadavg()
     figures: dict = {"texts": source, "per_day": args.per_day, "load_at_start": [round(x, 1) for x in load],
                      "writers": {}, "sizes": {}}
-    if args.writers:
-        figures["writers"] = writers(pool, [int(c) for c in args.writers.split(",")], args.seconds, args.cache)
+    counts = [int(c) for c in args.writers.split(",")] if args.writers else []
+    if counts:
+        figures["writers"] = writers(pool, counts, args.seconds, args.cache)
+    figures["postgresql_workers"] = pg_writers(pool, counts, args.seconds, args.pg_url,
+                                               os.environ.get("NEWSMON_TEST_PG_PASSWORD")) \
+        if counts and args.pg_url else None
     database, reports = args.cache / f"scale-{args.per_day}.db", args.cache / "reports"
     config_path = args.cache / "scale.toml"
     config_path.write_text(CONFIG.format(database=database, reports=reports))
     config = load_config(config_path)
     store = Store.open(database)
     words = queries(pool)
-    for size in sorted(int(s) for s in args.sizes.split(",")):
+    sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
+    for size in sizes:
         have = store.article_count()
         if have < size:
             t = time.perf_counter()
@@ -231,7 +268,6 @@ def run(argv: list[str] | None = None) -> dict:
         print(json.dumps(figures["sizes"][size]), flush=True)
         save("scale", figures)              # kept size by size: the 1M step may be stopped
     store.close()
-    figures["postgresql_workers"] = None        # slot: 1/2/4 workers on PostgreSQL, when its store lands
     rows = [(f"{c} SQLite writer(s)", f"{w['per_second']:,} articles/s ({w['articles']:,} in {w['seconds']} s)")
             for c, w in figures["writers"].items()]
     for size, f in figures["sizes"].items():
@@ -239,7 +275,11 @@ def run(argv: list[str] | None = None) -> dict:
                      f"dedup index {f['dedup_index_s']} s; story window ({f['story_window_articles']:,}) "
                      f"{f['story_window_s']} s; digest of {f['digest_day_articles']:,} {f['digest_s']} s; "
                      f"search p50 {f['search_p50_ms']} ms p95 {f['search_p95_ms']} ms"))
-    rows.append(("PostgreSQL 1/2/4 workers", "not measured yet (the PostgreSQL store lands separately)"))
+    for c, w in (figures["postgresql_workers"] or {}).items():
+        rows.append((f"{c} PostgreSQL writer(s)", f"{w['per_second']:,} articles/s ({w['articles']:,} in {w['seconds']} s)"))
+    if not figures["postgresql_workers"]:
+        rows.append(("PostgreSQL writers", "not measured (no --pg-url)"))
     table(f"Scale ({source}; load average at start {load[0]:.1f})", rows)
-    save("scale", figures)
+    # the writers alone (`--sizes ""`) are kept apart, never over an earlier run's archive figures
+    save("scale" if sizes else "scale_writers", figures)
     return figures

@@ -70,6 +70,17 @@ class Config:
     web: WebOptions = field(default_factory=lambda: WebOptions("127.0.0.1", 8080, 5))  # `newsmon web`
     retention: RetentionOptions = RetentionOptions()   # [storage] keep_*, [dedup] window_days
     embeddings: Path | None = None  # [stories] embeddings: the optional semantic backend's model folder
+    storage_url: str | None = None           # [storage] url: PostgreSQL instead of `database`
+    storage_password_env: str | None = None  # [storage] password_env
+
+    @property
+    def store(self) -> Path | str:
+        """What Store.open takes: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.storage_url or self.database
+
+    @property
+    def store_password(self) -> str | None:
+        return os.environ.get(self.storage_password_env) if self.storage_password_env else None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -352,6 +363,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             disk_warning_days=values["storage"]["disk_warning_days"],
             window_days=values["dedup"]["window_days"]),
         embeddings=embeddings,
+        storage_url=values["storage"]["url"], storage_password_env=values["storage"]["password_env"],
     ))
 
 
@@ -385,6 +397,7 @@ def _with_secrets_registered(config: Config) -> Config:
     channel's `password_env` value and the secret parts of its URL, so that no error text, log
     line, row or file can show them from then on."""
     SECRETS.add(os.environ.get(config.email.password_env) if config.email.password_env else None,
+                config.store_password,
                 *(secret for channel in config.channels for secret in channel.url_secrets()))
     return config
 

@@ -215,6 +215,14 @@ def _http_url(v: Any) -> str:
     return v
 
 
+def _postgresql_url(v: Any) -> str:
+    v = _str(v).strip()
+    parts = urlsplit(v)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+        raise ValueError("expected a postgresql://user@host:port/database URL")
+    if parts.password is not None:
+        raise ValueError("the URL holds a password: put it in an environment variable named by password_env")
+    return v
 
 
 # Whole lines that are site furniture, not article text. Matched case-insensitively against a
@@ -235,6 +243,9 @@ DEFAULT_BOILERPLATE = (
 OPTIONS: dict[str, dict[str, Option]] = {
     "storage": {
         "database": Option(_path, "../data/newsmon.db", 'SQLite file, created if missing'),
+        "url": Option(_postgresql_url, None, 'a PostgreSQL database (postgresql://user@host:port/db) instead of '
+                      'the SQLite file; see docs/scaling.md'),
+        "password_env": Option(_str, None, "the environment variable holding the PostgreSQL user's password"),
         # at least a week: the story window (4 days) and near-duplicate checks read stored texts
         "keep_text_days": Option(_int(7), 90, "then an article's text is dropped; its title, URL, outlet, times, "
                                  "topics, story and email/message history stay (search finds its title only)"),

@@ -44,12 +44,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .app.archive import open_store
+from .app.archive import exclusive, open_store
 from .app.pipeline import Pipeline
 from .clock import utcnow
 from .config import Config, load_config
 from .errors import ConfigError
-from .lock import run_lock
 
 log = logging.getLogger("newsmon.serve")
 
@@ -223,8 +222,8 @@ class Service:
         except ConfigError as e:
             log.error("reload refused, keeping the running config: %s", e)
             return
-        if config.database != self.config.database:
-            log.error("reload refused: [storage] database cannot change while serving; restart instead")
+        if config.store != self.config.store:
+            log.error("reload refused: [storage] database or url cannot change while serving; restart instead")
             return
         self.pipeline.close()
         self.config = config
@@ -305,5 +304,5 @@ class Service:
 def serve(config_path: Path) -> int:
     signals = Signals().install()        # before run_lock publishes the pid (module docstring)
     config = load_config(config_path)
-    with run_lock(config.database, role="serve"):
+    with exclusive(config, role="serve"):
         return Service(config_path, config, signals).serve()

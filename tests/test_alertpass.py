@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import newsmon, rows, write_config
+from conftest import newsmon, not_created, open_store, rows, write_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_alerts import NOW, TRUCE, Receiver, _channels, _site, _store_with
@@ -27,7 +27,8 @@ from pipeline.app.report import render_day
 from pipeline.config import load_config
 from pipeline.demo.site import FeedItem, article_page, rss_feed
 from pipeline.storage.schema import SCHEMA_VERSION
-from pipeline.storage.store import Store
+
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL (conftest: engine)
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def receiver():
 def _stored(path, title: str) -> bool:
     try:
         return bool(rows(load_config(path), "SELECT 1 FROM articles WHERE title = ?", [title]))
-    except sqlite3.OperationalError:     # (not created yet)
+    except not_created():     # (not created yet)
         return False
 
 
@@ -89,12 +90,12 @@ def test_the_mark_moves_only_when_the_pass_commits_and_a_failing_story_stops_no_
     store = _store_with(config, [("good", NOW - timedelta(hours=1), ("ceasefire",), ["a"]),
                                  ("bad", NOW - timedelta(minutes=30), ("ceasefire",), ["b"])])
     try:
-        store.db.execute("UPDATE stories SET topics = 'not json' WHERE id = 'bad'")
+        store.conn.execute("UPDATE stories SET topics = 'not json' WHERE id = 'bad'")
         first = queue_alerts(store, config, NOW)
         assert first.errors and "story bad" in first.errors[0] and not first.advanced
         assert rows(config, "SELECT key FROM messages WHERE kind = 'alert'") == [("good",)]
         assert rows(config, "SELECT rowid_upto FROM marks") == []         # never advanced
-        store.db.execute("""UPDATE stories SET topics = '["ceasefire"]' WHERE id = 'bad'""")
+        store.conn.execute("""UPDATE stories SET topics = '["ceasefire"]' WHERE id = 'bad'""")
         second = queue_alerts(store, config, NOW)
         assert second.errors == () and second.advanced and second.queued == 1
         assert rows(config, "SELECT rowid_upto FROM marks") == [(2,)]
@@ -263,6 +264,7 @@ def test_no_spike_before_the_topic_has_a_baseline_of_spike_baseline_days(tmp_pat
         ("Spike: 3 new Ceasefire stories in 3 h",)]
 
 
+@pytest.mark.sqlite_only
 def test_the_schema_7_migration_counts_what_an_older_newsmon_stored_as_evaluated(tmp_path, seeds_dir):
     """A database of schema 6 with stories in it: opened by this newsmon, its stories are not
     alerted again (the older one evaluated them by its own rule), and its articles are news."""
@@ -272,7 +274,7 @@ def test_the_schema_7_migration_counts_what_an_older_newsmon_stored_as_evaluated
         c.execute("DROP TABLE marks")
         c.execute("ALTER TABLE articles DROP COLUMN backlog")
         c.execute("PRAGMA user_version = 6")
-    store = Store.open(config.database)
+    store = open_store(config)
     try:
         assert queue_alerts(store, config, NOW).queued == 0
     finally:

@@ -7,7 +7,6 @@ import http.server
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,7 +14,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import newsmon, rows, write_config
+from conftest import insert_row, newsmon, not_created, open_store, rows, write_config
 
 from pipeline.app.alerts import queue_alerts, spike
 from pipeline.app.notify import notify_now
@@ -24,6 +23,8 @@ from pipeline.config import load_config
 from pipeline.demo.site import FeedItem, article_page, rss_feed
 from pipeline.records import StoryRecord
 from pipeline.storage.store import Store
+
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL (conftest: engine)
 
 
 class Receiver:
@@ -224,7 +225,7 @@ def _statuses(path) -> list[tuple]:
     """The stored messages' statuses; none before the daemon has created the database."""
     try:
         return rows(load_config(path), "SELECT status FROM messages")
-    except sqlite3.OperationalError:
+    except not_created():
         return []
 
 
@@ -235,12 +236,12 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 
 def _store_with(config, stories: list[tuple[str, datetime, tuple[str, ...], list[str]]]) -> Store:
     """Stories as a run would have stored them: (id, first seen, topics, feeds of its reports)."""
-    store = Store.open(config.database)
+    store = open_store(config)
     with store.transaction():
         for sid, when, topics, feeds in stories:
             for n, feed in enumerate(feeds):
                 aid = sid if n == 0 else f"{sid}-{n}"
-                store.db["articles"].insert({
+                insert_row(store, "articles", {
                     "id": aid, "identity": f"url:https://x.example/{aid}", "feed": feed, "url": f"https://x.example/{aid}",
                     "title": f"Story {sid}", "first_seen": (when + timedelta(minutes=20 * n)).isoformat(),
                     "text": "Text.", "text_source": "page", "fingerprint": aid, "story_id": sid,
@@ -273,8 +274,8 @@ def test_a_story_confirmed_by_five_outlets_within_two_hours_surges_once(tmp_path
     store = _store_with(config, [("fast", NOW - timedelta(hours=2), ("nato",), ["a", "b", "c", "d", "e"]),
                                  ("slow", NOW - timedelta(hours=30), ("nato",), ["a", "b", "c", "d"] + ["e"])])
     try:
-        store.db.execute("UPDATE articles SET first_seen = ? WHERE id = 'slow-4'", [(NOW - timedelta(hours=1)).isoformat()])
-        store.db.execute("UPDATE stories SET last_seen = ? WHERE id = 'slow'", [(NOW - timedelta(hours=1)).isoformat()])
+        store.conn.execute("UPDATE articles SET first_seen = ? WHERE id = 'slow-4'", [(NOW - timedelta(hours=1)).isoformat()])
+        store.conn.execute("UPDATE stories SET last_seen = ? WHERE id = 'slow'", [(NOW - timedelta(hours=1)).isoformat()])
         queue_alerts(store, config, NOW)
         queue_alerts(store, config, NOW)
     finally:
@@ -361,11 +362,11 @@ def test_a_story_alerts_once_then_once_more_when_more_outlets_report_it(tmp_path
     try:
         queue_alerts(store, config, NOW)
         assert rows(config, "SELECT kind FROM messages") == [("alert",)]
-        store.db["articles"].insert({"id": "s-2", "identity": "url:https://x.example/s-2", "feed": "c",
+        insert_row(store, "articles", {"id": "s-2", "identity": "url:https://x.example/s-2", "feed": "c",
                                      "url": "https://x.example/s-2", "title": "Story s", "first_seen": NOW.isoformat(),
                                      "text": "Text.", "text_source": "page", "fingerprint": "s-2", "story_id": "s",
                                      "topics": '["ceasefire"]'})
-        store.db.execute("UPDATE stories SET last_seen = ?, outlets = 3, reports = 3 WHERE id = 's'", [NOW.isoformat()])
+        store.conn.execute("UPDATE stories SET last_seen = ?, outlets = 3, reports = 3 WHERE id = 's'", [NOW.isoformat()])
         for _ in range(2):                                          # a third outlet: one update, not two
             queue_alerts(store, config, NOW)
     finally:

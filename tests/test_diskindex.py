@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import newsmon, rows, write_config
+from conftest import newsmon, open_store, rows, write_config
 from world import serve_world
 
 from bench.common import TextGenerator
@@ -151,13 +151,14 @@ def test_an_archive_from_before_schema_12_gets_its_bands_in_batches_and_another_
     store.close()
 
 
+@pytest.mark.both_engines
 def test_a_run_writes_the_bands_of_its_originals_and_a_prune_deletes_them_with_the_article(
-        site, tmp_path, seeds_dir, clock):
+        site, tmp_path, seeds_dir, clock, engine):
     path = write_config(tmp_path, list(serve_world(site).items()))
     path.write_text(path.read_text().replace("[storage]\n", "[storage]\nkeep_days = 7\n", 1))
     config = load_config(path)
     run_once(config, clock=clock, force=True)
-    store = Store.open(config.database)
+    store = open_store(config)
     originals = rows_of(store, "SELECT count(*) FROM articles a JOIN signatures g ON g.key = a.id "
                                "WHERE a.duplicate_of IS NULL AND g.minhash IS NOT NULL")
     assert originals >= 2

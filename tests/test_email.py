@@ -8,13 +8,15 @@ from datetime import timedelta
 
 import pytest
 import trustme
+from conftest import open_store
 from smtp import SMTPServer, free_port
 from world import serve_world
 
 from pipeline.app.deliver import deliver_due
 from pipeline.app.pipeline import run_once
 from pipeline.demo.site import FeedItem, article_page, rss_feed
-from pipeline.storage.store import Store
+
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL (conftest: engine)
 
 
 def email_section(port: int, security: str = "none", extra: str = "") -> str:
@@ -38,7 +40,7 @@ address = "All Hands <all@example.org>"
 
 
 def deliver(config, clock, **kw):
-    store = Store.open(config.database)
+    store = open_store(config)
     try:
         return deliver_due(store, config, clock(), config.labels, **kw)
     finally:
@@ -152,9 +154,9 @@ def test_a_crash_after_the_server_accepted_can_only_repeat_the_same_message(worl
         config = world_config(email_section(smtp.port))
         run_once(config, clock=clock)
         deliver(config, clock)
-        store = Store.open(config.database)
+        store = open_store(config)
         # the server said 250, then newsmon died before recording it
-        store.db.execute("UPDATE emails SET status = 'pending' WHERE recipient = 'desk@example.org'")
+        store.conn.execute("UPDATE emails SET status = 'pending' WHERE recipient = 'desk@example.org'")
         store.close()
         deliver(config, clock)
         sent_to_desk = [m for _, to, m in smtp.inbox.messages if to == ["desk@example.org"]]
@@ -339,6 +341,7 @@ def test_a_cosmetic_recipient_change_does_not_resend_the_days_email(world_config
         assert len(smtp.inbox.messages) == 2
 
 
+@pytest.mark.sqlite_only
 def test_a_version_2_database_keys_its_emails_on_the_bare_address(world_config, clock):
     import sqlite3
 
@@ -386,7 +389,7 @@ def test_the_daily_email_goes_out_every_day_across_dst_changes(tmp_path, seeds_d
         end = now + timedelta(days=days)
         sent_at: dict[str, list] = {}
         trigger, previous = digest_trigger(config, start=now), None   # the daemon's own schedule
-        store, labels = Store.open(config.database), config.labels
+        store, labels = open_store(config), config.labels
         while now < end:
             for o in deliver_due(store, config, now, labels):
                 if o.status == "sent" and o.attempted and o.recipient == "desk@example.org":

@@ -1,14 +1,18 @@
-"""The real pipeline over real HTTP on 127.0.0.1, into a real SQLite file."""
+"""The real pipeline over real HTTP on 127.0.0.1, into a real SQLite file and a real PostgreSQL
+database (both_engines: each test runs on both)."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 from conftest import digest_json as _digest
 from conftest import rows as _rows
 from world import GONE_SUMMARY, HARVEST_STORY, HOSTILE_TITLE, NATO_STORY, broken_routes, serve_world
 
 from pipeline.app.pipeline import run_once
+
+pytestmark = pytest.mark.both_engines
 
 
 def test_full_run_stores_flags_dedups_and_writes_the_digest(site, make_config, clock):
@@ -200,13 +204,14 @@ def test_the_digest_is_rewritten_only_when_something_it_shows_changed(site, make
 
 def test_a_run_with_nothing_new_never_loads_the_duplicate_index(site, make_config, clock):
     """The index (2.45 s at 100,000 articles) is read only when an article needs it."""
+    from conftest import open_store
+
     from pipeline.app.pipeline import Pipeline
-    from pipeline.storage.store import Store
 
     feeds = serve_world(site)
     config = make_config(list(feeds.items()))
     run_once(config, clock=clock, force=True)
-    store = Store.open(config.database)
+    store = open_store(config)
     pipeline = Pipeline(config, store, clock=clock).prepare()
     try:
         report = asyncio.run(pipeline.run(pipeline.due_feeds(force=True)))

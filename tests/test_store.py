@@ -1,38 +1,50 @@
-"""The Store's units of writes on a real SQLite file: transactions, and the group commit of a run
-(store.grouped), where each feed is a savepoint and finished feeds are committed together."""
+"""The Store's units of writes on a real SQLite file and a real PostgreSQL database (both_engines):
+transactions, and the group commit of a run (store.grouped), where each feed is a savepoint and
+finished feeds are committed together. The tests of SQLite's own machinery (its sub-journal
+setting, FTS5, triggers, the file's schema) are sqlite_only."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import datetime, timezone
 
 import pytest
+from conftest import PG_PASSWORD_ENV
 
 from pipeline.records import Article
 from pipeline.storage.store import Store
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "n.db")
-    s.db.conn.execute("CREATE TABLE t (v TEXT)")
+def store(tmp_path, store_url):
+    s = Store.open(store_url or tmp_path / "n.db", os.environ.get(PG_PASSWORD_ENV))
+    s.conn.executescript("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")    # (PostgreSQL: translated)
     yield s
     s.close()
 
 
 def seen_by_another_process(store: Store) -> list[str]:
     """What a reader (status, the digest, a second connection) sees: committed rows only."""
-    with sqlite3.connect(store.db.conn.execute("PRAGMA database_list").fetchone()[2]) as other:
-        return [v for (v,) in other.execute("SELECT v FROM t ORDER BY rowid")]
+    if store.engine == "postgresql":
+        import psycopg
+
+        with psycopg.connect(store.conn.raw.info.dsn, password=os.environ.get(PG_PASSWORD_ENV)) as other:
+            return [v for (v,) in other.execute("SELECT v FROM t ORDER BY id")]
+    with sqlite3.connect(store.conn.execute("PRAGMA database_list").fetchone()[2]) as other:
+        return [v for (v,) in other.execute("SELECT v FROM t ORDER BY id")]
 
 
 def write(store: Store, value: str, fail: bool = False) -> None:
     with store.transaction():
-        store.db.conn.execute("INSERT INTO t VALUES (?)", (value,))
+        store.conn.execute("INSERT INTO t (v) VALUES (?)", (value,))
         if fail:
             raise ValueError("this feed broke half-way")
 
 
+@pytest.mark.sqlite_only
 def test_a_group_keeps_its_savepoints_journal_in_memory_and_gives_the_setting_back(store):
     """Within a run's group each feed's savepoint journals in memory (a feed's pages at most);
     after it, a long sort (digest, export) may spill to temporary files again."""
@@ -98,6 +110,7 @@ def fts_ok(store: Store) -> bool:
 
 
 def test_new_articles_are_searchable_at_commit_and_a_failed_feed_leaves_no_trace(store):
+    """(PostgreSQL: the GIN index is kept by the server; FTS5's integrity check is SQLite's.)"""
     now = datetime(2026, 11, 23, tzinfo=timezone.utc)
     run = store.start_run(now)
     with store.grouped(60):
@@ -108,17 +121,17 @@ def test_new_articles_are_searchable_at_commit_and_a_failed_feed_leaves_no_trace
             raise ValueError("the feed broke after its insert")
         with store.transaction():
             store.insert_article(article(3, "Granary reopened"), now, run)
-    found = [t for (t,) in store.db.conn.execute(
-        "SELECT a.title FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
-        "WHERE articles_fts MATCH 'harbour OR granary' ORDER BY a.rowid")]
-    assert found == ["Harbour cranes restored", "Granary reopened"]
-    assert fts_ok(store)
-    aid = store.db.conn.execute("SELECT id FROM articles WHERE title = 'Granary reopened'").fetchone()[0]
+    found = [r["title"] for r in store.search("harbour OR granary")]
+    assert sorted(found) == ["Granary reopened", "Harbour cranes restored"]
+    assert store.engine == "postgresql" or fts_ok(store)
+    aid = store.conn.execute("SELECT id FROM articles WHERE title = 'Granary reopened'").fetchone()[0]
     with store.transaction():
         store.replace_matches(aid, ())                       # an update re-indexes the row
-    assert fts_ok(store)
+    assert store.engine == "postgresql" or fts_ok(store)
+    assert [r["title"] for r in store.search("granary")] == ["Granary reopened"]
 
 
+@pytest.mark.sqlite_only
 def test_rows_written_outside_a_run_are_indexed_by_the_trigger_even_in_an_old_database(tmp_path):
     from pipeline.storage.store import SCHEMA_VERSION
     Store.open(tmp_path / "n.db").close()
@@ -143,6 +156,7 @@ def test_rows_written_outside_a_run_are_indexed_by_the_trigger_even_in_an_old_da
         store.close()
 
 
+@pytest.mark.sqlite_only
 def test_the_manual_describes_the_schema_a_new_database_has(tmp_path):
     """The manual's database section (docs/operations.md) is a promise: its `user_version` is the
     schema's, and its table lists exactly the tables a new database file holds (FTS5's own shadow

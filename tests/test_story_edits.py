@@ -1,16 +1,19 @@
 """Operators correct stories (issue 28): `newsmon stories split` and `merge`, run as a cron job
 would run them, on real runs; every later run keeps the correction, and `stories --why`, the
-digest and the web story page's JSON show it the same way."""
+digest and the web story page's JSON show it the same way. On both engines (both_engines)."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
 
-from conftest import newsmon, rows, write_config
+import pytest
+from conftest import newsmon, open_store, rows, write_config
 from test_stories import _by_id, _serve, _today
 
 from pipeline.config import load_config
+
+pytestmark = pytest.mark.both_engines    # each test on SQLite and on PostgreSQL (conftest: engine)
 
 
 def _run(path) -> None:
@@ -79,7 +82,7 @@ def test_a_split_off_report_stays_apart_through_reruns_and_new_reports(site, tmp
         page = web.api(f"/api/v1/stories/{agency}")
     finally:
         web.stop()
-    assert page["corrections"] == why["corrections"] and len(page["reports"]) == counts[agency]
+    assert page["corrections"] == why["corrections"] and len(page["reports"]) == counts[agency]   # (wire joins either)
 
 
 def test_merged_stories_take_new_reports_of_either_event(site, tmp_path, seeds_dir):
@@ -175,14 +178,13 @@ def test_a_running_daemons_window_takes_a_correction_made_meanwhile(site, make_c
     from pipeline.app.pipeline import run_once
     from pipeline.app.stories import StoryDesk
     from pipeline.app.storyedits import split
-    from pipeline.storage.store import Store
 
     config = make_config([_serve(site, [_by_id("kharkiv-strike-0314", 1)], "meridian"),
                           _serve(site, [_by_id("kharkiv-strike-0314", 2)], "ledger")])
     run_once(config, clock=clock, force=True)
     story = _story_of(config, "meridian")
     rest = next(aid for aid in (_id(config, "ledger"), _id(config, "meridian")) if aid != story)
-    daemon, operator = Store.open(config.database), Store.open(config.database)
+    daemon, operator = open_store(config), open_store(config)
     try:
         desk = StoryDesk(daemon, config.zone)
         before = desk.index(clock())

@@ -1,5 +1,5 @@
-"""`newsmon web` through real parts: a real pipeline run against loopback feeds makes the SQLite
-archive, the real server (uvicorn) listens on 127.0.0.1 on a free port, requests go over HTTP.
+"""`newsmon web` through real parts: a real pipeline run against loopback feeds makes the archive
+(SQLite, and PostgreSQL: both_engines), the real server (uvicorn) listens on 127.0.0.1 on a free port, requests go over HTTP.
 No mocks; nothing leaves the machine."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import newsmon, write_config
+from conftest import newsmon, rows, write_config
 from test_alerts import TRUCE, Receiver
 
 from pipeline.app.notify import notify_now
@@ -29,6 +29,8 @@ from pipeline.config import load_config
 from pipeline.demo.site import FeedItem, article_page, rss_feed
 from pipeline.web.openapi import OPENAPI
 from pipeline.web.serve import bound_socket, server
+
+pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL (conftest: engine)
 
 DAY = "2026-11-23"
 HOSTILE = 'Ceasefire <script>alert("x")</script><img src=x onerror=alert(1)> holds'
@@ -79,8 +81,7 @@ class Archive:
         notify_now(self.config, clock())
 
     def sql(self, query: str, args=()) -> list[tuple]:
-        with sqlite3.connect(self.config.database) as c:
-            return c.execute(query, args).fetchall()
+        return rows(self.config, query, args)
 
     def story_of(self, title_like: str) -> str:
         return self.sql("SELECT story_id FROM articles WHERE title LIKE ? AND duplicate_of IS NULL",
@@ -199,7 +200,7 @@ def test_today_filters_by_language_declared_by_the_feed_or_the_page_with_counts(
     """herald's feed declares fr-FR (kept as "fr"); wire's feed declares none, its pages say
     <html lang="en">. A story is in every language one of its reports declares."""
     truce, talks, rail = (archive.story_of(t) for t in ("Local ceasefire%", "Ceasefire talks%", "Night train%"))
-    assert sorted(archive.sql("SELECT feed, language FROM articles WHERE duplicate_of IS NULL GROUP BY feed")) == [
+    assert sorted(archive.sql("SELECT DISTINCT feed, language FROM articles WHERE duplicate_of IS NULL")) == [
         ("herald", "fr"), ("wire", "en")]
     every = web.api(f"/api/v1/today?date={DAY}")
     assert every["languages"] == {"en": 3, "fr": 1}
@@ -383,6 +384,7 @@ def test_hostile_feed_text_is_shown_inert_and_links_are_http_only(archive, web):
     assert "javascript:" not in html and html.count('rel="noreferrer noopener"') == 1
 
 
+@pytest.mark.sqlite_only
 def test_the_server_is_read_only_and_never_blocks_a_writer(archive, web):
     status, headers, _ = web.get("/", method="POST", data=b"x=1")
     assert status == 405 and headers["allow"] == "GET, HEAD"
@@ -400,6 +402,7 @@ def test_the_server_is_read_only_and_never_blocks_a_writer(archive, web):
         writer.close()
 
 
+@pytest.mark.sqlite_only     # (SQLite's kept connections and its log; PostgreSQL's are its pool's)
 def test_the_servers_kept_connections_hold_no_read_between_requests_and_see_each_commit(archive, web):
     """Each server thread keeps its read-only connection between requests (app/archive.reading):
     idle, it holds no read transaction, so a writer's checkpoint empties the whole log; and the
@@ -478,6 +481,7 @@ def chromium(args: list[str], tmp_path) -> subprocess.CompletedProcess:
                            f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.sqlite_only       # (the pages are the same on both engines: one browser run is enough)
 def test_a_real_browser_renders_today_and_a_story_with_hostile_text_inert(archive, web, tmp_path):
     from html.parser import HTMLParser
 

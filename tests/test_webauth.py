@@ -294,6 +294,7 @@ def test_sign_in_attempts_are_limited_per_user_and_per_address_and_logged_withou
     assert client.sign_in()[0] == 303
 
 
+@pytest.mark.both_engines
 def test_reading_state_saved_searches_and_their_private_feeds(desk, people):
     ann, truce, page = ann_on_the_truce(desk, people)
     talks = desk.story_of("Ceasefire talks%")
@@ -336,6 +337,7 @@ def test_reading_state_saved_searches_and_their_private_feeds(desk, people):
     assert desk.sql("SELECT count(*) FROM saved_searches") == [(0,)]
 
 
+@pytest.mark.both_engines
 def test_today_marks_the_stories_with_a_report_since_the_users_last_visit(desk, site):
     people_config(desk)
     truce, talks = desk.story_of("Local ceasefire%"), desk.story_of("Ceasefire talks%")

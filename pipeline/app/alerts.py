@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -34,7 +33,7 @@ from ..records import StoryRecord
 from ..stages.clean import one_line
 from ..stages.flag import TopicMatcher
 from ..stages.render import counted
-from ..storage.store import Store
+from ..storage.store import Store, database_errors
 from ..storage.stories import ALERT_PASS
 from ..topics import TopicRule
 
@@ -93,9 +92,10 @@ def _guarded(store: Store, errors: list[str], what: str, evaluate: Callable[[], 
     error that ended the pass's transaction (disk full, read-only file) is the pass's, not one
     story's: it goes up, and the pass is repeated whole. One in a row (malformed JSON) stays here."""
     try:
-        return evaluate()
+        with store.fault_boundary():       # (on PostgreSQL a failed statement would end the pass)
+            return evaluate()
     except Exception as e:
-        if isinstance(e, sqlite3.Error) and not store.conn.in_transaction:
+        if isinstance(e, database_errors()) and not store.conn.in_transaction:
             raise
         message = one_line(f"{what}: {type(e).__name__}: {e}")[:500]
         log.error("alerts: %s; evaluated again next pass", message)

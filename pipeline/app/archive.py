@@ -8,30 +8,59 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
 from ..config import Config
 from ..errors import StoreError, UsageError, did_you_mean
+from ..storage import postgres
 from ..storage.schema import SCHEMA_VERSION
 from ..storage.store import Store, guard
 
 
 def open_store(config: Config) -> Store:
-    return Store.open(config.database)
+    """The config's store: its PostgreSQL URL ([storage] url) or its SQLite file."""
+    return Store.open(config.store, config.store_password)
+
+
+@contextmanager
+def exclusive(config: Config, role: str = "run", wait_seconds: float = 0) -> Iterator[None]:
+    """One run (or daemon, prune, maintain) at a time: the lock file beside the SQLite database,
+    which also finds the local daemon to signal, and on PostgreSQL the database's advisory lock
+    too, which holds across machines."""
+    from ..lock import run_lock
+
+    with run_lock(config.database, role=role, wait_seconds=wait_seconds), ExitStack() as held:
+        if config.storage_url:
+            try:
+                held.enter_context(postgres.advisory_lock(config.storage_url, config.store_password, role,
+                                                          wait_seconds))
+            except postgres.errors() as e:
+                raise StoreError(f"{config.storage_url}: cannot take the run lock: {e}") from None
+        yield
 
 
 @contextmanager
 def reading(config: Config) -> Iterator[Store]:
     """A read-only connection (`newsmon web`): never blocks a run. Each server thread keeps its
-    own between requests (_kept_reader): opening one per request cost more than the story page's
-    queries (SQLite parses the schema again and starts with an empty page cache: ~5x a story's
-    reading). One that fails is closed, and the next request opens another."""
+    own SQLite connection between requests (_kept_reader): opening one per request cost more than
+    the story page's queries (SQLite parses the schema again and starts with an empty page cache:
+    ~5x a story's reading). One that fails is closed, and the next request opens another. On
+    PostgreSQL the pool keeps the connections (fewer than the server's threads): one is taken
+    for the request and handed back."""
+    if config.storage_url:
+        store = Store.open_readonly(config.store, config.store_password)
+        try:
+            with guard(config.store):
+                yield store
+        finally:
+            store.conn.close()
+        return
     store = _kept_reader(config.database)
     try:
-        with guard(config.database):
+        with guard(config.store):
             yield store
     except StoreError:
         _forget_reader(config.database)
@@ -75,7 +104,12 @@ def _forget_reader(path: Path) -> None:
 def write_stamp(config: Config) -> tuple[int, ...]:
     """Changes whenever anything is committed to the database: the modification times and sizes of
     the file and its write-ahead log (every commit appends to the log, a checkpoint writes the
-    file). A reading cached under it is current as long as the stamp is the same."""
+    file). A reading cached under it is current as long as the stamp is the same. On PostgreSQL:
+    the server's write-ahead log insert position, which every commit moves at once (the write
+    position lags behind an asynchronous commit)."""
+    if config.storage_url:
+        with reading(config) as store:
+            return (store.conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0],)
     out: list[int] = []
     for path in (config.database, config.database.with_name(config.database.name + "-wal")):
         try:
@@ -88,9 +122,9 @@ def write_stamp(config: Config) -> tuple[int, ...]:
 
 @contextmanager
 def opened(config: Config) -> Iterator[Store]:
-    store = Store.open(config.database)
+    store = open_store(config)
     try:
-        with guard(config.database):
+        with guard(config.store):
             yield store
     finally:
         store.close()
@@ -114,7 +148,7 @@ def search(config: Config, query: str, *, raw: bool = False, topic: str | None =
                                      "see `newsmon feeds list`") from None
         try:
             rows = store.search(query, raw=raw, topic=topic, feed=feed, since=since, until=until, limit=limit)
-        except (sqlite3.OperationalError, ValueError) as e:
+        except (sqlite3.OperationalError, *postgres.errors(), ValueError) as e:
             raise UsageError(f"bad search query {query!r}: {e}") from None
     return [{**r, "topics": json.loads(r["topics"])} for r in rows]
 
@@ -155,7 +189,7 @@ def exported(config: Config, since: datetime | None, duplicates: bool) -> Iterat
 
 def feed_titles(config: Config) -> dict[str, str]:
     """The feeds' own titles, as stored (for OPML export); none before the first run."""
-    if not config.database.exists():
+    if not config.storage_url and not config.database.exists():
         return {}
     with opened(config) as store:
         return {f.name: f.title for f in store.feeds() if f.title}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import UsageError
+from ..storage import dialect, postgres
 from ..storage.copying import TablePlan, Tally, batches, has_rows, plans, progress, record, tally, write_batch
 from ..storage.store import Store, guard, iso
 
@@ -62,15 +63,18 @@ def describe(target: str) -> str:
 
 def copy_into(source: Store, source_name: str, target: str, *, batch: int = 1000, verify_only: bool = False
               ) -> CopyReport:
-    """Open `target` (made with the schema when new), copy or compare, close it."""
-    if "://" in target:
-        raise UsageError(f"--to {describe(target)}: only an SQLite file can be a target in this newsmon "
-                         "(PostgreSQL arrives with [storage] url)")
-    if verify_only and not Path(target).is_file():
-        raise UsageError(f"--to {target}: no such database to verify")
-    store = Store.open(Path(target))
+    """Open `target` (an SQLite file, or a postgresql:// URL whose password libpq finds: the URL,
+    PGPASSWORD, ~/.pgpass; made with the schema when new), copy or compare, close it."""
+    if postgres.is_url(target):
+        where: Path | str = target
+        store = Store.open_readonly(target) if verify_only else Store.open(target)
+    else:
+        if verify_only and not Path(target).is_file():
+            raise UsageError(f"--to {target}: no such database to verify")
+        where = Path(target)
+        store = Store.open(where)
     try:
-        with guard(Path(target)):
+        with guard(where):
             return copy_archive(source, source_name, store, describe(target), batch=batch, verify_only=verify_only)
     finally:
         store.close()
@@ -117,7 +121,7 @@ def copy_archive(source: Store, source_name: str, target: Store, target_name: st
                  ) -> CopyReport:
     """Copy (or with `verify_only` only compare) every table of `source` into `target`."""
     started = time.perf_counter()
-    tables = plans()
+    tables = plans(row_id_in=None if source.engine == target.engine == "sqlite" else dialect.row_id_tables())
     report = CopyReport(source_name, target_name)
     copied: dict[str, int] = {}
     if not verify_only:
@@ -125,6 +129,7 @@ def copy_archive(source: Store, source_name: str, target: Store, target_name: st
         report.resumed = any(s["copied"] for s in state.values())
         for plan in tables:
             copied[plan.name] = _copy_table(source, target, source_name, plan, state.get(plan.name), batch, on_batch)
+        target.renumber()       # the next number a run gives follows the copied ones (PostgreSQL)
         if not (state.get(SEARCH_INDEX) or {}).get("done"):
             target.rebuild_search_index()
             with target.transaction():

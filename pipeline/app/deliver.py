@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
-import sqlite3
 import ssl
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, timezone
@@ -38,7 +37,7 @@ from ..options import address_key
 from ..sanitize import sanitize
 from ..stages.digest import Digest
 from ..stages.render import email_html, render
-from ..storage.store import Store, iso
+from ..storage.store import Store, database_errors, iso
 from .report import digest_for
 
 log = logging.getLogger("newsmon.deliver")
@@ -217,7 +216,7 @@ def _deliver_isolated(store: Store, config: Config, now: datetime, labels: dict[
     outcome (its stored message stays pending, to be retried)."""
     try:     # (rows are keyed on the bare address; the outcome names the recipient as configured)
         return replace(_deliver_one(store, config, now, labels, recipient, today, mailer), recipient=recipient.address)
-    except (sqlite3.Error, StoreError):
+    except (*database_errors(), StoreError):
         raise
     except Exception as e:
         log.error("email to %s: %s: %s", recipient.address, type(e).__name__, e)

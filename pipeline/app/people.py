@@ -59,10 +59,10 @@ def _writing(config: Config) -> Iterator:
     open (opening one costs ~1 ms, and closing the last connection to a WAL file checkpoints it);
     changes are serialised on it. A connection that failed is dropped, and the next change opens
     a new one (a database replaced or upgraded meanwhile)."""
-    key = str(config.database)
+    key = str(config.store)
     with _WRITERS_GUARD:
         if key not in _WRITERS:
-            _WRITERS[key] = (threading.Lock(), db.open_writer(config.database))
+            _WRITERS[key] = (threading.Lock(), db.open_writer(config.store, config.store_password))
         lock, conn = _WRITERS[key]
     with lock:
         try:

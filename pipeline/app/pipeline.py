@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -34,7 +33,7 @@ from ..stages.fetch import Fetcher
 from ..stages.health import is_due, policy_for, shown_in_digest, transition
 from ..stages.parse import skip_notes
 from ..stages.urls import canonical_url, host_of
-from ..storage.store import Store, article_id, guard
+from ..storage.store import Store, article_id, database_errors, guard
 from .alertmark import nobody_to_alert
 from .seeds import sync_seeds
 from .selection import fresh_entries, shared_pages
@@ -167,7 +166,7 @@ class Pipeline:
         finally:
             try:
                 self.store.finish_run(self.run_id, self.clock(), tuple(outcomes), error, status=status)
-            except sqlite3.Error as e:   # keep the first error; the next run marks this one interrupted
+            except database_errors() as e:   # keep the first error; the next run marks this one interrupted
                 log.error("could not record the end of run %d: %s", self.run_id, e)
         nobody_to_alert(self.store, self.config, self.clock())   # (then what it stored counts as evaluated)
         files, digest_error = [], None
@@ -226,7 +225,7 @@ class Pipeline:
         Only the database's own errors (disk full, read-only file) stop the run."""
         try:
             return await self._feed(feed, fetcher)
-        except (sqlite3.Error, StoreError):
+        except (*database_errors(), StoreError):
             raise
         except Exception as e:
             message = one_line(f"{type(e).__name__}: {e}")[:500]
@@ -408,11 +407,11 @@ def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: b
              on_start: Callable[[int], None] | None = None,
              should_stop: Callable[[], bool] = lambda: False) -> RunReport:
     """One run of every due feed (every enabled feed with force), as `newsmon run` does."""
-    store = Store.open(config.database)
+    store = Store.open(config.store, config.store_password)
     pipeline = Pipeline(config, store, clock=clock, on_feed_done=on_feed_done, on_start=on_start,
                         should_stop=should_stop)
     try:
-        with guard(config.database):      # disk full, read-only file: one clear error
+        with guard(config.store):      # disk full, read-only file: one clear error
             pipeline.prepare()
             return asyncio.run(pipeline.run(pipeline.due_feeds(force=force, only=only)))
     finally:

@@ -76,7 +76,7 @@ class MaintainReport:
 class Growth:
     database_bytes: int            # main file + WAL
     free_bytes: int                # free pages inside the file (reused before it grows)
-    disk_free_bytes: int           # left on the file system holding it
+    disk_free_bytes: int | None           # left on the file system holding it
     articles: int                  # stored, all ages
     per_day_7: float               # articles a day, mean of the last 7 days
     per_day_30: float              # … of the last 30
@@ -89,9 +89,11 @@ class Growth:
         """One line for people: the digest's health block, `status`."""
         full = ("not growing" if self.days_until_full is None else
                 f"disk full in ~{self.days_until_full:,.0f} days at that rate")
-        return (f"{size_text(self.database_bytes)}, {self.articles:,} articles; {self.per_day_7:,.0f} a day "
-                f"(last 7 days), {self.per_day_30:,.0f} (30 days); {size_text(self.disk_free_bytes)} free on disk, "
-                f"{full}")
+        rate = (f"{size_text(self.database_bytes)}, {self.articles:,} articles; {self.per_day_7:,.0f} a day "
+                f"(last 7 days), {self.per_day_30:,.0f} (30 days)")
+        if self.disk_free_bytes is None:          # PostgreSQL: the server's disk, not seen from here
+            return f"{rate} (PostgreSQL: the server watches its disk)"
+        return f"{rate}; {size_text(self.disk_free_bytes)} free on disk, {full}"
 
 
 def size_text(n: float) -> str:
@@ -211,7 +213,8 @@ def growth(store: Store, config: Config, now: datetime) -> Growth:
     used = size.database + size.wal - size.free
     bytes_per_day = used / articles * per_7 if articles else 0.0
     # free pages inside the file are filled before the file grows
-    until_full = (size.disk_free + size.free) / bytes_per_day if bytes_per_day > 0 else None
+    until_full = (size.disk_free + size.free) / bytes_per_day if bytes_per_day > 0 and size.disk_free is not None \
+        else None
     warning = None
     if until_full is not None and until_full < config.retention.disk_warning_days:
         warning = (f"the disk holding {config.database.name} fills in ~{until_full:.0f} days at the last "

@@ -34,7 +34,7 @@ def collect(config: Config, runs: int = 10, now: datetime | None = None, store=N
                   "warning": grown.warning, "line": grown.line,
                   "keep_text_days": config.retention.keep_text_days, "keep_days": config.retention.keep_days,
                   "last_maintenance": last_upkeep["started"] if last_upkeep else None}
-    return {"generated": now.isoformat(timespec="seconds"), "database": str(config.database),
+    return {"generated": now.isoformat(timespec="seconds"), "database": str(config.store),
             "store": store_info, "feeds": feeds, "runs": recent, "digests": digest_files(config), "emails": sends,
             "channels": channels}
 

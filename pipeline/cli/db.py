@@ -74,9 +74,8 @@ def prune(config_path: Path, dry_run: bool, as_json: bool, wait_seconds: int, no
       newsmon db prune --dry-run --config config/newsmon.toml
       newsmon db prune --config config/newsmon.toml
     """
-    from ..app.archive import opened
+    from ..app.archive import exclusive, opened
     from ..app.retention import prune as prune_store
-    from ..lock import run_lock
 
     config = load_config(config_path)
     now = _now(now_text)
@@ -84,7 +83,7 @@ def prune(config_path: Path, dry_run: bool, as_json: bool, wait_seconds: int, no
         with opened(config) as store:
             report = prune_store(store, config, now, dry_run=True)
     else:
-        with run_lock(config.database, role="prune", wait_seconds=wait_seconds), opened(config) as store:
+        with exclusive(config, role="prune", wait_seconds=wait_seconds), opened(config) as store:
             report = prune_store(store, config, now)
     if as_json:
         click.echo(json.dumps(_jsonable(report), indent=2))
@@ -115,13 +114,12 @@ def maintain(config_path: Path, no_prune: bool, vacuum: bool, as_json: bool, wai
       newsmon db maintain --wait 1800 --config config/newsmon.toml     # what the timer unit runs
       newsmon db maintain --vacuum --config config/newsmon.toml        # once, for an old file
     """
-    from ..app.archive import opened
+    from ..app.archive import exclusive, opened
     from ..app.retention import maintain as maintain_store
     from ..app.retention import size_text
-    from ..lock import run_lock
 
     config = load_config(config_path)
-    with run_lock(config.database, role="maintain", wait_seconds=wait_seconds), opened(config) as store:
+    with exclusive(config, role="maintain", wait_seconds=wait_seconds), opened(config) as store:
         report = maintain_store(store, config, _now(now_text), apply_retention=not no_prune, vacuum=vacuum)
     if as_json:
         out = _jsonable(report)
@@ -161,7 +159,8 @@ def _copy_lines(report) -> list[str]:
 @db.command("copy")
 @config_option
 @click.option("--to", "target", required=True, metavar="TARGET",
-              help="The database to copy into: an SQLite file (made with the schema when new).")
+              help="The database to copy into: an SQLite file or a postgresql:// URL (made with the schema "
+                   "when new; its password from the URL, PGPASSWORD or ~/.pgpass).")
 @click.option("--verify", is_flag=True, help="Copy nothing: compare row counts and checksums of every table.")
 @click.option("--batch", default=1000, show_default=True, type=click.IntRange(1),
               help="Rows per transaction on the target.")
@@ -174,25 +173,26 @@ def copy_command(config_path: Path, target: str, verify: bool, batch: int, as_js
     messages sent, marks, upkeep. Table by table in key order, a short transaction per batch:
     interrupted, run it again and it goes on where it stopped. Checked at the end by per-table
     row counts and checksums (exit 1 when they differ). Holds the run lock of the source, so no
-    run changes it meanwhile (a run started then exits 75 and the next one goes on).
+    run changes it meanwhile (a run started then exits 75 and the next one goes on). Either side
+    may be PostgreSQL: the config's [storage] url, or a URL given to --to.
 
     \b
     Example:
       newsmon db copy --config config/newsmon.toml --to /srv/newsmon/copy.db
       newsmon db copy --config config/newsmon.toml --to /srv/newsmon/copy.db --verify
+      PGPASSWORD=… newsmon db copy --config config/newsmon.toml --to postgresql://newsmon@db/newsmon
     """
-    from ..app.archive import opened
+    from ..app.archive import exclusive, opened
     from ..app.dbcopy import copy_into, describe
     from ..errors import UsageError
-    from ..lock import run_lock
 
     config = load_config(config_path)
-    if not config.database.is_file():
+    if not config.storage_url and not config.database.is_file():
         raise UsageError(f"{config.database}: no database yet to copy (see [storage] database)")
-    source_name = describe(str(config.database))
+    source_name = describe(str(config.store))
     if source_name == describe(target):
-        raise UsageError(f"--to {target}: that is the config's own database")
-    with run_lock(config.database, role="copy", wait_seconds=wait_seconds), opened(config) as source:
+        raise UsageError(f"--to {describe(target)}: that is the config's own database")
+    with exclusive(config, role="copy", wait_seconds=wait_seconds), opened(config) as source:
         report = copy_into(source, source_name, target, batch=batch, verify_only=verify)
     if as_json:
         click.echo(json.dumps({"source": report.source, "target": report.target, "resumed": report.resumed,

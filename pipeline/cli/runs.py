@@ -47,12 +47,12 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
       newsmon run --config config/newsmon.toml
       newsmon run --force --feed bbc-europe --config config/newsmon.toml
     """
+    from ..app.archive import exclusive
     from ..app.pipeline import run_once
-    from ..lock import run_lock
 
     config = load_config(config_path)
     only = tuple(config.feed_name(name) for name in only)   # an unknown name names the nearest
-    with run_lock(config.database), _stop_on_signals() as stop:
+    with exclusive(config), _stop_on_signals() as stop:
         with _progress() as bar:    # on a terminal only
             report = run_once(config, force=force, only=set(only) or None, on_start=bar.start,
                               on_feed_done=bar.done, should_stop=lambda: stop.signal is not None)
@@ -230,11 +230,12 @@ def digest(config_path: Path, day: datetime | None, send: bool) -> None:
     for p in render_day(config, day.date() if day else None):
         click.echo(str(p))
     if send:
+        from ..app.archive import exclusive
         from ..errors import LockHeld
-        from ..lock import run_lock, signal_daemon
+        from ..lock import signal_daemon
 
         try:
-            with run_lock(config.database):   # never beside a run or the daemon: one sender at a time
+            with exclusive(config):   # never beside a run or the daemon: one sender at a time
                 if _deliver(config, send_now=True):
                     sys.exit(4)
         except LockHeld:

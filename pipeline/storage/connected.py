@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 class Connected:
     """The base of the Store's domains (feeds, articles, runs, ...), each mixed into Store."""
 
-    conn: sqlite3.Connection
+    conn: sqlite3.Connection      # or postgres.PgConnection, which offers the same calls
+    engine: str = "sqlite"        # sqlite | postgresql: the few places that differ ask (see dialect.py)
 
     def query(self, sql: str, params=()) -> Iterator[dict]:
         """Rows as dicts (what sqlite-utils' query gives), straight from the connection."""

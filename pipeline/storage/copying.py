@@ -4,9 +4,10 @@ it got, and how to tell that both sides hold the same rows.
 Every table of the schema is copied (its column list read from SCHEMA, never written out per
 table), in key order, in batches; each batch is one short transaction on the target that also
 records how far the copy got (`copy_progress`), so a copy killed at any moment goes on from its
-last committed batch. Nothing here is particular to SQLite but the placeholders (`marks`) and the
-row id (`ROW_ID`): the SQL is plain enough for any DB-API connection, and the PostgreSQL dialect
-only has to answer those two.
+last committed batch. The SQL is SQLite's, plain enough for either engine: a PostgreSQL store's
+connection translates it (storage/dialect.py). The one difference the plan itself minds is the
+row id: SQLite keeps one in every table, PostgreSQL only where dialect.row_id_tables says, so a
+copy to or from PostgreSQL carries the row id of those tables and orders the others by their key.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ ROW_ID: str | None = "rowid"
 
 
 def marks(n: int) -> str:
-    """Placeholders for `n` values, in the driver's style (sqlite3: qmark). The one place the copy's
-    SQL depends on the driver: point it at the dialect module for psycopg's %s."""
+    """Placeholders for `n` values, SQLite's (a PostgreSQL connection translates them)."""
     return ", ".join(["?"] * n)
 
 
@@ -64,7 +64,7 @@ class TablePlan:
         return [row[self.columns.index(k)] for k in self.key]
 
 
-_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", re.S)
+_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\)( WITHOUT ROWID)?;", re.S)
 _CONSTRAINT = re.compile(r"(PRIMARY KEY|UNIQUE|FOREIGN KEY|CHECK)\s*\(", re.I)
 
 
@@ -83,11 +83,13 @@ def _definitions(body: str) -> list[str]:
     return [d for d in out if d]
 
 
-def plans(schema: str = SCHEMA, row_id: str | None = ROW_ID) -> list[TablePlan]:
+def plans(schema: str = SCHEMA, row_id: str | None = ROW_ID, row_id_in: frozenset[str] | None = None
+          ) -> list[TablePlan]:
     """Every table of the schema, in the order it creates them (a table referenced by another's
-    foreign key comes first), but the copy's own progress."""
+    foreign key comes first), but the copy's own progress. `row_id_in`: the tables that have the
+    row id on both sides (None: every one, SQLite to SQLite); the others go by their primary key."""
     out = []
-    for name, body in _TABLE.findall(schema):
+    for name, body, without_rowid in _TABLE.findall(schema):
         if name == PROGRESS:
             continue
         columns, primary, integer_key = [], [], None
@@ -105,7 +107,7 @@ def plans(schema: str = SCHEMA, row_id: str | None = ROW_ID) -> list[TablePlan]:
                     integer_key = column
         if integer_key:
             key = (integer_key,)
-        elif row_id:
+        elif row_id and not without_rowid and (row_id_in is None or name in row_id_in):
             key, columns = (row_id,), [row_id] + columns
         elif primary:
             key = tuple(primary)

@@ -21,12 +21,15 @@ class Emails(Connected):
                                "late": bool(r["late"]), "data_started": bool(r["data_started"])}) for r in rows]
 
     def add_email(self, row: dict) -> int:
+        """Plain SQL (not sqlite-utils), so that it runs on PostgreSQL too."""
         with self.transaction():
-            return self.db["emails"].insert(row).last_pk
+            return self.conn.execute(f"INSERT INTO emails ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                     list(row.values())).lastrowid
 
     def update_email(self, email_id: int, **fields) -> None:
         with self.transaction():
-            self.db["emails"].update(email_id, fields)
+            self.conn.execute(f"UPDATE emails SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+                              [*fields.values(), email_id])
 
     def sends(self, limit: int = 50) -> list[dict]:
         return list(self.query(

@@ -15,22 +15,24 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import StoreError
-from .store import connect_existing
+from .store import connect_existing, database_errors
 
 BUSY_MS = 10_000                 # we wait for a run's group commit (it commits every ~0.5 s)
 
 
-def open_writer(path: Path) -> sqlite3.Connection:
-    """A connection for reading state only: never creates or migrates the file (a run does).
-    synchronous=NORMAL, as a run's: in WAL a commit then waits for no fsync (a power cut may lose
-    the last marks, never corrupt the file), so the write lock is held for a fraction of a ms."""
-    conn = connect_existing(path, "rw", BUSY_MS)
-    conn.execute("PRAGMA synchronous = NORMAL")
+def open_writer(target: Path | str, password: str | None = None):
+    """A connection for reading state only (an SQLite file, or a postgresql:// URL): never
+    creates or migrates the database (a run does). On SQLite synchronous=NORMAL, as a run's: in
+    WAL a commit then waits for no fsync (a power cut may lose the last marks, never corrupt the
+    file), so the write lock is held for a fraction of a ms."""
+    conn = connect_existing(target, "rw", BUSY_MS, password)
+    if isinstance(conn, sqlite3.Connection):
+        conn.execute("PRAGMA synchronous = NORMAL")
     return conn
 
 
 @contextmanager
-def short(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def short(conn) -> Iterator:
     """One short write transaction, all or nothing."""
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -40,7 +42,7 @@ def short(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-    except sqlite3.Error as e:
+    except database_errors() as e:
         raise StoreError(f"cannot save the reading state: {e}") from None
 
 

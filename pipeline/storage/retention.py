@@ -42,7 +42,7 @@ class Size(NamedTuple):
     database: int               # the main file
     wal: int                    # the write-ahead log beside it
     free: int                   # free pages inside the main file (given back by incremental vacuum)
-    disk_free: int              # what the file system holding it has left
+    disk_free: int | None       # what the file system holding it has left (None: PostgreSQL's, unknown here)
 
 
 class Retention(Connected):
@@ -139,6 +139,9 @@ class Retention(Connected):
     # --- growth
 
     def size(self, path: Path) -> Size:
+        """On PostgreSQL: the database's size on the server (its disk is the server's business)."""
+        if self.engine == "postgresql":
+            return Size(self.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0], 0, 0, None)
         page_size, free = (self.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_size", "freelist_count"))
         database, wal = (os.stat(p).st_size if os.path.exists(p) else 0 for p in (path, f"{path}-wal"))
         disk = os.statvfs(path.parent)
@@ -152,7 +155,8 @@ class Retention(Connected):
     def article_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
 
-    # --- SQLite upkeep; each step its own short transaction
+    # --- SQLite upkeep; each step its own short transaction. On PostgreSQL the server's autovacuum
+    # does this work: the steps are ANALYZE (optimize) and a plain VACUUM (vacuum_full), no more.
 
     def record_maintenance(self, started: datetime, finished: datetime, texts_dropped: int, articles_deleted: int,
                            size_before: int, size_after: int) -> None:
@@ -166,6 +170,8 @@ class Retention(Connected):
 
     def fts_merge_step(self) -> bool:
         """One bounded FTS5 merge; True when it changed something (call again)."""
+        if self.engine == "postgresql":
+            return False          # (a GIN index needs no merging by hand)
         before = self.conn.total_changes
         with self.transaction():
             self.conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', ?)", [-FTS_MERGE_PAGES])
@@ -174,12 +180,16 @@ class Retention(Connected):
     def checkpoint(self) -> tuple[int, int, int]:
         """WAL checkpoint (TRUNCATE): (busy, log pages, pages checkpointed); busy = 1 when a reader
         kept it from finishing (it is tried again next time; nothing is lost)."""
+        if self.engine == "postgresql":
+            return (0, 0, 0)
         return tuple(self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
 
     def optimize(self) -> None:
-        self.conn.execute("PRAGMA optimize")
+        self.conn.execute("ANALYZE" if self.engine == "postgresql" else "PRAGMA optimize")
 
     def auto_vacuum(self) -> str:
+        if self.engine == "postgresql":
+            return "autovacuum"
         return {0: "none", 1: "full", 2: "incremental"}[self.conn.execute("PRAGMA auto_vacuum").fetchone()[0]]
 
     def vacuum_step(self) -> int:
@@ -192,6 +202,10 @@ class Retention(Connected):
 
     def vacuum_full(self) -> None:
         """Rewrite the whole file, switching it to incremental auto-vacuum: once, for a file made
-        before schema 10 (holds the write lock for its whole length; needs the file's size free)."""
+        before schema 10 (holds the write lock for its whole length; needs the file's size free).
+        On PostgreSQL a plain VACUUM (no lock against writers)."""
+        if self.engine == "postgresql":
+            self.conn.execute("VACUUM")
+            return
         self.conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         self.conn.execute("VACUUM")

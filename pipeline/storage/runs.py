@@ -47,10 +47,8 @@ class Runs(Connected):
         """(path, fingerprint, text) rows; idempotent, so every run can call it."""
         with self.transaction():
             existing = {r["path"]: r["fingerprint"] for r in self.query("SELECT path, fingerprint FROM seeds")}
-            rows = [{"path": p, "fingerprint": f, "text": t, "loaded": iso(now)}
-                    for p, f, t in seeds if existing.get(p) != f]
-            if rows:
-                self.db["seeds"].upsert_all(rows, pk="path")
+            self.conn.executemany("INSERT OR REPLACE INTO seeds (path, fingerprint, text, loaded) VALUES (?, ?, ?, ?)",
+                                  [(p, f, t, iso(now)) for p, f, t in seeds if existing.get(p) != f])
 
     def index_rows(self, since: datetime | None = None) -> Iterator[dict]:
         """Seeds, then original articles (stored since `since`, when given) oldest first, with

@@ -1,4 +1,4 @@
-"""The archive: full-text search (FTS5) and export."""
+"""The archive: full-text search (FTS5 on SQLite; tsvector on PostgreSQL: dialect.search_sql) and export."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Iterator
 
+from . import dialect
 from .connected import Connected
 from .times import iso
 
@@ -17,30 +18,43 @@ _OPERATORS = ("AND", "OR", "NOT")
 _TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
 
 
+def query_parts(text: str) -> list[tuple[str, str]]:
+    """What an operator types, read once for both engines: ("op", AND|OR|NOT), ("phrase", words)
+    (a "quoted phrase" or one word) and ("prefix", word) for a trailing *. ValueError says what
+    is wrong."""
+    parts: list[tuple[str, str]] = []
+    for m in _TOKEN.finditer(text):
+        phrase, word = m.group(1), m.group(2)
+        if word in _OPERATORS:
+            if not parts or parts[-1][0] == "op":
+                raise ValueError(f"{word} needs a word before it (like: truce {word} ceasefire); "
+                                 f"to search for the word itself, write it in lower case or in quotes")
+            parts.append(("op", word))
+        elif phrase is not None:
+            if phrase.strip():
+                parts.append(("phrase", phrase))
+        elif word.endswith("*") and word.strip("*"):
+            parts.append(("prefix", word.rstrip("*")))
+        elif word.strip("*"):
+            parts.append(("phrase", word))
+    if parts and parts[-1][0] == "op":
+        raise ValueError(f"{parts[-1][1]} needs a word after it (like: truce {parts[-1][1]} ceasefire)")
+    if not parts:
+        raise ValueError("nothing to search for")
+    return parts
+
+
 def fts_query(text: str) -> str:
     """What an operator types, as an FTS5 query: "phrases" and AND, OR, NOT (upper case) work
     as typed, a trailing * is a prefix; every other word is quoted, so punctuation ("NATO-led",
     "U.S.") is searched for, never read as query syntax. ValueError says what is wrong."""
-    parts: list[str] = []
-    for m in _TOKEN.finditer(text):
-        phrase, word = m.group(1), m.group(2)
-        if word in _OPERATORS:
-            if not parts or parts[-1] in _OPERATORS:
-                raise ValueError(f"{word} needs a word before it (like: truce {word} ceasefire); "
-                                 f"to search for the word itself, write it in lower case or in quotes")
-            parts.append(word)
-        elif phrase is not None:
-            if phrase.strip():
-                parts.append('"' + phrase.replace('"', '""') + '"')
-        elif word.endswith("*") and word.strip("*"):
-            parts.append('"' + word.rstrip("*").replace('"', '""') + '"*')
-        elif word.strip("*"):
-            parts.append('"' + word.replace('"', '""') + '"')
-    if parts and parts[-1] in _OPERATORS:
-        raise ValueError(f"{parts[-1]} needs a word after it (like: truce {parts[-1]} ceasefire)")
-    if not parts:
-        raise ValueError("nothing to search for")
-    return " ".join(parts)
+    quoted = {"op": "{}", "phrase": '"{}"', "prefix": '"{}"*'}
+    return " ".join(quoted[kind].format(value if kind == "op" else value.replace('"', '""'))
+                    for kind, value in query_parts(text))
+
+
+# ts_headline's options for the snippet: hit marks as FTS5's snippet(), about as many words
+HEADLINE = f"StartSel={HIT_START}, StopSel={HIT_END}, MaxWords=20, MinWords=10, MaxFragments=1, FragmentDelimiter=…"
 
 
 class Search(Connected):
@@ -50,15 +64,21 @@ class Search(Connected):
 
     def search(self, query: str, *, raw: bool = False, topic: str | None = None, feed: str | None = None,
                since: datetime | None = None, until: datetime | None = None, limit: int = 20) -> list[dict]:
-        """Original articles matching an FTS5 query, best first (bm25, title weighted 5x).
+        """Original articles matching an FTS5 query, best first (bm25, title weighted 5x; on
+        PostgreSQL ts_rank, weighted alike, the query compiled by dialect.tsquery_sql).
 
-        Without `raw`, the query is read by fts_query (phrases, AND, OR, NOT; other words
-        quoted). Snippets mark each hit with HIT_START … HIT_END.
+        Without `raw`, the query is read by query_parts (phrases, AND, OR, NOT; other words
+        quoted); `raw` is FTS5's syntax on SQLite, websearch_to_tsquery's on PostgreSQL.
+        Snippets mark each hit with HIT_START … HIT_END.
         """
-        match = query if raw else fts_query(query)
-        if since is None and until is None and not feed and not topic:
-            return self._best(match, limit)
-        where, args = ["articles_fts MATCH ?", "a.duplicate_of IS NULL"], [match]
+        if self.engine == "postgresql":
+            match, args = dialect.tsquery_sql([("raw", query)] if raw else query_parts(query))
+            where = ["a.duplicate_of IS NULL"]
+        else:
+            match = query if raw else fts_query(query)
+            if since is None and until is None and not feed and not topic:
+                return self._best(match, limit)
+            where, args = ["articles_fts MATCH ?", "a.duplicate_of IS NULL"], [match]
         if since is not None:
             where.append("a.first_seen >= ?")
             args.append(iso(since))
@@ -71,6 +91,8 @@ class Search(Connected):
         if topic:
             where.append("EXISTS (SELECT 1 FROM matches m WHERE m.article_id = a.id AND m.topic = ?)")
             args.append(topic)
+        if self.engine == "postgresql":
+            return list(self.query(*dialect.search_sql(match, args, where, limit, HEADLINE)))
         sql = ("SELECT a.id, a.first_seen, a.published, a.feed, a.title, a.url, a.topics, "
                f"snippet(articles_fts, 1, '{HIT_START}', '{HIT_END}', '…', 20) AS snippet, "
                "bm25(articles_fts, 5.0, 1.0) AS rank "

@@ -1,4 +1,5 @@
-"""The Store: one SQLite connection, and the domains of storage composed onto it.
+"""The Store: one connection (an SQLite file, or PostgreSQL: storage/postgres.py), and the
+domains of storage composed onto it.
 
 WAL mode so readers (digest, status, sqlite3 CLI) never block a run; a 15 s busy timeout; write
 transactions start with BEGIN IMMEDIATE so two writers queue instead of failing half-way; each
@@ -18,6 +19,7 @@ from typing import Iterator
 
 from ..errors import StoreError
 from ..options import address_key
+from . import dialect, postgres
 from .articles import Articles
 from .bands import Bands
 from .connected import Connected
@@ -34,14 +36,21 @@ from .storyedits import StoryEdits
 from .times import article_id, iso, parse_time  # noqa: F401  (the storage's public helpers)
 
 
+def database_errors() -> tuple[type[BaseException], ...]:
+    """What either engine raises: sqlite3's errors, and psycopg's once a PostgreSQL store is open."""
+    return (sqlite3.Error,) + postgres.errors()
+
+
 @contextmanager
-def guard(path: Path) -> Iterator[None]:
-    """The one place a sqlite3 error becomes a StoreError that says where (disk full, read-only
-    file, corruption); the open transaction was rolled back, so nothing half-written stays."""
+def guard(path: Path | str) -> Iterator[None]:
+    """The one place a database error becomes a StoreError that says where (disk full, read-only
+    file, corruption, a lost server); the open transaction was rolled back, so nothing
+    half-written stays."""
     try:
         yield
-    except sqlite3.Error as e:
-        raise StoreError(f"{path}: database error: {e} (disk full? read-only? see [storage] database)") from None
+    except database_errors() as e:
+        hint = "see [storage] url" if postgres.is_url(path) else "disk full? read-only? see [storage] database"
+        raise StoreError(f"{path}: database error: {e} ({hint})") from None
 
 
 def _key_recipients(conn: sqlite3.Connection) -> None:
@@ -79,9 +88,13 @@ def _missing_only(conn: sqlite3.Connection, script: str) -> str:
     return ";".join(kept)
 
 
-def connect_existing(path: Path, mode: str, busy_ms: int) -> sqlite3.Connection:
+def connect_existing(target: Path | str, mode: str, busy_ms: int, password: str | None = None):
     """A connection to a database that exists at this schema version (`mode`: ro or rw, SQLite's
-    URI modes): nothing is created or migrated, which only a run does. Else a StoreError."""
+    URI modes; on PostgreSQL, ro makes every transaction read-only): nothing is created or
+    migrated, which only a run does. Else a StoreError. `target`: a file, or a postgresql:// URL."""
+    if postgres.is_url(target):
+        return _connect_existing_url(str(target), mode, busy_ms, password)
+    path = Path(target)
     if not path.is_file():
         raise StoreError(f"{path}: no database yet (run `newsmon run` first; see [storage] database)")
     try:
@@ -98,18 +111,50 @@ def connect_existing(path: Path, mode: str, busy_ms: int) -> sqlite3.Connection:
     return conn
 
 
+def _connect_existing_url(url: str, mode: str, busy_ms: int, password: str | None) -> "postgres.PgConnection":
+    """connect_existing on PostgreSQL: a pooled connection (read-only ones from a pool of their
+    own), a row lock waited for at most `busy_ms` as SQLite's busy timeout."""
+    try:
+        conn = postgres.connect(url, password, readonly=mode == "ro")
+        conn.raw.execute(f"SET lock_timeout = {int(busy_ms)}")
+        version = postgres.version(conn)
+    except postgres.errors() as e:
+        raise StoreError(f"{url}: cannot open the database: {e}") from None
+    if version != SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(f"{url}: no database yet (run `newsmon run` first; see [storage] url)" if not version
+                         else f"{url}: database schema {version}, this newsmon reads {SCHEMA_VERSION} "
+                         "(a `newsmon run` brings it up to date)")
+    return conn
+
+
+def _upgrade_rows(conn, version: int) -> None:
+    """The migration steps done in Python or by rewriting rows, after the tables: both engines."""
+    if 0 < version < 3:
+        _key_recipients(conn)
+    if 0 < version < 4:
+        conn.execute(BACKFILL_STORIES)
+    if 0 < version < 7:
+        conn.execute(MARK_EXISTING)   # the alert pass starts after what an older newsmon evaluated
+
+
 class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, Retention, Bands, StoryEdits, Connected):
     """The database. Open with `Store.open(path)`; use `transaction()` around every write batch."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: "sqlite3.Connection | postgres.PgConnection"):
         self.conn = conn
+        self.engine = getattr(conn, "engine", "sqlite")   # sqlite | postgresql
         self._group_seconds: float | None = None   # set while grouped(): see there
         self._group_began = 0.0
         self._depth = 0                             # units (savepoints) open in the group
         self._unindexed: list[int] = []             # articles inserted, not yet in the search index
 
     @classmethod
-    def open(cls, path: Path) -> "Store":
+    def open(cls, path: Path | str, password: str | None = None) -> "Store":
+        """The store at `path`: an SQLite file (made if missing), or a `postgresql://` URL
+        (`password` for its user), its schema brought up to date either way."""
+        if postgres.is_url(path):
+            return cls._open_postgresql(str(path), password)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=15, isolation_level=None,
@@ -127,12 +172,7 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
                                  f"({SCHEMA_VERSION}); upgrade newsmon")
             migrations = _missing_only(conn, "".join(sql for step, sql in MIGRATIONS if 0 < version < step))
             conn.executescript("BEGIN IMMEDIATE;" + migrations + SCHEMA)
-            if 0 < version < 3:
-                _key_recipients(conn)
-            if 0 < version < 4:
-                conn.execute(BACKFILL_STORIES)
-            if 0 < version < 7:
-                conn.execute(MARK_EXISTING)   # the alert pass starts after what an older newsmon evaluated
+            _upgrade_rows(conn, version)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")          # (executescript would commit first, outside the transaction)
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone() is None:
@@ -156,12 +196,47 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         return cls(conn)
 
     @classmethod
-    def open_readonly(cls, path: Path) -> "Store":
-        """A connection that can only read (SQLite `mode=ro`): the web server's, one per server
-        thread (app/archive.reading), so a run writing at the same time is never blocked (WAL:
-        readers see the last commit; between requests it holds no read transaction).
-        Nothing is created or migrated: a missing file, or one of another schema, is a StoreError."""
-        return cls(connect_existing(path, "ro", 15_000))
+    def _open_postgresql(cls, url: str, password: str | None) -> "Store":
+        """Schema and migrations as on SQLite (translated: dialect.ddl), in one transaction under
+        an advisory lock, so two workers starting together do not both create the tables."""
+        try:
+            conn = postgres.connect(url, password)
+        except postgres.errors() as e:
+            raise StoreError(f"{url}: cannot open the database: {e}") from None
+        try:
+            conn.execute("BEGIN")
+            version = postgres.lock_schema(conn)
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{url}: database schema {version} is newer than this newsmon "
+                                 f"({SCHEMA_VERSION}); upgrade newsmon")
+            conn.executescript("".join(sql for step, sql in MIGRATIONS if 0 < version < step) + SCHEMA)
+            conn.raw.execute(dialect.SEARCH_INDEX)
+            _upgrade_rows(conn, version)
+            postgres.set_version(conn, SCHEMA_VERSION)
+            conn.execute("COMMIT")
+        except postgres.errors() as e:
+            conn.close()
+            raise StoreError(f"{url}: cannot open the database: {e}") from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn)
+
+    @classmethod
+    def open_readonly(cls, path: Path | str, password: str | None = None) -> "Store":
+        """A connection that can only read (SQLite `mode=ro`; on PostgreSQL read-only
+        transactions): the web server's, one per server thread (app/archive.reading), so a run
+        writing at the same time is never blocked (WAL: readers see the last commit; between
+        requests it holds no read transaction). Nothing is created or migrated: a missing
+        database, or one of another schema, is a StoreError."""
+        return cls(connect_existing(path, "ro", 15_000, password))
+
+    def renumber(self) -> None:
+        """After rows were written with their own numbers (`db copy`): the next number an insert
+        takes follows them. SQLite numbers past the largest by itself; PostgreSQL's identity
+        sequences are set (postgres.renumber)."""
+        if self.engine == "postgresql":
+            postgres.renumber(self.conn)
 
     def close(self) -> None:
         self.flush()
@@ -187,14 +262,26 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         if not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")
             self._group_began = time.monotonic()
+        with self._savepoint("unit"):
+            try:
+                yield self
+                self.index_for_search()
+            except BaseException:
+                self._unindexed.clear()        # (inner units indexed theirs when they ended)
+                raise
+        self.flush(older_than=self._group_seconds)
+
+    @contextmanager
+    def _savepoint(self, kind: str) -> Iterator[None]:
+        """A savepoint of the open transaction: released at the end, rolled back to on error.
+        While it is open no group commit happens (flush: `_depth`)."""
+        conn = self.conn
         self._depth += 1
-        name = f"unit{self._depth}"
+        name = f"{kind}{self._depth}"
         conn.execute(f"SAVEPOINT {name}")
         try:
-            yield self
-            self.index_for_search()
+            yield
         except BaseException:
-            self._unindexed.clear()        # (inner units indexed theirs when they ended)
             if conn.in_transaction:        # (SQLite may have rolled back already: disk full)
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
@@ -203,7 +290,18 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
             conn.execute(f"RELEASE {name}")
         finally:
             self._depth -= 1
-        self.flush(older_than=self._group_seconds)
+
+    @contextmanager
+    def fault_boundary(self) -> Iterator[None]:
+        """A part of the open transaction that may fail alone (one story of the alert pass): a
+        savepoint, rolled back to on error, the error going on up, the rest of the transaction
+        standing. PostgreSQL needs it: there a failed statement aborts its whole transaction,
+        where SQLite undoes only the statement. Outside a transaction it is nothing."""
+        if not self.conn.in_transaction:
+            yield
+            return
+        with self._savepoint("fault"):
+            yield
 
     @contextmanager
     def grouped(self, seconds: float) -> Iterator["Store"]:
@@ -220,6 +318,17 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
             yield self
             return
         self._group_seconds = seconds
+        if self.engine != "sqlite":
+            try:
+                yield self
+            except database_errors():
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._group_seconds = None
+                self.flush()
+            return
         # Each unit's savepoint keeps the pages it changes in a sub-journal, a temporary file by
         # default: in memory instead (a feed's pages at most), for the group only. A first run of
         # 1,000 feeds: system CPU 0.5 -> 0.25 s, the units' writes ~20% cheaper.

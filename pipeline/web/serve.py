@@ -68,5 +68,5 @@ def serve(config: Config, host: str, port: int) -> None:
     name = sock.getsockname()
     mode = (f"{len(config.web.users)} user(s){', a trusted proxy header' if config.web.trusted_user_header else ''}"
             if config.web.people else "read-only")
-    print(f"newsmon web: serving {config.database} on http://{host}:{name[1]}/ ({mode}; Ctrl-C stops)", flush=True)
+    print(f"newsmon web: serving {config.store} on http://{host}:{name[1]}/ ({mode}; Ctrl-C stops)", flush=True)
     server(config, sock).run(sockets=[sock])
