@@ -54,10 +54,11 @@ def write_stamp(config: Config) -> tuple[int, ...]:
     """Changes whenever anything is committed to the database: the modification times and sizes of
     the file and its write-ahead log (every commit appends to the log, a checkpoint writes the
     file). A reading cached under it is current as long as the stamp is the same. On PostgreSQL:
-    the server's write-ahead log position, which every commit moves."""
+    the server's write-ahead log insert position, which every commit moves (the write position
+    lags it with synchronous_commit off)."""
     if config.storage_url:
         with reading(config) as store:
-            return (store.conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0],)
+            return (store.conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0],)
     out: list[int] = []
     for path in (config.database, config.database.with_name(config.database.name + "-wal")):
         try:
