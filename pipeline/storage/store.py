@@ -155,6 +155,7 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         (`password` for its user), its schema brought up to date either way."""
         if postgres.is_url(path):
             return cls._open_postgresql(str(path), password)
+        path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=15, isolation_level=None,
