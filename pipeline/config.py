@@ -27,7 +27,6 @@ from .options import (  # noqa: F401
     TOPICS_KEYS,
     WEB_USER_KEYS,
     defaults,
-    options_table,
 )
 from .sanitize import SECRETS
 from .settings import (  # noqa: F401  (re-exported: the sections' records)

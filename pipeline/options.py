@@ -351,26 +351,6 @@ RECIPIENT_KEYS: dict[str, Option] = {
 }
 
 
-def _shown(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (int, float)):
-        return f"{value:g}" if isinstance(value, float) else str(value)
-    if isinstance(value, tuple):
-        return "see `options.py`" if len(value) > 4 else ("`[" + ",".join(f'"{v}"' for v in value) + "]`" if value else "none")
-    return f"`{value}`"
-
-
-def options_table() -> str:
-    """The manual's table of options (docs/configuration.md), made from OPTIONS (`python -m pipeline.options` prints it)."""
-    rows = ["| section | key | default | meaning |", "|---|---|---|---|"]
-    rows += [f"| {section} | {key} | {_shown(o.default)} | {o.meaning} |"
-             for section, keys in OPTIONS.items() for key, o in keys.items()]
-    return "\n".join(rows) + "\n"
-
-
 def defaults(section: str) -> dict[str, Any]:
     """The default values of one [section], e.g. to build FetchOptions in code."""
     return {key: o.default for key, o in OPTIONS[section].items() if key not in ("recipients", "users")}
@@ -419,5 +399,6 @@ TOPIC_KEYS: dict[str, Option] = {
 }
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":                  # the manual's table: `python -m pipeline.options`
+    from .optiondoc import options_table
     print(options_table(), end="")

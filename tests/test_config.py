@@ -129,7 +129,7 @@ def test_the_manuals_options_table_is_the_one_the_code_declares():
     docs/configuration.md is generated from them (`python -m pipeline.options`) and must not drift."""
     from conftest import doc_text
 
-    from pipeline.options import options_table
+    from pipeline.optiondoc import options_table
 
     page = doc_text("configuration")
     block = page.split("a test keeps them equal -->\n", 1)[1].split("<!-- options end -->", 1)[0]

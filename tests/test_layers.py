@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
-VOCABULARY = {"pipeline", "pipeline.records", "pipeline.errors", "pipeline.config", "pipeline.options", "pipeline.clock",
+VOCABULARY = {"pipeline", "pipeline.records", "pipeline.errors", "pipeline.config", "pipeline.options", "pipeline.optiondoc", "pipeline.clock",
               "pipeline.files", "pipeline.modelfolder",
               "pipeline.sanitize", "pipeline.topics", "pipeline.channels", "pipeline.settings"}
 HELPERS = {"pipeline.lock", "pipeline.logs", "pipeline.configedit", "pipeline.opml"}
