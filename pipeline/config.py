@@ -69,6 +69,7 @@ class Config:
     retention: RetentionOptions = RetentionOptions()   # [storage] keep_*, [dedup] window_days
     storage_url: str | None = None           # [storage] url: PostgreSQL instead of `database`
     storage_password_env: str | None = None  # [storage] password_env
+    claim_lease_seconds: float = 600         # [storage] claim_lease_seconds: PostgreSQL's feed claims
 
     @property
     def store(self) -> Path | str:
@@ -353,6 +354,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             disk_warning_days=values["storage"]["disk_warning_days"],
             window_days=values["dedup"]["window_days"]),
         storage_url=values["storage"]["url"], storage_password_env=values["storage"]["password_env"],
+        claim_lease_seconds=values["storage"]["claim_lease_seconds"],
     ))
 
 

@@ -40,6 +40,31 @@ def exclusive(config: Config, role: str = "run", wait_seconds: float = 0) -> Ite
 
 
 @contextmanager
+def single_actor(config: Config, role: str) -> Iterator[bool]:
+    """What one worker at a time does (sending the due email and alerts): on PostgreSQL, the
+    database's advisory run lock tried once, True when this worker holds it, False when another
+    worker (or the daemon) does, which then does the work; on SQLite the run already holds the
+    run lock: True."""
+    from ..errors import LockHeld
+
+    if not config.storage_url:
+        yield True
+        return
+    try:
+        lock = postgres.advisory_lock(config.storage_url, config.store_password, role)
+        lock.__enter__()
+    except LockHeld:
+        yield False
+        return
+    except postgres.errors() as e:
+        raise StoreError(f"{config.storage_url}: cannot take the run lock: {e}") from None
+    try:
+        yield True
+    finally:
+        lock.__exit__(None, None, None)
+
+
+@contextmanager
 def reading(config: Config) -> Iterator[Store]:
     """A read-only connection of its own (`newsmon web`, one per request): never blocks a run."""
     store = Store.open_readonly(config.store, config.store_password)
