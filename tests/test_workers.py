@@ -170,3 +170,35 @@ def _has_tables(config) -> bool:
         return True
     except Exception:
         return False
+
+
+def test_a_worker_sees_what_another_stored_before_deciding(site, tmp_path, seeds_dir, store_url, clock):
+    """The same report in two feeds, checked by two workers one after the other: the second,
+    whose duplicate index and story window were loaded before the first stored it, still finds
+    it (index.caught_up) and joins its story instead of starting another."""
+    import asyncio
+
+    from pipeline.app.pipeline import Pipeline, run_once
+    from pipeline.storage.store import Store
+
+    text = "<p>" + " ".join(TRUCE * 3) + "</p>"
+    for n in (1, 2):
+        site.routes[f"/c/{n}.xml"] = rss_feed(f"C{n}", site.base, [FeedItem(
+            "Local ceasefire lets engineers reach the plant", site.url(f"/c/{n}/truce"), f"truce-{n}",
+            "2026-11-23T06:00:00Z", content_html=text)])
+    path = write_config(tmp_path, [("one", site.url("/c/1.xml")), ("two", site.url("/c/2.xml"))])
+    path.write_text(path.read_text().replace("[extract]\n", "[extract]\nfetch_pages = false\n"))
+    config = load_config(path)
+    store = Store.open(config.store, config.store_password)
+    second = Pipeline(config, store, clock=clock).prepare()
+    try:
+        second.index, second.stories.index(clock())          # loaded before the other worker stores
+        run_once(config, clock=clock, only={"one"})           # the first worker
+        asyncio.run(second.run([f for f in config.feeds if f.name == "two"], write_digest=False))
+    finally:
+        second.close()
+        store.close()
+    (one_id, one_story), (two_story, similarity) = rows(
+        config, "SELECT id, story_id FROM articles WHERE feed = 'one'")[0], rows(
+        config, "SELECT story_id, similarity FROM articles WHERE feed = 'two'")[0]
+    assert two_story == one_story == one_id and similarity == 1.0

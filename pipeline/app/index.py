@@ -6,7 +6,7 @@ MinHash library, which a run whose feeds all answer 304 never needs."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -18,28 +18,76 @@ from ..storage.store import Store, iso
 __all__ = ["SIGNATURE_VERSION", "dedup_against", "open_index", "remember", "signature_of"]
 
 
-def open_index(store: Store, since: datetime | None = None) -> DuplicateIndex:
+# How far back a catch-up looks before the newest article the index holds: other workers'
+# articles are stamped when decided and committed up to a group commit later, and machines'
+# clocks differ a little.
+CATCH_UP_MARGIN = timedelta(minutes=2)
+
+
+class SharedIndex(DuplicateIndex):
+    """The index as one of several workers on one database holds it (PostgreSQL): it knows which
+    articles it holds and the newest one's time, so it can take in what the others stored since
+    (`caught_up`) without reading the window again."""
+
+    def __init__(self, text_of):
+        super().__init__(text_of)
+        self.keys: set[str] = set()
+        self.newest = ""
+
+    def add(self, item: Indexed, fingerprint: str, sig: np.ndarray | None) -> None:
+        self.keys.add(item.key)
+        self.newest = max(self.newest, item.first_seen or "")
+        super().add(item, fingerprint, sig)
+
+
+def open_index(store: Store, since: datetime | None = None, current: DuplicateIndex | None = None) -> DuplicateIndex:
     """The index over a Store's seeds and original articles (those stored since `since`: the
-    [dedup] window, so start-up costs what the window holds, not what the archive does).
+    [dedup] window, so start-up costs what the window holds, not what the archive does); with
+    `current` (several workers on PostgreSQL), that index with what the others stored since its
+    last look.
 
     Signatures are read from the store; missing ones, or ones computed another way (another
     SIGNATURE_VERSION), are computed from the stored text and saved, so the next start is fast.
     """
-    index = DuplicateIndex(store.text_of)
+    if isinstance(current, SharedIndex):
+        return caught_up(current, store)
+    index = SharedIndex(store.text_of) if store.engine != "sqlite" else DuplicateIndex(store.text_of)
     items, fingerprints, blobs, recomputed = [], [], [], []
     for row in store.index_rows(since):
-        blob = row["minhash"]
-        if row["version"] != SIGNATURE_VERSION:
-            sig = signature(store.text_of(row["key"]) or "")
-            blob = None if sig is None else sig.tobytes()
-            recomputed.append((row["key"], SIGNATURE_VERSION, blob))
-        items.append(Indexed(row["key"], row["ref"], row["kind"], row["first_seen"], row["story_id"]))
+        item, blob = _indexed(store, row, recomputed)
+        items.append(item)
         fingerprints.append(row["fingerprint"])
         blobs.append(blob)
     if recomputed:
         with store.transaction():
             store.save_signatures(recomputed)
     index.load(items, fingerprints, blobs)
+    if isinstance(index, SharedIndex):      # (none in the window yet: the window's start is the mark)
+        index.keys.update(item.key for item in items)
+        index.newest = max((item.first_seen or "" for item in items), default=iso(since) if since else "")
+    return index
+
+
+def _indexed(store: Store, row: dict, recomputed: list) -> tuple[Indexed, bytes | None]:
+    """A stored row as the index holds it, and its signature (recomputed when of another version:
+    noted in `recomputed`, to be saved)."""
+    blob = row["minhash"]
+    if row["version"] != SIGNATURE_VERSION:
+        sig = signature(store.text_of(row["key"]) or "")
+        blob = None if sig is None else sig.tobytes()
+        recomputed.append((row["key"], SIGNATURE_VERSION, blob))
+    return Indexed(row["key"], row["ref"], row["kind"], row["first_seen"], row["story_id"]), blob
+
+
+def caught_up(index: SharedIndex, store: Store) -> SharedIndex:
+    """The original articles other workers stored since the index's newest (less the margin),
+    added: before a worker decides a new article, it knows what the others decided. One query of
+    the last minutes' articles per feed with something new (bench/RESULTS.md: `workers`)."""
+    since = datetime.fromisoformat(index.newest) - CATCH_UP_MARGIN if index.newest else None
+    for row in store.index_rows(since, seeds=False):
+        if row["key"] not in index.keys:
+            item, blob = _indexed(store, row, [])
+            index.add(item, row["fingerprint"], None if blob is None else np.frombuffer(blob, dtype=np.uint32))
     return index
 
 

@@ -94,11 +94,11 @@ class Pipeline:
         """The duplicate index, read from the store the first time an article needs it: a run in
         which nothing new arrives (every feed 304) never loads it (2.45 s at 100,000 articles).
         It holds the seeds and the last [dedup] window_days (the daemon forgets it after its nightly
-        upkeep). Call it outside a transaction: loading may save recomputed signatures."""
-        if self._index is None:
+        upkeep); on PostgreSQL, what other workers stored since its last look too (index.caught_up).
+        Call it outside a transaction: loading may save recomputed signatures."""
+        if self._index is None or self.store.engine != "sqlite":
             from .index import open_index  # (numpy and MinHash: only once something is new)
-            since = self.clock() - timedelta(days=self.config.retention.window_days)
-            self._index = open_index(self.store, since)
+            self._index = open_index(self.store, self.clock() - timedelta(days=self.config.retention.window_days), self._index)
         return self._index
 
     def forget_index(self) -> None:

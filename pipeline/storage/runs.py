@@ -50,10 +50,10 @@ class Runs(Connected):
             self.conn.executemany("INSERT OR REPLACE INTO seeds (path, fingerprint, text, loaded) VALUES (?, ?, ?, ?)",
                                   [(p, f, t, iso(now)) for p, f, t in seeds if existing.get(p) != f])
 
-    def index_rows(self, since: datetime | None = None) -> Iterator[dict]:
-        """Seeds, then original articles (stored since `since`, when given) oldest first, with
-        their stored signatures."""
-        yield from self.query(
+    def index_rows(self, since: datetime | None = None, seeds: bool = True) -> Iterator[dict]:
+        """Seeds (unless not `seeds`), then original articles (stored since `since`, when given)
+        oldest first, with their stored signatures."""
+        yield from () if not seeds else self.query(
             "SELECT s.path AS key, s.path AS ref, 'seed' AS kind, NULL AS first_seen, NULL AS story_id, "
             "s.fingerprint, g.version, g.minhash FROM seeds s LEFT JOIN signatures g ON g.key = s.path "
             "ORDER BY s.path")
