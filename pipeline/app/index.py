@@ -81,13 +81,14 @@ def _indexed(store: Store, row: dict, recomputed: list) -> tuple[Indexed, bytes 
 
 def caught_up(index: SharedIndex, store: Store) -> SharedIndex:
     """The original articles other workers stored since the index's newest (less the margin),
-    added: before a worker decides a new article, it knows what the others decided. One query of
-    the last minutes' articles per feed with something new (bench/RESULTS.md: `workers`)."""
+    added: before a worker decides a new article, it knows what the others decided. Per feed with
+    something new: the ids of the last minutes' originals, then the rows of those it lacks
+    (bench/RESULTS.md: `workers`)."""
     since = datetime.fromisoformat(index.newest) - CATCH_UP_MARGIN if index.newest else None
-    for row in store.index_rows(since, seeds=False):
-        if row["key"] not in index.keys:
-            item, blob = _indexed(store, row, [])
-            index.add(item, row["fingerprint"], None if blob is None else np.frombuffer(blob, dtype=np.uint32))
+    new = [key for key in store.originals_since(since) if key not in index.keys]
+    for row in store.index_rows_of(new) if new else ():
+        item, blob = _indexed(store, row, [])
+        index.add(item, row["fingerprint"], None if blob is None else np.frombuffer(blob, dtype=np.uint32))
     return index
 
 

@@ -50,19 +50,33 @@ class Runs(Connected):
             self.conn.executemany("INSERT OR REPLACE INTO seeds (path, fingerprint, text, loaded) VALUES (?, ?, ?, ?)",
                                   [(p, f, t, iso(now)) for p, f, t in seeds if existing.get(p) != f])
 
-    def index_rows(self, since: datetime | None = None, seeds: bool = True) -> Iterator[dict]:
-        """Seeds (unless not `seeds`), then original articles (stored since `since`, when given)
-        oldest first, with their stored signatures."""
-        yield from () if not seeds else self.query(
+    _INDEX_ARTICLES = ("SELECT a.id AS key, coalesce(a.url, a.identity) AS ref, 'article' AS kind, a.first_seen, "
+                       "coalesce(a.story_id, a.id) AS story_id, a.fingerprint, g.version, g.minhash "
+                       "FROM articles a LEFT JOIN signatures g ON g.key = a.id WHERE a.duplicate_of IS NULL ")
+
+    def index_rows(self, since: datetime | None = None) -> Iterator[dict]:
+        """Seeds, then original articles (stored since `since`, when given) oldest first, with
+        their stored signatures."""
+        yield from self.query(
             "SELECT s.path AS key, s.path AS ref, 'seed' AS kind, NULL AS first_seen, NULL AS story_id, "
             "s.fingerprint, g.version, g.minhash FROM seeds s LEFT JOIN signatures g ON g.key = s.path "
             "ORDER BY s.path")
-        yield from self.query(
-            "SELECT a.id AS key, coalesce(a.url, a.identity) AS ref, 'article' AS kind, a.first_seen, "
-            "coalesce(a.story_id, a.id) AS story_id, a.fingerprint, g.version, g.minhash "
-            "FROM articles a LEFT JOIN signatures g ON g.key = a.id "
-            "WHERE a.duplicate_of IS NULL AND a.first_seen >= ? ORDER BY a.first_seen, a.id",
-            [iso(since) if since else ""])
+        yield from self.query(self._INDEX_ARTICLES + "AND a.first_seen >= ? ORDER BY a.first_seen, a.id",
+                              [iso(since) if since else ""])
+
+    def originals_since(self, since: datetime | None) -> list[str]:
+        """The ids of the original articles stored since `since` (all without): what a worker's
+        index checks against what it holds before reading any row whole."""
+        return [key for (key,) in self.conn.execute(
+            "SELECT id FROM articles WHERE duplicate_of IS NULL AND first_seen >= ?", [iso(since) if since else ""])]
+
+    def index_rows_of(self, ids: list[str]) -> list[dict]:
+        """index_rows' article rows for these article ids, oldest first."""
+        out: list[dict] = []
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            out += self.query(self._INDEX_ARTICLES + f"AND a.id IN ({','.join('?' * len(part))})", part)
+        return sorted(out, key=lambda r: (r["first_seen"], r["key"]))
 
     def save_signatures(self, rows: list[tuple[str, str, bytes | None]]) -> None:
         """(key, version, minhash) rows; call inside a transaction."""
