@@ -200,3 +200,29 @@ def test_a_worker_sees_what_another_stored_before_deciding(site, tmp_path, seeds
         config, "SELECT id, story_id FROM articles WHERE feed = 'one'")[0], rows(
         config, "SELECT story_id, similarity FROM articles WHERE feed = 'two'")[0]
     assert two_story == one_story == one_id and similarity == 1.0
+
+
+def test_a_worker_adding_the_feeds_keeps_what_another_stored_meanwhile(tmp_path, store_url, clock, monkeypatch):
+    """Two workers start on a new database: the second reads the feeds missing and adds them just
+    after the first did and checked one. The first's check stays (not reset as a changed URL
+    would be); a URL changed in the config still starts the feed afresh."""
+    from dataclasses import replace
+
+    from pipeline.records import FeedChange, FeedOutcome
+
+    path = write_config(tmp_path, [])
+    config = load_config(path)
+    store = open_store(config)
+    try:
+        state = store.ensure_feed("wire", "https://wire.example/rss")
+        with store.transaction():
+            store.save_feed(store.start_run(clock()), FeedOutcome("wire", state.url, "ok", etag='"v1"'),
+                            FeedChange(replace(state, etag='"v1"', last_checked=clock()), ()), clock())
+        read = store._feed_rows
+        reads = iter([{}])             # the second worker read the table before the first added it
+        monkeypatch.setattr(store, "_feed_rows", lambda names: next(reads, read(names)))
+        assert store.ensure_feed("wire", "https://wire.example/rss").etag == '"v1"'
+        assert store.ensure_feed("wire", "https://wire.example/rss").etag == '"v1"'
+        assert store.ensure_feed("wire", "https://wire.example/other").etag is None
+    finally:
+        store.close()

@@ -45,7 +45,8 @@ class Feeds(Connected):
                     "INSERT INTO feeds (name, url, configured_url, consecutive_failures) VALUES (?, ?, ?, 0) "
                     "ON CONFLICT (name) DO UPDATE SET url = excluded.url, configured_url = excluded.url, "
                     "etag = NULL, last_modified = NULL, disabled = NULL, next_due = NULL, "
-                    "consecutive_failures = 0, error_since = NULL", [(n, u, u) for n, u in fresh])
+                    "consecutive_failures = 0, error_since = NULL WHERE configured_url <> excluded.configured_url",
+                    [(n, u, u) for n, u in fresh])   # (another worker may have just added it: kept as it is)
             stored.update(self._feed_rows([name for name, _ in fresh]))
         return {name: self._feed(stored[name]) for name, _ in configured}
 
