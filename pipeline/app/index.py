@@ -85,7 +85,7 @@ def caught_up(index: SharedIndex, store: Store) -> SharedIndex:
     something new: the ids of the last minutes' originals, then the rows of those it lacks
     (bench/RESULTS.md: `workers`)."""
     since = datetime.fromisoformat(index.newest) - CATCH_UP_MARGIN if index.newest else None
-    new = [key for key in store.originals_since(since) if key not in index.keys]
+    new = [key for key in store.original_ids_since(since) if key not in index.keys]
     for row in store.index_rows_of(new) if new else ():
         item, blob = _indexed(store, row, [])
         index.add(item, row["fingerprint"], None if blob is None else np.frombuffer(blob, dtype=np.uint32))

@@ -64,7 +64,7 @@ class Runs(Connected):
         yield from self.query(self._INDEX_ARTICLES + "AND a.first_seen >= ? ORDER BY a.first_seen, a.id",
                               [iso(since) if since else ""])
 
-    def originals_since(self, since: datetime | None) -> list[str]:
+    def original_ids_since(self, since: datetime | None) -> list[str]:
         """The ids of the original articles stored since `since` (all without): what a worker's
         index checks against what it holds before reading any row whole."""
         return [key for (key,) in self.conn.execute(
