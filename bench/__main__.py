@@ -10,7 +10,7 @@ import importlib
 import sys
 
 BENCHMARKS = ["topics", "dedup", "stories", "extraction", "pipeline", "daemon", "compare", "web", "people"]
-ON_REQUEST = ["soak", "diskindex", "scale", "engines"]   # long, or needing a PostgreSQL server: only when named
+ON_REQUEST = ["soak", "diskindex", "scale", "engines", "workers"]   # long, or needing a PostgreSQL server: only when named
 
 
 def main(argv: list[str]) -> None:

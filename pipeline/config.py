@@ -71,6 +71,7 @@ class Config:
     embeddings: Path | None = None  # [stories] embeddings: the optional semantic backend's model folder
     storage_url: str | None = None           # [storage] url: PostgreSQL instead of `database`
     storage_password_env: str | None = None  # [storage] password_env
+    claim_lease_seconds: float = 600         # [storage] claim_lease_seconds: PostgreSQL's feed claims
 
     @property
     def store(self) -> Path | str:
@@ -363,6 +364,7 @@ def parse_config(text: str, path: Path, problems: list[ConfigError] | None = Non
             window_days=values["dedup"]["window_days"]),
         embeddings=embeddings,
         storage_url=values["storage"]["url"], storage_password_env=values["storage"]["password_env"],
+        claim_lease_seconds=values["storage"]["claim_lease_seconds"],
     ))
 
 

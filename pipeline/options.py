@@ -246,6 +246,8 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "url": Option(_postgresql_url, None, 'a PostgreSQL database (postgresql://user@host:port/db) instead of '
                       'the SQLite file; see docs/scaling.md'),
         "password_env": Option(_str, None, "the environment variable holding the PostgreSQL user's password"),
+        "claim_lease_seconds": Option(_number(1), 600, "on PostgreSQL: how long a worker's claim on a feed "
+                                      "lasts; a feed claimed longer (its worker died) is taken over"),
         # at least a week: the story window (4 days) and near-duplicate checks read stored texts
         "keep_text_days": Option(_int(7), 90, "then an article's text is dropped; its title, URL, outlet, times, "
                                  "topics, story and email/message history stay (search finds its title only)"),

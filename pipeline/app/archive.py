@@ -42,6 +42,47 @@ def exclusive(config: Config, role: str = "run", wait_seconds: float = 0) -> Ite
         yield
 
 
+def not_beside_daemon(config: Config) -> None:
+    """A run on PostgreSQL goes beside other runs (they share the feeds by claims, app/claims.py)
+    but never beside a daemon, which does not claim: LockHeld (exit 75) when one holds the run
+    lock. Held by another run (sending), prune or maintain: the run goes ahead."""
+    from ..errors import LockHeld
+
+    try:
+        with postgres.advisory_lock(config.storage_url, config.store_password, "run"):
+            pass
+    except LockHeld as e:
+        if "newsmon serve " in str(e):
+            raise
+    except postgres.errors() as e:
+        raise StoreError(f"{config.storage_url}: cannot read the run lock: {e}") from None
+
+
+@contextmanager
+def single_actor(config: Config, role: str) -> Iterator[bool]:
+    """What one worker at a time does (sending the due email and alerts): on PostgreSQL, the
+    database's advisory run lock tried once, True when this worker holds it, False when another
+    worker (or the daemon) does, which then does the work; on SQLite the run already holds the
+    run lock: True."""
+    from ..errors import LockHeld
+
+    if not config.storage_url:
+        yield True
+        return
+    try:
+        lock = postgres.advisory_lock(config.storage_url, config.store_password, role)
+        lock.__enter__()
+    except LockHeld:
+        yield False
+        return
+    except postgres.errors() as e:
+        raise StoreError(f"{config.storage_url}: cannot take the run lock: {e}") from None
+    try:
+        yield True
+    finally:
+        lock.__exit__(None, None, None)
+
+
 @contextmanager
 def reading(config: Config) -> Iterator[Store]:
     """A read-only connection (`newsmon web`): never blocks a run. Each server thread keeps its

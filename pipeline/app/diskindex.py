@@ -138,9 +138,18 @@ def loaded_index(store: Store, rows: Iterable[dict]) -> DuplicateIndex:
     return index
 
 
+# On PostgreSQL several workers store into one database: each lookup then sees every original
+# committed so far, its own and the others' (each worker writes an article's bands in the
+# transaction that stores it), so a worker decides a new article knowing what the others stored.
+EVERY_ROW = 2 ** 62
+
+
 def open_stored_index(store: Store, since: datetime | None = None) -> StoredIndex:
     """The index over the seeds and the originals stored since `since`; first the bands of any
-    article stored since the last opening are built (catch_up). Call outside a transaction."""
+    article stored since the last opening are built (catch_up). On SQLite (one writer) the stored
+    part is what existed at opening, as an index in memory holds it; on PostgreSQL, every row
+    committed when each lookup runs (EVERY_ROW). Call outside a transaction."""
     catch_up(store)
     mark = store.bands_mark()
-    return StoredIndex(store, loaded_index(store, store.seed_rows()), since, mark[1] if mark else 0)
+    upto = (mark[1] if mark else 0) if store.engine == "sqlite" else EVERY_ROW
+    return StoredIndex(store, loaded_index(store, store.seed_rows()), since, upto)

@@ -35,6 +35,7 @@ from ..stages.parse import skip_notes
 from ..stages.urls import canonical_url, host_of
 from ..storage.store import Store, article_id, database_errors, guard
 from .alertmark import nobody_to_alert
+from .claims import NoClaims, claims_for
 from .seeds import sync_seeds
 from .selection import fresh_entries, shared_pages
 from .stories import StoryDesk
@@ -75,16 +76,14 @@ class Pipeline:
         self.on_start = on_start or (lambda total: None)
         self.boilerplate = compile_boilerplate(config.boilerplate)
         self.on_feed_done = on_feed_done or (lambda outcome: None)
-        self.should_stop = should_stop
-        self.problems: list[str] = []
+        self.should_stop, self.problems = should_stop, []
         self._index: StoredIndex | None = None
         self._states: dict[str, FeedState] = {}     # each feed as this run found it, then as it left it
-        self.run_id = 0
-        self.stopped = False
-        self.changed = False
+        self.run_id, self.stopped, self.changed = 0, False, False
         self._workers: Workers | None = None
         self.walls = Walls(store, clock)
         self.stories = StoryDesk.for_config(store, config)
+        self.claims: NoClaims = NoClaims()          # which feeds are this worker's to check
 
     def prepare(self) -> "Pipeline":
         self.problems = sync_seeds(self.store, self.config.seeds_dir, self.boilerplate, self.clock())
@@ -98,8 +97,7 @@ class Pipeline:
         transaction: opening builds the bands of articles stored since the last opening."""
         if self._index is None:
             from .index import open_index  # (numpy and MinHash: only once something is new)
-            since = self.clock() - timedelta(days=self.config.retention.window_days)
-            self._index = open_index(self.store, since)
+            self._index = open_index(self.store, self.clock() - timedelta(days=self.config.retention.window_days))
         return self._index
 
     def forget_index(self) -> None:
@@ -118,6 +116,7 @@ class Pipeline:
         if self._workers is not None:
             self._workers.close(wait=not self.stopped)
             self._workers = None
+        self.claims.release_left()
 
     def _todays_files_exist(self) -> bool:
         day = self.clock().astimezone(self.config.zone).date()
@@ -224,7 +223,8 @@ class Pipeline:
         """The per-feed fault boundary: whatever goes wrong in one feed is recorded on that feed.
         Only the database's own errors (disk full, read-only file) stop the run."""
         try:
-            return await self._feed(feed, fetcher)
+            async with self.claims.held(feed, self._states) as mine:     # (PostgreSQL's workers: claims.py)
+                return await self._feed(feed, fetcher) if mine else None
         except (*database_errors(), StoreError):
             raise
         except Exception as e:
@@ -410,6 +410,7 @@ def run_once(config: Config, *, clock: Callable[[], datetime] = utcnow, force: b
     store = Store.open(config.store, config.store_password)
     pipeline = Pipeline(config, store, clock=clock, on_feed_done=on_feed_done, on_start=on_start,
                         should_stop=should_stop)
+    pipeline.claims = claims_for(config, clock, force)
     try:
         with guard(config.store):      # disk full, read-only file: one clear error
             pipeline.prepare()

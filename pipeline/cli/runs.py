@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -47,12 +48,14 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
       newsmon run --config config/newsmon.toml
       newsmon run --force --feed bbc-europe --config config/newsmon.toml
     """
-    from ..app.archive import exclusive
+    from ..app.archive import exclusive, not_beside_daemon, single_actor
     from ..app.pipeline import run_once
 
     config = load_config(config_path)
     only = tuple(config.feed_name(name) for name in only)   # an unknown name names the nearest
-    with exclusive(config), _stop_on_signals() as stop:
+    if config.storage_url:    # PostgreSQL: runs overlap (feed claims); the sending is one's at a time
+        not_beside_daemon(config)
+    with (nullcontext() if config.storage_url else exclusive(config)), _stop_on_signals() as stop:
         with _progress() as bar:    # on a terminal only
             report = run_once(config, force=force, only=set(only) or None, on_start=bar.start,
                               on_feed_done=bar.done, should_stop=lambda: stop.signal is not None)
@@ -61,8 +64,11 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
             click.echo(f"stopped by {signal.Signals(stop.signal).name}: the feeds in flight were dropped "
                        "whole and are checked next run; no email sent", err=True)
             sys.exit(128 + stop.signal)
-        undelivered = _deliver(config, send_now=False)
-        _notify(config)
+        undelivered = 0
+        with single_actor(config, "send") as mine:
+            if mine:           # else another worker (or the daemon) is sending: it sends what is due
+                undelivered = _deliver(config, send_now=False)
+                _notify(config)
     if report.digest_error:
         click.echo(f"newsmon: {report.digest_error}", err=True)
     if undelivered:

@@ -73,6 +73,9 @@ class Articles(Connected):
 
     def last_rowid(self, before: datetime | None = None) -> int:
         """The highest article rowid (stored before `before`, when given); 0 for none."""
+        if before is None and self.engine != "sqlite":    # (several workers: ids commit out of order)
+            from .postgres import settled_last_rowid
+            return settled_last_rowid(self.conn)
         if before is None:
             row = self.conn.execute("SELECT max(rowid) FROM articles").fetchone()
         else:

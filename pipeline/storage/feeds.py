@@ -45,7 +45,8 @@ class Feeds(Connected):
                     "INSERT INTO feeds (name, url, configured_url, consecutive_failures) VALUES (?, ?, ?, 0) "
                     "ON CONFLICT (name) DO UPDATE SET url = excluded.url, configured_url = excluded.url, "
                     "etag = NULL, last_modified = NULL, disabled = NULL, next_due = NULL, "
-                    "consecutive_failures = 0, error_since = NULL", [(n, u, u) for n, u in fresh])
+                    "consecutive_failures = 0, error_since = NULL WHERE configured_url <> excluded.configured_url",
+                    [(n, u, u) for n, u in fresh])   # (another worker may have just added it: kept as it is)
             stored.update(self._feed_rows([name for name, _ in fresh]))
         return {name: self._feed(stored[name]) for name, _ in configured}
 
@@ -56,6 +57,23 @@ class Feeds(Connected):
             rows.update((r["name"], r) for r in self.query(
                 f"SELECT * FROM feeds WHERE name IN ({','.join('?' * len(part))})", part))
         return rows
+
+    # claims: several workers on one PostgreSQL database (app/claims.py)
+
+    def claim_feed(self, name: str, worker: str, now: datetime, until: datetime) -> FeedState | None:
+        """Claim a feed nobody holds (or whose claim's lease ran out) until `until`; its state as
+        stored, or None when another worker holds it. One autocommitted statement: the row lock
+        (FOR UPDATE SKIP LOCKED) makes two workers asking at once get it once."""
+        rows = list(self.query(
+            "UPDATE feeds SET claimed_by = ?, claimed_until = ? WHERE name IN (SELECT name FROM feeds "
+            "WHERE name = ? AND (claimed_until IS NULL OR claimed_until < ?) FOR UPDATE SKIP LOCKED) "
+            "RETURNING *", [worker, iso(until), name, iso(now)]))
+        return self._feed(rows[0]) if rows else None
+
+    def release_claims(self, worker: str, name: str | None = None) -> None:
+        """Give back this worker's claim on a feed (all its claims without `name`)."""
+        self.conn.execute("UPDATE feeds SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?"
+                          + (" AND name = ?" if name else ""), [worker] + ([name] if name else []))
 
     def add_event(self, feed: str, at: datetime, kind: str, detail: str) -> None:
         self.conn.execute("INSERT INTO feed_events (feed, at, kind, detail) VALUES (?, ?, ?, ?)",
@@ -86,15 +104,16 @@ class Feeds(Connected):
         return out
 
     def save_feed(self, run_id: int, outcome: FeedOutcome, change: FeedChange, now: datetime) -> None:
-        """Persist one check (health.transition's change), its events and the per-run row.
+        """Persist one check (health.transition's change), its events and the per-run row, and
+        release the feed's claim (PostgreSQL's workers) in the same transaction.
         Call inside the feed's transaction. What servers said is sanitised at this edge too."""
         state = change.state
         columns = [f for f in FeedState.__dataclass_fields__ if f != "name"]
         values = [iso(getattr(state, c)) if c in self._FEED_TIMES else getattr(state, c) for c in columns]
         values = [one_line(v) if isinstance(v, str) and c in ("title", "last_error", "warning", "url") else v
                   for c, v in zip(columns, values)]
-        self.conn.execute(f"UPDATE feeds SET {', '.join(f'{c} = ?' for c in columns)} WHERE name = ?",
-                          values + [state.name])
+        self.conn.execute(f"UPDATE feeds SET {', '.join(f'{c} = ?' for c in columns)}, claimed_by = NULL, "
+                          "claimed_until = NULL WHERE name = ?", values + [state.name])   # (its claim ends with it)
         for event in change.events:
             self.add_event(state.name, now, event.kind, one_line(event.detail))
         self.conn.execute(

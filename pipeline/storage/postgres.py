@@ -181,6 +181,22 @@ def renumber(conn: PgConnection) -> None:
                          f"coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)")
 
 
+# --- the writers' lock: a cut of the articles (last_rowid) waits for ids still in flight
+
+WRITERS_LOCK = 0x6E6D7772    # "nmwr": held shared by each write transaction (Store._begin)
+
+
+def settled_last_rowid(conn: PgConnection) -> int:
+    """The highest article id with every lower id committed or gone: taken with the writers'
+    lock held alone for an instant (it waits for the write transactions open now; those begun
+    after it get higher ids, as the sequence only grows)."""
+    conn.raw.execute("SELECT pg_advisory_lock(%s)", (WRITERS_LOCK,))
+    try:
+        return conn.raw.execute("SELECT coalesce(max(rowid), 0) FROM articles").fetchone()[0]
+    finally:
+        conn.raw.execute("SELECT pg_advisory_unlock(%s)", (WRITERS_LOCK,))
+
+
 # --- one actor at a time across machines: the run lock's PostgreSQL half
 
 RUN_LOCK = 0x6E6D7275     # "nmru": the advisory lock key of runs, the daemon, prune and maintain

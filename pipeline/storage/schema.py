@@ -6,7 +6,7 @@ of an older version is migrated when opened (MIGRATIONS, in order; each step onl
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 
 # How a database of an older schema version is brought up to date, in order: (version, statements).
 # Each step only adds; no stored article changes identity, so nothing is reported twice.
@@ -54,6 +54,10 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     """),                                # the web reader's language filter and "why grouped"; the
                                          # index on messages.key is new (SCHEMA creates it: a story
                                          # page's alerts; its follow-ups use v12's stories_follow_up)
+    (16, """
+        ALTER TABLE feeds ADD COLUMN claimed_by TEXT;
+        ALTER TABLE feeds ADD COLUMN claimed_until TEXT;
+    """),                                # feed claims of PostgreSQL's workers (app/claims.py)
 )
 
 # Schema 7: the alert pass starts after what an older newsmon stored (it evaluated those itself).
@@ -98,8 +102,12 @@ CREATE TABLE IF NOT EXISTS feeds (
     next_due             TEXT,               -- when the feed is checked next (backoff included)
     disabled             TEXT,               -- why newsmon stopped fetching it (410 Gone); NULL = active
     items_seen           INTEGER NOT NULL DEFAULT 0,
-    warning              TEXT                -- read with a problem at its last check: ill-formed
+    warning              TEXT,               -- read with a problem at its last check: ill-formed
                                              -- XML/JSON, items skipped, a consent or bot wall (v2)
+    claimed_by           TEXT,               -- the worker checking it now (PostgreSQL, v16):
+                                             -- "host:pid:nonce"; NULL = nobody
+    claimed_until        TEXT                -- its claim's lease ends then: another worker may take
+                                             -- it over (the first died); NULL = unclaimed (v16)
 );
 CREATE TABLE IF NOT EXISTS walls (         -- consent or bot walls seen (v2): one text, many URLs
     host        TEXT NOT NULL,

@@ -249,7 +249,7 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         transaction (rolled back alone on error), committed with the others by `flush()`."""
         conn = self.conn
         if self._group_seconds is None:
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin()
             try:
                 yield self
                 self.index_for_search()
@@ -261,7 +261,7 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
                 conn.execute("COMMIT")
             return
         if not conn.in_transaction:
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin()
             self._group_began = time.monotonic()
         with self._savepoint("unit"):
             try:
@@ -271,6 +271,15 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
                 self._unindexed.clear()        # (inner units indexed theirs when they ended)
                 raise
         self.flush(older_than=self._group_seconds)
+
+    def _begin(self) -> None:
+        """A write transaction. On PostgreSQL it holds the writers' lock shared, so that
+        `last_rowid` (which takes it alone) waits for every article id handed out to be committed:
+        several workers' ids commit out of order, and a cut made past an id still in flight would
+        let the email and alert passes skip that article for good."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        if self.engine != "sqlite":
+            self.conn.raw.execute("SELECT pg_advisory_xact_lock_shared(%s)", (postgres.WRITERS_LOCK,))
 
     @contextmanager
     def _savepoint(self, kind: str) -> Iterator[None]:

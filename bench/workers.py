@@ -1,0 +1,143 @@
+"""Several `newsmon run` workers on one PostgreSQL database (app/claims.py): the wall time of a
+cycle over loopback feeds with 1 and 2 workers, and what a worker's look into the shared
+duplicate index (kept on disk, seeing what the others stored) costs.
+
+    python -m bench workers [--feeds 400] [--delay 0.05]
+
+Each feed answers after `--delay` seconds (a publisher's latency) with two items read from the
+feed's own text. PostgreSQL as in `bench engines` (a throwaway cluster, fsync off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from pipeline.demo.server import LoopbackSite, Page
+from pipeline.demo.site import FeedItem, rss_feed
+
+from .common import save, table
+from .engines import _pgserver
+
+CONFIG = """[storage]
+database = "data/newsmon.db"
+url = "{url}"
+password_env = "NEWSMON_TEST_PG_PASSWORD"
+[seeds]
+directory = "seeds"
+[digest]
+directory = "reports"
+formats = ["json"]
+[fetch]
+allow_private_networks = true
+per_host_delay_seconds = 0
+max_age_days = 36500
+[extract]
+fetch_pages = false
+workers = 1
+"""
+
+
+def _serve(site: LoopbackSite, feeds: int, delay: float) -> list[tuple[str, str]]:
+    rng = random.Random(1)
+    out = []
+    for n in range(feeds):
+        items = [FeedItem(f"Feed {n} item {i}", site.url(f"/a/{n}/{i}"), f"g-{n}-{i}", "2026-11-23T06:00:00Z",
+                          content_html="<p>" + " ".join("".join(rng.choice("abcdefghiklmnoprstu")
+                                                                for _ in range(6)) for _ in range(80)) + "</p>")
+                 for i in range(2)]
+        page = rss_feed(f"Feed {n}", site.base, items)
+        site.routes[f"/f/{n}.xml"] = Page(page.body, content_type=page.content_type, delay=delay)
+        out.append((f"feed{n:04d}", site.url(f"/f/{n}.xml")))
+    return out
+
+
+def _cycle(folder: Path, url: str, feeds: list[tuple[str, str]], workers: int) -> float:
+    folder.mkdir()
+    (folder / "seeds").mkdir()
+    path = folder / "newsmon.toml"
+    path.write_text(CONFIG.format(url=url) + "".join(f'\n[[feeds]]\nname = "{n}"\nurl = "{u}"\n' for n, u in feeds))
+    started = time.monotonic()
+    procs = [subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--config", str(path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(workers)]
+    for p in procs:
+        _, err = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit(f"a worker failed ({p.returncode}): {err[-2000:]}")
+    return time.monotonic() - started
+
+
+def _index_ms(url: str, password: str | None) -> tuple[float, int, float]:
+    """A worker's duplicate index on PostgreSQL is the one kept on disk, with no cap on the rows it
+    sees (diskindex.EVERY_ROW): what others stored is found by the lookup itself. Its costs: a
+    candidate lookup for a stored article's text, and opening the index."""
+    from pipeline.app.index import open_index
+    from pipeline.stages.dedup import signature
+    from pipeline.storage.store import Store
+
+    store = Store.open(url, password)
+    try:
+        index = open_index(store)
+        texts = [store.text_of(key) or "" for (key,) in store.conn.execute(
+            "SELECT id FROM articles WHERE duplicate_of IS NULL ORDER BY id LIMIT 20").fetchall()]
+        sigs = [s for s in (signature(text) for text in texts) if s is not None]
+        times = []
+        for sig in sigs:
+            started = time.perf_counter()
+            index.candidate_items(sig)
+            times.append((time.perf_counter() - started) * 1000)
+        opens = []
+        for _ in range(5):
+            started = time.perf_counter()
+            open_index(store)
+            opens.append((time.perf_counter() - started) * 1000)
+        stored = store.conn.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NULL").fetchone()[0]
+        return statistics.median(times) if times else float("nan"), stored, statistics.median(opens)
+    finally:
+        store.close()
+
+
+def run(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench workers")
+    parser.add_argument("--feeds", type=int, default=400)
+    parser.add_argument("--delay", type=float, default=0.05)
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="newsmon-bench-workers-"))
+    folder.chmod(0o755)
+    server = _pgserver()
+    base, password = server.start(folder / "cluster")
+    os.environ["NEWSMON_TEST_PG_PASSWORD"] = password or ""
+    import psycopg
+
+    figures: dict = {"feeds": args.feeds, "delay_s": args.delay}
+    try:
+        with LoopbackSite() as site:
+            feeds = _serve(site, args.feeds, args.delay)
+            for workers in (1, 2):
+                name = f"bench_{uuid.uuid4().hex[:10]}"
+                with psycopg.connect(base, password=password, autocommit=True) as admin:
+                    admin.execute(f"CREATE DATABASE {name}")
+                url = base.rsplit("/", 1)[0] + "/" + name
+                figures[f"cycle_s_{workers}"] = _cycle(folder / f"w{workers}", url, feeds, workers)
+            figures["lookup_ms"], figures["originals"], figures["open_ms"] = _index_ms(url, password)
+    finally:
+        server.stop(folder / "cluster")
+        shutil.rmtree(folder, ignore_errors=True)
+    figures["scaling"] = figures["cycle_s_1"] / figures["cycle_s_2"]
+    table(f"workers: {args.feeds} loopback feeds ({args.delay:g} s each), 2 items each, feed text", [
+        ("a first cycle, 1 worker", f"{figures['cycle_s_1']:.1f} s"),
+        ("a first cycle, 2 workers at once", f"{figures['cycle_s_2']:.1f} s ({figures['scaling']:.2f}x)"),
+        ("a candidate lookup on the shared index", f"{figures['lookup_ms']:.1f} ms over "
+                                                    f"{figures['originals']} originals (median of 20)"),
+        ("opening the index", f"{figures['open_ms']:.1f} ms (median of 5)"),
+    ])
+    save("workers", figures)
