@@ -50,10 +50,6 @@ class Runs(Connected):
             self.conn.executemany("INSERT OR REPLACE INTO seeds (path, fingerprint, text, loaded) VALUES (?, ?, ?, ?)",
                                   [(p, f, t, iso(now)) for p, f, t in seeds if existing.get(p) != f])
 
-    _INDEX_ARTICLES = ("SELECT a.id AS key, coalesce(a.url, a.identity) AS ref, 'article' AS kind, a.first_seen, "
-                       "coalesce(a.story_id, a.id) AS story_id, a.fingerprint, g.version, g.minhash "
-                       "FROM articles a LEFT JOIN signatures g ON g.key = a.id WHERE a.duplicate_of IS NULL ")
-
     def index_rows(self, since: datetime | None = None) -> Iterator[dict]:
         """Seeds, then original articles (stored since `since`, when given) oldest first, with
         their stored signatures."""
