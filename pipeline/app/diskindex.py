@@ -108,7 +108,11 @@ class StoredIndex:
         """The indexed texts sharing a band with `sig`, in the order an index in memory holds them."""
         stored = [(self._article(row), np.frombuffer(row["minhash"], dtype=np.uint32))
                   for row in self.store.band_matches(band_pairs(sig), self.since, self.upto, SIGNATURE_VERSION)]
-        return self.seeds.candidate_items(sig) + stored + self.recent.candidate_items(sig)
+        # (on PostgreSQL, EVERY_ROW: the run's own committed articles come back from the table too;
+        # each is compared once)
+        found = {item.key for item, _ in stored}
+        recent = [(item, s) for item, s in self.recent.candidate_items(sig) if item.key not in found]
+        return self.seeds.candidate_items(sig) + stored + recent
 
 
 def current_signature(store: Store, row: dict, recomputed: list[tuple]) -> bytes | None:
