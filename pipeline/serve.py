@@ -20,8 +20,12 @@
 - after every feed cycle a due or pending email is (re)tried; after failures the next try waits
   15 s, doubling up to an hour; SIGUSR1 (what `newsmon digest --send` sends to a running daemon)
   tries it at once.
-The daemon holds the run lock for its whole life, so a cron `newsmon run` beside it exits 75.
-The lock file names the daemon's pid, which is how `feeds add/disable…` and `digest --send` find
+On SQLite the daemon holds the run lock for its whole life, so a cron `newsmon run` beside it
+exits 75. On PostgreSQL it is one worker among any number (other daemons, timer runs, on any
+machine): each cycle claims its feeds as `newsmon run` does (app/claims.py), and the parts one
+actor at a time does (the alert pass, the email, the nightly upkeep) take the database's advisory
+lock for that moment, skipped when another worker holds it (that one does them) (archive.
+single_actor, daemon_lock). The lock file names the daemon's pid, which is how `feeds add/disable…` and `digest --send` find
 it: so the handlers are installed before the pid is published. A signal that comes while the
 daemon is still starting (reading thousands of seed files) is remembered and acted on once it
 serves, never the default action that would kill it.
@@ -44,7 +48,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .app.archive import exclusive, open_store
+from .app.archive import daemon_lock, open_store, single_actor
+from .app.claims import claims_for
 from .app.pipeline import Pipeline
 from .clock import utcnow
 from .config import Config, load_config
@@ -54,6 +59,7 @@ log = logging.getLogger("newsmon.serve")
 
 MISFIRE_GRACE_SECONDS = 6 * 3600
 MAIL_RETRY_SECONDS = 15           # the first retry of a failed email; doubled up to an hour
+MAINTAINED_WITHIN = timedelta(hours=6)   # PostgreSQL: upkeep another worker did this recently is not redone
 
 
 def feed_tick_seconds(config: Config) -> float:
@@ -115,11 +121,17 @@ class Service:
         self.mail_retry_at = 0.0            # monotonic time before which a failed email is not retried
         self.mail_failures = 0
         self.store = open_store(config)
-        self.pipeline = Pipeline(config, self.store, should_stop=self.stopping.is_set).prepare()
+        self.pipeline = self._pipeline(config)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
             timezone=config.zone)
+
+    def _pipeline(self, config: Config) -> Pipeline:
+        """The daemon's pipeline; on PostgreSQL its feeds taken under claims, as a run's are."""
+        pipeline = Pipeline(config, self.store, should_stop=self.stopping.is_set)
+        pipeline.claims = claims_for(config, utcnow)
+        return pipeline.prepare()
 
     # --- jobs (all on the one worker thread)
 
@@ -139,6 +151,8 @@ class Service:
         except Exception:  # a job must never kill the daemon; the run row says "failed"
             log.exception("run failed")
             self.digest_dirty = True
+        finally:
+            self.pipeline.claims.release_left()     # (a stopped cycle's claims: given back)
         self.deliver_if_due()
 
     def notify(self) -> None:
@@ -149,9 +163,10 @@ class Service:
         from .app.notify import notify
 
         try:
-            for d in notify(self.store, self.config, utcnow()):
-                for error in d.errors:
-                    log.warning("channel %s: %d pending: %s", d.channel, d.pending, error)
+            with single_actor(self.config, "send") as mine:
+                for d in notify(self.store, self.config, utcnow()) if mine else ():
+                    for error in d.errors:
+                        log.warning("channel %s: %d pending: %s", d.channel, d.pending, error)
         except Exception:
             log.exception("alerts not sent")
 
@@ -164,7 +179,10 @@ class Service:
         from .app.deliver import deliver_due
 
         try:
-            outcomes = deliver_due(self.store, self.config, utcnow(), self.config.labels)
+            with single_actor(self.config, "send") as mine:
+                if not mine:       # another worker is sending: it sends what is due
+                    return
+                outcomes = deliver_due(self.store, self.config, utcnow(), self.config.labels)
         except Exception:
             log.exception("delivery failed")
             outcomes = []
@@ -203,11 +221,18 @@ class Service:
         self.notify()
 
     def maintain(self) -> None:
-        """The nightly upkeep, between feed jobs (one worker thread). Stops early on SIGTERM."""
-        from .app.retention import maintain
+        """The nightly upkeep, between feed jobs (one worker thread). Stops early on SIGTERM. On
+        PostgreSQL one worker does it: the one that takes the advisory lock, unless another did
+        it in the last MAINTAINED_WITHIN (the daemons' 03:30 jobs fire about together)."""
+        from .app.retention import maintain, maintenance_due
 
         try:
-            report = maintain(self.store, self.config, utcnow(), should_stop=self.stopping.is_set)
+            with single_actor(self.config, "maintain") as mine:
+                if not mine or (self.config.storage_url and
+                                not maintenance_due(self.store, utcnow(), every=MAINTAINED_WITHIN)):
+                    log.info("maintenance: done or being done by another worker")
+                    return
+                report = maintain(self.store, self.config, utcnow(), should_stop=self.stopping.is_set)
             pruned = report.prune
             log.info("maintenance: %d texts dropped, %d articles deleted, %.1f -> %.1f MB", pruned.texts_dropped,
                      pruned.articles_deleted, report.size_before / 1e6, report.size_after / 1e6)
@@ -227,7 +252,7 @@ class Service:
             return
         self.pipeline.close()
         self.config = config
-        self.pipeline = Pipeline(config, self.store, should_stop=self.stopping.is_set).prepare()
+        self.pipeline = self._pipeline(config)
         self._schedule()
         log.info("config reloaded from %s: %d feeds", self.config_path, len(config.feeds))
         self.check_templates()
@@ -304,5 +329,5 @@ class Service:
 def serve(config_path: Path) -> int:
     signals = Signals().install()        # before run_lock publishes the pid (module docstring)
     config = load_config(config_path)
-    with exclusive(config, role="serve"):
+    with daemon_lock(config):
         return Service(config_path, config, signals).serve()

@@ -42,28 +42,30 @@ def exclusive(config: Config, role: str = "run", wait_seconds: float = 0) -> Ite
         yield
 
 
-def not_beside_daemon(config: Config) -> None:
-    """A run on PostgreSQL goes beside other runs (they share the feeds by claims, app/claims.py)
-    but never beside a daemon, which does not claim: LockHeld (exit 75) when one holds the run
-    lock. Held by another run (sending), prune or maintain: the run goes ahead."""
-    from ..errors import LockHeld
+@contextmanager
+def daemon_lock(config: Config) -> Iterator[None]:
+    """What `newsmon serve` holds for its life. SQLite: the run lock (one writer: one daemon, and
+    a cron run beside it exits 75). PostgreSQL: the lock file only, so one daemon per config
+    folder (the file is where `feeds add`, `feeds reload` and `digest --send` find the local
+    daemon to signal); the database is shared: other daemons and runs, here or on other machines,
+    claim feeds beside it, and what one actor at a time does (sending, upkeep) takes the
+    advisory lock for that moment (`single_actor`)."""
+    if not config.storage_url:
+        with exclusive(config, role="serve"):
+            yield
+        return
+    from ..lock import run_lock
 
-    try:
-        with postgres.advisory_lock(config.storage_url, config.store_password, "run"):
-            pass
-    except LockHeld as e:
-        if "newsmon serve " in str(e):
-            raise
-    except postgres.errors() as e:
-        raise StoreError(f"{config.storage_url}: cannot read the run lock: {e}") from None
+    with run_lock(config.database, role="serve"):
+        yield
 
 
 @contextmanager
 def single_actor(config: Config, role: str) -> Iterator[bool]:
-    """What one worker at a time does (sending the due email and alerts): on PostgreSQL, the
-    database's advisory run lock tried once, True when this worker holds it, False when another
-    worker (or the daemon) does, which then does the work; on SQLite the run already holds the
-    run lock: True."""
+    """What one worker at a time does (sending the due email and alerts, the daemon's nightly
+    upkeep): on PostgreSQL, the database's advisory run lock tried once, True when this worker
+    holds it, False when another worker does, which then does the work; on SQLite the run (or
+    the daemon) already holds the run lock: True."""
     from ..errors import LockHeld
 
     if not config.storage_url:

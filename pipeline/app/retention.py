@@ -196,10 +196,11 @@ def maintain(store: Store, config: Config, now: datetime, *, apply_retention: bo
     return report
 
 
-def maintenance_due(store: Store, now: datetime) -> bool:
-    """For the daemon's start: no upkeep recorded in the last day (a machine asleep at night)."""
+def maintenance_due(store: Store, now: datetime, every: timedelta = MAINTAIN_EVERY) -> bool:
+    """For the daemon's start: no upkeep recorded in the last day (a machine asleep at night);
+    with `every`, none in that time (a daemon on PostgreSQL, another worker's upkeep)."""
     last = store.last_maintenance()
-    return last is None or datetime.fromisoformat(last["started"]) <= now - MAINTAIN_EVERY
+    return last is None or datetime.fromisoformat(last["started"]) <= now - every
 
 
 def growth(store: Store, config: Config, now: datetime) -> Growth:

@@ -48,13 +48,12 @@ def run(config_path: Path, force: bool, only: tuple[str, ...], fail_on_feed_erro
       newsmon run --config config/newsmon.toml
       newsmon run --force --feed bbc-europe --config config/newsmon.toml
     """
-    from ..app.archive import exclusive, not_beside_daemon, single_actor
+    from ..app.archive import exclusive, single_actor
     from ..app.pipeline import run_once
 
     config = load_config(config_path)
     only = tuple(config.feed_name(name) for name in only)   # an unknown name names the nearest
-    if config.storage_url:    # PostgreSQL: runs overlap (feed claims); the sending is one's at a time
-        not_beside_daemon(config)
+    # PostgreSQL: runs and daemons overlap (feed claims); the sending is one's at a time
     with (nullcontext() if config.storage_url else exclusive(config)), _stop_on_signals() as stop:
         with _progress() as bar:    # on a terminal only
             report = run_once(config, force=force, only=set(only) or None, on_start=bar.start,
