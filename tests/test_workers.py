@@ -1,11 +1,14 @@
 """Several workers on one PostgreSQL database (issue 26, point 2): two `newsmon run` processes at
 once over 200 loopback feeds share the feeds by claims (app/claims.py), store every item once,
 and send the day's email and each alert once; a worker SIGKILLed mid-run loses nothing, its
-claimed feeds taken over by a later run once their lease has lapsed."""
+claimed feeds taken over by a later run once their lease has lapsed. Two `newsmon serve` daemons
+share the feeds the same way, cycle after cycle; and a worker's story window catches up with the
+reports other workers stored since it was loaded."""
 
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -226,3 +229,62 @@ def test_a_worker_adding_the_feeds_keeps_what_another_stored_meanwhile(tmp_path,
         assert store.ensure_feed("wire", "https://wire.example/other").etag is None
     finally:
         store.close()
+
+
+def test_two_daemons_share_the_feeds_cycle_after_cycle_and_send_once(site, tmp_path, seeds_dir, store_url):
+    """Two `newsmon serve` on one database, as on two machines (a config folder each): every feed
+    is checked once per cycle by one of them (its fetches at least an interval apart), each item
+    stored once, the day's email sent once; SIGTERM stops both with exit 0."""
+    interval, count = 3.0, 20
+    fetched: dict[int, list[float]] = {n: [] for n in range(count)}
+
+    def timed(n: int, page: Page):
+        def answer(handler) -> Page:
+            fetched[n].append(time.monotonic())
+            return page
+        return answer
+
+    feeds = _serve(site, 1, delay=0.4)[:count]
+    for n in range(count):
+        site.routes[f"/f/{n}.xml"] = timed(n, site.routes[f"/f/{n}.xml"])
+    with SMTPServer() as smtp:
+        email = (f'[email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+                 'send_at = "00:00"\nsend_empty = true\ntimeout_seconds = 5\n'
+                 '[[email.recipients]]\naddress = "desk@example.org"\n')
+        paths = []
+        for machine in ("a", "b"):
+            folder = tmp_path / machine
+            folder.mkdir()
+            shutil.copytree(seeds_dir, folder / "seeds")
+            path = write_config(folder, feeds, extra=email)
+            path.write_text(path.read_text().replace("[extract]\n", "[extract]\nfetch_pages = false\n")
+                            .replace("[fetch]\n", f"[fetch]\ninterval_minutes = {interval / 60}\n"))
+            paths.append(path)
+        config = load_config(paths[0])
+        open_store(config).close()                       # the schema, made before the daemons start
+        daemons = [subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--config", str(p)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in paths]
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and min(len(t) for t in fetched.values()) < 3:
+                assert all(d.poll() is None for d in daemons), [d.communicate() for d in daemons]
+                time.sleep(0.2)
+            for d in daemons:
+                d.send_signal(signal.SIGTERM)
+            outputs = [d.communicate(timeout=60) for d in daemons]
+            assert [d.returncode for d in daemons] == [0, 0], outputs
+        finally:
+            for d in daemons:
+                if d.poll() is None:
+                    d.kill()
+        mails = len(smtp.inbox.messages)
+    assert min(len(t) for t in fetched.values()) >= 3, fetched
+    gaps = [b - a for times in fetched.values() for a, b in zip(times, times[1:])]
+    assert min(gaps) > interval / 2, sorted(gaps)[:5]            # never twice in one cycle
+    ran = [sum(int(line.split(": ")[1].split()[0]) for line in err.splitlines() if " run " in line
+               and " feed(s), " in line) for _, err in outputs]
+    assert all(ran), ran                                        # both daemons took a share
+    assert rows(config, "SELECT count(*) FROM articles")[0][0] == 2 * count
+    assert rows(config, "SELECT sum(new) FROM run_feeds")[0][0] == 2 * count    # none stored twice
+    assert rows(config, "SELECT count(*) FROM feeds WHERE claimed_by IS NOT NULL")[0][0] == 0
+    assert mails == 1                                             # the day's email, once
