@@ -288,3 +288,36 @@ def test_two_daemons_share_the_feeds_cycle_after_cycle_and_send_once(site, tmp_p
     assert rows(config, "SELECT sum(new) FROM run_feeds")[0][0] == 2 * count    # none stored twice
     assert rows(config, "SELECT count(*) FROM feeds WHERE claimed_by IS NOT NULL")[0][0] == 0
     assert mails == 1                                             # the day's email, once
+
+
+def test_a_workers_story_window_takes_in_what_another_stored_since_it_loaded(site, tmp_path, seeds_dir, store_url):
+    """Worker A (a `newsmon run` process) stores a report; worker B, whose story window was read
+    before that, then stores another outlet's report of the same event (not a copy): B's window
+    catches up with A's report before placing its own (app/storywindow.py), so one story."""
+    import asyncio
+
+    from test_stories import _by_id, _today
+    from test_stories import _serve as serve_reports
+
+    from pipeline.app.pipeline import Pipeline
+    from pipeline.clock import utcnow
+
+    feeds = [serve_reports(site, [_today(_by_id("kharkiv-strike-0314", 1))], "meridian"),
+             serve_reports(site, [_today(_by_id("kharkiv-strike-0314", 2))], "ledger")]
+    path = write_config(tmp_path, feeds)
+    config = load_config(path)
+    store = open_store(config)
+    worker_b = Pipeline(config, store).prepare()
+    try:
+        worker_b.stories.index(utcnow())                    # B's window, read before A stores
+        worker_a = subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", str(path), "--feed", "meridian"],
+                                  capture_output=True, text=True, timeout=300)
+        assert worker_a.returncode == 0, worker_a.stderr
+        asyncio.run(worker_b.run([f for f in config.feeds if f.name == "ledger"], write_digest=False))
+    finally:
+        worker_b.close()
+        store.close()
+    stored = rows(config, "SELECT feed, story_id, duplicate_of FROM articles ORDER BY feed")
+    assert [feed for feed, _, _ in stored] == ["ledger", "meridian"] and not any(d for _, _, d in stored)
+    assert stored[0][1] == stored[1][1]                      # one story
+    assert rows(config, "SELECT outlets, reports FROM stories") == [(2, 2)]

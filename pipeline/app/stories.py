@@ -16,6 +16,7 @@ from ..stages.profile import PROFILE_VERSION, Profile, profile_of
 from ..stages.stories import WINDOW, Assignment, StoryIndex, best_report, group, grouping, report_time
 from ..storage.store import Store, parse_time
 from .semantic import embedder_of, model_for, with_vector
+from .storywindow import WindowMark, catch_up
 
 log = logging.getLogger("newsmon")
 
@@ -31,16 +32,10 @@ def open_story_index(store: Store, zone: ZoneInfo, now: datetime, embedder=None)
     gets its sentence vector from the stored title and text (vectors are not stored: a model
     changed in the config applies at once). Call it outside a transaction."""
     index = StoryIndex(zone, model_for(embedder))
-    recomputed = []
+    recomputed: list[tuple] = []
     parts = store.merged_parts(now - WINDOW - LOAD_MARGIN)
     for row in store.window_rows(now - WINDOW - LOAD_MARGIN):
-        if row["version"] == PROFILE_VERSION:
-            profile = Profile.from_json(json.loads(row["data"]))
-        else:
-            profile = profile_of(row["title"], store.text_of(row["id"]) or "")
-            recomputed.append((row["id"], PROFILE_VERSION, profile.to_json()))
-        if embedder is not None:
-            profile = with_vector(profile, row["title"], store.text_of(row["id"]) or "", embedder)
+        profile = window_profile(store, row, embedder, recomputed)
         first_seen = parse_time(row["first_seen"])
         index.add(row["id"], row["story_id"] or row["id"], row["feed"],
                   report_time(parse_time(row["published"]), first_seen), profile, parts.get(row["id"], ""))
@@ -49,6 +44,21 @@ def open_story_index(store: Store, zone: ZoneInfo, now: datetime, embedder=None)
             store.save_profiles(recomputed)
     log.debug("story window: %d articles", len(index))
     return index
+
+
+def window_profile(store: Store, row: dict, embedder=None, recomputed: list[tuple] | None = None) -> Profile:
+    """A stored original's profile as the window holds it: the stored one, or (another
+    PROFILE_VERSION, none) computed from the stored text and added to `recomputed` to be saved;
+    with its sentence vector when there is an embeddings backend."""
+    if row["version"] == PROFILE_VERSION:
+        profile = Profile.from_json(json.loads(row["data"]))
+    else:
+        profile = profile_of(row["title"], store.text_of(row["id"]) or "")
+        if recomputed is not None:
+            recomputed.append((row["id"], PROFILE_VERSION, profile.to_json()))
+    if embedder is not None:
+        profile = with_vector(profile, row["title"], store.text_of(row["id"]) or "", embedder)
+    return profile
 
 
 def refresh_story(store: Store, story_id: str, follow_up_of: str | None = None) -> StoryRecord:
@@ -78,6 +88,7 @@ class StoryDesk:
         so that a run with nothing due never loads a model."""
         self.store, self.zone, self._backend, self._embedder = store, zone, backend, None
         self._index: StoryIndex | None = None
+        self._mark: WindowMark | None = None     # PostgreSQL: what the window has seen (storywindow.py)
         self._loaded: datetime | None = None
         self._edits = 0                  # the operators' story edits the window was read with
 
@@ -105,9 +116,23 @@ class StoryDesk:
         may save recomputed profiles."""
         edits = self.store.edits_mark() if check_edits or self._index is None else self._edits
         if self._index is None or self._loaded is None or now - self._loaded > RELOAD_AFTER or edits != self._edits:
+            mark = WindowMark.at_load(self.store) if self.store.engine != "sqlite" else None
             self._index, self._loaded, self._edits = (open_story_index(self.store, self.zone, now, self.embedder),
                                                       now, edits)
+            self._mark = mark
+            if mark is not None:
+                mark.known.update(m.article_id for m in self._index.members)
         return self._index
+
+    def caught_up(self, now: datetime) -> StoryIndex:
+        """The window, with what other workers committed since it last looked (PostgreSQL; on
+        SQLite the window's own writer is the only one): before an article is placed."""
+        index = self.index(now, check_edits=True)
+        if self._mark is not None:
+            added = catch_up(self.store, index, self._mark, lambda row: window_profile(self.store, row, self.embedder))
+            if added:
+                log.debug("story window: %d articles stored by other workers taken in", added)
+        return index
 
     @contextmanager
     def forgetting_on_error(self) -> Iterator[None]:
@@ -129,7 +154,7 @@ class StoryDesk:
         if article.story_id is not None:
             return article
         try:
-            found = self.index(now, check_edits=True).assign(article.profile, report_time(article.published, now), article.feed,
+            found = self.caught_up(now).assign(article.profile, report_time(article.published, now), article.feed,
                                            explain=False)
         except Exception:        # the story stage may miss a grouping, never lose an article
             log.warning("article %s: not compared with stories (a new story of its own)", article.url or article.title,
@@ -152,6 +177,8 @@ class StoryDesk:
                                               article.follow_up_of))
         else:
             refresh_story(self.store, story_id)
+        if self._mark is not None:
+            self._mark.known.add(aid)
         self.index(now).add(aid, story_id, article.feed, report_time(article.published, now), article.profile)
 
 

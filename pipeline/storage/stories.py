@@ -40,6 +40,21 @@ class Stories(Connected):
             "FROM articles a LEFT JOIN profiles p ON p.article_id = a.id "
             "WHERE a.first_seen >= ? AND a.duplicate_of IS NULL ORDER BY a.rowid", [iso(since)])
 
+    def top_rowid(self) -> int:
+        """The highest article rowid committed (or written by this connection) now; 0 for none.
+        Not settled (Articles.last_rowid): lower ids of other workers may still be in flight."""
+        return self.conn.execute("SELECT coalesce(max(rowid), 0) FROM articles").fetchone()[0]
+
+    def rows_after(self, rowid: int, missing: list[int]) -> list[dict]:
+        """The articles above `rowid` and those numbered in `missing`, oldest first, copies too
+        (`duplicate_of` set), with the originals' stored profiles: what a worker's story window
+        catches up with (app/storywindow.py). One indexed query; none in the common case."""
+        either = f" OR a.rowid IN ({','.join('?' * len(missing))})" if missing else ""
+        return list(self.query(
+            "SELECT a.rowid AS rowid, a.id, a.story_id, a.feed, a.published, a.first_seen, a.title, a.duplicate_of, "
+            "p.version, p.data FROM articles a LEFT JOIN profiles p ON p.article_id = a.id "
+            f"WHERE a.rowid > ?{either} ORDER BY a.rowid", [rowid, *missing]))
+
     def story_reports(self, story_id: str) -> list[StoryReport]:
         """The original articles of a story, in the order they were stored (without their texts)."""
         return [StoryReport(r["id"], r["title"], r["feed"], r["text_source"], parse_time(r["published"]),
