@@ -24,6 +24,7 @@ from test_alerts import TRUCE, Receiver, _channels
 from pipeline.config import load_config
 from pipeline.demo.server import Page
 from pipeline.demo.site import FeedItem, rss_feed
+from pipeline.storage.store import article_id
 
 FEEDS = 200
 
@@ -321,3 +322,41 @@ def test_a_workers_story_window_takes_in_what_another_stored_since_it_loaded(sit
     assert [feed for feed, _, _ in stored] == ["ledger", "meridian"] and not any(d for _, _, d in stored)
     assert stored[0][1] == stored[1][1]                      # one story
     assert rows(config, "SELECT outlets, reports FROM stories") == [(2, 2)]
+
+
+def test_a_window_catching_up_waits_for_ids_committed_out_of_order(store_url, tmp_path, clock):
+    """Worker X holds article id N in an open transaction while worker Y commits N + 1: a catch-up
+    then takes in N + 1 and looks for N again, which it takes in once X commits; an id that never
+    commits (a rolled-back feed) is given up after GAP_SECONDS."""
+    from test_postgres import _article
+
+    from pipeline.app.storywindow import WindowMark, catch_up
+    from pipeline.stages.profile import profile_of
+    from pipeline.stages.stories import StoryIndex
+
+    config = load_config(write_config(tmp_path, []))
+    x, y = open_store(config), open_store(config)
+    index, mark, ticks = StoryIndex(config.zone), WindowMark(0), iter(range(0, 10_000, 100))
+    now = lambda: float(next(ticks))                                   # noqa: E731 (a clock in steps of 100 s)
+    entry = lambda row: profile_of(row["title"], row["title"])         # noqa: E731
+    try:
+        run = x.start_run(clock())
+        with x.transaction():
+            x.insert_article(_article(1, "Held back by worker X"), clock(), run)
+            with y.transaction():
+                y.insert_article(_article(2, "Committed by worker Y"), clock(), run)
+            assert catch_up(y, index, mark, entry, now) == 1 and len(mark.missing) == 1
+        assert catch_up(y, index, mark, entry, now) == 1 and not mark.missing
+        assert [m.article_id for m in index.members] == [article_id("guid:2"), article_id("guid:1")]
+        with pytest.raises(ZeroDivisionError), x.transaction():     # id 3: handed out, never committed
+            x.insert_article(_article(3, "Rolled back"), clock(), run)
+            1 / 0
+        with y.transaction():
+            y.insert_article(_article(4, "After the gap"), clock(), run)
+        assert catch_up(y, index, mark, entry, now) == 1 and len(mark.missing) == 1
+        while mark.missing:                                            # looked for until GAP_SECONDS
+            assert catch_up(y, index, mark, entry, now) == 0
+        assert len(index) == 3
+    finally:
+        x.close()
+        y.close()
