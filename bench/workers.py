@@ -1,8 +1,9 @@
 """Several `newsmon run` workers on one PostgreSQL database (app/claims.py): the wall time of a
-cycle over loopback feeds with 1 and 2 workers, and what a worker's look into the shared
-duplicate index (kept on disk, seeing what the others stored) costs.
+cycle over loopback feeds with 1 and 2 workers, what a worker's look into the shared
+duplicate index (kept on disk, seeing what the others stored) costs, and what its story window's
+catching up with N articles another worker stored costs (app/storywindow.py).
 
-    python -m bench workers [--feeds 400] [--delay 0.05]
+    python -m bench workers [--feeds 400] [--delay 0.05] [--catch-up-only]
 
 Each feed answers after `--delay` seconds (a publisher's latency) with two items read from the
 feed's own text. PostgreSQL as in `bench engines` (a throwaway cluster, fsync off).
@@ -25,7 +26,7 @@ from pathlib import Path
 from pipeline.demo.server import LoopbackSite, Page
 from pipeline.demo.site import FeedItem, rss_feed
 
-from .common import save, table
+from .common import TextGenerator, save, table
 from .engines import _pgserver
 
 CONFIG = """[storage]
@@ -106,10 +107,61 @@ def _index_ms(url: str, password: str | None) -> tuple[float, int, float]:
         store.close()
 
 
+CATCH_UP_SIZES = (0, 1, 10, 100, 1000)
+
+
+def _catch_up_ms(url: str, password: str | None) -> dict[int, float]:
+    """N articles -> ms for a worker's story window to take them in after another worker (its
+    own connection) stored them with their profiles, as a run stores them (insert, profile).
+    N = 0 is the common case, a catch-up that finds nothing (median of 50). Generated text of
+    300 words, titles with a name and a number, so each profile has its keys."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from pipeline.app.stories import window_profile
+    from pipeline.app.storywindow import WindowMark, catch_up
+    from pipeline.records import Article
+    from pipeline.stages.profile import PROFILE_VERSION, profile_of
+    from pipeline.stages.stories import StoryIndex
+    from pipeline.storage.store import Store, article_id
+
+    mine, other = Store.open(url, password), Store.open(url, password)
+    words, now = TextGenerator(seed=7), datetime.now(timezone.utc)
+    places = ["Kharkiv", "Odesa", "Lviv", "Dnipro", "Kherson", "Sumy", "Poltava", "Mykolaiv"]
+    try:
+        index, mark = StoryIndex(ZoneInfo("Europe/Kyiv")), WindowMark.at_load(mine)
+        run = other.start_run(now)
+        out: dict[int, float] = {}
+        for n in CATCH_UP_SIZES:
+            with other.transaction():
+                for i in range(n):
+                    text = words.text(300)
+                    title = f"{places[i % len(places)]}: {i + 3} hurt as w{i} w{n} reported"
+                    article = Article(identity=f"guid:catch-up-{n}-{i}", feed=f"other{i % 20}", guid=f"{n}-{i}",
+                                      url=f"https://e.example/{n}/{i}", canonical_url=f"https://e.example/{n}/{i}",
+                                      title=title, published=now, text=text, text_source="feed", extraction_note=None,
+                                      fingerprint=f"{n:032x}{i:032x}", minhash=None, matches=())
+                    other.insert_article(article, now, run)
+                    other.save_profiles([(article_id(article.identity), PROFILE_VERSION,
+                                          profile_of(title, text).to_json())])
+            times = []
+            for _ in range(50 if n == 0 else 1):
+                started = time.perf_counter()
+                added = catch_up(mine, index, mark, lambda row: window_profile(mine, row))
+                times.append((time.perf_counter() - started) * 1000)
+                assert added == n, (added, n)
+            out[n] = statistics.median(times)
+        return out
+    finally:
+        mine.close()
+        other.close()
+
+
 def run(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench workers")
     parser.add_argument("--feeds", type=int, default=400)
     parser.add_argument("--delay", type=float, default=0.05)
+    parser.add_argument("--catch-up-only", action="store_true", help="only the story window's catch-up")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="newsmon-bench-workers-"))
     folder.chmod(0o755)
@@ -122,16 +174,30 @@ def run(argv: list[str]) -> None:
     try:
         with LoopbackSite() as site:
             feeds = _serve(site, args.feeds, args.delay)
-            for workers in (1, 2):
+            for workers in (() if args.catch_up_only else (1, 2)) + (0,):
                 name = f"bench_{uuid.uuid4().hex[:10]}"
                 with psycopg.connect(base, password=password, autocommit=True) as admin:
                     admin.execute(f"CREATE DATABASE {name}")
                 url = base.rsplit("/", 1)[0] + "/" + name
-                figures[f"cycle_s_{workers}"] = _cycle(folder / f"w{workers}", url, feeds, workers)
-            figures["lookup_ms"], figures["originals"], figures["open_ms"] = _index_ms(url, password)
+                if workers == 0:                          # (a database of its own: the schema first)
+                    from pipeline.storage.store import Store
+
+                    Store.open(url, password).close()
+                    figures["catch_up_ms"] = _catch_up_ms(url, password)
+                else:
+                    figures[f"cycle_s_{workers}"] = _cycle(folder / f"w{workers}", url, feeds, workers)
+                    if workers == 2:
+                        figures["lookup_ms"], figures["originals"], figures["open_ms"] = _index_ms(url, password)
     finally:
         server.stop(folder / "cluster")
         shutil.rmtree(folder, ignore_errors=True)
+    catch_up = [(f"story window catch-up, {n} stored by another worker",
+                 f"{ms:.2f} ms" + (" (median of 50)" if n == 0 else f" ({ms / n:.2f} ms an article)"))
+                for n, ms in figures["catch_up_ms"].items()]
+    if args.catch_up_only:
+        table("workers: a story window catching up with another worker's articles", catch_up)
+        save("workers_catch_up", figures)
+        return
     figures["scaling"] = figures["cycle_s_1"] / figures["cycle_s_2"]
     table(f"workers: {args.feeds} loopback feeds ({args.delay:g} s each), 2 items each, feed text", [
         ("a first cycle, 1 worker", f"{figures['cycle_s_1']:.1f} s"),
@@ -139,5 +205,6 @@ def run(argv: list[str]) -> None:
         ("a candidate lookup on the shared index", f"{figures['lookup_ms']:.1f} ms over "
                                                     f"{figures['originals']} originals (median of 20)"),
         ("opening the index", f"{figures['open_ms']:.1f} ms (median of 5)"),
+        *catch_up,
     ])
     save("workers", figures)

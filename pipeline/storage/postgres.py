@@ -199,12 +199,13 @@ def settled_last_rowid(conn: PgConnection) -> int:
 
 # --- one actor at a time across machines: the run lock's PostgreSQL half
 
-RUN_LOCK = 0x6E6D7275     # "nmru": the advisory lock key of runs, the daemon, prune and maintain
+RUN_LOCK = 0x6E6D7275     # "nmru": the advisory lock key of prune, maintain, copy and the one sender
 
 
 @contextmanager
 def advisory_lock(url: str, password: str | None, role: str, wait_seconds: float = 0) -> Iterator[None]:
-    """Held for a run's (or the daemon's) whole life on a connection of its own, outside the pool:
+    """Held for a command's whole life (prune, maintain, copy), or the moment a worker sends or
+    does the daemon's upkeep (app/archive.single_actor), on a connection of its own, outside the pool:
     the server releases a session's advisory lock when its connection ends, however the process
     died. The holder names itself (`application_name`), so the one refused can say who holds it.
     With `wait_seconds`, a run holding it is waited for (polled each second), the daemon never."""
