@@ -27,9 +27,9 @@ def open_store(config: Config) -> Store:
 
 @contextmanager
 def exclusive(config: Config, role: str = "run", wait_seconds: float = 0) -> Iterator[None]:
-    """One run (or daemon, prune, maintain) at a time: the lock file beside the SQLite database,
-    which also finds the local daemon to signal, and on PostgreSQL the database's advisory lock
-    too, which holds across machines."""
+    """One at a time: the lock file beside the SQLite database (which also finds the local daemon
+    to signal), and on PostgreSQL the database's advisory lock too, which holds across machines.
+    Runs and the daemon hold it on SQLite only; prune, maintain, copy and `digest --send` on both."""
     from ..lock import run_lock
 
     with run_lock(config.database, role=role, wait_seconds=wait_seconds), ExitStack() as held:
