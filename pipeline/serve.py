@@ -22,13 +22,13 @@
   tries it at once.
 On SQLite the daemon holds the run lock for its whole life, so a cron `newsmon run` beside it
 exits 75. On PostgreSQL it is one worker among any number (other daemons, timer runs, on any
-machine): each cycle claims its feeds as `newsmon run` does (app/claims.py), and the parts one
-actor at a time does (the alert pass, the email, the nightly upkeep) take the database's advisory
-lock for that moment, skipped when another worker holds it (that one does them) (archive.
-single_actor, daemon_lock). The lock file names the daemon's pid, which is how `feeds add/disable…` and `digest --send` find
-it: so the handlers are installed before the pid is published. A signal that comes while the
-daemon is still starting (reading thousands of seed files) is remembered and acted on once it
-serves, never the default action that would kill it.
+machine): each cycle claims its feeds as `newsmon run` does (app/claims.py), and what one actor
+at a time does (the alert pass, the email, the nightly upkeep) takes the database's advisory lock
+for that moment and is skipped when another worker holds it, which does it (archive.single_actor,
+archive.daemon_lock). The lock file names the daemon's pid, which is how `feeds add/disable…` and
+`digest --send` find it: so the handlers are installed before the pid is published. A signal
+that comes while the daemon is still starting (reading thousands of seed files) is remembered and
+acted on once it serves, never the default action that would kill it.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..stages.profile import Profile
 from ..stages.stories import StoryIndex, report_time
 from ..storage.store import Store, parse_time
 
@@ -48,7 +49,7 @@ class WindowMark:
         return cls(max(0, store.top_rowid() - LOOKBACK))
 
 
-def catch_up(store: Store, index: StoryIndex, mark: WindowMark, entry: Callable[[dict], tuple],
+def catch_up(store: Store, index: StoryIndex, mark: WindowMark, entry: Callable[[dict], Profile],
              clock: Callable[[], float] = time.monotonic) -> int:
     """Add to `index` the originals committed since `mark` that it does not hold (`entry(row)`:
     the row's profile, as the window's loading makes it); move the mark; how many were added.
