@@ -46,6 +46,7 @@ from typing import Callable
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .app.archive import daemon_lock, open_store, single_actor
@@ -223,14 +224,20 @@ class Service:
     def maintain(self) -> None:
         """The nightly upkeep, between feed jobs (one worker thread). Stops early on SIGTERM. On
         PostgreSQL one worker does it: the one that takes the advisory lock, unless another did
-        it in the last MAINTAINED_WITHIN (the daemons' 03:30 jobs fire about together)."""
+        it in the last MAINTAINED_WITHIN (the daemons' 03:30 jobs fire about together). While
+        another worker holds the lock (its upkeep, or a run sending), it tries again a minute
+        later."""
         from .app.retention import maintain, maintenance_due
 
         try:
             with single_actor(self.config, "maintain") as mine:
-                if not mine or (self.config.storage_url and
-                                not maintenance_due(self.store, utcnow(), every=MAINTAINED_WITHIN)):
-                    log.info("maintenance: done or being done by another worker")
+                if not mine:
+                    log.info("maintenance: another worker holds the run lock; trying again in a minute")
+                    self.scheduler.add_job(self.maintain, DateTrigger(datetime.now(self.config.zone) + timedelta(
+                        seconds=60)), id="maintain-again", name="upkeep, lock was held", replace_existing=True)
+                    return
+                if self.config.storage_url and not maintenance_due(self.store, utcnow(), every=MAINTAINED_WITHIN):
+                    log.info("maintenance: another worker did it in the last %s", MAINTAINED_WITHIN)
                     return
                 report = maintain(self.store, self.config, utcnow(), should_stop=self.stopping.is_set)
             pruned = report.prune

@@ -360,3 +360,31 @@ def test_a_window_catching_up_waits_for_ids_committed_out_of_order(store_url, tm
     finally:
         x.close()
         y.close()
+
+
+def test_daemons_do_the_nightly_upkeep_once(tmp_path, store_url):
+    """Two daemons' 03:30 jobs on one database: the first does the upkeep; the second, taking the
+    advisory lock after it, finds it done and skips it; while another worker holds the lock (a
+    run sending), a daemon tries again a minute later."""
+    from pipeline.serve import Service
+    from pipeline.storage import postgres
+
+    path = write_config(tmp_path, [])
+    config = load_config(path)
+    daemons = [Service(path, config), Service(path, config)]
+    try:
+        def upkeeps() -> int:
+            return rows(config, "SELECT count(*) FROM maintenance")[0][0]
+
+        with postgres.advisory_lock(config.storage_url, config.store_password, "send"):
+            daemons[0].maintain()
+        assert upkeeps() == 0                     # another worker held the lock: tried again later
+        assert daemons[0].scheduler.get_job("maintain-again") is not None
+        daemons[0].maintain()
+        assert upkeeps() == 1
+        daemons[1].maintain()
+        assert upkeeps() == 1                     # done by the other daemon a moment ago
+    finally:
+        for d in daemons:
+            d.pipeline.close()
+            d.store.close()
