@@ -44,6 +44,9 @@ def test_daemon_fetches_on_schedule_writes_the_digest_and_stops_on_sigterm(site,
         other = subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", str(path)],
                                capture_output=True, text=True, timeout=60)
         assert other.returncode == 75
+        second = subprocess.run([sys.executable, "-m", "pipeline", "serve", "--config", str(path)],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 75         # SQLite: one daemon (PostgreSQL: any number, test_workers)
 
         # a bad config on SIGHUP is refused and the daemon keeps going
         path.write_text(text + "\n[fetch]\nbogus = 1\n")
