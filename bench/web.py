@@ -158,7 +158,7 @@ def _clients(base: str, paths: dict[str, list[str]], clients: int, seconds: floa
 
 class Clients:
     """`load` in a child process at nice 19: browsers on other machines, which would not take the
-    cores of the machine the run and the server share. For `seconds`, or (0) until `stop()`."""
+    cores of the machine the run and the server share. For `seconds`, or (0) until `finish()`."""
 
     def __init__(self, base: str, paths: dict[str, list[str]], clients: int, seconds: float = 0.0):
         context = multiprocessing.get_context("spawn")      # (no threads of this process copied)
@@ -169,7 +169,9 @@ class Clients:
         if not ready.wait(60):
             raise RuntimeError("the clients' process did not start")
 
-    def stop(self) -> dict[str, list[float]]:
+    def finish(self) -> dict[str, list[float]]:
+        """Their latencies per page (and "errors"): at once when loading until told, else once
+        their `seconds` are over."""
         self.until.set()
         out = self.results.get()          # (before join: a full queue would hold the child)
         self.process.join()
@@ -206,7 +208,7 @@ def real_runs(folder: Path, base: str, paths: dict[str, list[str]], clients: int
             try:
                 beside.append(newsmon_run(config)["seconds"])
             finally:
-                done = loading.stop()
+                done = loading.finish()
             errors += done.pop("errors")
             for name, values in done.items():
                 latencies[name] += values
@@ -260,10 +262,10 @@ def run(argv: list[str]) -> None:
             }
             with ProcessPoolExecutor(1) as pool:        # the writer in a process of its own, as a run is
                 alone = pool.submit(writer, db, args.seconds, 10_000_000).result()
-                quiet = Clients(base, paths, args.clients, args.seconds).stop()          # between runs
+                quiet = Clients(base, paths, args.clients, args.seconds).finish()          # between runs
                 loading = Clients(base, paths, args.clients, args.seconds)
                 pending = pool.submit(writer, db, args.seconds, 20_000_000)
-                found = loading.stop()                                                   # while a run writes
+                found = loading.finish()                                                  # while a run writes
                 loaded = pending.result()
             runs = real_runs(Path(tmp), base, paths, args.clients, args.runs, args.run_feeds) if args.runs else None
         finally:
