@@ -433,6 +433,11 @@ def test_signed_in_the_api_carries_the_users_marks_beside_the_clis_records_and_s
     assert {(s["read"], s["starred"]) for s in today(bob)["stories"]} == {(False, False)}   # ann's marks are hers
     desk.sql("UPDATE visits SET previous = ? WHERE user = 'ann'", ["2099-01-01T00:00:00+00:00"])
     assert not any(s["new"] for s in today(ann)["stories"])                        # nothing since: nothing new
+    proxy = Client(people.base, source="127.0.0.2")       # two of the proxy's users, each a read at the same second
+    desk.sql("INSERT INTO reads (user, story_id, at) VALUES ('carol', ?, ?), ('dave', ?, ?)", [truce, first, rail, first])
+    for user, story in (("carol", truce), ("dave", rail)):
+        status, _, body = proxy.request("GET", f"/api/v1/today?date={DAY}", headers={"X-Remote-User": user})
+        assert status == 200 and [s["story_id"] for s in json.loads(body)["stories"] if s["read"]] == [story], user
 
     assert json.loads(ann.request("GET", "/api/v1/saved-searches")[2]) == {"saved_searches": []}
     ann.request("POST", "/searches", {"csrf": token, "q": "ceasefire", "topic": "ceasefire", "name": "Truce watch"})

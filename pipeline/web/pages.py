@@ -212,7 +212,8 @@ class Pages:
                                # today's page follows the runs without script: reloaded every 5 minutes
                                refresh=LIVE_SECONDS if day == self.now().astimezone(self.config.zone).date() else None)
 
-        yours = (me.csrf, people.stamp(self.config, me.user)) if me else ()    # a user's page, current with their marks
+        # a user's page (by name too: a proxy's user calling the API has no session token), current with their marks
+        yours = (me.user, me.csrf, people.stamp(self.config, me.user)) if me else ()
         kept = self.readings.get(("today", api, day, topic, feed, tag, lang, *yours), build)
         return Response(kept.body, kept.status_code, headers=dict(kept.headers))
 
