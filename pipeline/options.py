@@ -333,6 +333,8 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "host": Option(_host, "127.0.0.1", '`newsmon web` listens here; with no `[[web.users]]` only a loopback address is accepted'),
         "port": Option(_int(1, 65535), 8080, 'and on this port'),
         "max_stale_seconds": Option(_int(0, 3600), 5, "Today and days are rebuilt after a write at most this often (0: at once)"),
+        "nice": Option(_int(0, 19), 10, "the server lowers its CPU priority to this niceness when it starts (0: keeps "
+                                        "it), so that runs on the same machine get the cores first"),
         "session_days": Option(_number(0, 366), 14.0, "a login lasts this long (days), then the sign-in page asks again"),
         "trusted_user_header": Option(_header, None, 'the user as a reverse proxy authenticated them, e.g. "X-Remote-User" '
                                                      "(honoured only from `trusted_proxies`)"),

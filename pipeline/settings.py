@@ -19,6 +19,7 @@ class WebOptions:
     port: int
     max_stale_seconds: int = 5     # a whole-day page kept at most this long after a write
     session_days: float = 14.0     # a login lasts this long
+    nice: int = 10                 # the server's niceness: a run beside it gets the CPU first
     trusted_user_header: str | None = None   # lower-case header name a reverse proxy sets
     trusted_proxies: tuple[str, ...] = ()    # the addresses it is believed from
     users: tuple[WebUser, ...] = ()          # [[web.users]]

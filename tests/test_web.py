@@ -27,7 +27,7 @@ from pipeline.app.notify import notify_now
 from pipeline.app.pipeline import run_once
 from pipeline.config import load_config
 from pipeline.demo.site import FeedItem, article_page, rss_feed
-from pipeline.web.openapi import OPENAPI
+from pipeline.web.openapi import OPENAPI, PEOPLE
 from pipeline.web.serve import bound_socket, server
 
 pytestmark = pytest.mark.both_engines  # each test on SQLite and on PostgreSQL (conftest: engine)
@@ -282,7 +282,8 @@ def test_the_openapi_description_names_every_api_route_and_each_page_has_its_twi
     spec = web.api("/api/v1/openapi.json")
     assert spec == json.loads(json.dumps(OPENAPI)) and spec["openapi"].startswith("3.")
     routes = {r.path for r in web.server.config.app.routes}
-    assert {p for p in routes if p.startswith(("/api/v1/", "/feeds/"))} == set(spec["paths"])   # and the Atom feeds
+    shared = {p for p, item in spec["paths"].items() if not item.get(PEOPLE)}     # (the rest: test_webauth)
+    assert {p for p in routes if p.startswith(("/api/v1/", "/feeds/"))} == shared   # and the Atom feeds
     for page in ("/", "/search", "/days", "/feeds", "/alerts"):
         twin = "/api/v1/today" if page == "/" else "/api/v1" + page
         assert page in routes and twin in routes
@@ -449,6 +450,40 @@ def test_newsmon_web_as_a_subprocess_serves_and_refuses_a_public_address(archive
     finally:
         taken.close()
     assert busy.returncode == 2 and "cannot listen on 127.0.0.1:" in busy.stderr and "Traceback" not in busy.stderr
+
+
+def _niceness(stat: str) -> int:
+    """Field 19 of /proc/PID/stat (proc(5)), counted after the command name's closing parenthesis."""
+    return int(stat.rpartition(")")[2].split()[16])
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("setting", [None, 7, 0])
+def test_newsmon_web_lowers_its_own_priority_so_a_run_gets_the_cores_first(tmp_path, seeds_dir, setting):
+    """`[web] nice` (10 by default; 0 keeps the niceness it was started with) holds for every
+    thread of the server, the pages' pool included (on Linux a niceness is per thread)."""
+    extra = "" if setting is None else f"\n[web]\nnice = {setting}\n"
+    path = write_config(tmp_path, [], extra=extra)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "web", "--port", "0", "--config", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        base = line.split(" on ")[1].split()[0].rstrip("/")
+        for _ in range(4):                                   # the pages' threads exist once they served
+            try:
+                urllib.request.urlopen(f"{base}/api/v1/days", timeout=10)
+            except urllib.error.HTTPError as e:
+                assert e.code == 503                         # (no database yet: fine here)
+        started_at = os.nice(0)                              # what it inherited from this test
+        wanted = max(started_at, 10 if setting is None else setting)
+        threads = list(Path(f"/proc/{proc.pid}/task").iterdir())
+        assert len(threads) >= 2 and f"nice {wanted};" in line       # uvicorn's, and a page's
+        assert {_niceness((t / "stat").read_text()) for t in threads} == {wanted}
+        assert _niceness(Path(f"/proc/{proc.pid}/stat").read_text()) == wanted
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def test_with_no_database_yet_the_pages_say_so(tmp_path, seeds_dir):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import logging
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import Message
 from urllib.parse import urlencode, urlsplit
 
@@ -22,7 +23,7 @@ import feedparser
 import pytest
 from conftest import write_config
 from test_alerts import Receiver
-from test_web import DAY, TALKS, Archive, Web, _publish
+from test_web import DAY, TALKS, Archive, Web, _publish, cli_json
 
 from pipeline.app.pipeline import run_once
 from pipeline.config import load_config
@@ -396,3 +397,62 @@ def test_with_users_any_address_may_be_bound_without_them_only_loopback():
         check_bind("0.0.0.0")
     sock = bound_socket("0.0.0.0", 0, people=True)
     sock.close()
+
+
+@pytest.mark.both_engines
+def test_signed_in_the_api_carries_the_users_marks_beside_the_clis_records_and_saved_searches(desk, people):
+    """The API's story records carry read, starred and "new since your last visit" as the pages
+    mark them, the shared fields stay `newsmon stories --json`'s; /api/v1/saved-searches lists
+    the saved searches with their private feeds; the OpenAPI description names all of it."""
+    ann, truce, page = ann_on_the_truce(desk, people)
+    talks, rail = desk.story_of("Ceasefire talks%"), desk.story_of("Night train%")
+    token = field(page, "csrf")
+    for story, what in ((truce, "read"), (talks, "star")):
+        assert ann.request("POST", f"/story/{story}/mark", {"what": what, "csrf": token})[0] == 303
+    [(first,)] = desk.sql("SELECT min(first_seen) FROM articles")
+    before = (datetime.fromisoformat(first) - timedelta(minutes=1)).isoformat()
+    desk.sql("UPDATE visits SET previous = ? WHERE user = 'ann'", [before])   # her last visit ended before the run
+
+    def today(client: Client) -> dict:
+        status, _, body = client.request("GET", f"/api/v1/today?date={DAY}")
+        assert status == 200, body[:300]
+        return json.loads(body)
+
+    mine = today(ann)
+    marks = {s["story_id"]: (s["read"], s["starred"], s["new"]) for s in mine["stories"]}
+    assert marks == {truce: (True, False, False), talks: (False, True, True), rail: (False, False, True)}
+    assert datetime.fromisoformat(mine["last_visit"]) == datetime.fromisoformat(before)
+    shared = [{k: v for k, v in s.items() if k not in ("read", "starred", "new")} for s in mine["stories"]]
+    assert shared == cli_json(desk, "stories", "--date", DAY)["stories"]          # the CLI's records, the same
+    html = ann.request("GET", f"/?date={DAY}")[2]                                   # the page shows the same
+    assert html.count("badge new") == 2 and html.count('class="story read"') == 1 and html.count("badge star") == 1
+    story = json.loads(ann.request("GET", f"/api/v1/stories/{talks}")[2])["story"]
+    assert (story["read"], story["starred"], story["new"]) == (False, True, True) and story["id"] == talks
+    bob = Client(people.base)
+    bob.sign_in("bob")
+    assert {(s["read"], s["starred"]) for s in today(bob)["stories"]} == {(False, False)}   # ann's marks are hers
+    desk.sql("UPDATE visits SET previous = ? WHERE user = 'ann'", ["2099-01-01T00:00:00+00:00"])
+    assert not any(s["new"] for s in today(ann)["stories"])                        # nothing since: nothing new
+    proxy = Client(people.base, source="127.0.0.2")       # two of the proxy's users, each a read at the same second
+    desk.sql("INSERT INTO reads (user, story_id, at) VALUES ('carol', ?, ?), ('dave', ?, ?)", [truce, first, rail, first])
+    for user, story in (("carol", truce), ("dave", rail)):
+        status, _, body = proxy.request("GET", f"/api/v1/today?date={DAY}", headers={"X-Remote-User": user})
+        assert status == 200 and [s["story_id"] for s in json.loads(body)["stories"] if s["read"]] == [story], user
+
+    assert json.loads(ann.request("GET", "/api/v1/saved-searches")[2]) == {"saved_searches": []}
+    ann.request("POST", "/searches", {"csrf": token, "q": "ceasefire", "topic": "ceasefire", "name": "Truce watch"})
+    [saved] = json.loads(ann.request("GET", "/api/v1/saved-searches")[2])["saved_searches"]
+    assert (saved["name"], saved["query"], saved["filters"]) == ("Truce watch", "ceasefire", {"topic": "ceasefire"})
+    assert saved["link"] == "/search?q=ceasefire&topic=ceasefire" and "key=" in saved["feed"]
+    feed = urlsplit(saved["feed"])
+    status, _, body = Client(people.base).request("GET", f"{feed.path}?{feed.query}")     # a reader, no session
+    assert status == 200 and {e.id.rpartition(":")[2] for e in feedparser.parse(body.encode()).entries} == {truce, talks}
+    assert json.loads(bob.request("GET", "/api/v1/saved-searches")[2]) == {"saved_searches": []}
+    assert Client(people.base).request("GET", "/api/v1/saved-searches")[0] == 401
+
+    spec = json.loads(ann.request("GET", "/api/v1/openapi.json")[2])
+    routes = {r.path.replace(":int", "") for r in people.server.config.app.routes if "GET" in r.methods}
+    assert {p for p in routes if p.startswith(("/api/v1/", "/feeds/"))} == set(spec["paths"])
+    assert set(spec["components"]["schemas"]["Yours"]["properties"]) == {"read", "starred", "new"}
+    today_schema = spec["paths"]["/api/v1/today"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert today_schema["properties"]["stories"]["items"] == {"$ref": "#/components/schemas/DigestStory"}

@@ -39,6 +39,12 @@ class Marks:
     since: datetime | None = None    # the end of the previous visit
     new: frozenset[str] = frozenset()  # stories with a report stored after it
 
+    def of(self, story_id: str) -> dict[str, bool]:
+        """One story's marks as the pages show them and the API gives them: "new" is a story
+        with a report since the previous visit that the user has not marked read."""
+        read = story_id in self.read
+        return {"read": read, "starred": story_id in self.starred, "new": story_id in self.new and not read}
+
 
 def _iso(t: datetime) -> str:
     """As the archive stores times (UTC, whole seconds), so they compare as text."""

@@ -27,6 +27,7 @@ def web(ctx: click.Context, config_path: Path, host: str | None, port: int | Non
     """Serve the archive read by story: Today, stories, search, days, feeds, alerts; the same as
     JSON under /api/v1/ (described at /api/v1/openapi.json); Atom feeds per topic and per search.
     Without users: read-only, on loopback only. With [[web.users]]: sign-in, reading state per user.
+    It lowers its own CPU priority ([web] nice, 10), so that a run on the same machine comes first.
 
     \b
     Examples:

@@ -110,6 +110,12 @@ def _day(value: str | None, name: str) -> date | None:
 day_param = _day                 # (public: state.py reads a saved search's days the same way)
 
 
+def with_marks(record: dict, story_id: str, marks: people.Marks | None) -> dict:
+    """A story's record, with the signed-in user's `read`, `starred` and `new` (as the pages mark
+    them) when there is one: the shared fields stay the CLI's (`newsmon stories --json`)."""
+    return record if marks is None else {**record, **marks.of(story_id)}
+
+
 def _mtime(path: Path) -> int:
     try:
         return path.stat().st_mtime_ns
@@ -189,8 +195,11 @@ class Pages:
             page = reading.today(self.config, day, self.now(), topic=topic, feed=feed, tag=tag, lang=lang)
             digest = page.digest
             marks = people.marks(self.config, me.user, [s.story_id for s in digest.articles]) if me else None
-            data = {"date": day.isoformat(), "topic": topic, "stories": [story_json(s) for s in digest.articles]}
+            data = {"date": day.isoformat(), "topic": topic,
+                    "stories": [with_marks(story_json(s), s.story_id, marks) for s in digest.articles]}
             if api:
+                if marks is not None:
+                    data["last_visit"] = marks.since
                 data.update(feed=feed, tag=tag, lang=lang, languages=page.languages,
                             sections=[{"id": t.id, "label": t.label, "count": t.count,
                                        "stories": [s.story_id for s in t.articles]} for t in digest.topics])
@@ -203,7 +212,8 @@ class Pages:
                                # today's page follows the runs without script: reloaded every 5 minutes
                                refresh=LIVE_SECONDS if day == self.now().astimezone(self.config.zone).date() else None)
 
-        yours = (me.csrf, people.stamp(self.config, me.user)) if me else ()    # a user's page, current with their marks
+        # a user's page (by name too: a proxy's user calling the API has no session token), current with their marks
+        yours = (me.user, me.csrf, people.stamp(self.config, me.user)) if me else ()
         kept = self.readings.get(("today", api, day, topic, feed, tag, lang, *yours), build)
         return Response(kept.body, kept.status_code, headers=dict(kept.headers))
 
@@ -211,18 +221,19 @@ class Pages:
         page = reading.story(self.config, request.path_params["story_id"])
         if page is None:
             return self.error(api, 404, "no such story")
+        me = CURRENT.get()
+        marks = people.marks(self.config, me.user, [page.story.id]) if me else None
         if api:
             return JSONResponse(plain({
-                "story": page.story, "follows": page.follows, "follow_ups": page.follow_ups, "alerts": page.alerts,
+                "story": with_marks(plain(page.story), page.story.id, marks), "follows": page.follows,
+                "follow_ups": page.follow_ups, "alerts": page.alerts,
                 "corrections": [e.to_json() for e in page.corrections],
                 # a report's `grouping` (stored JSON text) is given decoded, as `why`
                 "reports": [{**{k: v for k, v in plain(r).items() if k != "grouping"},
                              "matches": plain(page.matches.get(r.id, [])), "why": page.why.get(r.id)}
                             for r in page.reports]}),
                 headers=SECURITY_HEADERS)
-        me = CURRENT.get()
-        return self.render("story.html", page=page, nav="story",
-                           marks=people.marks(self.config, me.user, [page.story.id]) if me else None)
+        return self.render("story.html", page=page, nav="story", marks=marks)
 
     def search(self, request: Request, api: bool) -> Response:
         query = _arg(request, "q")

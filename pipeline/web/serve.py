@@ -4,11 +4,16 @@ With no user configured ([[web.users]], or a trusted proxy's user header), the s
 read-only (GET and HEAD only) and listens on a loopback address only: anything else would
 publish the archive to whoever can reach the port. Asked for another address, it refuses before
 binding (UsageError, exit 2), naming the setting. With people, every page needs a signed-in user,
-so any address may be bound (put TLS in front: docs/web.md)."""
+so any address may be bound (put TLS in front: docs/web.md).
+
+A run is what a monitor is for, and the reading room must not slow it: the server lowers its own
+CPU priority (`[web] nice`, 10) before it starts a thread, so that on a machine it shares with
+the runs, the run's workers get the cores first and the pages take what is left."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 
 from ..config import Config
@@ -62,11 +67,21 @@ def server(config: Config, sock: socket.socket):
                                          lifespan="off", server_header=False, proxy_headers=False))
 
 
+def lower_priority(niceness: int) -> int:
+    """Run at `niceness` at least (0: unchanged; never raised back: a server started under `nice
+    -n 15` stays at 15). Called before any thread starts: on Linux a niceness is per thread, and
+    the threads made later (uvicorn's, the pages' pool) inherit it. Returns the niceness now."""
+    current = os.nice(0)
+    return os.nice(niceness - current) if niceness > current else current
+
+
 def serve(config: Config, host: str, port: int) -> None:
     """`newsmon web`: until SIGINT/SIGTERM."""
+    niceness = lower_priority(config.web.nice)
     sock = bound_socket(host, port, config.web.people)
     name = sock.getsockname()
     mode = (f"{len(config.web.users)} user(s){', a trusted proxy header' if config.web.trusted_user_header else ''}"
             if config.web.people else "read-only")
-    print(f"newsmon web: serving {config.store} on http://{host}:{name[1]}/ ({mode}; Ctrl-C stops)", flush=True)
+    print(f"newsmon web: serving {config.store} on http://{host}:{name[1]}/ ({mode}; nice {niceness}; Ctrl-C stops)",
+          flush=True)
     server(config, sock).run(sockets=[sock])

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..app import people, reading
@@ -96,16 +96,24 @@ class State:
         await run_in_threadpool(people.feed_key, self.config, got[0].user, self.now(), True)
         return RedirectResponse("/mine#saved", 303)
 
+    def searches(self, request: Request, user: str) -> list[dict]:
+        """The user's saved searches, each with its private feed's URL and its search's link."""
+        key = people.feed_key(self.config, user, self.now())
+        return [{**s, "feed": f"{request.base_url}feeds/saved/{s['id']}.atom?key={quote(key)}",
+                 "link": "/search?" + "&".join(f"{k}={quote(str(v))}" for k, v in
+                                               {"q": s["query"], **s["filters"]}.items())}
+                for s in people.saved_searches(self.config, user)]
+
+    def saved_api(self, request: Request) -> Response:
+        """/api/v1/saved-searches: the saved searches of "Yours", with their feed URLs."""
+        return JSONResponse({"saved_searches": self.searches(request, CURRENT.get().user)}, headers=SECURITY_HEADERS)
+
     def mine(self, request: Request) -> Response:
         """Yours: starred stories, saved searches with their private feed URLs."""
         me = CURRENT.get()
         starred = sorted(people.marks(self.config, me.user).starred)
         stories = reading.stories_by_id(self.config, starred)
-        key = people.feed_key(self.config, me.user, self.now())
-        searches = [{**s, "feed": f"{request.base_url}feeds/saved/{s['id']}.atom?key={quote(key)}",
-                     "link": "/search?" + "&".join(f"{k}={quote(str(v))}" for k, v in
-                                                   {"q": s["query"], **s["filters"]}.items())}
-                    for s in people.saved_searches(self.config, me.user)]
+        searches = self.searches(request, me.user)
         return self.pages.render("mine.html", nav="mine", searches=searches,
                                  starred=sorted(stories.values(), key=lambda s: s.last_seen, reverse=True))
 
@@ -135,4 +143,5 @@ class State:
                 Route("/searches/{id:int}/delete", change(self.delete), methods=["POST"]),
                 Route("/feeds/key", change(self.renew_key), methods=["POST"]),
                 Route("/mine", handler(lambda r, _: self.mine(r)), methods=["GET"]),
+                Route("/api/v1/saved-searches", handler(lambda r, _: self.saved_api(r), True), methods=["GET"]),
                 Route("/feeds/saved/{id:int}.atom", handler(lambda r, _: self.saved_atom(r)), methods=["GET"])]
