@@ -41,6 +41,7 @@ from .common import save, table
 from .pipeline import CORPUS_PAGES
 
 POOL = 4000
+BUILD_CACHE_KB = 512 * 1024   # SQLite's page cache while growing the archive
 CACHE = Path(__file__).resolve().parent / ".cache"
 CONFIG = """
 [storage]
@@ -221,6 +222,55 @@ def queries(pool: list, n: int = 60, seed: int = 5) -> list[str]:
     return out
 
 
+def grow(store: Store, pool: list, size: int, per_day: int, log=print) -> bool:
+    """Grows the cached archive to `size` articles a day (one transaction) at a time, so a stopped
+    build loses at most the day it was writing and the next one goes on from there. Returns
+    whether the archive holds `size` (False: it holds more already)."""
+    have = store.article_count()
+    if have > size:
+        log(f"archive: the cache holds {have:,} articles already; {size:,} is not measured")
+        return False
+    started = time.perf_counter()
+    archive = Archive(store, pool, per_day, seed=size + have)
+    archive.day = store.conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+    while have < size:
+        t = time.perf_counter()
+        archive.write(min(per_day, size - have))
+        have = store.article_count()
+        log(f"archive: day {archive.day} -> {have:,} articles in {time.perf_counter() - t:.1f} s "
+            f"(load {os.getloadavg()[0]:.1f}; {time.perf_counter() - started:.0f} s since start)")
+    return True
+
+
+def open_archive(folder: Path, per_day: int, building: bool = False) -> tuple[Store, object]:
+    """The cached archive in `folder` and its config (made on first use). Measured as newsmon
+    opens it; grown with a larger page cache, so the indexes' pages stay in memory."""
+    folder.mkdir(parents=True, exist_ok=True)
+    database, reports = folder / f"scale-{per_day}.db", folder / "reports"
+    config_path = folder / "scale.toml"
+    config_path.write_text(CONFIG.format(database=database, reports=reports))
+    store = Store.open(database)
+    if building:
+        store.conn.execute(f"PRAGMA cache_size = -{BUILD_CACHE_KB}")
+    return store, load_config(config_path)
+
+
+def measured(folder: Path, per_day: int, words: list[str]) -> dict:
+    """The figures of the archive in `folder` at the size it holds, printed as they come."""
+    store, config = open_archive(folder, per_day)
+    try:
+        out = measure(store, config, words)
+    finally:
+        store.close()
+    out["load"] = [round(x, 1) for x in os.getloadavg()]
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def _log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S', time.gmtime())} {message}", flush=True)
+
+
 def run(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench scale")
     parser.add_argument("--sizes", default="100000,300000,1000000")
@@ -228,46 +278,46 @@ def run(argv: list[str] | None = None) -> dict:
     parser.add_argument("--writers", default="1,2,4")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--build", type=Path, metavar="DIR",
+                        help="only grow the archive in DIR to --sizes (resumable; run it under nice)")
+    parser.add_argument("--measure", type=Path, metavar="DIR",
+                        help="only measure the archive in DIR at the size it holds (repeatable)")
     parser.add_argument("--pg-url", default=os.environ.get("NEWSMON_TEST_PG_URL"),
                         help="a PostgreSQL server for the writers there (password: NEWSMON_TEST_PG_PASSWORD)")
     args = parser.parse_args(argv)
-    args.cache.mkdir(parents=True, exist_ok=True)
+    sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
     started = time.perf_counter()
     mixed, source = texts()
     pool = pool_of(mixed)
-    print(f"pool: {len(pool)} texts ({source}) in {time.perf_counter() - started:.0f} s", flush=True)
+    _log(f"pool: {len(pool)} texts ({source}) in {time.perf_counter() - started:.0f} s")
     load = os.getloadavg()
     figures: dict = {"texts": source, "per_day": args.per_day, "load_at_start": [round(x, 1) for x in load],
                      "writers": {}, "sizes": {}}
+    if args.build:
+        store, _ = open_archive(args.build, args.per_day, building=True)
+        for size in sizes:
+            grow(store, pool, size, args.per_day, _log)
+        store.close()
+        return figures
+    if args.measure:
+        out = measured(args.measure, args.per_day, queries(pool))
+        figures["sizes"][out["articles"]] = out
+        save("scale_measure", figures)
+        return figures
     counts = [int(c) for c in args.writers.split(",")] if args.writers else []
     if counts:
         figures["writers"] = writers(pool, counts, args.seconds, args.cache)
     figures["postgresql_workers"] = pg_writers(pool, counts, args.seconds, args.pg_url,
                                                os.environ.get("NEWSMON_TEST_PG_PASSWORD")) \
         if counts and args.pg_url else None
-    database, reports = args.cache / f"scale-{args.per_day}.db", args.cache / "reports"
-    config_path = args.cache / "scale.toml"
-    config_path.write_text(CONFIG.format(database=database, reports=reports))
-    config = load_config(config_path)
-    store = Store.open(database)
     words = queries(pool)
-    sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
     for size in sizes:
-        have = store.article_count()
-        if have < size:
-            t = time.perf_counter()
-            archive = Archive(store, pool, args.per_day, seed=size)
-            archive.day = store.conn.execute("SELECT count(*) FROM runs").fetchone()[0]
-            archive.write(size - have)
-            print(f"archive: {have:,} -> {size:,} articles in {time.perf_counter() - t:.0f} s", flush=True)
-        elif have > size:
-            print(f"archive: the cache holds {have:,} articles already; {size:,} is not measured", flush=True)
-            continue
-        figures["sizes"][size] = measure(store, config, words)
-        figures["sizes"][size]["load"] = [round(x, 1) for x in os.getloadavg()]
-        print(json.dumps(figures["sizes"][size]), flush=True)
-        save("scale", figures)              # kept size by size: the 1M step may be stopped
-    store.close()
+        store, _ = open_archive(args.cache, args.per_day, building=True)
+        grown = grow(store, pool, size, args.per_day, _log)
+        store.close()
+        if grown:
+            figures["sizes"][size] = measured(args.cache, args.per_day, words)
+            save("scale", figures)          # kept size by size: the 1M step may be stopped
     rows = [(f"{c} SQLite writer(s)", f"{w['per_second']:,} articles/s ({w['articles']:,} in {w['seconds']} s)")
             for c, w in figures["writers"].items()]
     for size, f in figures["sizes"].items():
