@@ -231,7 +231,7 @@ def grow(store: Store, pool: list, size: int, per_day: int, log=print) -> bool:
         log(f"archive: the cache holds {have:,} articles already; {size:,} is not measured")
         return False
     started = time.perf_counter()
-    archive = Archive(store, pool, per_day, seed=size + have)
+    archive = Archive(store, pool, per_day, seed=size + have, bands=True)
     archive.day = store.conn.execute("SELECT count(*) FROM runs").fetchone()[0]
     while have < size:
         t = time.perf_counter()
