@@ -201,7 +201,8 @@ def report(figures: dict) -> dict:
                      f"dedup index: opened {f['dedup_open_ms']} ms, a check {f['dedup_check_new_ms']} ms (new) / "
                      f"{f['dedup_check_copy_ms']} ms (copy), in memory {f['dedup_memory_load_s']} s "
                      f"{f['dedup_memory_mb']} MB; story window ({f['story_window_articles']:,}) "
-                     f"{f['story_window_s']} s; digest of {f['digest_day_articles']:,} {f['digest_s']} s; "
+                     f"{f['story_window_s']} s (CPU {f['story_window_cpu_s']} s); digest of {f['digest_day_articles']:,} "
+                     f"{f['digest_s']} s (CPU {f['digest_cpu_s']} s); "
                      f"search p50 {f['search_p50_ms']} ms p95 {f['search_p95_ms']} ms"))
     if figures["copy"]:
         c = figures["copy"]

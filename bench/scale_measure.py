@@ -38,13 +38,16 @@ def measure(store: Store, config, words: list[str], new_texts: list[str]) -> dic
     size = store.size(config.database)
     out["store_gb"] = round((size.database + size.wal) / 1e9, 2)
     out.update(dedup_figures(store, now - timedelta(days=365), new_texts))
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     out["story_window_articles"] = len(open_story_index(store, config.zone, now))
     out["story_window_s"] = round(time.perf_counter() - t, 2)
+    out["story_window_cpu_s"] = round(time.process_time() - cpu, 2)     # (a loaded machine: wall >> CPU)
     out["digest_day_articles"] = store.conn.execute(
         "SELECT count(*) FROM articles WHERE first_seen >= ?", ((day_end - timedelta(days=1)).isoformat(),)).fetchone()[0]
     last_day = (day_end - timedelta(days=1)).date()
+    cpu = time.process_time()
     out["digest_s"] = round(_best_of(1, lambda: write_for_day(store, config, now, config.labels, day=last_day)), 2)
+    out["digest_cpu_s"] = round(time.process_time() - cpu, 2)
     latencies = []
     for q in words:
         t = time.perf_counter()
