@@ -1,7 +1,8 @@
 """`newsmon db copy` to and from PostgreSQL (issue 26, moving an archive): the demo archive from
 its SQLite file into a PostgreSQL database (`--to postgresql://…`, the password from PGPASSWORD),
 then from there (the config's [storage] url) back into a new SQLite file, with equal counts and
-checksums on every side; the copy on PostgreSQL is a working store (search, the next numbers)."""
+checksums on every side; the copy on PostgreSQL is a working store (search, the next numbers).
+The 100,000-article case is marked `large` (~5 minutes at load ~10 on 2 shared cores)."""
 
 from __future__ import annotations
 
