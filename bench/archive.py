@@ -16,6 +16,7 @@ import json
 import random
 from datetime import datetime, timedelta, timezone
 
+from pipeline.app.diskindex import band_rows
 from pipeline.stages.dedup import SIGNATURE_VERSION, signature
 from pipeline.stages.profile import PROFILE_VERSION, profile_of
 from pipeline.storage.store import Store, article_id, iso
@@ -51,8 +52,11 @@ class Archive:
 
     FEEDS = 40
 
-    def __init__(self, store: Store, pool: list[tuple[str, str, bytes | None, str]], per_day: int, seed: int = 7):
-        self.store, self.pool, self.per_day = store, pool, per_day
+    def __init__(self, store: Store, pool: list[tuple[str, str, bytes | None, str]], per_day: int, seed: int = 7,
+                 bands: bool = False):
+        """`bands`: each original's rows in the near-duplicate index on disk, as a run writes them
+        (42 a signature; left out by default: the copy tests need no index)."""
+        self.store, self.pool, self.per_day, self.bands = store, pool, per_day, bands
         self.rng = random.Random(seed)
         self.day = 0
 
@@ -70,7 +74,7 @@ class Archive:
                                   "VALUES (?, ?, 'ok', ?, ?)", (iso(start), iso(start + timedelta(minutes=3)),
                                                                 self.FEEDS, count)).lastrowid
             first_rowid = (conn.execute("SELECT max(rowid) FROM articles").fetchone()[0] or 0)
-            rows, sigs, profiles, matches, stories = [], [], [], [], {}
+            rows, sigs, signed, profiles, matches, stories = [], [], [], [], [], {}
             previous = None
             for n in range(count):
                 seen = start + timedelta(seconds=int(n * 86400 * 0.95 / max(count, 1)))
@@ -96,6 +100,8 @@ class Archive:
                 if duplicate_of:
                     continue
                 sigs.append((aid, SIGNATURE_VERSION, sig))
+                if sig is not None:
+                    signed.append((first_rowid + n + 1, sig))
                 profiles.append((aid, PROFILE_VERSION, profile))
                 for topic in topics:
                     term = TOPIC_TERMS[topic]
@@ -122,6 +128,20 @@ class Archive:
             conn.execute("INSERT INTO articles_fts (rowid, title, text) SELECT rowid, title, text FROM articles "
                          "WHERE rowid > ? AND run_id IS NOT NULL", (first_rowid,))
             self._day_records(day, start, run_id, first_rowid, first_rowid + count)
+            if self.bands:
+                self._bands(signed, first_rowid, first_rowid + count)
+
+    def _bands(self, signed: list[tuple[int, bytes]], rowid_after: int, rowid_upto: int) -> None:
+        """The day's originals in the band table, and its mark past the day (nothing to catch up).
+        An archive grown without them before is left to the index's own catch-up."""
+        assert self.store.conn.execute("SELECT max(rowid) FROM articles").fetchone()[0] == rowid_upto
+        mark = self.store.bands_mark()
+        if mark is None and rowid_after == 0:
+            self.store.restart_bands(SIGNATURE_VERSION)
+            mark = (SIGNATURE_VERSION, 0)
+        if mark == (SIGNATURE_VERSION, rowid_after):
+            self.store.save_bands(band_rows(signed))
+            self.store.set_bands_upto(rowid_upto)
 
     def _day_records(self, day: int, start: datetime, run_id: int, rowid_after: int, rowid_upto: int) -> None:
         """What a day of running leaves besides articles: feeds' health, the run's feeds, the

@@ -1,7 +1,8 @@
 """`newsmon db copy` to and from PostgreSQL (issue 26, moving an archive): the demo archive from
 its SQLite file into a PostgreSQL database (`--to postgresql://…`, the password from PGPASSWORD),
 then from there (the config's [storage] url) back into a new SQLite file, with equal counts and
-checksums on every side; the copy on PostgreSQL is a working store (search, the next numbers)."""
+checksums on every side; the copy on PostgreSQL is a working store (search, the next numbers).
+The 100,000-article case is marked `large` (~5 minutes at load ~10 on 2 shared cores)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PG_PASSWORD_ENV, newsmon, open_store, write_config
-from test_dbcopy import checksums, config_for
+from test_dbcopy import checksums, config_for, generated
 
 from pipeline.config import load_config
 from pipeline.storage import dialect
@@ -26,12 +27,12 @@ def engine(request) -> str:
     return "postgresql"
 
 
-def copy(config: Path, target: str, password: str | None = None) -> tuple[int, dict | str]:
+def copy(config: Path, target: str, password: str | None = None, timeout: float = 600) -> tuple[int, dict | str]:
     env = {"PGPASSWORD": password} if password else {}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        done = newsmon("db", "copy", "--config", str(config), "--to", target, "--json", timeout=600)
+        done = newsmon("db", "copy", "--config", str(config), "--to", target, "--json", timeout=timeout)
     finally:
         for k, v in saved.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
@@ -99,6 +100,27 @@ def test_the_demo_archive_goes_to_postgresql_and_back_with_equal_counts_and_chec
         assert store.start_run(datetime(2026, 12, 1, tzinfo=timezone.utc)) == 3
     finally:
         store.close()
+
+
+@pytest.mark.large
+def test_a_100000_article_archive_goes_to_postgresql_and_back_with_equal_counts_and_checksums(store_url, tmp_path):
+    """The generated archive of test_dbcopy's large case, every table a run fills, through
+    PostgreSQL and back into a new SQLite file (`python -m bench scale --copy` times it)."""
+    source = generated(tmp_path / "source.db", 100_000)
+    code, forth = copy(config_for(tmp_path, source), store_url, os.environ[PG_PASSWORD_ENV], timeout=1800)
+    assert code == 0, forth
+    (tmp_path / "pg").mkdir()
+    code, back = copy(write_config(tmp_path / "pg", []), str(tmp_path / "back.db"), timeout=1800)
+    assert code == 0, back
+    assert forth["tables"]["articles"]["source_rows"] == 100_000
+    assert {"emails", "messages", "signatures", "profiles", "stories", "run_feeds", "matches"} <= {
+        n for n, t in forth["tables"].items() if t["source_rows"]}
+    assert checksums(forth, "source") == checksums(forth, "target") == checksums(back, "source") \
+        == checksums(back, "target")
+    assert forth["equal"] and back["equal"] and back["search_index"] is None
+    with sqlite3.connect(source) as a, sqlite3.connect(tmp_path / "back.db") as b:
+        search = "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'NATO'"
+        assert a.execute(search).fetchone() == b.execute(search).fetchone() != (0,)
 
 
 def test_a_foreign_postgresql_target_is_refused(store_url, tmp_path):
