@@ -210,12 +210,20 @@ def why(config, article_id: str) -> tuple[dict, Assignment]:
     had it when the article came (the articles stored before it, in the WINDOW + LOAD_MARGIN
     before it was first seen), the article placed against it again, with the pair features and
     the model's probability for its closest report in the story it joined or came closest to, and
-    the operators' corrections of its story (`corrections`, as the digest and the web give them)."""
+    the operators' corrections of its story (`corrections`, as the digest and the web give them).
+
+    A report the model joined to its story carries the decision the run recorded (articles.grouping,
+    schema 15): that is what the run saw, and it wins over the replay. The replay rebuilds the
+    window at once, so its members' weighted vectors use the window's final document frequencies,
+    where the run's were computed as the window grew (StoryIndex._vector_of): the same pair can
+    score a little differently. The replay is for a report that started its own story (how close
+    it came, which veto kept it out) and for reports stored before schema 15."""
     from ..errors import UsageError
     from .archive import opened
 
     with opened(config) as store:
-        row = next(store.query("SELECT id, title, feed, published, first_seen, coalesce(story_id, id) AS story_id "
+        row = next(store.query("SELECT id, title, feed, published, first_seen, coalesce(story_id, id) AS story_id, "
+                               "grouping "
                                "FROM articles WHERE id = ? OR id LIKE ? || '%' ORDER BY id = ? DESC LIMIT 1",
                                [article_id, article_id, article_id]), None) if article_id else None
         if row is None:
@@ -236,9 +244,20 @@ def why(config, article_id: str) -> tuple[dict, Assignment]:
             index.add(r["id"], r["story_id"] or r["id"], r["feed"], when, profile, parts.get(r["id"], ""))
         if mine is None:
             raise UsageError(f"article {row['id']} is a copy of another: its story is its original's")
-        found = index.assign(mine[0], mine[1], row["feed"])
+        found = recorded(row.pop("grouping")) or index.assign(mine[0], mine[1], row["feed"])
         corrections = [e.to_json() for e in store.edits_of([row["story_id"]]).get(row["story_id"], [])]
-    return {**row, "corrections": corrections}, found
+    return {**row, "corrections": corrections, "recorded": found.recorded}, found
+
+
+def recorded(grouping: str | None) -> Assignment | None:
+    """The join a run recorded with the article (articles.grouping), as an Assignment."""
+    if not grouping:
+        return None
+    g = json.loads(grouping)
+    return Assignment(g["story"], score=g["score"], shared_terms=tuple(g.get("terms", ())),
+                      shared_entities=tuple(g.get("names", ())), shared_numbers=tuple(g.get("numbers", ())),
+                      closest=g["story"], features=tuple(g["features"].items()), pair_score=g["pair_score"],
+                      pair_with=g["paired_with"], recorded=True)
 
 
 def would_join(store: Store, zone: ZoneInfo, title: str, text: str, now: datetime,

@@ -72,7 +72,8 @@ def _why(config, article_id: str, as_json: bool) -> None:
         click.echo(json.dumps({"article": row["id"], "title": row["title"], "story": row["story_id"],
                                "model_story": found.story_id, "closest": found.closest, "score": found.score,
                                "veto": found.veto, "pair_features": dict(found.features),
-                               "pair_score": found.pair_score, "corrections": row["corrections"]},
+                               "pair_score": found.pair_score, "recorded": row["recorded"],
+                               "corrections": row["corrections"]},
                               ensure_ascii=False, indent=2))
         return
     click.echo(f"{row['id']} \"{row['title']}\" ({row['feed']}) is in story {row['story_id']}")
@@ -84,7 +85,8 @@ def _why(config, article_id: str, as_json: bool) -> None:
         click.echo("  no story of its window was close: it started its own")
         return
     verb = "joined" if found.story_id else f"stayed out of ({found.veto})"
-    click.echo(f"  {verb} {story}: average probability over that story's reports {found.score:.2f}")
+    source = "as the run recorded it" if row["recorded"] else "replayed on its window"
+    click.echo(f"  {verb} {story} ({source}): average probability over that story's reports {found.score:.2f}")
     click.echo(f"  with its closest report there: probability {found.pair_score:.2f}, from "
                + ", ".join(f"{k} {v:g}" for k, v in found.features if v))
 

@@ -102,6 +102,7 @@ class Assignment:
     features: tuple[tuple[str, float], ...] = ()   # the pair features with its closest report there
     pair_score: float = 0.0           # the model's probability for that pair
     pair_with: str | None = None      # the article id of that closest report
+    recorded: bool = False            # read back from articles.grouping, not decided now
 
 
 @dataclass
