@@ -52,7 +52,6 @@ from .storymodel import (  # noqa: F401  (re-exported)
     FEATURES,
     MODEL_PATH,
     SEMANTIC_MODEL_PATH,
-    STORY_TITLE,
     StoryModel,
     default_model,
     semantic_model,
@@ -66,7 +65,6 @@ from .storypairs import (  # noqa: F401  (pair_features re-exported)
     _Vector,
     _vector,
     pair_features,
-    story_title,
 )
 
 WINDOW = timedelta(hours=72)      # reports further apart (by published time) are never one story
@@ -215,11 +213,7 @@ class StoryIndex:
             # two events they called one keep their own shapes, and a report of either joins
             for part in dict.fromkeys(self.members[p].part for p in recent):
                 linked = [p for p in recent if self.members[p].part == part][-LINK:]
-                pairs = [(self.members[p], self._features(mine, p, when, feed, day)) for p in linked]
-                together = story_title(mine, [m.profile.title for m, _ in pairs], self._idf)
-                for _, x in pairs:
-                    x[STORY_TITLE] = together
-                out.append((story_id, pairs))
+                out.append((story_id, [(self.members[p], self._features(mine, p, when, feed, day)) for p in linked]))
         return out
 
     def _features(self, mine: "_Query", position: int, when: datetime, feed: str | None,

@@ -19,15 +19,10 @@ SEMANTIC_MODEL_PATH = Path(__file__).with_name("story_model_semantic.json")
 # The pair features, in the order of the model's weights (pair_features computes them).
 FEATURES = ("bias", "title", "title_words", "lead", "body", "names", "numbers", "ages_conflict", "place_conflict",
             "figures_conflict", "day_conflict", "title_numbers_conflict", "hours", "same_outlet", "textless", "title_textless",
-            "place_alone", "semantic", "story_title", "title_rare")
+            "place_alone", "semantic")
 # "semantic": the cosine of the two reports' sentence vectors from the optional embeddings backend
 # (`[stories] embeddings`, embeddings.py); 0 without one. A model file fitted before it existed, or
-# without a backend, gives it no weight. "story_title": the cosine of a report's title with the
-# titles of the story's reports compared, taken together (the same for each of its pairs);
-# "title_rare": the rarest title word the two share (its IDF over the highest possible). A model
-# file fitted before them gives them no weight.
-_OPTIONAL = {"semantic", "story_title", "title_rare"}
-STORY_TITLE = FEATURES.index("story_title")
+# without a backend, gives it no weight.
 
 _TEXTLESS = FEATURES.index("textless")
 
@@ -55,7 +50,7 @@ class StoryModel:
     def load(cls, path: Path = MODEL_PATH) -> "StoryModel":
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         missing = FEATURES[len(data["features"]):]
-        if tuple(data["features"]) + missing != FEATURES or set(missing) - _OPTIONAL:
+        if tuple(data["features"]) + missing != FEATURES or set(missing) - {"semantic"}:
             raise ValueError(f"{path}: features {data['features']} are not this code's {list(FEATURES)}; refit it")
         pad = (0.0,) * len(missing)        # fitted without a backend: the semantic cosine weighs nothing
         textless = tuple(data.get("weights_textless", ()))

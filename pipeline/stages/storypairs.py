@@ -72,31 +72,7 @@ def pair_features(mine: _Query, theirs: _Vector, hours: float, same_outlet: bool
             float(bool(a.ages and b.ages and not a.ages & b.ages)), float(_place_conflict(a, b)),
             float(_figures_conflict(a, b)), float(day_conflict),
             float(bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless,
-            float(_place_alone(a, b)), _semantic(a, b), title, _title_rare(mine, theirs)]
-
-
-def _title_rare(mine: _Query, theirs: _Vector) -> float:
-    """The rarest title word two reports share, its IDF as a share of the highest possible: a short
-    headline and a long one of one event share its few rare words ("Heartbleed"), which a cosine
-    dilutes among the longer title's other words."""
-    a, b = mine.vector.profile.title, theirs.profile.title
-    rarest = max((math.sqrt(w / a[t]) for t, w in mine.title.items() if t in b), default=0.0)
-    return min(1.0, rarest / math.log(mine.vector.size + 2))
-
-
-def story_title(mine: _Query, titles: list, idf) -> float:
-    """The cosine of a report's title with a story's titles taken together (their summed term
-    counts): a story's headlines spread its words among them, and a new headline may share two
-    with one report and two with another while sharing too few with any one. For a story of one
-    report it is the titles' cosine (`pair_features` gives that; the index replaces it)."""
-    centroid: dict[str, int] = {}
-    for title in titles:
-        for t, n in title.items():
-            centroid[t] = centroid.get(t, 0) + n
-    dot = sum(w * centroid[t] for t, w in mine.title.items() if t in centroid)
-    if not dot:
-        return 0.0
-    return dot / (mine.vector.title_norm * math.sqrt(sum((n * idf("t:" + t)) ** 2 for t, n in centroid.items())))
+            float(_place_alone(a, b)), _semantic(a, b)]
 
 
 def _semantic(a: Profile, b: Profile) -> float:
