@@ -189,8 +189,8 @@ class StoryIndex:
 
     def candidates(self, profile: Profile, when: datetime, feed: str | None) -> list[tuple[str, list]]:
         """The stories a report is compared with, each with (member, pair features) for its last
-        LINK reports in the window: the stories of the 2 x CANDIDATES articles sharing the most
-        keys with it (keys common to the window find none)."""
+        LINK reports in the window (a headline alone: its model's `recent_textless`): the stories of
+        the 2 x CANDIDATES articles sharing the most keys with it (keys common to the window find none)."""
         shared: Counter[int] = Counter()
         limit = max(5, COMMON_KEY * len(self.members))
         for key in _keys(profile):
@@ -206,13 +206,16 @@ class StoryIndex:
                 found.append(member.story_id)
                 if len(found) >= CANDIDATES:
                     break
+        # a headline alone is compared with more of a story's reports (the model's `recent_textless`):
+        # its closest two are then more often ones that tell the event in its words
+        link = LINK if profile.body else self.model.recent_textless or LINK
         out = []
         for story_id in found:
             recent = [p for p in self.stories[story_id] if abs(self.members[p].when - when) <= WINDOW]
             # a story an operator merged is compared part by part (each as one candidate): the
             # two events they called one keep their own shapes, and a report of either joins
             for part in dict.fromkeys(self.members[p].part for p in recent):
-                linked = [p for p in recent if self.members[p].part == part][-LINK:]
+                linked = [p for p in recent if self.members[p].part == part][-link:]
                 out.append((story_id, [(self.members[p], self._features(mine, p, when, feed, day)) for p in linked]))
         return out
 
