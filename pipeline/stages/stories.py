@@ -26,7 +26,8 @@ on the same tuning data. A report joins the story whose reports in the window it
 **on average** (average link over the story's last `LINK` reports, not its best single member: a
 chain of near-neighbours is not one event), when that average probability reaches the model's
 `join` (`join_textless` for a headline without text: it carries less evidence, and its threshold
-is chosen on headlines). Same-outlet updates join their story like any report (the outlet is a feature, not a
+is chosen on headlines, with how it is scored: by its `link_textless` closest reports among the
+story's last `recent_textless`). Same-outlet updates join their story like any report (the outlet is a feature, not a
 veto), except an outlet's numbered series (`_series`: "day 100" and "day 101" briefings). Other
 hard vetoes are applied only when the model file lists them (`vetoes`), which the fit does only
 for those that help on the tuning windows.
