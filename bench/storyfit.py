@@ -11,6 +11,8 @@ Each labelled set weighs the same in the fit, whatever its number of pairs.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from pipeline.stages import stories as stage
@@ -23,7 +25,9 @@ def labelled_pairs(reports, truth: dict[str, str], zone, profiles: dict,
                    apart: set = frozenset()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features, labels, hard) of every pair the stage compares, the index grouped by `truth`;
     `hard` marks the pairs of two events labelled `apart` (hand-labelled hard negatives)."""
-    index = stage.StoryIndex(zone)
+    # the pairs are those of a story's last LINK reports, whatever the shipped model compares a
+    # headline alone with (that is chosen after the weights, below)
+    index = stage.StoryIndex(zone, replace(stage.default_model(), recent_textless=0))
     xs, ys, hard = [], [], []
     for r in reports:
         profile = profiles.get(r.id) or profiles.setdefault(r.id, profile_of(r.title, r.text))
@@ -57,12 +61,16 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = L
 
 JOINS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 # A headline alone is scored against a story by its mean probability over the story's reports
-# (link 0), over its 2 closest reports, or by its closest one (link 1): a title says little, and a
-# story's headlines differ more among themselves than its full texts do. The link and its threshold
-# are chosen together on the headline tuning windows, from these (link, join) pairs (a closer link
-# needs a higher threshold: the grid follows that, to keep the fit's time down).
-TEXTLESS_CHOICES = tuple([(0, j) for j in (0.45, 0.5, 0.55, 0.6, 0.65, 0.7)] + [(2, j) for j in (0.65, 0.7, 0.75, 0.8)]
-                         + [(1, j) for j in (0.8, 0.85, 0.9, 0.95)])
+# (link 0), over its 2 closest reports, or by its closest one (link 1), among the story's last
+# `recent` reports (8, as a report with text, or more): a title says little, a story's headlines
+# differ more among themselves than its full texts do, and among more of them a new headline more
+# often finds two that tell the event in its words. The three are chosen together on the headline
+# tuning windows, from these (recent, link, join) (a closer link, or more reports to find the
+# closest among, needs a higher threshold: the grid follows that, to keep the fit's time down;
+# the fit of issue 28 tried link 0 at 0.45-0.70 and link 1 at 0.80-0.95 too, and chose neither).
+TEXTLESS_CHOICES = tuple([(8, 0, j) for j in (0.55, 0.6, 0.65)] + [(8, 1, j) for j in (0.85, 0.9)]
+                         + [(8, 2, j) for j in (0.7, 0.74, 0.75, 0.8)] + [(16, 2, j) for j in (0.74, 0.75, 0.76, 0.78)]
+                         + [(24, 2, j) for j in (0.76, 0.78)])
 # The headline set's times are when Google's story page was crawled, nearly the same for every
 # headline of a story (its README): hours apart and the day gap would give the label away. They are
 # zeroed in its pairs, so the headline-alone weights for them stay 0 (time is not learned there).
@@ -118,11 +126,12 @@ def fit(tuning: list[tuple[str, str, list, dict, set | None]], zone, profiles: d
         if not sets:            # nothing to choose it on: the other kind's threshold serves
             continue
         best = None
-        choices = [((), link, join) for link, join in TEXTLESS_CHOICES] if textless else \
-            [(vetoes, 0, join) for vetoes in VETO_CHOICES for join in JOINS]
-        for vetoes, link, join in choices:
+        choices = [((), recent, link, join) for recent, link, join in TEXTLESS_CHOICES] if textless else \
+            [(vetoes, 0, 0, join) for vetoes in VETO_CHOICES for join in JOINS]
+        for vetoes, recent, link, join in choices:
             model = stage.StoryModel(tuple(map(float, weights)), join, join, round(join * 0.6, 3), vetoes,
-                                     weights_textless=tuple(map(float, weights_textless)), link_textless=link)
+                                     weights_textless=tuple(map(float, weights_textless)), link_textless=link,
+                                     recent_textless=recent)
             f1s, merges, short = [], 0, 0
             for kind, name, reports, truth, over in sets:
                 predicted = dict(stage.group(reports, zone, model, profiles))
@@ -132,16 +141,18 @@ def fit(tuning: list[tuple[str, str, list, dict, set | None]], zone, profiles: d
                 if kind == "ours":
                     merges += sum(len({truth[i] for i in ids}) - 1 for ids in _clusters(predicted).values())
             key = (-short, -merges, sum(f1s) / len(f1s))
-            log(f"  {'headlines alone' if textless else 'reports with text'}: join {join}, link {link or 'all'}, vetoes "
+            log(f"  {'headlines alone' if textless else 'reports with text'}: join {join}, link {link or 'all'}"
+                + (f" of the last {recent}" if recent else "") + ", vetoes "
                 f"{vetoes or 'none'}: mean F1 {key[2]:.3f}, tuning windows under their precision floor "
                 f"{short}, events grouped into another's story in our set {merges}")
             if best is None or key > best[0]:
-                best = (key, join, vetoes, link)
+                best = (key, join, vetoes, link, recent)
         chosen[textless] = best
     text = chosen.get(False, chosen.get(True))
     join, vetoes = text[1], text[2]
     return stage.StoryModel(tuple(map(float, weights)), join, chosen.get(True, text)[1], round(join * 0.6, 3), vetoes,
-                            weights_textless=tuple(map(float, weights_textless)), link_textless=chosen.get(True, text)[3])
+                            weights_textless=tuple(map(float, weights_textless)), link_textless=chosen.get(True, text)[3],
+                            recent_textless=chosen.get(True, text)[4])
 
 
 def _clusters(predicted: dict[str, str]) -> dict[str, list[str]]:

@@ -16,10 +16,13 @@ from typing import Iterable, Mapping
 
 from anyascii import anyascii
 
+from .persons import ages as _ages
+from .persons import persons as _persons
 from .placenames import DEMONYM_WORDS, DEMONYMS, STATES, VARIANTS
 
-PROFILE_VERSION = "p7"              # p7: "Sunday night's shooting" names Sunday; "the city of X" is a
-                                    # place; series_numbers (stored profiles of p6 are recomputed)
+PROFILE_VERSION = "p8"              # p8: persons (an age with its noun); p7: "Sunday night's shooting"
+                                    # names Sunday; "the city of X" is a place; series_numbers (stored
+                                    # profiles of another version are recomputed)
 LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
 ENTITY_WORDS = 250                # names are read from this much of the text (the event is told early;
                                   # later names are background, and memory grows with each kept)
@@ -107,6 +110,7 @@ class Profile:
     title_numbers: frozenset[str] = frozenset()   # numbers of the title, however small ("day 101")
     series_numbers: frozenset[str] = frozenset()  # of those, the ones that may number a series: in
                                               # digits, not a count ("two wounded", "1 dead")
+    persons: frozenset[str] = frozenset()     # people the lead gives by age and noun: "14m", "8f"
     vector: object = field(default=None, compare=False)   # optional embeddings' unit vector (never stored)
 
     def says(self, key: str) -> bool:
@@ -119,7 +123,7 @@ class Profile:
                 "k": sorted(self.killed), "i": sorted(self.injured), "n": sorted(self.numbers),
                 "d": list(self.day_named) if self.day_named else None,
                 "ti": dict(self.title), "b": dict(self.body), "a": sorted(self.ages), "md": [list(d) for d in self.more_days],
-                "tn": sorted(self.title_numbers), "sn": sorted(self.series_numbers)}
+                "tn": sorted(self.title_numbers), "sn": sorted(self.series_numbers), "pa": sorted(self.persons)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Profile":
@@ -130,7 +134,7 @@ class Profile:
                    title={intern(t): n for t, n in data["ti"].items()},
                    body={intern(t): n for t, n in data["b"].items()}, ages=frozenset(data["a"]),
                    more_days=tuple(tuple(d) for d in data["md"]), title_numbers=_interned(data["tn"]),
-                   series_numbers=_interned(data.get("sn", ())))
+                   series_numbers=_interned(data.get("sn", ())), persons=_interned(data.get("pa", ())))
 
 
 def stem(word: str) -> str:
@@ -202,7 +206,8 @@ def profile_of(title: str, text: str) -> Profile:
                    body={intern(t): n for t, n in body}, ages=frozenset(ages),
                    title_numbers=_interned(str(v) for t in _tokens(_ages(_UPDATE.sub("", title))[1]) if (v := _number(t)) is not None
                                            and not (1900 <= v <= 2100 and t.isdecimal())),
-                   series_numbers=_series_numbers(_tokens(_ages(_UPDATE.sub("", title))[1])))
+                   series_numbers=_series_numbers(_tokens(_ages(_UPDATE.sub("", title))[1])),
+                   persons=_persons(title + ". " + lead_text))
 
 
 _UPDATE = re.compile(r"^\s*UPDATE\s*\d+\s*[-:–]\s*", re.IGNORECASE)   # a wire's "UPDATE 2-": the same story
@@ -223,17 +228,6 @@ def _content_words(text: str, names: frozenset[str] | set[str] = frozenset()) ->
         if key:
             out[key] += 1
     return out
-
-
-# An age is a person's, never a count: "a 16-year-old", "aged 16", "16 years old", "Girl, 8, shot".
-_AGE = re.compile(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged? (\d{1,3})(?:,? (?:and|to) (\d{1,3}))?\b|"
-                  r"(?<=[A-Za-z]), (\d{1,3})(?=,|\s*$| (?:was|is|shot|killed|died|dies|hurt|wounded)\b)")
-
-
-def _ages(text: str) -> tuple[set[int], str]:
-    """(the ages a text gives, the text with them blanked out so no count is read from them)."""
-    ages = {int(g) for m in _AGE.finditer(text) for g in m.groups() if g}
-    return ages, _AGE.sub(" ", text)
 
 
 def _interned(keys) -> frozenset[str]:

@@ -26,7 +26,8 @@ on the same tuning data. A report joins the story whose reports in the window it
 **on average** (average link over the story's last `LINK` reports, not its best single member: a
 chain of near-neighbours is not one event), when that average probability reaches the model's
 `join` (`join_textless` for a headline without text: it carries less evidence, and its threshold
-is chosen on headlines). Same-outlet updates join their story like any report (the outlet is a feature, not a
+is chosen on headlines, with how it is scored: by its `link_textless` closest reports among the
+story's last `recent_textless`). Same-outlet updates join their story like any report (the outlet is a feature, not a
 veto), except an outlet's numbered series (`_series`: "day 100" and "day 101" briefings). Other
 hard vetoes are applied only when the model file lists them (`vetoes`), which the fit does only
 for those that help on the tuning windows.
@@ -190,8 +191,8 @@ class StoryIndex:
 
     def candidates(self, profile: Profile, when: datetime, feed: str | None) -> list[tuple[str, list]]:
         """The stories a report is compared with, each with (member, pair features) for its last
-        LINK reports in the window: the stories of the 2 x CANDIDATES articles sharing the most
-        keys with it (keys common to the window find none)."""
+        LINK reports in the window (a headline alone: its model's `recent_textless`): the stories of
+        the 2 x CANDIDATES articles sharing the most keys with it (keys common to the window find none)."""
         shared: Counter[int] = Counter()
         limit = max(5, COMMON_KEY * len(self.members))
         for key in _keys(profile):
@@ -207,13 +208,16 @@ class StoryIndex:
                 found.append(member.story_id)
                 if len(found) >= CANDIDATES:
                     break
+        # a headline alone is compared with more of a story's reports (the model's `recent_textless`):
+        # its closest two are then more often ones that tell the event in its words
+        link = LINK if profile.body else self.model.recent_textless or LINK
         out = []
         for story_id in found:
             recent = [p for p in self.stories[story_id] if abs(self.members[p].when - when) <= WINDOW]
             # a story an operator merged is compared part by part (each as one candidate): the
             # two events they called one keep their own shapes, and a report of either joins
             for part in dict.fromkeys(self.members[p].part for p in recent):
-                linked = [p for p in recent if self.members[p].part == part][-LINK:]
+                linked = [p for p in recent if self.members[p].part == part][-link:]
                 out.append((story_id, [(self.members[p], self._features(mine, p, when, feed, day)) for p in linked]))
         return out
 

@@ -19,10 +19,12 @@ SEMANTIC_MODEL_PATH = Path(__file__).with_name("story_model_semantic.json")
 # The pair features, in the order of the model's weights (pair_features computes them).
 FEATURES = ("bias", "title", "title_words", "lead", "body", "names", "numbers", "ages_conflict", "place_conflict",
             "figures_conflict", "day_conflict", "title_numbers_conflict", "hours", "same_outlet", "textless", "title_textless",
-            "place_alone", "semantic")
+            "place_alone", "semantic", "persons_conflict")
 # "semantic": the cosine of the two reports' sentence vectors from the optional embeddings backend
 # (`[stories] embeddings`, embeddings.py); 0 without one. A model file fitted before it existed, or
-# without a backend, gives it no weight.
+# without a backend, gives it no weight. "persons_conflict": both leads give people by age and noun
+# ("a 14-year-old boy", "Girl, 8,") and none in common; a model file fitted before it gives it none.
+_OPTIONAL = {"semantic", "persons_conflict"}
 
 _TEXTLESS = FEATURES.index("textless")
 
@@ -40,6 +42,8 @@ class StoryModel:
     weights_textless: tuple[float, ...] = ()   # for pairs where either is a headline alone (empty: `weights`)
     link: int = 0                     # a story's score: the mean probability over its reports (0), or
     link_textless: int = 0            # over its `link` closest ones (for a headline alone: link_textless)
+    recent_textless: int = 0          # how many of a story's most recent reports a headline alone is
+                                      # compared with (0: stories.LINK, as a report with text)
 
     def probability(self, x: Iterable[float]) -> float:
         weights = self.weights_textless if x[_TEXTLESS] and self.weights_textless else self.weights
@@ -50,19 +54,19 @@ class StoryModel:
     def load(cls, path: Path = MODEL_PATH) -> "StoryModel":
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         missing = FEATURES[len(data["features"]):]
-        if tuple(data["features"]) + missing != FEATURES or set(missing) - {"semantic"}:
+        if tuple(data["features"]) + missing != FEATURES or set(missing) - _OPTIONAL:
             raise ValueError(f"{path}: features {data['features']} are not this code's {list(FEATURES)}; refit it")
-        pad = (0.0,) * len(missing)        # fitted without a backend: the semantic cosine weighs nothing
+        pad = (0.0,) * len(missing)        # fitted without a backend (or before a feature): it weighs nothing
         textless = tuple(data.get("weights_textless", ()))
         return cls(tuple(data["weights"]) + pad, data["join"], data["join_textless"], data["follow"],
                    tuple(data.get("vetoes", ())), data.get("fitted", {}), textless + pad if textless else (),
-                   data.get("link", 0), data.get("link_textless", 0))
+                   data.get("link", 0), data.get("link_textless", 0), data.get("recent_textless", 0))
 
     def save(self, path: Path = MODEL_PATH) -> None:
         data = {"features": list(FEATURES), "weights": [round(w, 5) for w in self.weights],
                 "weights_textless": [round(w, 5) for w in self.weights_textless],
                 "join": round(self.join, 4), "join_textless": round(self.join_textless, 4), "follow": round(self.follow, 4), "vetoes": list(self.vetoes),
-                "link": self.link, "link_textless": self.link_textless,
+                "link": self.link, "link_textless": self.link_textless, "recent_textless": self.recent_textless,
                 "fitted": self.fitted}
         Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 

@@ -72,7 +72,7 @@ def pair_features(mine: _Query, theirs: _Vector, hours: float, same_outlet: bool
             float(bool(a.ages and b.ages and not a.ages & b.ages)), float(_place_conflict(a, b)),
             float(_figures_conflict(a, b)), float(day_conflict),
             float(bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless,
-            float(_place_alone(a, b)), _semantic(a, b)]
+            float(_place_alone(a, b)), _semantic(a, b), float(bool(a.persons and b.persons and not a.persons & b.persons))]
 
 
 def _semantic(a: Profile, b: Profile) -> float:
