@@ -92,6 +92,8 @@ class History:
     def day_articles(self, day: int) -> list[tuple[str, PoolText, str | None]]:
         """(text, the pool text it comes from, the story it joins or None) for each of the day's articles."""
         out, previous = [], None
+        if day == 1:        # first thing on day 1: a checkpoint run's copies of them are from an earlier digest day
+            out += [(text, PoolText(text, text[:60]), None) for text in self.repeats]
         for n in range(self.per_day):
             if previous is not None and self.rng.random() < 0.2:      # another report of the last story
                 story, pooled, body = previous
@@ -101,8 +103,6 @@ class History:
                 story, body = None, pooled.text
             out.append((f"Desk {n % 97} report {day}-{n}: filed on day {day} of the soak.\n{body}", pooled, story))
             previous = (story or article_id(f"url:https://soak.example/{day}/{n}"), pooled, body)
-        if day == 1:
-            out += [(text, PoolText(text, text[:60]), None) for text in self.repeats]
         return out
 
     def write_day(self, day: int) -> int:

@@ -59,13 +59,16 @@ class Site:
 
     def publish(self, day: int, new: int, when: datetime) -> None:
         per_feed = max(1, new // FEEDS)
+        repeated = {k % len(self.pages) for k in repeated_slots(new)}
+        others = [p for n, p in enumerate(self.pages) if n not in repeated] or self.pages
         for f in range(FEEDS):
             items = []
             for i in range(per_feed):
                 k = f * per_feed + i
                 path = f"/d{day}/f{f}/{i}"
-                # a fifth are pages the history holds from day 1 (repeated_slots): copies for dedup
-                self.site.routes[path] = Page(unique_page(self.pages[(day * 7 + k) % len(self.pages)], day, k)
+                # a fifth are pages the history holds from day 1 (repeated_slots): copies for dedup;
+                # the rest other pages made unique
+                self.site.routes[path] = Page(unique_page(others[(day * 7 + k) % len(others)], day, k)
                                               if k % 5 else self.pages[k % len(self.pages)])
                 items.append(FeedItem(f"Checkpoint {day} item {f}-{i}", self.site.url(path), f"d{day}-{f}-{i}",
                                       (when - timedelta(minutes=k)).strftime("%Y-%m-%dT%H:%M:%SZ"), "summary"))
