@@ -121,8 +121,10 @@ def build(folder: Path, args: argparse.Namespace) -> dict:
             note(f"day {day}: {written:,} written in {t1 - t0:.1f} s, upkeep {time.perf_counter() - t2:.1f} s"
                  f"{'' if upkeep else ' (skipped)'}; store {size_text(size.database + size.wal)}; "
                  f"{time.perf_counter() - started:.0f} s in all")
-    else:
+    else:                       # the last day is no checkpoint: its store is not needed
         store.close()
+        for path in (config.database, Path(f"{config.database}-wal"), Path(f"{config.database}-shm")):
+            path.unlink(missing_ok=True)
     manifest["build_seconds"] = round(time.perf_counter() - started, 1)
     manifest["snapshots_bytes"] = sum(s["snapshot_bytes"] for s in manifest["snapshots"].values())
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
