@@ -116,11 +116,10 @@ def build(folder: Path, args: argparse.Namespace) -> dict:
         upkeep = day % args.upkeep_every == 0 or day in checkpoints or day + 1 in checkpoints
         if upkeep:
             maintain(store, config, T0 + timedelta(days=day, hours=23, minutes=30))
-        if day % 10 == 0 or day <= 3 or day == args.days:
-            size = store.size(config.database)
-            note(f"day {day}: {written:,} written in {t1 - t0:.1f} s, upkeep {time.perf_counter() - t2:.1f} s"
-                 f"{'' if upkeep else ' (skipped)'}; store {size_text(size.database + size.wal)}; "
-                 f"{time.perf_counter() - started:.0f} s in all")
+        size = store.size(config.database)
+        note(f"day {day}: {written:,} written in {t1 - t0:.1f} s, upkeep {time.perf_counter() - t2:.1f} s"
+             f"{'' if upkeep else ' (skipped)'}; store {size_text(size.database + size.wal)}; "
+             f"{time.perf_counter() - started:.0f} s in all")
     else:                       # the last day is no checkpoint: its store is not needed
         store.close()
         for path in (config.database, Path(f"{config.database}-wal"), Path(f"{config.database}-shm")):
