@@ -138,7 +138,8 @@ def run(argv: list[str] | None = None) -> dict:
     parser.add_argument("--per-day", type=int, default=5000)
     parser.add_argument("--checkpoints", default="1,30,180,365")
     parser.add_argument("--window-days", type=int, default=365, help="[dedup] window_days")
-    parser.add_argument("--new", type=int, default=100, help="new articles in the checkpoint run")
+    parser.add_argument("--new", type=int, default=100,
+                        help="items in the checkpoint run (a build's: --measure takes the build's)")
     parser.add_argument("--upkeep-every", type=int, default=1,
                         help="days between upkeeps (1: nightly, as newsmon does; more: a faster, sampled year)")
     phase = parser.add_mutually_exclusive_group()
