@@ -57,11 +57,11 @@ terms = ["energy"]
 
 def texts(seed: int = 11, n: int = POOL) -> tuple[list[str], str]:
     """Pool texts: two or three corpus texts' paragraphs mixed, 40% of the words replaced (as
-    bench/soak.py's History), or generated text without the corpus."""
+    bench/soak_history.py's History), or generated text without the corpus."""
     if not CORPUS_PAGES.is_dir():
         return simple_texts(n, seed), "generated text"
     from .farm import corpus_pages
-    from .soak import corpus_texts
+    from .soak_history import corpus_texts
 
     base = corpus_texts(corpus_pages(CORPUS_PAGES, 300))
     rng = random.Random(seed)

@@ -345,3 +345,21 @@ def test_a_version_6_file_gets_the_retention_column_and_table(tmp_path, seeds_di
     assert rows(config, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert rows(config, "SELECT count(*) FROM articles WHERE text_dropped IS NOT NULL") == [(10,)]
     assert rows(config, "SELECT texts_dropped FROM maintenance") == [(10,)]
+
+
+def test_a_prune_batch_starts_after_the_last_one_and_the_prune_still_drops_every_text(tmp_path, seeds_dir, clock):
+    """Each batch reads on from the previous one's last row (the rows below are dropped or kept):
+    without that, every batch of a year's prune scanned the whole dropped archive again."""
+    config = config_with(tmp_path, [])
+    bulk_archive(config, 1200, clock)
+    from pipeline.storage.retention import Keep
+
+    store = Store.open(config.database)
+    n, last = store.drop_texts(clock.now - timedelta(days=90), Keep(None, frozenset()), clock.now, after_rowid=600)
+    assert (n, last) == (500, 1100)
+    assert rows(config, "SELECT min(rowid), max(rowid) FROM articles WHERE text_dropped IS NOT NULL") == [(601, 1100)]
+    store.close()
+    done = db(config, "prune", "--now", at(clock, 0))
+    assert done.returncode == 0, done.stderr
+    assert rows(config, "SELECT count(*) FROM articles WHERE text != '' OR text_dropped IS NULL") == [(0,)]
+    assert json.loads(db(config, "prune", "--dry-run", "--json", "--now", at(clock, 0)).stdout)["texts_dropped"] == 0

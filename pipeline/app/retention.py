@@ -148,12 +148,12 @@ def prune(store: Store, config: Config, now: datetime, dry_run: bool = False,
         deleted += n
         if n == 0:
             break
-    dropped = 0
+    dropped = after_rowid = 0
     while complete:
         if should_stop():
             complete = False
             break
-        n = store.drop_texts(text_before, keep, now)
+        n, after_rowid = store.drop_texts(text_before, keep, now, after_rowid)
         dropped += n
         if n == 0:
             break

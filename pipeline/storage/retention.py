@@ -88,20 +88,26 @@ class Retention(Connected):
         return self.conn.execute(f"SELECT count(*) FROM articles WHERE first_seen < ?{where}",
                                  [iso(before)] + args).fetchone()[0]
 
-    def drop_texts(self, before: datetime, keep: Keep, now: datetime) -> int:
-        """Empty the text of up to BATCH articles stored before `before`, in one transaction; how
-        many. The search index's update trigger re-indexes each with its title alone; the
-        profile (computed from the text, used by the story window only) goes with it."""
+    def drop_texts(self, before: datetime, keep: Keep, now: datetime, after_rowid: int = 0) -> tuple[int, int]:
+        """Empty the text of up to BATCH articles stored before `before`, above `after_rowid`, in
+        one transaction: (how many, the last rowid looked at: the next batch's `after_rowid`).
+        The search index's update trigger re-indexes each with its title alone; the profile
+        (computed from the text, used by the story window only) goes with it.
+
+        The rows below a batch are all dropped or kept: without `after_rowid` each batch would
+        scan them again (a year at 5,000 articles a day: ~1.4 million, ~1 s a batch inside the
+        write lock, measured 0.2 s at 300,000 against 3 ms from the cursor)."""
         where, args = self._kept(keep)
         with self.transaction():
-            ids = [r[0] for r in self.conn.execute(
-                f"SELECT id FROM articles WHERE first_seen < ? AND text_dropped IS NULL AND text != ''{where} "
-                f"ORDER BY rowid LIMIT {BATCH}", [iso(before)] + args)]
+            rows = self.conn.execute(
+                f"SELECT id, rowid FROM articles WHERE rowid > ? AND first_seen < ? AND text_dropped IS NULL "
+                f"AND text != ''{where} ORDER BY rowid LIMIT {BATCH}", [after_rowid, iso(before)] + args).fetchall()
+            ids = [r[0] for r in rows]
             marks = ",".join("?" * len(ids))
             self.conn.execute(f"UPDATE articles SET text = '', text_dropped = ? WHERE id IN ({marks})",
                               [iso(now)] + ids)
             self.conn.execute(f"DELETE FROM profiles WHERE article_id IN ({marks})", ids)
-        return len(ids)
+        return len(ids), rows[-1][1] if rows else after_rowid
 
     def delete_articles(self, before: datetime, keep: Keep,
                         band_rows: Callable[[list[tuple[int, bytes]]], list[tuple]]) -> tuple[int, set[str]]:
