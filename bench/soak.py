@@ -60,19 +60,36 @@ def repeat_texts(use_corpus: bool, new: int) -> list[str]:
     return [t for t in texts if t]
 
 
+def resumable(folder: Path, manifest: dict) -> dict | None:
+    """The manifest of an unfinished build in `folder` made with the same options, to go on with
+    (each day is one transaction and draws from its own seed, so a build killed at any point goes
+    on from the last day it committed); None when there is none."""
+    try:
+        before = json.loads((folder / "build.json").read_text())
+    except (OSError, ValueError):
+        return None
+    same = all(before.get(k) == v for k, v in manifest.items() if k != "snapshots")
+    return before if same and "build_seconds" not in before and (folder / DATABASE).exists() else None
+
+
 def build(folder: Path, args: argparse.Namespace) -> dict:
     """Write the history into folder/history.db, a snapshot on each checkpoint day; the manifest."""
     folder.mkdir(parents=True, exist_ok=True)
     manifest_path = folder / "build.json"
-    if manifest_path.exists() or (folder / DATABASE).exists():
-        raise SystemExit(f"soak --build: {folder} already holds a build; remove it or name another folder")
     checkpoints = sorted({int(c) for c in args.checkpoints.split(",") if c.strip() and int(c) <= args.days})
     use_corpus = CORPUS_PAGES.is_dir()
-    texts = corpus_texts(corpus_pages(CORPUS_PAGES, 300)) if use_corpus else generated_texts()
     manifest = {"days": args.days, "per_day": args.per_day, "window_days": args.window_days,
                 "upkeep_every": args.upkeep_every, "new": args.new, "seed": SEED, "use_corpus": use_corpus,
-                "texts": f"{len(texts)} corpus texts" if use_corpus else "generated",
                 "checkpoints": checkpoints, "snapshots": {}}
+    resumed = resumable(folder, manifest)
+    if resumed:
+        manifest = resumed
+    elif manifest_path.exists() or (folder / DATABASE).exists():
+        raise SystemExit(f"soak --build: {folder} holds another build (other options, or finished); "
+                         "remove it or name another folder")
+    texts = corpus_texts(corpus_pages(CORPUS_PAGES, 300)) if use_corpus else generated_texts()
+    manifest["texts"] = f"{len(texts)} corpus texts" if use_corpus else "generated"
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     config_path = folder / "newsmon.toml"
     config_path.write_text(config_text(args.window_days))
     config = load_config(config_path)
@@ -90,7 +107,11 @@ def build(folder: Path, args: argparse.Namespace) -> dict:
     history = History(store, texts, args.per_day, SEED, repeat_texts(use_corpus, args.new))
     note(f"build {folder}: {args.days} days x {args.per_day:,}/day, checkpoints {checkpoints}; "
          f"pool of {len(history.pool):,} texts in {time.perf_counter() - started:.1f} s")
-    for day in range(1, args.days + 1):
+    done = store.conn.execute("SELECT count(*) FROM runs").fetchone()[0] if resumed else 0   # a runs row a day
+    if done:
+        note(f"resuming after day {done}")
+        maintain(store, config, T0 + timedelta(days=done, hours=23, minutes=30))   # its upkeep may have been cut
+    for day in range(done + 1, args.days + 1):
         t0 = time.perf_counter()
         written = history.write_day(day)
         catch_up(store)           # nothing left to build (the day's bands went in with it): a check

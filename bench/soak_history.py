@@ -74,7 +74,7 @@ class History:
 
     def __init__(self, store: Store, texts: list[list[str]], per_day: int, seed: int = 7,
                  repeats: list[str] = ()):
-        self.store, self.per_day, self.repeats = store, per_day, list(repeats)
+        self.store, self.per_day, self.repeats, self.seed = store, per_day, list(repeats), seed
         self.rng = random.Random(seed)
         vocabulary = sorted({w for base in texts for p in base for w in p.split()})
         self.pool = []
@@ -92,14 +92,15 @@ class History:
     def day_articles(self, day: int) -> list[tuple[str, PoolText, str | None]]:
         """(text, the pool text it comes from, the story it joins or None) for each of the day's articles."""
         out, previous = [], None
+        rng = random.Random(f"{self.seed}/{day}")   # each day its own draws: a build can resume at any day
         if day == 1:        # first thing on day 1: a checkpoint run's copies of them are from an earlier digest day
             out += [(text, PoolText(text, text[:60]), None) for text in self.repeats]
         for n in range(self.per_day):
-            if previous is not None and self.rng.random() < 0.2:      # another report of the last story
+            if previous is not None and rng.random() < 0.2:      # another report of the last story
                 story, pooled, body = previous
                 body = body + f"\nOur correspondent adds detail {day}-{n}."
             else:
-                pooled = self.rng.choice(self.pool)
+                pooled = rng.choice(self.pool)
                 story, body = None, pooled.text
             out.append((f"Desk {n % 97} report {day}-{n}: filed on day {day} of the soak.\n{body}", pooled, story))
             previous = (story or article_id(f"url:https://soak.example/{day}/{n}"), pooled, body)
