@@ -62,7 +62,7 @@ def write_for_day(store: Store, config: Config, now: datetime, labels: dict[str,
     """Build and write the digest files of `day` (default: today in the digest zone).
     Raises DigestWriteError, one line saying what to fix, when the files cannot be written."""
     day = day or now.astimezone(config.zone).date()
-    grown = growth(store, config, now)
+    grown = growth(store, config, now, count=False)
     problems = problems + ((grown.warning,) if grown.warning else ())
     try:
         written = sorted(digest_days(config.digest_dir))

@@ -174,6 +174,12 @@ class Retention(Connected):
     def last_maintenance(self) -> dict | None:
         return next(self.query("SELECT * FROM maintenance ORDER BY id DESC LIMIT 1"), None)
 
+    def maintained_sizes(self, since: datetime) -> list[tuple[str, int]]:
+        """(started, size after) of each upkeep since `since`, oldest first: the store's size
+        night by night, retention's give-back included."""
+        return [(r["started"], r["size_after"]) for r in self.query(
+            "SELECT started, size_after FROM maintenance WHERE started >= ? ORDER BY id", [iso(since)])]
+
     def fts_merge_step(self) -> bool:
         """One bounded FTS5 merge; True when it changed something (call again)."""
         if self.engine == "postgresql":
