@@ -117,3 +117,66 @@ def test_a_desk_signs_in_reads_marks_saves_a_search_follows_its_feed_and_signs_o
     assert desk.sql("SELECT count(*) FROM sessions") == [(0,)]
     assert problems == []                                                # no CSP violation, no script error
     assert refused <= {(401, f"{base}/login"), (403, f"{base}/story/{truce}/mark"), (404, f"{base}/favicon.ico")}
+
+
+def test_the_fuzzers_hostile_feeds_are_inert_on_every_page(browser, site, tmp_path, seeds_dir, clock):
+    """Feeds made of the fuzzer's hostile pieces (tests/test_fuzz.py: control and bidi characters,
+    entities, markup, script and image tags with handlers, javascript:/data: links), in titles,
+    texts, links and the feed's own name, stored by a real run; then every page of `newsmon web`
+    in a real Chromium: no script, image, frame or handler attribute the feeds carried, no
+    javascript: link, and nothing on the console (the Content-Security-Policy would log any
+    injected script it refused)."""
+    import html
+
+    from conftest import write_config
+    from test_fuzz import HOSTILE_BITS, HOSTILE_LINKS
+    from test_web import Web
+
+    from pipeline.app.pipeline import run_once
+    from pipeline.config import load_config
+    from pipeline.demo.site import FeedItem, article_page, rss_feed
+
+    bits = [b for b in HOSTILE_BITS if len(b) < 100]
+    items = []
+    for i in range(12):
+        title = "Ceasefire " + "".join(bits[(i * 5 + k) % len(bits)] for k in range(5))
+        words = [bits[(i * 3 + k) % len(bits)] + f" ceasefire talks in town{i} word{k}." for k in range(30)]
+        path = f"/hostile/{i}"
+        site.routes[path] = article_page(title, "<script>alert(6)</script>", DAY, [" ".join(words[:15]),
+                                                                                  " ".join(words[15:])])
+        link = site.url(path) if i % 2 else HOSTILE_LINKS[i % len(HOSTILE_LINKS)]
+        items.append(FeedItem(title, link, f"g{i}<script>", f"{DAY}T0{i % 8}:00:00Z", " ".join(words),
+                              content_html=f"<p>{html.escape(' '.join(words))}</p><script>alert(2)</script>"
+                                           "<img src=x onerror=alert(3)><iframe src=javascript:alert(4)></iframe>"))
+    site.routes["/hostile.xml"] = rss_feed('<img src=x onerror=alert(5)> "feed"', "javascript:alert(7)", items)
+    config = load_config(write_config(tmp_path, [("hostile", site.url("/hostile.xml"))]))
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:          # (Playwright's sync API holds this thread's event loop)
+        pool.submit(run_once, config, clock=clock, force=True).result()
+    web = Web(config)
+    try:
+        stories = [s["story_id"] for s in web.api(f"/api/v1/today?date={DAY}")["stories"]]
+        assert stories
+        paths = [f"/?date={DAY}", f"/?date={DAY}&topic=ceasefire", "/search?q=ceasefire", "/days", "/feeds",
+                 "/alerts", f"/digests/{DAY}.html"] + [f"/story/{s}" for s in stories]
+        page = browser.new_context().new_page()
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(f"{page.url}: {m.text}")
+                if not m.text.startswith("Failed to load resource") else None)     # (those: below)
+        page.on("pageerror", lambda e: problems.append(f"{page.url}: {e}"))
+        page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+        for path in paths:
+            response = page.goto(web.base + path)
+            assert response is not None and response.status == 200, path
+            injected = page.evaluate("""() => [...document.querySelectorAll('*')].filter(e =>
+                ['SCRIPT', 'IMG', 'IFRAME', 'OBJECT', 'EMBED', 'SVG', 'svg'].includes(e.tagName)
+                || [...e.attributes].some(a => a.name.startsWith('on')
+                || /^\\s*(javascript|data):/i.test(a.value) && ['href', 'src', 'action'].includes(a.name))
+            ).map(e => e.outerHTML.slice(0, 200))""")
+            assert injected == [], (path, injected)
+            assert "ceasefire" in page.content().lower() or path in ("/feeds", "/alerts", "/days"), path
+        assert problems == []
+    finally:
+        web.stop()
