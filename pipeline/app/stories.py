@@ -13,7 +13,16 @@ from zoneinfo import ZoneInfo
 
 from ..records import StoryRecord
 from ..stages.profile import PROFILE_VERSION, Profile, profile_of
-from ..stages.stories import WINDOW, Assignment, StoryIndex, best_report, group, grouping, report_time
+from ..stages.stories import (
+    WINDOW,
+    Assignment,
+    StoryIndex,
+    best_report,
+    group,
+    grouping,
+    recorded_grouping,
+    report_time,
+)
 from ..storage.store import Store, parse_time
 from .semantic import embedder_of, model_for, with_vector
 from .storywindow import WindowMark, catch_up
@@ -228,36 +237,27 @@ def why(config, article_id: str) -> tuple[dict, Assignment]:
                                [article_id, article_id, article_id]), None) if article_id else None
         if row is None:
             raise UsageError(f"no article {article_id!r}; `newsmon stories --json` lists their ids")
-        first_seen = parse_time(row["first_seen"])
-        embedder = embedder_of(config)
-        index, mine = StoryIndex(config.zone, model_for(embedder)), None
-        parts = store.merged_parts(first_seen - WINDOW - LOAD_MARGIN)
-        for r in store.window_rows(first_seen - WINDOW - LOAD_MARGIN):
-            profile = Profile.from_json(json.loads(r["data"])) if r["version"] == PROFILE_VERSION else \
-                profile_of(r["title"], store.text_of(r["id"]) or "")
-            if embedder is not None:
-                profile = with_vector(profile, r["title"], store.text_of(r["id"]) or "", embedder)
-            when = report_time(parse_time(r["published"]), parse_time(r["first_seen"]))
-            if r["id"] == row["id"]:
-                mine = (profile, when)
-                break
-            index.add(r["id"], r["story_id"] or r["id"], r["feed"], when, profile, parts.get(r["id"], ""))
-        if mine is None:
-            raise UsageError(f"article {row['id']} is a copy of another: its story is its original's")
-        found = recorded(row.pop("grouping")) or index.assign(mine[0], mine[1], row["feed"])
+        found = recorded_grouping(row.pop("grouping")) or _replayed(store, config, row)
         corrections = [e.to_json() for e in store.edits_of([row["story_id"]]).get(row["story_id"], [])]
     return {**row, "corrections": corrections, "recorded": found.recorded}, found
 
 
-def recorded(grouping: str | None) -> Assignment | None:
-    """The join a run recorded with the article (articles.grouping), as an Assignment."""
-    if not grouping:
-        return None
-    g = json.loads(grouping)
-    return Assignment(g["story"], score=g["score"], shared_terms=tuple(g.get("terms", ())),
-                      shared_entities=tuple(g.get("names", ())), shared_numbers=tuple(g.get("numbers", ())),
-                      closest=g["story"], features=tuple(g["features"].items()), pair_score=g["pair_score"],
-                      pair_with=g["paired_with"], recorded=True)
+def _replayed(store: Store, config, row: dict) -> Assignment:
+    """The article (`row`) placed again against the window its run had: the originals stored
+    before it in the WINDOW + LOAD_MARGIN before it was first seen, profiled as a run loads them."""
+    from ..errors import UsageError
+
+    since = parse_time(row["first_seen"]) - WINDOW - LOAD_MARGIN
+    embedder = embedder_of(config)
+    index = StoryIndex(config.zone, model_for(embedder))
+    parts = store.merged_parts(since)
+    for r in store.window_rows(since):
+        profile = window_profile(store, r, embedder)
+        when = report_time(parse_time(r["published"]), parse_time(r["first_seen"]))
+        if r["id"] == row["id"]:
+            return index.assign(profile, when, row["feed"])
+        index.add(r["id"], r["story_id"] or r["id"], r["feed"], when, profile, parts.get(r["id"], ""))
+    raise UsageError(f"article {row['id']} is a copy of another: its story is its original's")
 
 
 def would_join(store: Store, zone: ZoneInfo, title: str, text: str, now: datetime,

@@ -40,6 +40,7 @@ strikes on Kharkiv): see `_develops`.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -255,6 +256,17 @@ def grouping(found: Assignment) -> dict:
             "pair_score": found.pair_score, "features": {k: v for k, v in found.features if v},
             "names": list(found.shared_entities), "terms": list(found.shared_terms),
             "numbers": list(found.shared_numbers)}
+
+
+def recorded_grouping(stored: str | None) -> Assignment | None:
+    """`grouping` read back from articles.grouping (None: nothing recorded), as an Assignment."""
+    if not stored:
+        return None
+    g = json.loads(stored)
+    return Assignment(g["story"], score=g["score"], shared_terms=tuple(g.get("terms", ())),
+                      shared_entities=tuple(g.get("names", ())), shared_numbers=tuple(g.get("numbers", ())),
+                      closest=g["story"], features=tuple(g["features"].items()), pair_score=g["pair_score"],
+                      pair_with=g["paired_with"], recorded=True)
 
 
 def _link(probabilities: list[float], best: int) -> float:
