@@ -100,11 +100,11 @@ class Growth:
 def upkeep_rate(sizes: list[tuple[str, int]]) -> float | None:
     """Bytes a day the store grew from the upkeep RATE_DAYS or more before the last one to the
     last (sizes: (started, size after), oldest first); None when they span less."""
-    if not sizes:
+    nights = [(datetime.fromisoformat(at), n) for at, n in sizes]
+    if not nights:
         return None
-    last_at, last_size = datetime.fromisoformat(sizes[-1][0]), sizes[-1][1]
-    earlier = [(datetime.fromisoformat(at), n) for at, n in sizes if datetime.fromisoformat(at) <= last_at -
-               timedelta(days=RATE_DAYS)]
+    last_at, last_size = nights[-1]
+    earlier = [(at, n) for at, n in nights if at <= last_at - timedelta(days=RATE_DAYS)]
     if not earlier:
         return None
     first_at, first_size = earlier[-1]
