@@ -8,6 +8,7 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -23,9 +24,10 @@ from ..stages.stories import (
     recorded_grouping,
     report_time,
 )
-from ..storage.store import Store, parse_time
+from ..storage.store import Store, iso, parse_time
 from .semantic import embedder_of, model_for, with_vector
 from .storywindow import WindowMark, catch_up
+from .windowfile import Seen, read_window, window_path, write_window
 
 log = logging.getLogger("newsmon")
 
@@ -34,24 +36,57 @@ log = logging.getLogger("newsmon")
 LOAD_MARGIN = timedelta(hours=24)
 
 
-def open_story_index(store: Store, zone: ZoneInfo, now: datetime, embedder=None) -> StoryIndex:
+def open_story_index(store: Store, zone: ZoneInfo, now: datetime, embedder=None, seen: Seen | None = None) -> StoryIndex:
     """The story window: every original article stored in the last WINDOW + LOAD_MARGIN, with
     its profile. Missing profiles, or ones of another PROFILE_VERSION, are computed from the
     stored text and saved, so the next start is fast. With an embeddings backend, each profile
     gets its sentence vector from the stored title and text (vectors are not stored: a model
-    changed in the config applies at once). Call it outside a transaction."""
+    changed in the config applies at once). `seen` records what was read (app/windowfile.py).
+    Call it outside a transaction."""
     index = StoryIndex(zone, model_for(embedder))
+    since = now - WINDOW - LOAD_MARGIN
+    add_rows(store, index, store.window_rows(since), store.merged_parts(since), embedder, seen)
+    log.debug("story window: %d articles", len(index))
+    return index
+
+
+def add_rows(store: Store, index: StoryIndex, rows, parts: dict[str, str], embedder=None,
+             seen: Seen | None = None) -> None:
+    """Stored originals (window rows, oldest first) added to `index` with their profiles (those
+    recomputed saved); with `seen`, each row's first_seen and rowid noted."""
     recomputed: list[tuple] = []
-    parts = store.merged_parts(now - WINDOW - LOAD_MARGIN)
-    for row in store.window_rows(now - WINDOW - LOAD_MARGIN):
+    for row in rows:
         profile = window_profile(store, row, embedder, recomputed)
         first_seen = parse_time(row["first_seen"])
         index.add(row["id"], row["story_id"] or row["id"], row["feed"],
                   report_time(parse_time(row["published"]), first_seen), profile, parts.get(row["id"], ""))
+        if seen is not None:
+            seen.first_seen.append(row["first_seen"])
+            seen.read(row)
     if recomputed:
         with store.transaction():
             store.save_profiles(recomputed)
-    log.debug("story window: %d articles", len(index))
+
+
+def kept_story_index(store: Store, zone: ZoneInfo, now: datetime, path: Path) -> StoryIndex:
+    """open_story_index through the window kept at `path` (SQLite, no embeddings backend): the
+    kept one moved on and caught up with what was stored since when it may be used, else loaded
+    from the store; kept again either way (app/windowfile.py)."""
+    since, edits = now - WINDOW - LOAD_MARGIN, store.edits_mark()
+    index = StoryIndex(zone, model_for(None))
+    seen = read_window(path, store, index, iso(since))
+    if seen is None:
+        seen = Seen(upto=store.top_rowid())
+        index = open_story_index(store, zone, now, seen=seen)
+        seen.upto_id = store.article_id_at(seen.upto)
+    else:
+        rows = store.rows_after(seen.upto, [])
+        for row in rows:
+            seen.read(row)
+        add_rows(store, index, [r for r in rows if r["duplicate_of"] is None and r["first_seen"] >= iso(since)],
+                 store.merged_parts(since), seen=seen)
+        log.debug("story window: %d articles, %d read from the store", len(index), len(rows))
+    write_window(path, index, seen, iso(since), edits)
     return index
 
 
@@ -92,10 +127,12 @@ class StoryDesk:
     """The story stage within a run: which story each new original article joins (or starts),
     its profile saved, its story's row refreshed, and the window kept current."""
 
-    def __init__(self, store: Store, zone: ZoneInfo, backend=None):
+    def __init__(self, store: Store, zone: ZoneInfo, backend=None, window_file: Path | None = None):
         """`backend`: a function giving the embeddings backend (or None), called on first need,
-        so that a run with nothing due never loads a model."""
+        so that a run with nothing due never loads a model. `window_file`: where the window is
+        kept between runs (SQLite; app/windowfile.py); None: loaded from the store each time."""
         self.store, self.zone, self._backend, self._embedder = store, zone, backend, None
+        self.window_file = window_file
         self._index: StoryIndex | None = None
         self._mark: WindowMark | None = None     # PostgreSQL: what the window has seen (storywindow.py)
         self._loaded: datetime | None = None
@@ -103,7 +140,8 @@ class StoryDesk:
 
     @classmethod
     def for_config(cls, store: Store, config) -> "StoryDesk":
-        return cls(store, config.zone, lambda: embedder_of(config))
+        return cls(store, config.zone, lambda: embedder_of(config),
+                   None if config.storage_url else window_path(config.database))
 
     def ready(self, reports_may_come: bool) -> None:
         """Before a run's feeds: the embeddings backend loaded when reports may come, so that a
@@ -126,8 +164,10 @@ class StoryDesk:
         edits = self.store.edits_mark() if check_edits or self._index is None else self._edits
         if self._index is None or self._loaded is None or now - self._loaded > RELOAD_AFTER or edits != self._edits:
             mark = WindowMark.at_load(self.store) if self.store.engine != "sqlite" else None
-            self._index, self._loaded, self._edits = (open_story_index(self.store, self.zone, now, self.embedder),
-                                                      now, edits)
+            kept = self.window_file is not None and self.embedder is None and self.store.engine == "sqlite"
+            self._index, self._loaded, self._edits = (
+                kept_story_index(self.store, self.zone, now, self.window_file) if kept
+                else open_story_index(self.store, self.zone, now, self.embedder), now, edits)
             self._mark = mark
             if mark is not None:
                 mark.known.update(m.article_id for m in self._index.members)

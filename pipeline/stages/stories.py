@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -110,7 +111,11 @@ class Assignment:
 @dataclass
 class StoryIndex:
     """The articles of the last WINDOW (and a little more for document frequencies): postings
-    from name and term keys to articles, and the document frequencies the weights use."""
+    from name and term keys to articles, and the document frequencies the weights use.
+
+    A member's position counts from the window's first ever member: `first` members were dropped
+    from its front since (`drop_oldest`), so members[position - first] is the member, and a window
+    kept between runs (app/windowfile.py) moves on without renumbering its postings."""
 
     zone: ZoneInfo
     model: StoryModel = field(default_factory=default_model)
@@ -120,6 +125,7 @@ class StoryIndex:
     feeds_of: dict[str, set[str]] = field(default_factory=dict)   # story id -> its feeds
     stories: dict[str, list[int]] = field(default_factory=dict)   # story id -> its members' positions
     _vectors: list["_Vector | None"] = field(default_factory=list)
+    first: int = 0                                                # the position of members[0]
 
     def __len__(self) -> int:
         return len(self.members)
@@ -128,7 +134,7 @@ class StoryIndex:
             part: str = "") -> None:
         """Index a report of `story_id`; `part`: the story an operator's merge took it from."""
         day, named = event_day(profile, when, self.zone)
-        position = len(self.members)
+        position = self.first + len(self.members)
         self.members.append(Member(article_id, story_id, feed, when, day, named, profile,
                                    event_days(profile, when, self.zone), part if part != story_id else ""))
         self._vectors.append(None)
@@ -140,15 +146,48 @@ class StoryIndex:
         for term in profile.body:
             self.df["b:" + term] += 1
 
+    def drop_oldest(self, count: int) -> None:
+        """Forget the `count` oldest members (the window has moved past them): afterwards the
+        index is what adding only the others would have made (postings, frequencies, stories)."""
+        if count <= 0:
+            return
+        cut, gone = self.first + count, self.members[:count]
+        for member in gone:
+            for key in _keys(member.profile):
+                positions = self.postings.get(key)
+                if positions is not None:
+                    del positions[:bisect_left(positions, cut)]
+                    if not positions:
+                        del self.postings[key]
+                self._forget(key)
+            for term in member.profile.body:
+                self._forget("b:" + term)
+        self.members, self._vectors, self.first = self.members[count:], self._vectors[count:], cut
+        for story_id in {m.story_id for m in gone}:
+            positions = self.stories[story_id]
+            del positions[:bisect_left(positions, cut)]
+            if positions:
+                self.feeds_of[story_id] = {self.members[p - cut].feed for p in positions}
+            else:
+                del self.stories[story_id], self.feeds_of[story_id]
+
+    def _forget(self, key: str) -> None:
+        left = self.df[key] - 1
+        if left > 0:
+            self.df[key] = left
+        else:
+            del self.df[key]
+
     def _idf(self, key: str) -> float:
         return math.log(1 + (len(self.members) + 1) / (self.df.get(key, 0) + 1))
 
     def _vector_of(self, position: int) -> "_Vector":
         """A member's weighted vector, computed once and again only when the window has doubled
         since (its weights follow the document frequencies, which drift slowly)."""
-        vector = self._vectors[position]
+        at = position - self.first
+        vector = self._vectors[at]
         if vector is None or len(self.members) > 2 * vector.size + 8:
-            vector = self._vectors[position] = _vector(self.members[position].profile, self._idf, len(self.members))
+            vector = self._vectors[at] = _vector(self.members[at].profile, self._idf, len(self.members))
         return vector
 
     def assign(self, profile: Profile, when: datetime, feed: str | None = None, explain: bool = True) -> Assignment:
@@ -204,7 +243,7 @@ class StoryIndex:
         day = (*event_day(profile, when, self.zone), event_days(profile, when, self.zone))
         found: list[str] = []
         for position, _ in shared.most_common(CANDIDATES * 2):
-            member = self.members[position]
+            member = self.members[position - self.first]
             if abs(member.when - when) <= WINDOW and member.story_id not in found:
                 found.append(member.story_id)
                 if len(found) >= CANDIDATES:
@@ -214,17 +253,18 @@ class StoryIndex:
         link = LINK if profile.body else self.model.recent_textless or LINK
         out = []
         for story_id in found:
-            recent = [p for p in self.stories[story_id] if abs(self.members[p].when - when) <= WINDOW]
+            first, members = self.first, self.members
+            recent = [p for p in self.stories[story_id] if abs(members[p - first].when - when) <= WINDOW]
             # a story an operator merged is compared part by part (each as one candidate): the
             # two events they called one keep their own shapes, and a report of either joins
-            for part in dict.fromkeys(self.members[p].part for p in recent):
-                linked = [p for p in recent if self.members[p].part == part][-link:]
-                out.append((story_id, [(self.members[p], self._features(mine, p, when, feed, day)) for p in linked]))
+            for part in dict.fromkeys(members[p - first].part for p in recent):
+                linked = [p for p in recent if members[p - first].part == part][-link:]
+                out.append((story_id, [(members[p - first], self._features(mine, p, when, feed, day)) for p in linked]))
         return out
 
     def _features(self, mine: "_Query", position: int, when: datetime, feed: str | None,
                   day: tuple[date, bool, frozenset[date]]) -> list[float]:
-        member = self.members[position]
+        member = self.members[position - self.first]
         return pair_features(mine, self._vector_of(position), abs((member.when - when).total_seconds()) / 3600,
                              feed is not None and feed == member.feed, _day_conflict(day, (member.day, member.day_named, member.days)))
 

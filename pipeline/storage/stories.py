@@ -36,9 +36,14 @@ class Stories(Connected):
         """Original articles stored since `since`, oldest first, with their stored profile (or
         None): what the story stage compares new reports with."""
         yield from self.query(
-            "SELECT a.id, a.story_id, a.feed, a.published, a.first_seen, a.title, p.version, p.data "
+            "SELECT a.rowid AS rowid, a.id, a.story_id, a.feed, a.published, a.first_seen, a.title, p.version, p.data "
             "FROM articles a LEFT JOIN profiles p ON p.article_id = a.id "
             "WHERE a.first_seen >= ? AND a.duplicate_of IS NULL ORDER BY a.rowid", [iso(since)])
+
+    def article_id_at(self, rowid: int) -> str | None:
+        """The id of the article numbered `rowid` (None: no such row)."""
+        row = self.conn.execute("SELECT id FROM articles WHERE rowid = ?", [rowid]).fetchone()
+        return row[0] if row else None
 
     def top_rowid(self) -> int:
         """The highest article rowid committed (or written by this connection) now; 0 for none.
