@@ -33,15 +33,14 @@ from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
-from ..stages.profile import PROFILE_VERSION, Profile
+from ..stages.profile import PROFILE_VERSION
+from ..stages.profilecodec import FIELDS, packed
 from ..stages.stories import Member, StoryIndex
 from ..storage.store import Store
 
 log = logging.getLogger("newsmon")
 
 FORMAT = "newsmon story window 1"
-_PROFILE_FIELDS = ("terms", "entities", "mentions", "places", "killed", "injured", "numbers", "day_named",
-                   "title", "body", "ages", "more_days", "title_numbers", "series_numbers", "persons")
 
 
 def window_path(database: Path) -> Path:
@@ -66,8 +65,8 @@ def encoded(index: StoryIndex, seen: Seen, since: str, edits: int) -> bytes:
     """The window as marshal bytes (plain tuples, dicts, sets and strings)."""
     members = tuple((m.article_id, m.story_id, m.feed, m.when.isoformat(), m.day.toordinal(), m.day_named,
                      tuple(d.toordinal() for d in m.days), m.part,
-                     tuple(getattr(m.profile, f) for f in _PROFILE_FIELDS)) for m in index.members)
-    return marshal.dumps((FORMAT, PROFILE_VERSION, index.zone.key, since, edits, seen.upto, seen.upto_id,
+                     m.profile if type(m.profile) is bytes else packed(m.profile)) for m in index.members)
+    return marshal.dumps((FORMAT, PROFILE_VERSION, FIELDS, index.zone.key, since, edits, seen.upto, seen.upto_id,
                           index.first, members, tuple(seen.first_seen), index.postings, dict(index.df)))
 
 
@@ -75,20 +74,20 @@ def decoded(data: bytes, index: StoryIndex) -> tuple[Seen, str, int] | None:
     """Fill the empty `index` from `encoded` bytes: (what was seen, the window's start, the story
     edits mark), or None when the bytes are not a window this newsmon wrote for this time zone."""
     state = marshal.loads(data)
-    if not (isinstance(state, tuple) and len(state) == 12 and state[:3] == (FORMAT, PROFILE_VERSION, index.zone.key)):
+    if not (isinstance(state, tuple) and len(state) == 13
+            and state[:4] == (FORMAT, PROFILE_VERSION, FIELDS, index.zone.key)):
         return None
-    _, _, _, since, edits, upto, upto_id, first, members, first_seen, postings, df = state
-    fields = len(_PROFILE_FIELDS)
+    _, _, _, _, since, edits, upto, upto_id, first, members, first_seen, postings, df = state
+    if len(first_seen) != len(members):
+        return None
     index.members = [Member(aid, story, feed, datetime.fromisoformat(when), date.fromordinal(day), named,
-                            frozenset(date.fromordinal(d) for d in days), Profile(*profile[:fields]), part=part)
+                            bytes(profile), frozenset(date.fromordinal(d) for d in days), part)
                      for aid, story, feed, when, day, named, days, part, profile in members]
     index.first, index.postings, index.df = first, postings, Counter(df)
     index._vectors = [None] * len(index.members)
     for position, m in enumerate(index.members, first):
         index.stories.setdefault(m.story_id, []).append(position)
         index.feeds_of.setdefault(m.story_id, set()).add(m.feed)
-    if len(first_seen) != len(index.members):
-        return None
     return Seen(list(first_seen), upto, upto_id), since, edits
 
 

@@ -51,6 +51,7 @@ from zoneinfo import ZoneInfo
 
 from .eventdays import event_day, event_days
 from .profile import Profile
+from .profilecodec import unpacked
 from .storymodel import (  # noqa: F401  (re-exported)
     FEATURES,
     MODEL_PATH,
@@ -84,7 +85,7 @@ class Member:
     when: datetime
     day: date
     day_named: bool
-    profile: Profile
+    profile: Profile | bytes              # bytes: kept packed (profilecodec) until first compared
     days: frozenset[date] = frozenset()   # every day its lead names
     part: str = ""                        # within a story merged by an operator, the story it came
                                           # from (its reports are averaged part by part); "": its story
@@ -151,7 +152,7 @@ class StoryIndex:
         index is what adding only the others would have made (postings, frequencies, stories)."""
         if count <= 0:
             return
-        cut, gone = self.first + count, self.members[:count]
+        cut, gone = self.first + count, [self._member(at) for at in range(count)]
         for member in gone:
             for key in _keys(member.profile):
                 positions = self.postings.get(key)
@@ -171,6 +172,13 @@ class StoryIndex:
             else:
                 del self.stories[story_id], self.feeds_of[story_id]
 
+    def _member(self, at: int) -> Member:
+        """members[at] with its profile unpacked (a window read from disk unpacks on first use)."""
+        member = self.members[at]
+        if type(member.profile) is bytes:
+            member = self.members[at] = replace(member, profile=unpacked(member.profile))
+        return member
+
     def _forget(self, key: str) -> None:
         left = self.df[key] - 1
         if left > 0:
@@ -187,7 +195,7 @@ class StoryIndex:
         at = position - self.first
         vector = self._vectors[at]
         if vector is None or len(self.members) > 2 * vector.size + 8:
-            vector = self._vectors[at] = _vector(self.members[at].profile, self._idf, len(self.members))
+            vector = self._vectors[at] = _vector(self._member(at).profile, self._idf, len(self.members))
         return vector
 
     def assign(self, profile: Profile, when: datetime, feed: str | None = None, explain: bool = True) -> Assignment:
@@ -259,7 +267,8 @@ class StoryIndex:
             # two events they called one keep their own shapes, and a report of either joins
             for part in dict.fromkeys(members[p - first].part for p in recent):
                 linked = [p for p in recent if members[p - first].part == part][-link:]
-                out.append((story_id, [(members[p - first], self._features(mine, p, when, feed, day)) for p in linked]))
+                out.append((story_id, [(self._member(p - first), self._features(mine, p, when, feed, day))
+                                       for p in linked]))
         return out
 
     def _features(self, mine: "_Query", position: int, when: datetime, feed: str | None,
