@@ -107,6 +107,8 @@ def read_window(path: Path, store: Store, index: StoryIndex, since: str) -> Seen
         log.info("story window file %s unreadable (%s): the window is loaded from the store", path, e)
         return None
     if found is None:
+        log.info("story window file %s not used (written by another version, or for another time zone): "
+                 "the window is loaded from the store", path)
         return None
     seen, kept_since, edits = found
     stored_since = store.top_rowid() - seen.upto
