@@ -130,7 +130,7 @@ def read_window(path: Path, store: Store, index: StoryIndex, since: str) -> Seen
 def write_window(path: Path, index: StoryIndex, seen: Seen, since: str, edits: int) -> None:
     """Keep the window at `path` (replaced whole: a reader sees the old file or the new one). A
     file that cannot be written costs the next run a full load, nothing more."""
-    part = path.with_name(path.name + ".part")
+    part = path.with_name(f"{path.name}.{os.getpid()}.part")     # (two processes never share one)
     try:
         part.write_bytes(encoded(index, seen, since, edits))
         os.replace(part, path)
