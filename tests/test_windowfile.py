@@ -14,8 +14,8 @@ from conftest import rows
 
 from bench.storyset import DEV_SET, load
 from pipeline.app.pipeline import run_once
-from pipeline.app.stories import open_story_index
 from pipeline.app.stories import kept_story_index as kept
+from pipeline.app.stories import open_story_index
 from pipeline.app.windowfile import window_path
 from pipeline.records import Article
 from pipeline.stages.profile import PROFILE_VERSION, profile_of
