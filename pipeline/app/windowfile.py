@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import marshal
 import os
+import time
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ from ..storage.store import Store
 log = logging.getLogger("newsmon")
 
 FORMAT = "newsmon story window 1"
+STALE_PART_SECONDS = 600       # a half-written file this old belongs to no live writer
 
 
 def window_path(database: Path) -> Path:
@@ -132,6 +134,9 @@ def write_window(path: Path, index: StoryIndex, seen: Seen, since: str, edits: i
     file that cannot be written costs the next run a full load, nothing more."""
     part = path.with_name(f"{path.name}.{os.getpid()}.part")     # (two processes never share one)
     try:
+        for left in path.parent.glob(f"{path.name}.*.part"):      # a writer killed mid-way left it
+            if left != part and time.time() - left.stat().st_mtime > STALE_PART_SECONDS:
+                left.unlink(missing_ok=True)
         part.write_bytes(encoded(index, seen, since, edits))
         os.replace(part, path)
     except OSError as e:
