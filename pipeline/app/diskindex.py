@@ -13,6 +13,7 @@ article stored in the same feed's transaction is not compared, exactly as before
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Callable, Iterable
 
@@ -102,7 +103,11 @@ class StoredIndex:
             return Similar(exact, 1.0)
         if sig is None:
             return None
-        return closest(text, sig, self.candidate_items(sig), self.store.text_of)
+        found = closest(text, sig, self.candidate_items(sig), self.store.text_of)
+        if found is not None and found.target.story_id is None:     # a stored one (band_matches)
+            key = found.target.key
+            found = replace(found, target=replace(found.target, story_id=self.store.story_of([key]).get(key, key)))
+        return found
 
     def candidate_items(self, sig: np.ndarray) -> list[tuple[Indexed, np.ndarray]]:
         """The indexed texts sharing a band with `sig`, in the order an index in memory holds them."""
