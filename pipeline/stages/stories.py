@@ -121,7 +121,7 @@ class StoryIndex:
     zone: ZoneInfo
     model: StoryModel = field(default_factory=default_model)
     members: list[Member] = field(default_factory=list)
-    postings: dict[str, list[int]] = field(default_factory=dict)
+    postings: dict[str, list[int]] = field(default_factory=dict)   # (array("q") when read from a kept window)
     df: Counter = field(default_factory=Counter)
     feeds_of: dict[str, set[str]] = field(default_factory=dict)   # story id -> its feeds
     stories: dict[str, list[int]] = field(default_factory=dict)   # story id -> its members' positions
