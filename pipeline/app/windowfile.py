@@ -4,21 +4,22 @@ A run with something new needs the story window: the originals of the last WINDO
 (~20,000 at 5,000 articles a day). Building it from the stored profiles cost ~0.5 ms an article
 (decoding the JSON, then the postings and document frequencies of ~130 keys each): ~10 s of a
 15-minute timer's run, every run. So the window a run loads is also written beside the database
-(`newsmon.db-window`), and the next run reads it back (~1 s at 20,000 articles: marshal, no
+(`newsmon.db-window`), and the next run reads it back (0.3–0.7 s at 20,000 articles: marshal, no
 postings to rebuild), drops the members the window has moved past, and adds what was stored
 since: the articles above the file's mark, each decoded as a full load would (`add_rows`).
 
 The result is exactly the window a full load would give (same members, in the same order, same
 postings, frequencies and stories; member vectors, computed lazily, start unset as after a full
 load): tests/test_windowfile.py compares the two. The file is only a cache: it is used when it
-was made by this PROFILE_VERSION and format, for this time zone, before the same story edit (an
-operator's merge or split changes stories and parts: full load), for a window that starts no
-later than this one, when the article at its mark is still the one it saw (a database replaced
-or restored under it: full load), when the window's oldest members are the ones to drop (a
-prefix: true when articles are stored in time order), and when fewer articles were stored since
-than the window holds (catching up would cost more than loading). Anything else, or a file that
-cannot be read, loads the window from the store and writes the file anew. Retention never reaches
-the window: its shortest setting (7 days) is longer than WINDOW + LOAD_MARGIN.
+was made by this code (its format, PROFILE_VERSION and the story stage's modules: `code_mark`),
+for this time zone, before the same story edit (an operator's merge or split changes stories and
+parts: full load), for a window that starts no later than this one, when the article at its
+mark is still the one it saw (a database replaced or restored under it: full load), when the
+window's oldest members are the ones to drop (a prefix: true when articles are stored in time
+order), and when fewer articles were stored since than the window holds (catching up would cost
+more than loading). Anything else, or a file that cannot be read, loads the window from the
+store and writes the file anew. Retention never reaches the window: its shortest setting (7
+days) is longer than WINDOW + LOAD_MARGIN.
 
 Not used on PostgreSQL (several workers, each with its own window: app/storywindow.py) nor with
 an embeddings backend (its vectors are computed from the texts at load and never stored).
@@ -26,6 +27,7 @@ an embeddings backend (its vectors are computed from the texts at load and never
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import marshal
 import os
@@ -33,9 +35,10 @@ import time
 from array import array
 from collections import Counter
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
-from ..stages.profile import PROFILE_VERSION
+from ..stages import eventdays, profile, profilecodec, stories, storypairs
 from ..stages.profilecodec import FIELDS, packed
 from ..stages.stories import Member, StoryIndex
 from ..storage.store import Store
@@ -44,6 +47,17 @@ log = logging.getLogger("newsmon")
 
 FORMAT = "newsmon story window 2"          # 2: postings packed as 8-byte arrays
 STALE_PART_SECONDS = 600       # a half-written file this old belongs to no live writer
+
+
+@lru_cache(maxsize=1)
+def code_mark() -> str:
+    """The code a kept window was made by: PROFILE_VERSION and a digest of the modules that make
+    a window's members, keys and days (a change there without a new PROFILE_VERSION still
+    invalidates a kept window, which would otherwise hold what the old code computed)."""
+    digest = hashlib.sha256()
+    for module in (profile, profilecodec, stories, eventdays, storypairs):
+        digest.update(Path(module.__file__).read_bytes())
+    return f"{profile.PROFILE_VERSION}-{digest.hexdigest()[:16]}"
 
 
 def window_path(database: Path) -> Path:
@@ -69,7 +83,7 @@ def encoded(index: StoryIndex, seen: Seen, since: str, edits: int) -> bytes:
     members = tuple((m.article_id, m.story_id, m.feed, m.when.isoformat(), m.day.toordinal(), m.day_named,
                      tuple(d.toordinal() for d in m.days), m.part,
                      m.profile if type(m.profile) is bytes else packed(m.profile)) for m in index.members)
-    return marshal.dumps((FORMAT, PROFILE_VERSION, FIELDS, index.zone.key, since, edits, seen.upto, seen.upto_id,
+    return marshal.dumps((FORMAT, code_mark(), FIELDS, index.zone.key, since, edits, seen.upto, seen.upto_id,
                           index.first, members, tuple(seen.first_seen),
                           {key: _positions(p).tobytes() for key, p in index.postings.items()}, dict(index.df)))
 
@@ -83,14 +97,14 @@ def decoded(data: bytes, index: StoryIndex) -> tuple[Seen, str, int] | None:
     edits mark), or None when the bytes are not a window this newsmon wrote for this time zone."""
     state = marshal.loads(data)
     if not (isinstance(state, tuple) and len(state) == 13
-            and state[:4] == (FORMAT, PROFILE_VERSION, FIELDS, index.zone.key)):
+            and state[:4] == (FORMAT, code_mark(), FIELDS, index.zone.key)):
         return None
     _, _, _, _, since, edits, upto, upto_id, first, members, first_seen, postings, df = state
     if len(first_seen) != len(members):
         return None
     index.members = [Member(aid, story, feed, datetime.fromisoformat(when), date.fromordinal(day), named,
-                            bytes(profile), frozenset(date.fromordinal(d) for d in days), part)
-                     for aid, story, feed, when, day, named, days, part, profile in members]
+                            bytes(kept), frozenset(date.fromordinal(d) for d in days), part)
+                     for aid, story, feed, when, day, named, days, part, kept in members]
     # postings as 8-byte arrays: read back by copying bytes, not by making 2.6 million int objects
     # (1.2 of the 1.6 s marshal took at 20,000 members on a loaded machine); they append, slice
     # and bisect as the lists a load makes do, and take a fifth of their memory
