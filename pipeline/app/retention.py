@@ -273,10 +273,9 @@ def growth(store: Store, config: Config, now: datetime, count: bool = True) -> G
     digest) leaves out the total of stored articles unless that estimate needs it: counting a
     table reads a whole index, a cost that grows with the archive (66 ms at 900,000 articles)."""
     size = store.size(config.database)
-    days = store.articles_per_day(now - timedelta(days=30))
-    today = now.date()
-    per_7 = sum(n for d, n in days.items() if d > (today - timedelta(days=RATE_DAYS)).isoformat()) / RATE_DAYS
-    per_30 = sum(days.values()) / 30
+    # the last RATE_DAYS UTC days, today's so far included; the last 30 days to the minute
+    per_7 = store.articles_since((now.date() - timedelta(days=RATE_DAYS - 1)).isoformat()) / RATE_DAYS
+    per_30 = store.articles_since(now - timedelta(days=30)) / 30
     bytes_per_day = upkeep_rate(store.maintained_sizes(now - timedelta(days=30)))
     articles = store.article_count() if count or bytes_per_day is None else None
     if bytes_per_day is None:
