@@ -32,16 +32,26 @@ POOL = 2_000
 OLD_STEPS, OLD_PAGES = 200, 500
 
 
-def timed_steps(store: Store) -> list[float]:
-    """Wrap the store's merge step so that each one's time is kept (the list returned)."""
-    seconds, step = [], store.fts_merge_step
+# The upkeep's parts, timed by the store methods that do them.
+PARTS = {"prune_s": ("drop_texts", "delete_articles"), "merge_s": ("fts_merge_step",),
+         "vacuum_s": ("vacuum_step", "vacuum_full"), "checkpoint_s": ("checkpoint",), "optimize_s": ("optimize",)}
 
-    def timed(whole: bool = False) -> bool:
-        t = time.perf_counter()
-        changed = step(whole)
-        seconds.append(time.perf_counter() - t)
-        return changed
-    store.fts_merge_step = timed
+
+def timed_parts(store: Store) -> dict[str, float]:
+    """Wrap the store methods of PARTS so that their time adds up by part (the dict returned)."""
+    seconds = dict.fromkeys(PARTS, 0.0)
+
+    def wrap(part: str, method):
+        def timed(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                seconds[part] += time.perf_counter() - t
+        return timed
+    for part, names in PARTS.items():
+        for name in names:
+            setattr(store, name, wrap(part, getattr(store, name)))
     return seconds
 
 
@@ -70,28 +80,29 @@ def upkeep(folder: Path, day: int, nights: int) -> list[dict]:
         shutil.rmtree(work)
 
 
-def upkeep_nights(work: Path, manifest: dict, day: int, nights: int) -> list[dict]:
-    """The nights on work/newsmon.db (a copy of the day's snapshot, changed by this)."""
+def upkeep_nights(work: Path, manifest: dict, day: int, nights: int, write_first: bool = False) -> list[dict]:
+    """The nights on work/newsmon.db (a copy of the day's snapshot, changed by this); with
+    `write_first`, the first night too comes after a day written (a copy whose own night ran)."""
     (work / "newsmon.toml").write_text(config_text(manifest["window_days"]))
     config = load_config(work / "newsmon.toml")
     store = Store.open(config.database)
     History.POOL = POOL
     texts = corpus_texts(corpus_pages(CORPUS_PAGES, 300)) if manifest["use_corpus"] else generated_texts()
     history = History(store, texts, manifest["per_day"], manifest["seed"])
-    steps = timed_steps(store)
+    parts = timed_parts(store)
     figures = []
     for night in range(nights):
         written = 0.0
-        if night:
+        if night or write_first:
             t = time.perf_counter()
-            history.write_day(day + night)
+            history.write_day(day + night + write_first)
             written = time.perf_counter() - t
-        steps.clear()
+        parts.update(dict.fromkeys(parts, 0.0))
         t = time.perf_counter()
-        report = maintain(store, config, T0 + timedelta(days=day + night, hours=23, minutes=30))
+        report = maintain(store, config, T0 + timedelta(days=day + night + write_first, hours=23, minutes=30))
         merged = report.search_merge
-        figures.append({"day": day + night, "write_s": round(written, 1),
-                        "upkeep_s": round(time.perf_counter() - t, 1), "merge_s": round(sum(steps), 1),
+        figures.append({"day": day + night + write_first, "write_s": round(written, 1),
+                        "upkeep_s": round(time.perf_counter() - t, 1), **{k: round(v, 1) for k, v in parts.items()},
                         "texts_dropped": report.prune.texts_dropped,
                         **{k: getattr(merged, k) for k in ("steps", "budget", "whole", "segments_before",
                                                            "segments_after", "pages_before", "pages_after")},

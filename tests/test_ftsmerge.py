@@ -93,4 +93,6 @@ def test_a_whole_index_merge_starts_once_emptied_texts_weigh_and_goes_on_night_b
     merged = report["search_merge"]
     assert merged["whole"] and merged["pages_after"] < merged["pages_before"] / 2, merged
     assert found(config, "word5") == [] and len(found(config, "quokka")) == 10
+    # FTS5's own merging, off for the prune's writes, is on again: no whole merge is under way
+    assert rows(config, "SELECT v FROM articles_fts_config WHERE k = 'automerge'") == [(4,)]
     assert rows(config, "SELECT count(*) FROM articles_fts") == rows(config, "SELECT count(*) FROM articles")

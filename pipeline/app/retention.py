@@ -157,6 +157,15 @@ def prune(store: Store, config: Config, now: datetime, dry_run: bool = False,
         else:                                         # what is not deleted anyway
             dropped = store.texts_to_drop(text_before, keep) - store.texts_to_drop(delete_before, keep)
         return PruneReport(dropped, deleted, 0, 0, **report)
+    store.set_fts_automerge(False)     # the upkeep's merges follow (storage/retention.FTS_AUTOMERGE)
+    try:
+        return _prune(store, keep, now, text_before, delete_before, report, should_stop)
+    finally:
+        store.set_fts_automerge(not store.fts_shape().merging)
+
+
+def _prune(store: Store, keep, now: datetime, text_before: datetime, delete_before: datetime | None,
+           report: dict, should_stop: Callable[[], bool]) -> PruneReport:
     from . import diskindex  # (numpy: for a prune that deletes, not for `status`, which imports this module)
 
     deleted = refreshed = stories_gone = 0
@@ -219,6 +228,7 @@ def merge_search_index(store: Store, now: datetime, full: bool = False,
             full or steps == 0)):
         steps += 1
     after = store.fts_shape()
+    store.set_fts_automerge(not after.merging)     # a whole merge under way: not carried on by runs
     if store.engine != "postgresql":
         store.set_fts_mark(after.written, now)
     return SearchMerge(steps, budget or steps, whole, len(before.segments), len(after.segments),

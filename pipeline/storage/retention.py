@@ -31,6 +31,14 @@ FTS_PACE = 8
 # SQLite 3.40 has no FTS5 secure-delete) is started, then carried on night by night within the
 # pace, once what was written above the deepest level holds this share of its pages.
 FTS_RECLAIM_SHARE = 0.25
+# FTS5's own merging as it writes ('automerge', its default). It does work in proportion to the
+# pages written times the index's levels, and an index merged whole again and again has 64 of
+# them (each whole merge adds one): a prune batch's 500 delete entries took 10.2 s with it and
+# 0.5 s without on the soak's day-180 store, a whole merge under way (2.5 / 0.4 s on day 30's,
+# 16 levels). So it is off (0) for the prune's writes, which the upkeep's own bounded merges
+# follow, and while a whole-index merge is under way, which runs would otherwise carry on at that
+# rate (Store.set_fts_automerge; app/retention.py).
+FTS_AUTOMERGE = 4
 # Free pages given back per incremental-vacuum transaction.
 VACUUM_PAGES = 2000
 
@@ -209,6 +217,15 @@ class Retention(Connected):
             self.conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', ?)",
                               [-FTS_MERGE_PAGES if whole else FTS_MERGE_PAGES])
         return self.conn.total_changes - before > 1
+
+    def set_fts_automerge(self, on: bool) -> None:
+        """FTS5's merging as it writes: on (FTS_AUTOMERGE) or off (0), in a transaction of its own
+        (the setting is kept in the file; a transaction's last flush happens at its commit)."""
+        if self.engine == "postgresql":
+            return
+        with self.transaction():
+            self.conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', ?)",
+                              [FTS_AUTOMERGE if on else 0])
 
     def fts_mark(self) -> int | None:
         """FTS5's write counter when the last upkeep ended (marks 'fts_written'); None: none yet."""
