@@ -166,7 +166,15 @@ def run(argv: list[str] | None = None) -> dict:
     phase = parser.add_mutually_exclusive_group()
     phase.add_argument("--build", metavar="DIR", type=Path, help="write the history and its snapshots into DIR")
     phase.add_argument("--measure", metavar="DIR", type=Path, help="run the checkpoint runs on DIR's snapshots")
+    phase.add_argument("--upkeep", metavar="DIR", type=Path,
+                       help="time the nightly upkeep on a copy of DIR's snapshot of --day, for --nights nights")
+    parser.add_argument("--day", type=int, default=180, help="with --upkeep: the snapshot's day")
+    parser.add_argument("--nights", type=int, default=3, help="with --upkeep: nights (each after the first writes a day)")
     args = parser.parse_args(argv)
+    if args.upkeep:
+        from .soak_upkeep import upkeep
+
+        return {"upkeep": upkeep(args.upkeep, args.day, args.nights)}
     if args.build:
         return build(args.build, args)
     if args.measure:

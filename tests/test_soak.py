@@ -69,9 +69,25 @@ def test_measure_runs_on_copies_and_can_be_repeated(tiny):
         # the 2 repeated pages are copies of day 1's articles (an earlier digest day): duplicates
         assert (day["new_articles"], day["duplicates"]) == (8, 2)
         assert day["noop_new"] == 0 and day["articles"] == 32 + 8 + 2
+        # the whole local day before (UTC+2): day 1 of the history but its last article (22:06 UTC)
+        assert (day["day_digest_articles"], day["digest_articles"]) == (31, 1 + 8 + 2)
         assert rows[0][0] == "day 1"
         assert hashlib.sha256(snapshot.read_bytes()).hexdigest() == before
     assert sorted(p.name for p in folder.iterdir()) == ["build.json", "build.log", "day-001.db", "newsmon.toml"]
+
+
+def test_the_soaks_digest_day_has_one_offset_all_year():
+    """The history's days are UTC days: a digest zone with summer time would take an hour more
+    of a day's history into the checkpoint's digest in summer (day 180's twice day 30's)."""
+    import tomllib
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from bench.soak_history import T0
+    from bench.soak_measure import config_text
+
+    zone = ZoneInfo(tomllib.loads(config_text(365))["digest"]["timezone"])
+    assert {(T0 + timedelta(days=d)).astimezone(zone).utcoffset() for d in (1, 30, 180, 365)} == {timedelta(hours=2)}
 
 
 def test_measure_names_a_missing_build(tmp_path):

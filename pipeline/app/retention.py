@@ -19,9 +19,11 @@ leaves whole batches done and the rest for the next prune; nothing is half-delet
 
 Upkeep (`maintain`): the prune, then the bands of the on-disk duplicate index for any article
 without them (app/diskindex.catch_up: an archive from before schema 12, rows another tool
-wrote), then FTS5 merges in bounded steps, `PRAGMA optimize`, incremental vacuum (a file made
-before schema 10 has none until one `db maintain --vacuum`), and a WAL checkpoint (TRUNCATE)
-last, so the log the rest wrote is folded back too.
+wrote), then the search index's merges (merge_search_index: incremental, in bounded steps that
+follow the day's growth; the whole index only with `db maintain --full`, or spread over nights
+once the delete markers and new segments have grown to a share of it), `PRAGMA optimize`,
+incremental vacuum (a file made before schema 10 has none until one `db maintain --vacuum`), and a
+WAL checkpoint (TRUNCATE) last, so the log the rest wrote is folded back too.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Callable
 
 from ..config import Config
 from ..options import address_key
-from ..storage.retention import FTS_MERGE_STEPS
+from ..storage.retention import FTS_MERGE_PAGES, FTS_MERGE_STEPS, FTS_PACE, FTS_RECLAIM_SHARE
 from ..storage.store import Store
 from .stories import refresh_story
 
@@ -62,6 +64,17 @@ class PruneReport:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchMerge:
+    steps: int                     # transactions of ~FTS_MERGE_PAGES pages each
+    budget: int                    # the most steps this upkeep allowed itself
+    whole: bool                    # a whole-index merge was started (or `--full` asked for one)
+    segments_before: int
+    segments_after: int
+    pages_before: int              # the index's leaf pages (~4 KB each)
+    pages_after: int
+
+
+@dataclass(frozen=True, slots=True)
 class MaintainReport:
     prune: PruneReport | None      # None: --no-prune
     fts_merge_steps: int
@@ -70,6 +83,7 @@ class MaintainReport:
     checkpoint_busy: bool          # a reader kept the WAL checkpoint from finishing (tried next time)
     size_before: int               # database + WAL, bytes
     size_after: int
+    search_merge: SearchMerge | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +157,15 @@ def prune(store: Store, config: Config, now: datetime, dry_run: bool = False,
         else:                                         # what is not deleted anyway
             dropped = store.texts_to_drop(text_before, keep) - store.texts_to_drop(delete_before, keep)
         return PruneReport(dropped, deleted, 0, 0, **report)
+    store.set_fts_automerge(False)     # the upkeep's merges follow (storage/retention.FTS_AUTOMERGE)
+    try:
+        return _prune(store, keep, now, text_before, delete_before, report, should_stop)
+    finally:
+        store.set_fts_automerge(not store.fts_shape().merging)
+
+
+def _prune(store: Store, keep, now: datetime, text_before: datetime, delete_before: datetime | None,
+           report: dict, should_stop: Callable[[], bool]) -> PruneReport:
     from . import diskindex  # (numpy: for a prune that deletes, not for `status`, which imports this module)
 
     deleted = refreshed = stories_gone = 0
@@ -178,8 +201,43 @@ def prune(store: Store, config: Config, now: datetime, dry_run: bool = False,
     return PruneReport(dropped, deleted, refreshed, stories_gone, complete=complete, **report)
 
 
+def merge_search_index(store: Store, now: datetime, full: bool = False,
+                       should_stop: Callable[[], bool] = lambda: False) -> SearchMerge:
+    """The search index's share of the upkeep, each step a short transaction.
+
+    Nightly: incremental FTS5 merges (a level's 4 segments into one, or a merge under way carried
+    on), at most FTS_PACE times the pages FTS5 wrote since the last upkeep and FTS_MERGE_STEPS
+    steps: the work follows the day's growth. What an incremental merge never drops are the
+    postings of texts the prune emptied and their delete markers (only a merge into the oldest
+    segment does, and SQLite 3.40's FTS5 has no secure-delete); so once what sits above the
+    deepest level reaches FTS_RECLAIM_SHARE of it, one whole-index step starts merging every
+    segment into one, which the next nights' steps carry on within the same pace. Amortised,
+    that rewrite costs a few times the growth it waited for. `full` (`db maintain --full`): the
+    whole index merged into one now, to the end (the nightly step of before, every night)."""
+    before = store.fts_shape()
+    last = store.fts_mark()
+    if full:
+        budget = None
+    else:
+        grown = before.written - last if last is not None and before.written >= last else before.pages
+        budget = max(1, min(FTS_MERGE_STEPS, -(-FTS_PACE * grown // FTS_MERGE_PAGES)))
+    whole = full or (not before.merging and len(before.segments) > 1
+                     and before.pages - before.oldest_pages >= FTS_RECLAIM_SHARE * before.oldest_pages)
+    steps = 0
+    while (budget is None or steps < budget) and not should_stop() and store.fts_merge_step(whole=whole and (
+            full or steps == 0)):
+        steps += 1
+    after = store.fts_shape()
+    store.set_fts_automerge(not after.merging)     # a whole merge under way: not carried on by runs
+    if store.engine != "postgresql":
+        store.set_fts_mark(after.written, now)
+    return SearchMerge(steps, budget or steps, whole, len(before.segments), len(after.segments),
+                       before.pages, after.pages)
+
+
 def maintain(store: Store, config: Config, now: datetime, *, apply_retention: bool = True,
-             vacuum: bool = False, should_stop: Callable[[], bool] = lambda: False) -> MaintainReport:
+             vacuum: bool = False, full: bool = False,
+             should_stop: Callable[[], bool] = lambda: False) -> MaintainReport:
     """The nightly upkeep (module docstring); each step a short transaction of its own."""
     def total() -> int:
         size = store.size(config.database)
@@ -190,9 +248,7 @@ def maintain(store: Store, config: Config, now: datetime, *, apply_retention: bo
     from .diskindex import catch_up
 
     catch_up(store, should_stop)       # the duplicate index's bands: a run then has none to build
-    steps = 0
-    while steps < FTS_MERGE_STEPS and not should_stop() and store.fts_merge_step():
-        steps += 1
+    merged = merge_search_index(store, now, full, should_stop)
     store.optimize()
     if vacuum and not should_stop():
         store.checkpoint()
@@ -205,7 +261,7 @@ def maintain(store: Store, config: Config, now: datetime, *, apply_retention: bo
             if n == 0:
                 break
     busy = store.checkpoint()[0] != 0
-    report = MaintainReport(pruned, steps, vacuumed, mode, busy, before, total())
+    report = MaintainReport(pruned, merged.steps, vacuumed, mode, busy, before, total(), merged)
     store.record_maintenance(now, now, pruned.texts_dropped if pruned else 0, pruned.articles_deleted if pruned else 0,
                              report.size_before, report.size_after)
     return report
@@ -227,10 +283,9 @@ def growth(store: Store, config: Config, now: datetime, count: bool = True) -> G
     digest) leaves out the total of stored articles unless that estimate needs it: counting a
     table reads a whole index, a cost that grows with the archive (66 ms at 900,000 articles)."""
     size = store.size(config.database)
-    days = store.articles_per_day(now - timedelta(days=30))
-    today = now.date()
-    per_7 = sum(n for d, n in days.items() if d > (today - timedelta(days=RATE_DAYS)).isoformat()) / RATE_DAYS
-    per_30 = sum(days.values()) / 30
+    # the last RATE_DAYS UTC days, today's so far included; the last 30 days to the minute
+    per_7 = store.articles_since((now.date() - timedelta(days=RATE_DAYS - 1)).isoformat()) / RATE_DAYS
+    per_30 = store.articles_since(now - timedelta(days=30)) / 30
     bytes_per_day = upkeep_rate(store.maintained_sizes(now - timedelta(days=30)))
     articles = store.article_count() if count or bytes_per_day is None else None
     if bytes_per_day is None:

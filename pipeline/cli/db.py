@@ -97,22 +97,26 @@ def prune(config_path: Path, dry_run: bool, as_json: bool, wait_seconds: int, no
 @click.option("--vacuum", is_flag=True,
               help="Rewrite the whole file once (VACUUM), switching a file made before newsmon's schema 10 to "
                    "incremental vacuum; holds the store for its whole length and needs its size free on disk.")
+@click.option("--full", is_flag=True,
+              help="Merge the whole search index into one segment now (FTS5 'optimize', in short steps), "
+                   "dropping what emptied texts left in it; the nightly upkeep merges incrementally.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_wait_option
 @_now_option
 @handle_errors
-def maintain(config_path: Path, no_prune: bool, vacuum: bool, as_json: bool, wait_seconds: int,
+def maintain(config_path: Path, no_prune: bool, vacuum: bool, full: bool, as_json: bool, wait_seconds: int,
              now_text: str | None) -> None:
-    """Nightly upkeep: retention (as `db prune`), FTS5 index merges, PRAGMA optimize,
-    incremental vacuum, WAL checkpoint. Each step is a short transaction. Takes the run lock, so
-    it never overlaps a run (a run started meanwhile exits 75 and the next one goes on); the
-    daemon does this itself every night.
+    """Nightly upkeep: retention (as `db prune`), incremental FTS5 index merges (work that
+    follows the day's growth), PRAGMA optimize, incremental vacuum, WAL checkpoint. Each step is
+    a short transaction. Takes the run lock, so it never overlaps a run (a run started meanwhile
+    exits 75 and the next one goes on); the daemon does this itself every night.
 
     \b
     Example:
       newsmon db maintain --config config/newsmon.toml
       newsmon db maintain --wait 1800 --config config/newsmon.toml     # what the timer unit runs
       newsmon db maintain --vacuum --config config/newsmon.toml        # once, for an old file
+      newsmon db maintain --full --config config/newsmon.toml          # the whole search index, now
     """
     from ..app.archive import exclusive, opened
     from ..app.retention import maintain as maintain_store
@@ -120,14 +124,18 @@ def maintain(config_path: Path, no_prune: bool, vacuum: bool, as_json: bool, wai
 
     config = load_config(config_path)
     with exclusive(config, role="maintain", wait_seconds=wait_seconds), opened(config) as store:
-        report = maintain_store(store, config, _now(now_text), apply_retention=not no_prune, vacuum=vacuum)
+        report = maintain_store(store, config, _now(now_text), apply_retention=not no_prune, vacuum=vacuum,
+                                full=full)
     if as_json:
         out = _jsonable(report)
         out["prune"] = _jsonable(report.prune) if report.prune else None
         click.echo(json.dumps(out, indent=2))
         return
     lines = _prune_lines(report.prune) if report.prune else []
-    lines.append(f"search index: {report.fts_merge_steps} merge steps; free pages given back: "
+    merged = report.search_merge
+    lines.append(f"search index: {merged.steps} merge steps"
+                 + (" (a whole-index merge)" if merged.whole else f" (at most {merged.budget} tonight)")
+                 + f", segments {merged.segments_before} -> {merged.segments_after}; free pages given back: "
                  f"{report.vacuumed_pages}; size {size_text(report.size_before)} -> {size_text(report.size_after)}")
     if report.auto_vacuum == "none":
         lines.append("this file was made before incremental vacuum: space freed by pruning is reused but not "
