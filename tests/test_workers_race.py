@@ -4,12 +4,15 @@ copy) and (b) two outlets' reports of one event. Whichever decides second must s
 first decided, though neither has committed when both start deciding: one original and its
 copy in the original's story (similarity 1.0), and the two reports in one story.
 
-The race is made, not hoped for: the four feeds answer only once all four were asked for (both
-workers waiting on them), so both workers decide within milliseconds of each other; and each
-worker also checks a slow feed that keeps its run's group transaction open (as a run of many
-feeds does), so, without the deciders' lock (Store.transaction(decides=True)), neither
-worker's articles are committed when the other decides. Repeated over ROUNDS rounds, each with
-a new copy and a new event."""
+The race is made, not hoped for: each worker first stores an article of its own from a feed
+that answers at once (its start-up done: the duplicate index opened, the story window read, the
+extraction pool started, as in a run that has been going a while); the four feeds answer only
+once all four were asked for and both workers' first articles are committed, then together, so
+both workers decide within milliseconds of each other, each in a group transaction of its own
+just begun; and each worker also checks a slow feed that keeps its run going (as a run of many
+feeds does), so, without the deciders' lock (Store.transaction(decides=True)), neither worker's
+articles are committed when the other decides (the group commits half a second after it began).
+Repeated over ROUNDS rounds, each with a new copy and a new event."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import sys
 import threading
 import time
 from datetime import datetime
+from typing import Callable
 
 import pytest
 from conftest import open_store, rows, write_config
@@ -31,7 +35,7 @@ from pipeline.demo.site import FeedItem, rss_feed
 # one event a round, whose first two reports (two outlets) make one story when stored one after
 # the other, and no two of them alike enough to join each other's stories
 EVENTS = ("kharkiv-strike-0314", "istanbul-talks-open", "uae-grain-0318", "eu-loan-0319")
-SLOW_SECONDS = 2.0      # the slow feed answers this long after the others: a group held open
+SLOW_SECONDS = 2.0      # the slow feed answers this long after the held ones: a group held open
 
 
 @pytest.fixture
@@ -40,12 +44,19 @@ def engine():
 
 
 class Gate:
-    """Feeds that answer only when `parties` of them were asked for (then all at once), and
-    slow ones that answer SLOW_SECONDS after that."""
+    """Feeds that answer only when `parties` of them were asked for and `ready()` (polled) says
+    the workers are, then all at once; and slow ones that answer SLOW_SECONDS after that."""
 
     def __init__(self, parties: int):
         self.opened = threading.Event()
-        self.barrier = threading.Barrier(parties, action=self.opened.set, timeout=60)
+        self.ready: Callable[[], bool] = lambda: True
+        self.barrier = threading.Barrier(parties, action=self._open, timeout=120)
+
+    def _open(self) -> None:
+        deadline = time.monotonic() + 60
+        while not self.ready() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.opened.set()
 
     def held(self, page: Page):
         def answer(handler) -> Page:
@@ -58,7 +69,7 @@ class Gate:
 
     def slow(self, page: Page):
         def answer(handler) -> Page:
-            self.opened.wait(60)
+            self.opened.wait(120)
             time.sleep(SLOW_SECONDS)
             return page
         return answer
@@ -69,18 +80,27 @@ def _feed(site, name: str, items: list[FeedItem]) -> tuple[str, Page]:
     return name, Page(page.body, content_type=page.content_type)
 
 
+def _words(rng: random.Random, count: int) -> str:
+    """Random words: a text that makes a story with nothing else."""
+    return " ".join("".join(rng.choice("abcdefghiklmnoprstuvy") for _ in range(rng.randint(3, 9)))
+                    for _ in range(count)) + "."
+
+
+def _item(site, path: str, text: str) -> FeedItem:
+    return FeedItem(text[:40].capitalize(), site.url(path), path, datetime.now().astimezone().isoformat(),
+                    content_html=f"<p>{text}</p>")
+
+
 def _round(site, n: int) -> tuple[Gate, dict[str, list[str]]]:
-    """Round `n`'s feeds put on the site: worker -> the names of its three feeds. The copy is of
-    random words, title and text (so that it makes a story with nothing else)."""
+    """Round `n`'s feeds put on the site: worker -> the names of its feeds."""
     rng = random.Random(n)
-    copy = " ".join("".join(rng.choice("abcdefghiklmnoprstuvy") for _ in range(rng.randint(3, 9)))
-                    for _ in range(120)) + "."
+    copy = _words(rng, 120)
     reports = [_today(_by_id(EVENTS[n], k)) for k in (1, 2)]
     gate, feeds = Gate(4), {}
     for side, report in zip("ab", reports):
-        held = [_feed(site, f"copy-{side}{n}", [FeedItem(
-                    copy[:40].capitalize(), site.url(f"/copy/{side}/{n}"), f"copy-{side}-{n}",
-                    datetime.now().astimezone().isoformat(), content_html=f"<p>{copy}</p>")]),
+        name, page = _feed(site, f"warm-{side}{n}", [_item(site, f"/warm/{side}/{n}", _words(rng, 120))])
+        site.routes[f"/{name}.xml"] = page
+        held = [_feed(site, f"copy-{side}{n}", [_item(site, f"/copy/{side}/{n}", copy)]),
                 _feed(site, f"report-{side}{n}", [FeedItem(
                     report.title, site.url(f"/report/{side}/{n}"), report.id, report.published.isoformat(),
                     content_html=f"<p>{report.text}</p>")])]
@@ -88,7 +108,7 @@ def _round(site, n: int) -> tuple[Gate, dict[str, list[str]]]:
             site.routes[f"/{name}.xml"] = gate.held(page)
         name, page = _feed(site, f"slow-{side}{n}", [])
         site.routes[f"/{name}.xml"] = gate.slow(page)
-        feeds[side] = [name for name, _ in held] + [name]
+        feeds[side] = [f"warm-{side}{n}"] + [name for name, _ in held] + [name]
     return gate, feeds
 
 
@@ -119,6 +139,8 @@ def test_two_workers_deciding_at_the_same_moment_see_each_other(site, tmp_path, 
     open_store(config).close()                       # the schema, made before the workers start
     wrong = []
     for n, (gate, sides) in enumerate(rounds):
+        warm = [names[0] for names in sides.values()]
+        gate.ready = lambda: rows(config, "SELECT count(*) FROM articles WHERE feed IN (?, ?)", warm)[0][0] == 2
         workers = [subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--config", str(path),
                                      *(arg for name in names for arg in ("--feed", name))],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
