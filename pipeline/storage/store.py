@@ -254,9 +254,10 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         workers decide at once, and a decision must see every article decided before it: the
         unit first takes the deciders' lock (postgres.lock_decisions), held until its
         transaction commits, and that commit comes as the unit ends, not with the group's half
-        second, so the lock is held for one feed's decisions and inserts. The other workers'
-        fetching and extraction go on meanwhile; only their deciding units wait. On SQLite
-        there is one writer (the run lock; the group's BEGIN IMMEDIATE): nothing to take."""
+        second, so the lock is held for one feed's decisions and inserts. A worker waiting for
+        it waits whole (these calls are synchronous): its requests in flight and its extraction
+        processes go on, it starts nothing new. On SQLite there is one writer (the run lock; the
+        group's BEGIN IMMEDIATE): nothing to take."""
         conn = self.conn
         if self._group_seconds is None:
             self._begin()
