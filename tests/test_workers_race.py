@@ -8,11 +8,11 @@ The race is made, not hoped for: each worker first stores an article of its own 
 that answers at once (its start-up done: the duplicate index opened, the story window read, the
 extraction pool started, as in a run that has been going a while); the four feeds answer only
 once all four were asked for and both workers' first articles are committed, then together, so
-both workers decide within milliseconds of each other, each in a group transaction of its own
-just begun; and each worker also checks a slow feed that keeps its run going (as a run of many
+both workers decide within a fraction of a second of each other (0.1-0.3 s, traced), each in a
+group transaction of its own just begun; and each worker also checks a slow feed that keeps its run going (as a run of many
 feeds does), so, without the deciders' lock (Store.transaction(decides=True)), neither worker's
 articles are committed when the other decides (the group commits half a second after it began).
-Repeated over ROUNDS rounds, each with a new copy and a new event."""
+Repeated over four rounds (EVENTS), each with a new copy and a new event."""
 
 from __future__ import annotations
 
