@@ -150,3 +150,38 @@ def test_two_workers_deciding_at_the_same_moment_see_each_other(site, tmp_path, 
         assert gate.opened.is_set()
         wrong += _decided(config, n)
     assert not wrong, wrong
+
+
+def test_a_deciding_unit_waits_for_the_one_before_and_sees_its_articles(tmp_path, store_url, clock):
+    """The mechanism on its own: worker Y's deciding unit, begun while worker X's holds the
+    deciders' lock with an article not yet committed, waits for X's commit and then reads X's
+    article; a deciding unit inside a group commits as it ends (the lock held for one feed), a
+    unit that decides nothing waits for the group."""
+    from test_postgres import _article
+
+    config = load_config(write_config(tmp_path, []))
+    x, y = open_store(config), open_store(config)
+    seen: list[int] = []
+
+    def worker_y() -> None:
+        with y.transaction(decides=True):
+            seen.append(y.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    try:
+        run = x.start_run(clock())
+        with x.grouped(60):
+            with x.transaction(decides=True):
+                x.insert_article(_article(1, "Decided by worker X"), clock(), run)
+                other = threading.Thread(target=worker_y)
+                other.start()
+                time.sleep(0.5)
+                assert other.is_alive() and not seen          # Y waits for X's turn to end
+            assert not x.conn.in_transaction                  # committed as the unit ended
+            other.join(timeout=30)
+            assert seen == [1]                                # and Y read X's article
+            with x.transaction():
+                x.save_profiles([])
+            assert x.conn.in_transaction                      # the others wait for the group
+    finally:
+        x.close()
+        y.close()
