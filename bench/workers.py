@@ -1,7 +1,8 @@
 """Several `newsmon run` workers on one PostgreSQL database (app/claims.py): the wall time of a
-cycle over loopback feeds with 1 and 2 workers, what a worker's look into the shared
-duplicate index (kept on disk, seeing what the others stored) costs, and what its story window's
-catching up with N articles another worker stored costs (app/storywindow.py).
+cycle over loopback feeds with 1 and 2 workers and how much of it the deciders' lock was held and
+waited for (LockSampler), what a worker's look into the shared duplicate index (kept on disk,
+seeing what the others stored) costs, and what its story window's catching up with N articles
+another worker stored costs (app/storywindow.py).
 
     python -m bench workers [--feeds 400] [--delay 0.05] [--catch-up-only]
 
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -62,19 +64,67 @@ def _serve(site: LoopbackSite, feeds: int, delay: float) -> list[tuple[str, str]
     return out
 
 
-def _cycle(folder: Path, url: str, feeds: list[tuple[str, str]], workers: int) -> float:
+def _cycle(folder: Path, url: str, feeds: list[tuple[str, str]], workers: int,
+           password: str | None = None) -> tuple[float, dict[str, float]]:
+    """(wall time of a cycle with `workers` at once, the deciders' lock sampled meanwhile)."""
     folder.mkdir()
     (folder / "seeds").mkdir()
     path = folder / "newsmon.toml"
     path.write_text(CONFIG.format(url=url) + "".join(f'\n[[feeds]]\nname = "{n}"\nurl = "{u}"\n' for n, u in feeds))
     started = time.monotonic()
-    procs = [subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--config", str(path)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(workers)]
-    for p in procs:
-        _, err = p.communicate()
-        if p.returncode != 0:
-            raise SystemExit(f"a worker failed ({p.returncode}): {err[-2000:]}")
-    return time.monotonic() - started
+    with LockSampler(url, password) as sampled:
+        procs = [subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--config", str(path)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(workers)]
+        for p in procs:
+            _, err = p.communicate()
+            if p.returncode != 0:
+                raise SystemExit(f"a worker failed ({p.returncode}): {err[-2000:]}")
+    return time.monotonic() - started, sampled.shares()
+
+
+class LockSampler:
+    """The deciders' lock (postgres.DECIDERS_LOCK, Store.transaction(decides=True)) looked at
+    every SAMPLE_SECONDS in pg_locks during a cycle: the share of samples in which a worker held
+    it (the serial part of the cycle: N workers, on however many machines, decide at most
+    1/share times as fast as these), and in which a worker waited for it. Sampling, not timing,
+    so that the workers' code is measured as it runs; on a loaded machine both shares include
+    time a holder waited for a core."""
+
+    SAMPLE_SECONDS = 0.02
+
+    def __init__(self, url: str, password: str | None):
+        self.url, self.password = url, password
+        self.samples, self.held, self.waiting = 0, 0, 0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> "LockSampler":
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        import psycopg
+
+        from pipeline.storage.postgres import DECIDERS_LOCK
+
+        with psycopg.connect(self.url, password=self.password, autocommit=True) as conn:
+            while not self._stop.wait(self.SAMPLE_SECONDS):
+                held, waiting = conn.execute(
+                    "SELECT count(*) FILTER (WHERE granted), count(*) FILTER (WHERE NOT granted) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND classid = %s::oid AND objid = %s::oid AND objsubid = 1 "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                    (DECIDERS_LOCK >> 32, DECIDERS_LOCK & 0xFFFFFFFF)).fetchone()
+                self.samples += 1
+                self.held += held > 0
+                self.waiting += waiting > 0
+
+    def shares(self) -> dict[str, float]:
+        n = max(1, self.samples)
+        return {"samples": self.samples, "held": self.held / n, "waiting": self.waiting / n}
 
 
 def _index_ms(url: str, password: str | None) -> tuple[float, int, float]:
@@ -185,7 +235,8 @@ def run(argv: list[str]) -> None:
                     Store.open(url, password).close()
                     figures["catch_up_ms"] = _catch_up_ms(url, password)
                 else:
-                    figures[f"cycle_s_{workers}"] = _cycle(folder / f"w{workers}", url, feeds, workers)
+                    figures[f"cycle_s_{workers}"], figures[f"deciders_lock_{workers}"] = _cycle(
+                        folder / f"w{workers}", url, feeds, workers, password)
                     if workers == 2:
                         figures["lookup_ms"], figures["originals"], figures["open_ms"] = _index_ms(url, password)
     finally:
@@ -202,6 +253,9 @@ def run(argv: list[str]) -> None:
     table(f"workers: {args.feeds} loopback feeds ({args.delay:g} s each), 2 items each, feed text", [
         ("a first cycle, 1 worker", f"{figures['cycle_s_1']:.1f} s"),
         ("a first cycle, 2 workers at once", f"{figures['cycle_s_2']:.1f} s ({figures['scaling']:.2f}x)"),
+        *((f"deciders' lock, {n} worker{'s' if n > 1 else ''}: held / waited for",
+           f"{lock['held']:.0%} / {lock['waiting']:.0%} of {lock['samples']} samples")
+          for n in (1, 2) for lock in [figures[f"deciders_lock_{n}"]]),
         ("a candidate lookup on the shared index", f"{figures['lookup_ms']:.1f} ms over "
                                                     f"{figures['originals']} originals (median of 20)"),
         ("opening the index", f"{figures['open_ms']:.1f} ms (median of 5)"),

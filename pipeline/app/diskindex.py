@@ -47,17 +47,21 @@ def catch_up(store: Store, should_stop: Callable[[], bool] = lambda: False) -> i
     """Build the bands of every article above `bands_built`, CATCH_UP_BATCH a transaction; how many
     articles were looked at. Signatures missing or of another version are computed from the
     stored text first (a text already dropped by retention has none, as before). Another
-    SIGNATURE_VERSION empties the table and starts again from the first article."""
+    SIGNATURE_VERSION empties the table and starts again from the first article.
+
+    Its units write the mark a worker's deciding unit moves (Bands.bands_follow), so on
+    PostgreSQL they take the deciders' lock too (`decides`): a worker waiting for that lock
+    never holds the mark's row another worker's deciding unit waits for (no deadlock)."""
     mark = store.bands_mark()
     if mark is None or mark[0] != SIGNATURE_VERSION:
-        with store.transaction():
+        with store.transaction(decides=True):
             store.restart_bands(SIGNATURE_VERSION)
         upto = 0
     else:
         upto = mark[1]
     seen = 0
     while not should_stop():
-        with store.transaction():
+        with store.transaction(decides=True):
             rows = store.articles_after(upto, CATCH_UP_BATCH)
             if not rows:
                 break

@@ -328,7 +328,7 @@ class Pipeline:
                      "(the feed's text was used)" for host, n in walled.items()]
 
     def _record(self, feed: FeedConfig, outcome: FeedOutcome, articles: list[Article]) -> FeedOutcome:
-        """Dedup, flag and store one feed's articles with its health, in one transaction."""
+        """Dedup, flag and store one feed's articles with its health, in one deciding transaction (Store.transaction)."""
         now = self.clock()      # a feed never read before brings its backlog; old items are not news
         articles = mark_backlog(articles, self._states[feed.name].last_success is None, now, self.config.fetch)
         stored: list[tuple[Article, object]] = []
@@ -336,7 +336,7 @@ class Pipeline:
         if articles:
             from . import index as dedup  # (imported with the index, above)
             self.stories.index(now)
-        with self.stories.forgetting_on_error(), self.store.transaction():
+        with self.stories.forgetting_on_error(), self.store.transaction(decides=bool(articles)):
             for article in articles:
                 sig = dedup.signature_of(article)
                 article = dedup.dedup_against(index, article, sig, now, self.config.zone)

@@ -197,6 +197,19 @@ def settled_last_rowid(conn: PgConnection) -> int:
         conn.raw.execute("SELECT pg_advisory_unlock(%s)", (WRITERS_LOCK,))
 
 
+# --- the deciders' lock: one worker at a time decides new articles and stores them
+
+DECIDERS_LOCK = 0x6E6D6463    # "nmdc": taken by a unit that decides articles (Store.transaction(decides=True))
+
+
+def lock_decisions(conn: PgConnection) -> None:
+    """Inside a transaction: wait until no other worker's transaction holds the deciders' lock,
+    then hold it until this one ends. The holder before committed first, so every statement
+    after this sees its articles (READ COMMITTED: each statement reads what was committed
+    when it began)."""
+    conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (DECIDERS_LOCK,))
+
+
 # --- one actor at a time across machines: the run lock's PostgreSQL half
 
 RUN_LOCK = 0x6E6D7275     # "nmru": the advisory lock key of prune, maintain, copy and the one sender

@@ -147,6 +147,7 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         self._group_seconds: float | None = None   # set while grouped(): see there
         self._group_began = 0.0
         self._depth = 0                             # units (savepoints) open in the group
+        self._deciding = False                      # the open transaction holds the deciders' lock
         self._unindexed: list[int] = []             # articles inserted, not yet in the search index
 
     @classmethod
@@ -244,12 +245,24 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         self.conn.close()
 
     @contextmanager
-    def transaction(self) -> Iterator["Store"]:
+    def transaction(self, decides: bool = False) -> Iterator["Store"]:
         """One unit of writes, all or nothing. Inside `grouped()` it is a savepoint of the group's
-        transaction (rolled back alone on error), committed with the others by `flush()`."""
+        transaction (rolled back alone on error), committed with the others by `flush()`.
+
+        `decides`: the unit decides new articles against the stored ones (a copy? which story?)
+        and stores them, or writes what such units write (the bands' mark). Several PostgreSQL
+        workers decide at once, and a decision must see every article decided before it: the
+        unit first takes the deciders' lock (postgres.lock_decisions), held until its
+        transaction commits, and that commit comes as the unit ends, not with the group's half
+        second, so the lock is held for one feed's decisions and inserts. A worker waiting for
+        it waits whole (these calls are synchronous): its requests in flight and its extraction
+        processes go on, it starts nothing new. On SQLite there is one writer (the run lock; the
+        group's BEGIN IMMEDIATE): nothing to take."""
         conn = self.conn
         if self._group_seconds is None:
             self._begin()
+            if decides:
+                self._lock_decisions()
             try:
                 yield self
                 self.index_for_search()
@@ -264,13 +277,20 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
             self._begin()
             self._group_began = time.monotonic()
         with self._savepoint("unit"):
+            if decides:
+                self._lock_decisions()
             try:
                 yield self
                 self.index_for_search()
             except BaseException:
                 self._unindexed.clear()        # (inner units indexed theirs when they ended)
                 raise
-        self.flush(older_than=self._group_seconds)
+        self.flush(older_than=0.0 if self._deciding else self._group_seconds)
+
+    def _lock_decisions(self) -> None:
+        if self.engine != "sqlite":
+            postgres.lock_decisions(self.conn)
+            self._deciding = True
 
     def _begin(self) -> None:
         """A write transaction. On PostgreSQL it holds the writers' lock shared, so that
@@ -278,6 +298,7 @@ class Store(Runs, Feeds, Articles, Emails, Search, Stories, Messages, Reading, R
         several workers' ids commit out of order, and a cut made past an id still in flight would
         let the email and alert passes skip that article for good."""
         self.conn.execute("BEGIN IMMEDIATE")
+        self._deciding = False
         if self.engine != "sqlite":
             self.conn.raw.execute("SELECT pg_advisory_xact_lock_shared(%s)", (postgres.WRITERS_LOCK,))
 
