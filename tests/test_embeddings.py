@@ -237,7 +237,7 @@ def test_a_run_and_stories_group_use_the_backend_alike(site, make_config, clock,
 def test_a_headline_alone_is_scored_by_a_storys_two_closest_reports(tmp_path):
     """The headline link and threshold chosen on the tuning windows, kept in the model file."""
     model = stories.default_model()
-    assert (model.link, model.link_textless, model.join_textless) == (0, 2, 0.75)
+    assert (model.link, model.link_textless, model.join_textless) == (0, 2, 0.74)
     assert stories._link([0.9, 0.8, 0.1, 0.1], 2) == pytest.approx(0.85)
     assert stories._link([0.9, 0.8, 0.1, 0.1], 0) == pytest.approx(0.475)
     model.save(tmp_path / "m.json")

@@ -426,6 +426,35 @@ def test_an_age_is_read_with_its_noun():
     assert a.ages != d.ages and index.pair(a, d, T)[0][conflict] == 0.0    # the suspect's age is no conflict
 
 
+def test_a_count_after_the_noun_is_no_age_and_one_victims_age_may_differ_by_a_year():
+    """"Boy, 2 Others Wounded" gives no 2-year-old boy; reports of one incident that give a boy as
+    10 and as 11 name one person; the titles' people (whom a report is about) are kept apart."""
+    from pipeline.stages.persons import persons
+    from pipeline.stages.storypairs import persons_conflict
+
+    assert persons("1 Man Killed, Boy, 2 Others Wounded in Shootings") == frozenset()
+    assert persons("Mom Charged After Son, 8, Shoots Himself") == {"8m"}
+    assert not persons_conflict(frozenset({"10m"}), frozenset({"11m"}))
+    assert persons_conflict(frozenset({"10m"}), frozenset({"12m"})) and persons_conflict(frozenset({"8f"}), frozenset({"8m"}))
+    a = profile_of("Boy, 11, recovering after father shoots him", "A 10-year-old boy and his 35-year-old father...")
+    assert a.title_persons == {"11m"} and a.persons == {"11m", "10m", "35m"}
+
+
+@pytest.mark.parametrize("first, second", [
+    ("Barclays to cut 19000 jobs in strategy overhaul", "Barclays Plans to Cut 19000 Jobs at Investment Bank by 2016"),
+    ("Uncertainty over where Barclays job cuts will be", "Barclays To Cut 19000 Jobs"),
+    ("Barclays to axe jobs in 'bold' overhaul", "Barclays unveils bold overhaul"),
+    ("UPDATE 2-Barclays axes 19000 jobs", "Barclays axes 19000 jobs")])
+def test_one_word_is_one_term_whatever_the_headlines_style(first, second):
+    """A name kept whole ("Barclays" read as a name) and the same word stemmed in a Title Case
+    headline are one term; a closing quote is no part of a word; a Title Case headline is told by
+    its words, not its numbers or small words; a wire's "UPDATE 2-" is no term."""
+    a, b = profile_of(first, ""), profile_of(second, "")
+    assert {"barclay"} <= set(a.title) & set(b.title)
+    assert not {t for t in set(a.title) | set(b.title) if not t.isalnum()}, (a.title, b.title)
+    assert "updat" not in a.title and "plans" not in b.entities
+
+
 def test_a_headline_alone_is_compared_with_as_many_of_a_storys_reports_as_the_model_says():
     """`recent_textless` (chosen by the fit with the headline link and threshold): a headline alone
     is compared with that many of a story's most recent reports; a report with text with LINK."""

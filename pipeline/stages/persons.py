@@ -15,7 +15,11 @@ AGE = re.compile(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged? (\d{1,3})(?:,? (?:and|
 _GENDER = {**dict.fromkeys("boy boys man men male son father husband brother grandfather".split(), "m"),
            **dict.fromkeys("girl girls woman women female daughter mother wife sister grandmother".split(), "f")}
 _NOUNS = "|".join(sorted(_GENDER, key=len, reverse=True))
-_AGE_NOUN = re.compile(rf"\b(\d{{1,3}})[- ]years?[- ]old,? ({_NOUNS})\b|\b({_NOUNS}),? (?:aged? )?(\d{{1,3}})\b",
+# "Girl, 8, shot", "a man, 31", "a woman aged 31" -- but not "Boy, 2 Others Wounded" (a count after
+# the noun): a bare number is an age only where a comma, a bracket, the end or a verb follows it
+_AGE_NOUN = re.compile(rf"\b(\d{{1,3}})[- ]years?[- ]old,? ({_NOUNS})\b|"
+                       rf"\b({_NOUNS})(?:,? aged? (\d{{1,3}})\b|, (\d{{1,3}})(?=\s*[,)]|\s*$|"
+                       rf" (?:was|is|has|shot|killed|dies|died|hurt|wounded|injured|found|missing)\b))",
                        re.IGNORECASE)
 
 
@@ -29,7 +33,7 @@ def persons(text: str) -> frozenset[str]:
     """The people a text gives by age and noun, as keys "14m", "8f" (m/f: the noun's gender)."""
     out = set()
     for m in _AGE_NOUN.finditer(text):
-        age, noun = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        age, noun = (m.group(1), m.group(2)) if m.group(1) else (m.group(4) or m.group(5), m.group(3))
         if int(age) < 120:
             out.add(f"{int(age)}{_GENDER[noun.lower()]}")
     return frozenset(out)

@@ -19,8 +19,10 @@ from anyascii import anyascii
 from .persons import ages as _ages
 from .persons import persons as _persons
 from .placenames import DEMONYM_WORDS, DEMONYMS, STATES, VARIANTS
+from .words import SYNONYMS, plural_folded, stem, title_case  # noqa: F401  (stem: re-exported)
 
-PROFILE_VERSION = "p8"              # p8: persons (an age with its noun); p7: "Sunday night's shooting"
+PROFILE_VERSION = "p9"              # p9: title_persons; "Boy, 2 Others" is no 2-year-old boy;
+                                    # p8: persons (an age with its noun); p7: "Sunday night's shooting"
                                     # names Sunday; "the city of X" is a place; series_numbers (stored
                                     # profiles of another version are recomputed)
 LEAD_WORDS = 80                   # the lead: what a report says first, where the event is told
@@ -30,7 +32,7 @@ BODY_TERMS = 40                   # the text's most frequent content words kept 
 BODY_WORDS = 400                  # read from this much of the text (the event, not the background)
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“«])")
-_WORD = re.compile(r"[^\W\d_][\w'’]*")
+_WORD = re.compile(r"[^\W\d_](?:[\w'’]*\w)?")    # a closing quote is no part of a word ("'bold'")
 _TOKEN = re.compile(r"[^\W_][\w'’.,]*[\w]|[^\W_]")
 _SENTENCE_END = re.compile(r"[.!?…:;\"“”«»]\s*$|^\s*$|\s[-–—]\s*$|\n\s*$")
 _MONTHS = {m: i for i, m in enumerate(
@@ -111,6 +113,8 @@ class Profile:
     series_numbers: frozenset[str] = frozenset()  # of those, the ones that may number a series: in
                                               # digits, not a count ("two wounded", "1 dead")
     persons: frozenset[str] = frozenset()     # people the lead gives by age and noun: "14m", "8f"
+    title_persons: frozenset[str] = frozenset()   # of those, the ones the title gives: whom the
+                                              # report is about (the victim), not whom it mentions
     vector: object = field(default=None, compare=False)   # optional embeddings' unit vector (never stored)
 
     def says(self, key: str) -> bool:
@@ -123,7 +127,8 @@ class Profile:
                 "k": sorted(self.killed), "i": sorted(self.injured), "n": sorted(self.numbers),
                 "d": list(self.day_named) if self.day_named else None,
                 "ti": dict(self.title), "b": dict(self.body), "a": sorted(self.ages), "md": [list(d) for d in self.more_days],
-                "tn": sorted(self.title_numbers), "sn": sorted(self.series_numbers), "pa": sorted(self.persons)}
+                "tn": sorted(self.title_numbers), "sn": sorted(self.series_numbers), "pa": sorted(self.persons),
+                "tpa": sorted(self.title_persons)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Profile":
@@ -134,36 +139,9 @@ class Profile:
                    title={intern(t): n for t, n in data["ti"].items()},
                    body={intern(t): n for t, n in data["b"].items()}, ages=frozenset(data["a"]),
                    more_days=tuple(tuple(d) for d in data["md"]), title_numbers=_interned(data["tn"]),
-                   series_numbers=_interned(data.get("sn", ())), persons=_interned(data.get("pa", ())))
+                   series_numbers=_interned(data.get("sn", ())), persons=_interned(data.get("pa", ())),
+                   title_persons=_interned(data.get("tpa", ())))
 
-
-def stem(word: str) -> str:
-    """A light suffix stripper: strikes/striking/strike, killed/killing/kills meet."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if len(word) > 5 and word.endswith("ing"):
-        word = word[:-3]
-    elif len(word) > 4 and word.endswith("ied"):
-        word = word[:-3] + "y"
-    elif len(word) > 4 and word.endswith("ed"):
-        word = word[:-2]
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
-    return word
-
-
-# Words news uses interchangeably for one fact: each group is counted as its first word, so a
-# "truce" and a "ceasefire", a "swap" and an "exchange", meet. Event vocabulary only.
-_SYNONYM_GROUPS = (
-    "ceasefire truce armistice moratorium", "attack strike struck hit raid bombardment shelling",
-    "drone uav uavs shahed", "kill killed dead died death deaths", "injure injured wounded hurt",
-    "talks negotiations negotiators negotiation", "exchange swap swapped", "prisoners pows captives captivity",
-    "deal agreement accord pact arrangement", "blackout blackouts outage outages", "flood flooding floods flooded",
-    "proposal proposed propose", "referendum plebiscite ballot vote", "border frontier", "missile rocket",
-    "intercepted downed destroyed shot", "grain wheat maize corn", "ship ships vessel vessels carrier",
-    "building apartment residential tower block", "loan loans tranche financing",
-)
-SYNONYMS = {stem(w): stem(group.split()[0]) for group in _SYNONYM_GROUPS for w in group.split()}
 
 def latin(word: str) -> str:
     word = word if word.isascii() else anyascii(word)
@@ -185,7 +163,7 @@ def profile_of(title: str, text: str) -> Profile:
     words = text.split(None, BODY_WORDS)[:BODY_WORDS]
     lead_text = " ".join(words[:LEAD_WORDS])
     entities, mentions = _names(title, text)
-    title_terms = _content_words(title, entities)
+    title_terms = _content_words(_UPDATE.sub("", title), entities)
     terms = Counter(_content_words(lead_text, entities))
     for t, n in title_terms.items():
         terms[t] += 2 * n
@@ -193,7 +171,7 @@ def profile_of(title: str, text: str) -> Profile:
     common = {w for w in _WORD.findall(" ".join(words[:ENTITY_WORDS])) if w.islower()}
     places = _places(" ".join(_SENTENCES.split(lead_text, maxsplit=2)[:2]), common)
     # a Title Case headline capitalises every word: its places count where the text names them too
-    places |= {p for p in _places(title, common) if not _title_case(title) or p in entities}
+    places |= {p for p in _places(title, common) if not title_case(title) or p in entities}
     ages, figures_text = _ages(title + ". " + lead_text)
     killed, injured, numbers = _figures(figures_text)
     days = list(dict.fromkeys(_days_named(_tokens(title + ". " + lead_text))))
@@ -207,7 +185,7 @@ def profile_of(title: str, text: str) -> Profile:
                    title_numbers=_interned(str(v) for t in _tokens(_ages(_UPDATE.sub("", title))[1]) if (v := _number(t)) is not None
                                            and not (1900 <= v <= 2100 and t.isdecimal())),
                    series_numbers=_series_numbers(_tokens(_ages(_UPDATE.sub("", title))[1])),
-                   persons=_persons(title + ". " + lead_text))
+                   persons=_persons(title + ". " + lead_text), title_persons=_persons(title))
 
 
 _UPDATE = re.compile(r"^\s*UPDATE\s*\d+\s*[-:–]\s*", re.IGNORECASE)   # a wire's "UPDATE 2-": the same story
@@ -222,7 +200,7 @@ def _content_words(text: str, names: frozenset[str] | set[str] = frozenset()) ->
         if low in STOPWORDS or len(low) < 3:
             continue
         if w[0].isupper() and (name := _entity_key(low)) in names:
-            out[name] += 1
+            out[plural_folded(name)] += 1
             continue
         key = _canonical_term(low if low.isascii() else latin(low))
         if key:
@@ -292,7 +270,7 @@ def _names(title: str, text: str) -> tuple[set[str], set[str]]:
     body = " ".join(text.split(None, ENTITY_WORDS)[:ENTITY_WORDS])
     in_body = list(_capitalised_names(body))          # read once: the costliest step of a profile
     capitalised_inside = {w for w, initial, _, _ in in_body if not initial}
-    title_case = _title_case(title)
+    is_title_case = title_case(title)
     entities: set[str] = set()
     mentions: set[str] = set()
     for part, names in ((body, in_body), (title, _capitalised_names(title))):
@@ -303,17 +281,12 @@ def _names(title: str, text: str) -> tuple[set[str], set[str]]:
                 continue
             if low not in _NOT_NAMES:
                 mentions.add(key)           # (a place is never a role word or a pronoun)
-            if low in _NOT_NAMES or (part is title and title_case and w not in capitalised_inside):
+            if low in _NOT_NAMES or (part is title and is_title_case and w not in capitalised_inside):
                 continue                    # a Title Case Headline capitalises every word
             if initial and not (w.isupper() and len(w) > 1) and w not in capitalised_inside:
                 continue
             entities.add(key)
     return entities, mentions
-
-
-def _title_case(title: str) -> bool:
-    words = title.split()
-    return bool(words) and sum(w[:1].isupper() for w in words) > 0.6 * len(words)
 
 
 def _places(opening: str, common: set[str] = frozenset()) -> set[str]:

@@ -14,7 +14,8 @@ import marshal
 from .profile import Profile
 
 FIELDS = ("terms", "entities", "mentions", "places", "killed", "injured", "numbers", "day_named",
-          "title", "body", "ages", "more_days", "title_numbers", "series_numbers", "persons")
+          "title", "body", "ages", "more_days", "title_numbers", "series_numbers", "persons",
+          "title_persons")
 
 
 def packed(profile: Profile) -> bytes:

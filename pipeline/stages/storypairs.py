@@ -72,7 +72,15 @@ def pair_features(mine: _Query, theirs: _Vector, hours: float, same_outlet: bool
             float(bool(a.ages and b.ages and not a.ages & b.ages)), float(_place_conflict(a, b)),
             float(_figures_conflict(a, b)), float(day_conflict),
             float(bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless,
-            float(_place_alone(a, b)), _semantic(a, b), float(bool(a.persons and b.persons and not a.persons & b.persons))]
+            float(_place_alone(a, b)), _semantic(a, b), float(persons_conflict(a.persons, b.persons)),
+            float(persons_conflict(a.title_persons, b.title_persons))]
+
+
+def persons_conflict(mine: frozenset[str], theirs: frozenset[str]) -> bool:
+    """Both give people by age and noun ("14m", "8f") and none is the same person: of one sex and
+    ages a year apart at most (reports of one incident give a victim's age as 10 and 11)."""
+    return bool(mine and theirs) and not any(
+        p[-1] == q[-1] and abs(int(p[:-1]) - int(q[:-1])) <= 1 for p in mine for q in theirs)
 
 
 def _semantic(a: Profile, b: Profile) -> float:
