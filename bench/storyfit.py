@@ -143,7 +143,7 @@ def fit(tuning: list[tuple[str, str, list, dict, set | None]], zone, profiles: d
             key = (-short, -merges, sum(f1s) / len(f1s))
             log(f"  {'headlines alone' if textless else 'reports with text'}: join {join}, link {link or 'all'}"
                 + (f" of the last {recent}" if recent else "") + ", vetoes "
-                f"{vetoes or 'none'}: mean F1 {key[2]:.3f}, tuning windows under their precision floor "
+                f"{vetoes or 'none'}: mean F1 {key[2]:.4f}, tuning windows under their precision floor "
                 f"{short}, events grouped into another's story in our set {merges}")
             if best is None or key > best[0]:
                 best = (key, join, vetoes, link, recent)

@@ -19,7 +19,7 @@ from anyascii import anyascii
 from .persons import ages as _ages
 from .persons import persons as _persons
 from .placenames import DEMONYM_WORDS, DEMONYMS, STATES, VARIANTS
-from .words import SYNONYMS, plural_folded, stem, title_case  # noqa: F401  (stem: re-exported)
+from .words import SYNONYMS, headline, plural_folded, stem, title_case  # noqa: F401  (stem: re-exported)
 
 PROFILE_VERSION = "p9"              # p9: title_persons; "Boy, 2 Others" is no 2-year-old boy;
                                     # p8: persons (an age with its noun); p7: "Sunday night's shooting"
@@ -160,6 +160,7 @@ def _number(token: str) -> int | None:
 
 def profile_of(title: str, text: str) -> Profile:
     """The facts of one report: pure and cheap (a few hundred microseconds for a long article)."""
+    title = headline(title)
     words = text.split(None, BODY_WORDS)[:BODY_WORDS]
     lead_text = " ".join(words[:LEAD_WORDS])
     entities, mentions = _names(title, text)

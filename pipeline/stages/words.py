@@ -4,6 +4,8 @@ profile.py's readers of terms and names."""
 
 from __future__ import annotations
 
+import re
+
 
 def stem(word: str) -> str:
     """A light suffix stripper: strikes/striking/strike, killed/killing/kills meet."""
@@ -50,3 +52,30 @@ def title_case(title: str) -> bool:
     over its words that begin with a letter and are not the small words Title Case leaves low."""
     words = [w for w in title.split() if w[:1].isalpha() and w.lower() not in MINOR_WORDS]
     return bool(words) and sum(w[:1].isupper() for w in words) > 0.6 * len(words)
+
+
+# " - ", " | ", " – ", " — ", " :: " between parts of a page's title
+_TITLE_PARTS = re.compile(r"\s+(?:[-|–—•»]|::)\s+")
+
+
+def headline(title: str) -> str:
+    """A page's title without the site's name after it: "2 dead in Shreveport shooting - KSLA News
+    12 Shreveport, Louisiana" is its first part. A scraped page's title carries the site's name (18%
+    of the real full-text set's titles), whose words, numbers ("News 12") and places would be read
+    as the event's and shared by every report of that outlet. A trailing part is the site's when
+    every word of it is capitalised (or a number or a sign) and at least 3 words come before it:
+    "Ukraine - Russia talks resume" keeps both parts, "Opinion | Why the truce…" too."""
+    trimmed = title.rstrip(" -|–—•»")
+    parts = _TITLE_PARTS.split(trimmed)
+    whole = len(parts)
+    while len(parts) > 1 and _site_like(parts[-1]) and len(" ".join(parts[:-1]).split()) >= 3:
+        parts.pop()
+    return trimmed if len(parts) == whole else " - ".join(parts)
+
+
+def _site_like(part: str) -> bool:
+    """Every word capitalised, a number or sign, or a web address ("wave3.com-Louisville News")."""
+    return all(w[:1].isupper() or not w[:1].isalpha() or _DOMAIN.search(w) for w in part.split())
+
+
+_DOMAIN = re.compile(r"\w\.(?:com|org|net|tv|co|news|us|uk)\b", re.IGNORECASE)
