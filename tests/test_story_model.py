@@ -451,6 +451,22 @@ def test_one_word_is_one_term_whatever_the_headlines_style(first, second):
     assert "updat" not in a.title and "plans" not in b.entities
 
 
+def test_a_votes_tally_is_its_key_count_and_tells_two_votes_apart():
+    """"243 lawmakers in favour" and "198 votes in favour": two votes (a bill's first reading and
+    the next day's second), told apart by tallies_conflict; a tally is no death toll."""
+    a = profile_of("Parliament backs mobilisation bill in first reading",
+                   "Ukraine's parliament on Tuesday approved in first reading a bill lowering the mobilisation age "
+                   "to 23 from 25, with 243 lawmakers in favour, the speaker's office said.")
+    b = profile_of("Lawmakers reject mobilisation bill in final vote",
+                   "Ukraine's parliament on Wednesday rejected the bill lowering the mobilisation age to 23, with only "
+                   "198 votes in favour, short of the 226 needed.")
+    c = profile_of("Rada backs mobilisation bill", "243 deputies voted for the bill lowering the mobilisation age to 23.")
+    assert (a.tallies, b.tallies, c.tallies) == ({243}, {198}, {243}) and not a.killed | b.killed
+    index, tallies = StoryIndex(UTC), FEATURES.index("tallies_conflict")
+    assert index.pair(b, a, T)[0][tallies] == 1.0 and index.pair(c, a, T)[0][tallies] == 0.0
+    assert stage.default_model().weights[tallies] < -3
+
+
 @pytest.mark.parametrize("title, expected", [
     ("1 dead, 3 injured in Shreveport shooting - KSLA News 12 Shreveport, Louisiana News Weather & Sports",
      "1 dead, 3 injured in Shreveport shooting"),

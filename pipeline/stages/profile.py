@@ -43,6 +43,9 @@ _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty".split())}
 _KILLED = {"killed", "dead", "died", "killing", "deaths", "death", "kill", "kills", "lives"}
+# who cast a vote: "243 lawmakers in favour", "198 votes": a vote's tally is its key count, as a
+# toll is a strike's (a bill's first reading and the next day's second vote differ in it)
+_TALLY = {"votes", "vote", "lawmakers", "deputies", "mps", "members", "senators", "legislators", "delegates"}
 _INJURED = {"injured", "wounded", "hurt", "injuring", "wounding", "injuries", "wounds"}
 _CARE = {"hospital", "medical", "clinic", "trauma", "health", "memorial"}
 _COMPASS = {"north", "south", "east", "west", "northern", "southern", "eastern", "western", "downtown", "central",
@@ -115,6 +118,7 @@ class Profile:
     persons: frozenset[str] = frozenset()     # people the lead gives by age and noun: "14m", "8f"
     title_persons: frozenset[str] = frozenset()   # of those, the ones the title gives: whom the
                                               # report is about (the victim), not whom it mentions
+    tallies: frozenset[int] = frozenset()     # vote tallies the lead gives ("243 lawmakers in favour")
     vector: object = field(default=None, compare=False)   # optional embeddings' unit vector (never stored)
 
     def says(self, key: str) -> bool:
@@ -127,7 +131,7 @@ class Profile:
                 "k": sorted(self.killed), "i": sorted(self.injured), "n": sorted(self.numbers),
                 "d": list(self.day_named) if self.day_named else None,
                 "ti": dict(self.title), "b": dict(self.body), "a": sorted(self.ages), "md": [list(d) for d in self.more_days],
-                "tn": sorted(self.title_numbers), "sn": sorted(self.series_numbers), "pa": sorted(self.persons),
+                "tn": sorted(self.title_numbers), "sn": sorted(self.series_numbers), "pa": sorted(self.persons), "vt": sorted(self.tallies),
                 "tpa": sorted(self.title_persons)}
 
     @classmethod
@@ -140,7 +144,7 @@ class Profile:
                    body={intern(t): n for t, n in data["b"].items()}, ages=frozenset(data["a"]),
                    more_days=tuple(tuple(d) for d in data["md"]), title_numbers=_interned(data["tn"]),
                    series_numbers=_interned(data.get("sn", ())), persons=_interned(data.get("pa", ())),
-                   title_persons=_interned(data.get("tpa", ())))
+                   title_persons=_interned(data.get("tpa", ())), tallies=frozenset(data.get("vt", ())))
 
 
 def latin(word: str) -> str:
@@ -174,11 +178,11 @@ def profile_of(title: str, text: str) -> Profile:
     # a Title Case headline capitalises every word: its places count where the text names them too
     places |= {p for p in _places(title, common) if not title_case(title) or p in entities}
     ages, figures_text = _ages(title + ". " + lead_text)
-    killed, injured, numbers = _figures(figures_text)
+    killed, injured, numbers, tallies = _figures(figures_text)
     days = list(dict.fromkeys(_days_named(_tokens(title + ". " + lead_text))))
     return Profile(terms={intern(t): n for t, n in terms.items()}, entities=_interned(entities),
                    mentions=_interned(mentions - entities), places=_interned(places),
-                   killed=frozenset(killed),
+                   killed=frozenset(killed), tallies=frozenset(tallies),
                    injured=frozenset(injured), numbers=_interned(numbers),
                    day_named=days[0] if days else None, more_days=tuple(days[1:4]),
                    title={intern(t): n for t, n in title_terms.items()},
@@ -322,10 +326,10 @@ def _tokens(text: str) -> list[str]:
     return [t.strip(".,").lower() for t in _TOKEN.findall(text)]
 
 
-def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
-    """Counts of killed and injured the lead gives, and its other notable numbers."""
+def _figures(lead: str) -> tuple[set[int], set[int], set[str], set[int]]:
+    """Counts of killed and injured the lead gives, its other notable numbers, and vote tallies."""
     tokens = _tokens(lead)
-    killed, injured, numbers = set(), set(), set()
+    killed, injured, numbers, tallies = set(), set(), set(), set()
     for i, tok in enumerate(tokens):
         value = _number(tok)
         if value is None or (1900 <= value <= 2100 and tok.isdecimal()):
@@ -339,7 +343,9 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str]]:
         if any(t in _INJURED for t in around) or any(t in {"wounding", "injuring", "injured", "wounded"}
                                                       for t in before):
             injured.add(value)
-    return killed, injured, numbers
+        if value > 2 and any(t.lower() in _TALLY for t in around[:2]):
+            tallies.add(value)
+    return killed, injured, numbers, tallies
 
 
 def _possessed(token: str) -> str:

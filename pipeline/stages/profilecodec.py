@@ -15,7 +15,7 @@ from .profile import Profile
 
 FIELDS = ("terms", "entities", "mentions", "places", "killed", "injured", "numbers", "day_named",
           "title", "body", "ages", "more_days", "title_numbers", "series_numbers", "persons",
-          "title_persons")
+          "title_persons", "tallies")
 
 
 def packed(profile: Profile) -> bytes:

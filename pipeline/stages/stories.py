@@ -350,7 +350,8 @@ def conflict(profile: Profile, day: date, named: bool, other: Member, days: froz
     theirs_only = {p for p in theirs.places if not profile.says(p)}
     if mine_only and theirs_only:
         return f"place: {', '.join(sorted(mine_only))} vs {', '.join(sorted(theirs_only))}"
-    for what, a, b in (("killed", profile.killed, theirs.killed), ("injured", profile.injured, theirs.injured)):
+    for what, a, b in (("killed", profile.killed, theirs.killed), ("injured", profile.injured, theirs.injured),
+                       ("votes", profile.tallies, theirs.tallies)):
         if a and b and not a & b:
             return f"figures: {'/'.join(map(str, sorted(a)))} {what} vs {'/'.join(map(str, sorted(b)))}"
     if profile.ages and theirs.ages and not profile.ages & theirs.ages:

@@ -19,14 +19,17 @@ SEMANTIC_MODEL_PATH = Path(__file__).with_name("story_model_semantic.json")
 # The pair features, in the order of the model's weights (pair_features computes them).
 FEATURES = ("bias", "title", "title_words", "lead", "body", "names", "numbers", "ages_conflict", "place_conflict",
             "figures_conflict", "day_conflict", "title_numbers_conflict", "hours", "same_outlet", "textless", "title_textless",
-            "place_alone", "semantic", "persons_conflict", "title_persons_conflict")
+            "place_alone", "semantic", "persons_conflict", "title_persons_conflict",
+            "tallies_conflict")
 # "semantic": the cosine of the two reports' sentence vectors from the optional embeddings backend
 # (`[stories] embeddings`, embeddings.py); 0 without one. A model file fitted before it existed, or
 # without a backend, gives it no weight. "persons_conflict": both leads give people by age and noun
 # ("a 14-year-old boy", "Girl, 8,") and none in common; a model file fitted before it gives it none.
 # "title_persons_conflict": both titles give people so and none in common (the report's victim: a
 # lead may name a suspect or another victim, a title names whom the report is about).
-_OPTIONAL = {"semantic", "persons_conflict", "title_persons_conflict"}
+# "tallies_conflict": both leads give a vote's tally and none in common (a bill's first reading and
+# the next day's second vote); a toll updates as a story goes on, a vote's tally does not.
+_OPTIONAL = {"semantic", "persons_conflict", "title_persons_conflict", "tallies_conflict"}
 
 _TEXTLESS = FEATURES.index("textless")
 

@@ -73,7 +73,8 @@ def pair_features(mine: _Query, theirs: _Vector, hours: float, same_outlet: bool
             float(_figures_conflict(a, b)), float(day_conflict),
             float(bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless,
             float(_place_alone(a, b)), _semantic(a, b), float(persons_conflict(a.persons, b.persons)),
-            float(persons_conflict(a.title_persons, b.title_persons))]
+            float(persons_conflict(a.title_persons, b.title_persons)),
+            float(bool(a.tallies and b.tallies and not a.tallies & b.tallies))]
 
 
 def persons_conflict(mine: frozenset[str], theirs: frozenset[str]) -> bool:
