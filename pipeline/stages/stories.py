@@ -32,10 +32,11 @@ veto), except an outlet's numbered series (`_series`: "day 100" and "day 101" br
 hard vetoes are applied only when the model file lists them (`vetoes`), which the fit does only
 for those that help on the tuning windows.
 
-A report that joins nothing but resembles an earlier story (its closest report there at >= `follow`)
-while a key fact differs (`conflict`: place, figures, day) starts a new story that follows it up
-when the two share a place, or neither names one (talks ending in Istanbul, a second night of
-strikes on Kharkiv): see `_develops`.
+A report that joins nothing but resembles an earlier story (its closest report there at >= `follow`,
+apart from the key facts a development changes: `StoryModel.closeness`) while a key fact differs
+(`conflict`: place, figures, a vote's tally, ages, day; or an outlet's numbered series) starts a
+new story that follows it up when the two share a place, or neither names one (a bill's next vote,
+a second night of strikes on Kharkiv): see `_develops`.
 """
 
 from __future__ import annotations
@@ -228,12 +229,11 @@ class StoryIndex:
                 shared_ = replace(self.explain(profile, top.profile, score, story_id, x, best),
                                   pair_with=top.article_id) if explain else Assignment(None)
                 closest = replace(shared_, story_id=None, score=round(score, 3), veto=why, closest=story_id)
-            # a follow-up continues the story: it need resemble one of its reports (its best pair),
-            # not all of them on average (the next night's strike is close to the first night's
-            # wire report, far from its analysis pieces)
-            if best < model.follow:
-                continue
-            if veto and follows is None and top.when < when and _develops(veto, profile, top.profile):
+            # a follow-up need resemble one of the story's reports (the next night's strike is close to
+            # the first night's wire report, far from its analysis pieces), but for the facts it changes
+            veto = veto or (hard if hard and hard.startswith("series") else None)
+            if veto and follows is None and max(model.closeness(x) for _, x, _ in scored) >= model.follow \
+                    and top.when < when and _develops(veto, profile, top.profile):
                 follows = story_id
         return replace(closest, follow_up_of=follows) if closest else Assignment(None)
 

@@ -32,6 +32,10 @@ FEATURES = ("bias", "title", "title_words", "lead", "body", "names", "numbers", 
 _OPTIONAL = {"semantic", "persons_conflict", "title_persons_conflict", "tallies_conflict"}
 
 _TEXTLESS = FEATURES.index("textless")
+# the key facts a development changes (a new tally, other victims, another district), left out of
+# `closeness`; not the day: any follow-up differs in it, and so do two unrelated reports
+_CONFLICTS = frozenset(FEATURES.index(f) for f in FEATURES
+                       if (f.endswith("_conflict") or f == "place_alone") and f != "day_conflict")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,12 @@ class StoryModel:
     link_textless: int = 0            # over its `link` closest ones (for a headline alone: link_textless)
     recent_textless: int = 0          # how many of a story's most recent reports a headline alone is
                                       # compared with (0: stories.LINK, as a report with text)
+
+    def closeness(self, x: list[float]) -> float:
+        """The probability with the key-fact conflicts but the day's left out: how alike a report is
+        to another apart from what a development changes (a follow-up: the next vote on one bill,
+        the next night's strike on one city)."""
+        return self.probability([0.0 if i in _CONFLICTS else v for i, v in enumerate(x)])
 
     def probability(self, x: Iterable[float]) -> float:
         weights = self.weights_textless if x[_TEXTLESS] and self.weights_textless else self.weights
