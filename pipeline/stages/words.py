@@ -67,8 +67,10 @@ def headline(title: str) -> str:
     "Ukraine - Russia talks resume" keeps both parts, "Opinion | Why the truce…" too."""
     trimmed = title.rstrip(" -|–—•»")
     parts = _TITLE_PARTS.split(trimmed)
-    whole = len(parts)
-    while len(parts) > 1 and _site_like(parts[-1]) and len(" ".join(parts[:-1]).split()) >= 3:
+    whole, words = len(parts), [len(p.split()) for p in parts]
+    head = sum(words)
+    while len(parts) > 1 and _site_like(parts[-1]) and head - words[-1] >= 3:
+        head -= words.pop()
         parts.pop()
     return trimmed if len(parts) == whole else " - ".join(parts)
 
