@@ -462,6 +462,8 @@ def test_a_votes_tally_is_its_key_count_and_tells_two_votes_apart():
                    "198 votes in favour, short of the 226 needed.")
     c = profile_of("Rada backs mobilisation bill", "243 deputies voted for the bill lowering the mobilisation age to 23.")
     assert (a.tallies, b.tallies, c.tallies) == ({243}, {198}, {243}) and not a.killed | b.killed
+    assert profile_of("x", "243 people's deputies voted in favour. How many voted? 262 deputies.").tallies == {243, 262}
+    assert not profile_of("x", "Three members of a family and 12 members of the club were shot.").tallies
     index, tallies = StoryIndex(UTC), FEATURES.index("tallies_conflict")
     assert index.pair(b, a, T)[0][tallies] == 1.0 and index.pair(c, a, T)[0][tallies] == 0.0
     assert stage.default_model().weights[tallies] < -3

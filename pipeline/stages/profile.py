@@ -43,9 +43,13 @@ _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty".split())}
 _KILLED = {"killed", "dead", "died", "killing", "deaths", "death", "kill", "kills", "lives"}
-# who cast a vote: "243 lawmakers in favour", "198 votes": a vote's tally is its key count, as a
-# toll is a strike's (a bill's first reading and the next day's second vote differ in it)
-_TALLY = {"votes", "vote", "lawmakers", "deputies", "mps", "members", "senators", "legislators", "delegates"}
+# a vote's tally is its key count, as a toll is a strike's (a bill's first reading and the next
+# day's second vote differ in it): "198 votes", or voters and how they voted ("243 lawmakers in
+# favour", "243 people's deputies voted", "How many voted for it? 243 deputies"; not "3 members
+# of a family")
+_VOTES = {"votes", "vote"}
+_VOTERS = {"lawmakers", "deputies", "mps", "members", "senators", "legislators", "delegates"}
+_VOTED = {"voted", "favour", "favor", "backed", "supported", "against", "approved", "opposed"}
 _INJURED = {"injured", "wounded", "hurt", "injuring", "wounding", "injuries", "wounds"}
 _CARE = {"hospital", "medical", "clinic", "trauma", "health", "memorial"}
 _COMPASS = {"north", "south", "east", "west", "northern", "southern", "eastern", "western", "downtown", "central",
@@ -343,7 +347,8 @@ def _figures(lead: str) -> tuple[set[int], set[int], set[str], set[int]]:
         if any(t in _INJURED for t in around) or any(t in {"wounding", "injuring", "injured", "wounded"}
                                                       for t in before):
             injured.add(value)
-        if value > 2 and any(t.lower() in _TALLY for t in around[:2]):
+        if value > 2 and around and (around[0] in _VOTES or _VOTERS & set(around[:2])
+                                     and _VOTED & set(before + tokens[i + 1:i + 7])):
             tallies.add(value)
     return killed, injured, numbers, tallies
 

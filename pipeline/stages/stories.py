@@ -232,8 +232,8 @@ class StoryIndex:
             # a follow-up need resemble one of the story's reports (the next night's strike is close to
             # the first night's wire report, far from its analysis pieces), but for the facts it changes
             veto = veto or (hard if hard and hard.startswith("series") else None)
-            if veto and follows is None and max(model.closeness(x) for _, x, _ in scored) >= model.follow \
-                    and top.when < when and _develops(veto, profile, top.profile):
+            if veto and follows is None and top.when < when and _develops(veto, profile, top.profile) \
+                    and max(model.closeness(x) for _, x, _ in scored) >= model.follow:
                 follows = story_id
         return replace(closest, follow_up_of=follows) if closest else Assignment(None)
 
