@@ -38,7 +38,7 @@ def cluster(reports, zone=KYIV) -> dict[str, str]:
 
 
 OURS = pytest.mark.xfail(strict=True, reason=(
-    "issue 28: both sets are grouped with no hard-negative merge (check.txt's second reading is kept apart by its "
+    "known limitation (issue 28): both sets are grouped with no hard-negative merge (check.txt's second reading is kept apart by its "
     "vote's tally and linked as a follow-up), but dev.txt's second prisoner exchange, kept apart by the wire's "
     "numbered titles, is not linked as a follow-up: its lead places the detainees in Kherson, the first "
     "exchange's Mariupol, and a follow-up must share a place or name none. See bench/RESULTS.md"))
