@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -147,3 +148,21 @@ def test_a_window_file_that_may_not_be_used_is_left_aside(tmp_path, caplog, chan
 
 def rows_of(store: Store, sql: str) -> list[tuple]:
     return [tuple(r.values()) for r in store.query(sql)]
+
+
+def test_the_window_files_mark_follows_every_module_a_profile_is_made_with(tmp_path, monkeypatch):
+    """A change in how words, people or places are read makes other profiles: a window kept by
+    the code before must not be used (the mark digests those modules too)."""
+    from pipeline.app import windowfile
+    from pipeline.stages import persons, placenames, words
+
+    for module in (words, persons, placenames):
+        windowfile.code_mark.cache_clear()
+        before = windowfile.code_mark()
+        copy = tmp_path / Path(module.__file__).name
+        copy.write_bytes(Path(module.__file__).read_bytes() + b"\n# changed\n")
+        monkeypatch.setattr(module, "__file__", str(copy))
+        windowfile.code_mark.cache_clear()
+        assert windowfile.code_mark() != before, module.__name__
+        monkeypatch.undo()
+    windowfile.code_mark.cache_clear()

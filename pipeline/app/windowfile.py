@@ -38,7 +38,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from ..stages import eventdays, profile, profilecodec, stories, storypairs
+from ..stages import eventdays, persons, placenames, profile, profilecodec, stories, storypairs, words
 from ..stages.profilecodec import FIELDS, packed
 from ..stages.stories import Member, StoryIndex
 from ..storage.store import Store
@@ -55,7 +55,7 @@ def code_mark() -> str:
     a window's members, keys and days (a change there without a new PROFILE_VERSION still
     invalidates a kept window, which would otherwise hold what the old code computed)."""
     digest = hashlib.sha256()
-    for module in (profile, profilecodec, stories, eventdays, storypairs):
+    for module in (profile, words, persons, placenames, profilecodec, stories, eventdays, storypairs):
         digest.update(Path(module.__file__).read_bytes())
     return f"{profile.PROFILE_VERSION}-{digest.hexdigest()[:16]}"
 
