@@ -127,6 +127,11 @@ class Service:
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
             timezone=config.zone)
+        # A job's edit of the schedule (a reload, a clock step, upkeep put off) is never beside the
+        # stop: APScheduler's shutdown holds its job-store lock while it waits for the running job,
+        # and that job's get_jobs/add_job waits for the same lock. The stop takes this lock first,
+        # so an edit under way ends and a later one sees `stopping` and leaves the schedule alone.
+        self.edits = threading.Lock()
 
     def _pipeline(self, config: Config) -> Pipeline:
         """The daemon's pipeline; on PostgreSQL its feeds taken under claims, as a run's are."""
@@ -233,8 +238,10 @@ class Service:
             with single_actor(self.config, "maintain") as mine:
                 if not mine:
                     log.info("maintenance: another worker holds the run lock; trying again in a minute")
-                    self.scheduler.add_job(self.maintain, DateTrigger(datetime.now(self.config.zone) + timedelta(
-                        seconds=60)), id="maintain-again", name="upkeep, lock was held", replace_existing=True)
+                    with self.edits:
+                        if not self.stopping.is_set():
+                            self.scheduler.add_job(self.maintain, DateTrigger(datetime.now(self.config.zone) + timedelta(
+                                seconds=60)), id="maintain-again", name="upkeep, lock was held", replace_existing=True)
                     return
                 if self.config.storage_url and not maintenance_due(self.store, utcnow(), every=MAINTAINED_WITHIN):
                     log.info("maintenance: another worker did it in the last %s", MAINTAINED_WITHIN)
@@ -276,6 +283,11 @@ class Service:
     # --- schedule
 
     def _schedule(self) -> None:
+        with self.edits:
+            if not self.stopping.is_set():
+                self._schedule_jobs()
+
+    def _schedule_jobs(self) -> None:
         for job in self.scheduler.get_jobs():
             if job.id in ("feeds", "digest", "maintain"):   # not the one-off start-up jobs
                 job.remove()
@@ -326,6 +338,8 @@ class Service:
                 self.send_asked.clear()
                 self.mail_retry_at = 0.0
                 self.scheduler.add_job(self.digest_job, id="send-now", name="send asked", replace_existing=True)
+        with self.edits:        # (see __init__: an edit under way ends, no later one starts)
+            pass
         self.scheduler.shutdown(wait=True)
         self.pipeline.close()
         self.store.close()
