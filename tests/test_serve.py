@@ -159,7 +159,7 @@ def test_feed_edits_reach_the_running_daemon(site, tmp_path, seeds_dir):
         assert f"the running daemon (pid {proc.pid}) was told to reload the config" in disabled.stdout
     finally:
         # the stop comes while the reload `feeds disable` asked for may be under way: it stops all the
-        # same (it deadlocked in APScheduler's shutdown in 5 of 14 runs before Service.edits)
+        # same (it deadlocked in APScheduler's shutdown in 5 of 12 runs before Service.edits)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
 
