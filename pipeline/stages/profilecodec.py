@@ -10,12 +10,12 @@ stored profiles (table profiles) stay JSON.
 from __future__ import annotations
 
 import marshal
+from dataclasses import fields
 
 from .profile import Profile
 
-FIELDS = ("terms", "entities", "mentions", "places", "killed", "injured", "numbers", "day_named",
-          "title", "body", "ages", "more_days", "title_numbers", "series_numbers", "persons",
-          "title_persons", "tallies")
+# every field but the vector, in the dataclass's order (`unpacked` passes them by position)
+FIELDS = tuple(f.name for f in fields(Profile) if f.name != "vector")
 
 
 def packed(profile: Profile) -> bytes:

@@ -69,6 +69,7 @@ from .storypairs import (  # noqa: F401  (pair_features re-exported)
     _query,
     _Vector,
     _vector,
+    disjoint,
     pair_features,
 )
 
@@ -231,7 +232,7 @@ class StoryIndex:
                 closest = replace(shared_, story_id=None, score=round(score, 3), veto=why, closest=story_id)
             # a follow-up need resemble one of the story's reports (the next night's strike is close to
             # the first night's wire report, far from its analysis pieces), but for the facts it changes
-            veto = veto or (hard if hard and hard.startswith("series") else None)
+            veto = veto or hard         # (a hard veto without a key-fact one: the outlet's series)
             if veto and follows is None and top.when < when and _develops(veto, profile, top.profile) \
                     and max(model.closeness(x) for _, x, _ in scored) >= model.follow:
                 follows = story_id
@@ -259,9 +260,8 @@ class StoryIndex:
         # a headline alone is compared with more of a story's reports (the model's `recent_textless`):
         # its closest two are then more often ones that tell the event in its words
         link = LINK if profile.body else self.model.recent_textless or LINK
-        out = []
+        out, first, members = [], self.first, self.members
         for story_id in found:
-            first, members = self.first, self.members
             recent = [p for p in self.stories[story_id] if abs(members[p - first].when - when) <= WINDOW]
             # a story an operator merged is compared part by part (each as one candidate): the
             # two events they called one keep their own shapes, and a report of either joins
@@ -332,7 +332,7 @@ def _series(a: Profile, b: Profile) -> bool:
     came out near 0); on the real validation windows it changed no figure over incidents with two
     reports or more (full text V2 over all reports: F1 0.911 -> 0.919). Counts are no series
     numbers: an outlet's update ("two wounded", then "one dead") joins its story."""
-    return bool(a.series_numbers and b.series_numbers and not a.series_numbers & b.series_numbers)
+    return disjoint(a.series_numbers, b.series_numbers)
 
 
 def _day_conflict(a: tuple[date, bool, frozenset[date]], b: tuple[date, bool, frozenset[date]]) -> bool:
@@ -352,9 +352,9 @@ def conflict(profile: Profile, day: date, named: bool, other: Member, days: froz
         return f"place: {', '.join(sorted(mine_only))} vs {', '.join(sorted(theirs_only))}"
     for what, a, b in (("killed", profile.killed, theirs.killed), ("injured", profile.injured, theirs.injured),
                        ("votes", profile.tallies, theirs.tallies)):
-        if a and b and not a & b:
+        if disjoint(a, b):
             return f"figures: {'/'.join(map(str, sorted(a)))} {what} vs {'/'.join(map(str, sorted(b)))}"
-    if profile.ages and theirs.ages and not profile.ages & theirs.ages:
+    if disjoint(profile.ages, theirs.ages):
         return f"ages: {'/'.join(map(str, sorted(profile.ages)))} vs {'/'.join(map(str, sorted(theirs.ages)))}"
     if _day_conflict((day, named, days), (other.day, other.day_named, other.days)):
         return f"day: {day} vs {other.day}"

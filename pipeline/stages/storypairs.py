@@ -69,12 +69,17 @@ def pair_features(mine: _Query, theirs: _Vector, hours: float, same_outlet: bool
         body = lead
     shared = min(sum(1 for t in mine.title if t in b.title), 4) / 4
     return [1.0, title, shared, lead, body, names, min(len(a.numbers & b.numbers), 3) / 3,
-            float(bool(a.ages and b.ages and not a.ages & b.ages)), float(_place_conflict(a, b)),
+            float(disjoint(a.ages, b.ages)), float(_place_conflict(a, b)),
             float(_figures_conflict(a, b)), float(day_conflict),
-            float(bool(a.title_numbers and b.title_numbers and not a.title_numbers & b.title_numbers)), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless,
+            float(disjoint(a.title_numbers, b.title_numbers)), min(hours, 72.0) / 24, float(same_outlet), textless, title * textless,
             float(_place_alone(a, b)), _semantic(a, b), float(persons_conflict(a.persons, b.persons)),
             float(persons_conflict(a.title_persons, b.title_persons)),
-            float(bool(a.tallies and b.tallies and not a.tallies & b.tallies))]
+            float(disjoint(a.tallies, b.tallies))]
+
+
+def disjoint(mine: frozenset, theirs: frozenset) -> bool:
+    """Both give some (ages, counts, title numbers) and none in common: a key fact in conflict."""
+    return bool(mine and theirs and not mine & theirs)
 
 
 def persons_conflict(mine: frozenset[str], theirs: frozenset[str]) -> bool:
@@ -103,4 +108,4 @@ def _place_alone(a: Profile, b: Profile) -> bool:
 
 
 def _figures_conflict(a: Profile, b: Profile) -> bool:
-    return any(x and y and not x & y for x, y in ((a.killed, b.killed), (a.injured, b.injured)))
+    return disjoint(a.killed, b.killed) or disjoint(a.injured, b.injured)

@@ -7,10 +7,15 @@ from __future__ import annotations
 import re
 
 
+def plural_folded(name: str) -> str:
+    """A word without its plural "s", `stem`'s first step; a name kept whole as a term is folded so
+    too: "Barclays" read as a name in one headline and as a Title Case word in another is one term."""
+    return name[:-1] if len(name) > 3 and name.endswith("s") and not name.endswith(("ss", "us", "is")) else name
+
+
 def stem(word: str) -> str:
     """A light suffix stripper: strikes/striking/strike, killed/killing/kills meet."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
+    word = plural_folded(word)
     if len(word) > 5 and word.endswith("ing"):
         word = word[:-3]
     elif len(word) > 4 and word.endswith("ied"):
@@ -34,12 +39,6 @@ _SYNONYM_GROUPS = (
     "building apartment residential tower block", "loan loans tranche financing",
 )
 SYNONYMS = {stem(w): stem(group.split()[0]) for group in _SYNONYM_GROUPS for w in group.split()}
-
-
-def plural_folded(name: str) -> str:
-    """A name kept whole as a term, but for the plural "s" `stem` strips from any word: "Barclays"
-    read as a name in one headline and as a Title Case word in another is one term."""
-    return name[:-1] if len(name) > 3 and name.endswith("s") and not name.endswith(("ss", "us", "is")) else name
 
 
 # words a Title Case headline leaves in lower case: they tell nothing of its style
